@@ -46,17 +46,6 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"run", "run the daemon: schedules, webhook receiver, API, metrics", cmdRun},
-		{"sync", "run one pull, reconcile and write pass now", cmdSync},
-		{"plan", "show the pending write plan from the store, with no API call", cmdPlan},
-		{"apply", "execute the pending write plan", cmdApply},
-		{"runs", "list run history", cmdRuns},
-		{"report", "portfolio KPIs, MRR movements, segments, at-risk accounts", cmdReport},
-		{"explain", "one account's score, measures, MRR ledger and links", cmdExplain},
-		{"config", "config example | validate FILE | show FILE", cmdConfig},
-		{"setup", "setup hubspot: create healthsync's custom properties", cmdSetup},
-		{"webhooks", "webhooks dlq | replay ID: dead-lettered events", cmdWebhooks},
-		{"demo", "the whole product on this machine against vendor fakes", cmdDemo},
 		{"healthcheck", "probe a running daemon's /healthz (for containers)", cmdHealthcheck},
 		{"version", "print the version", cmdVersion},
 	}

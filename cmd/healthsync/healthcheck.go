@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"net/http"
+
+	"github.com/healthsync/healthsync/connectors/httpclient"
 	"time"
 )
 
@@ -13,8 +15,12 @@ func cmdHealthcheck(e *env) error {
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
-	c := &http.Client{Timeout: 3 * time.Second}
-	resp, err := c.Get(*url)
+
+	req, err := http.NewRequestWithContext(e.ctx, "GET", *url, nil)
+	if err != nil {
+		return usagef("url %q: %v", *url, err)
+	}
+	resp, err := httpclient.New(httpclient.Options{Name: "healthcheck", Timeout: 3 * time.Second, RetryMax: -1}).Do(req)
 	if err != nil {
 		return fmt.Errorf("probing %s: %w", *url, err)
 	}
