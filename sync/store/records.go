@@ -1,0 +1,529 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/healthsync/healthsync/connectors/record"
+)
+
+// RecordType names a kind of canonical record; it is the name of the bucket
+// records/<connector>/<type>.
+type RecordType string
+
+// Record types.
+const (
+	TypeAccount      RecordType = "account"
+	TypeDeal         RecordType = "deal"
+	TypeCustomer     RecordType = "customer"
+	TypeSubscription RecordType = "subscription"
+	TypeInvoice      RecordType = "invoice"
+	TypeTask         RecordType = "task"
+)
+
+// RecordTypes lists every record type.
+var RecordTypes = []RecordType{TypeAccount, TypeDeal, TypeCustomer, TypeSubscription, TypeInvoice, TypeTask}
+
+// CommitStats counts what CommitBatch did.
+type CommitStats struct {
+	Inserted  int `json:"inserted"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+	// Stale counts records older (by Ref.Modified) than the stored copy,
+	// which were ignored.
+	Stale int `json:"stale"`
+	// Deleted counts records that became tombstones: Batch.Deleted entries
+	// and records the vendor flagged deleted.
+	Deleted int `json:"deleted"`
+	// Unseen is set on the last batch of a full enumeration (Full && Done):
+	// live records of the stream's types that the enumeration did not
+	// contain. They are not deleted; pass them to ApplyDeletions once the
+	// engine's gates allow it.
+	Unseen []Gone `json:"unseen,omitempty"`
+}
+
+// Add accumulates o into c.
+func (c *CommitStats) Add(o CommitStats) {
+	c.Inserted += o.Inserted
+	c.Updated += o.Updated
+	c.Unchanged += o.Unchanged
+	c.Stale += o.Stale
+	c.Deleted += o.Deleted
+	c.Unseen = append(c.Unseen, o.Unseen...)
+}
+
+// Gone is a stored record a full enumeration did not see. Modified is the
+// stored copy's modified time when it was reported, so ApplyDeletions skips
+// a record that changed in between.
+type Gone struct {
+	Type     RecordType `json:"type"`
+	ID       string     `json:"id"`
+	Modified time.Time  `json:"modified"`
+}
+
+// encoded is one record of a batch, marshalled before the transaction starts.
+type encoded struct {
+	typ      RecordType
+	id       string
+	modified time.Time
+	deleted  bool
+	js       []byte
+}
+
+func encodeAll[T any](out []encoded, typ RecordType, recs []T, ref func(*T) (record.Ref, bool)) ([]encoded, error) {
+	for i := range recs {
+		r, del := ref(&recs[i])
+		if r.ID == "" {
+			return nil, fmt.Errorf("%s %d of batch has an empty source ID", typ, i)
+		}
+		js, err := json.Marshal(&recs[i])
+		if err != nil {
+			return nil, fmt.Errorf("encoding %s %s: %w", typ, r.ID, err)
+		}
+		out = append(out, encoded{typ: typ, id: r.ID, modified: r.Modified, deleted: del, js: js})
+	}
+	return out, nil
+}
+
+func encodeBatch(b *record.Batch) ([]encoded, error) {
+	out := make([]encoded, 0, b.Len())
+	var err error
+	if out, err = encodeAll(out, TypeAccount, b.Accounts, func(r *record.Account) (record.Ref, bool) { return r.Ref, r.Deleted }); err != nil {
+		return nil, err
+	}
+	if out, err = encodeAll(out, TypeDeal, b.Deals, func(r *record.Deal) (record.Ref, bool) { return r.Ref, r.Deleted }); err != nil {
+		return nil, err
+	}
+	if out, err = encodeAll(out, TypeCustomer, b.Customers, func(r *record.Customer) (record.Ref, bool) { return r.Ref, r.Deleted }); err != nil {
+		return nil, err
+	}
+	if out, err = encodeAll(out, TypeSubscription, b.Subscriptions, func(r *record.Subscription) (record.Ref, bool) { return r.Ref, r.Deleted }); err != nil {
+		return nil, err
+	}
+	if out, err = encodeAll(out, TypeInvoice, b.Invoices, func(r *record.Invoice) (record.Ref, bool) { return r.Ref, r.Deleted }); err != nil {
+		return nil, err
+	}
+	if out, err = encodeAll(out, TypeTask, b.Tasks, func(r *record.Task) (record.Ref, bool) { return r.Ref, false }); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CommitBatch stores one pulled batch of connector in one transaction:
+//   - every record is upserted by (connector, type, source ID); a record whose
+//     Ref.Modified is older than the stored copy's is ignored (stale never
+//     overwrites newer), an identical one is left alone;
+//   - Batch.Deleted refs become tombstones (kept, flagged deleted, hidden
+//     from the list readers);
+//   - a non-nil Cursor is saved under (connector, Stream);
+//   - when Full, the batch's IDs are marked seen for the stream, and on the
+//     last batch (Full && Done) the stream's live records that were not seen
+//     are reported in CommitStats.Unseen. They are deleted only by a separate
+//     ApplyDeletions call, so deletions follow a complete enumeration only.
+//
+// Committing the same batch twice changes nothing the second time.
+func (s *Store) CommitBatch(connector string, b *record.Batch) (CommitStats, error) {
+	if connector == "" {
+		return CommitStats{}, errors.New("committing batch: empty connector name")
+	}
+	if b.Stream == "" && (b.Cursor != nil || b.Full) {
+		return CommitStats{}, errors.New("committing batch: a cursor or full enumeration needs a stream name")
+	}
+	entries, err := encodeBatch(b)
+	if err != nil {
+		return CommitStats{}, fmt.Errorf("committing batch: %w", err)
+	}
+	var st CommitStats
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		st = CommitStats{}
+		rb, err := nestedBucket(tx, bucketRecords, connector)
+		if err != nil {
+			return err
+		}
+		types := map[RecordType]bool{}
+		for i := range entries {
+			e := &entries[i]
+			tb, err := rb.CreateBucketIfNotExists([]byte(e.typ))
+			if err != nil {
+				return err
+			}
+			types[e.typ] = true
+			if err := upsert(tb, e, &st); err != nil {
+				return err
+			}
+		}
+		for _, ref := range b.Deleted {
+			if err := tombstone(rb, ref, &st); err != nil {
+				return err
+			}
+		}
+		if b.Cursor != nil {
+			cb, err := nestedBucket(tx, bucketCursors, connector)
+			if err != nil {
+				return err
+			}
+			if err := cb.Put([]byte(b.Stream), b.Cursor); err != nil {
+				return err
+			}
+		}
+		if b.Stream != "" && (b.Full || len(types) > 0) {
+			return trackStream(tx, connector, b, entries, types, &st)
+		}
+		return nil
+	})
+	if err != nil {
+		return CommitStats{}, fmt.Errorf("committing %s batch of %s: %w", b.Stream, connector, err)
+	}
+	return st, nil
+}
+
+// upsert applies one record to its type bucket.
+func upsert(tb *bbolt.Bucket, e *encoded, st *CommitStats) error {
+	key := []byte(e.id)
+	old := tb.Get(key)
+	if old == nil {
+		if e.deleted {
+			st.Deleted++
+		} else {
+			st.Inserted++
+		}
+		return tb.Put(key, recordValue(e.modified, e.deleted, e.js))
+	}
+	oldMod, oldDel, oldJS := recordMeta(old)
+	switch {
+	case !e.modified.IsZero() && e.modified.Before(oldMod):
+		st.Stale++
+		return nil
+	case oldDel == e.deleted && bytes.Equal(oldJS, e.js):
+		st.Unchanged++
+		return nil
+	}
+	mod := e.modified
+	if mod.IsZero() {
+		mod = oldMod
+	}
+	if e.deleted && !oldDel {
+		st.Deleted++
+	} else {
+		st.Updated++
+	}
+	return tb.Put(key, recordValue(mod, e.deleted, e.js))
+}
+
+// tombstone flags the record ref names as deleted in whichever type bucket
+// holds it. A deletion older than the stored copy is stale.
+func tombstone(rb *bbolt.Bucket, ref record.Ref, st *CommitStats) error {
+	for _, typ := range RecordTypes {
+		tb := rb.Bucket([]byte(typ))
+		if tb == nil {
+			continue
+		}
+		old := tb.Get([]byte(ref.ID))
+		if old == nil {
+			continue
+		}
+		oldMod, oldDel, oldJS := recordMeta(old)
+		if oldDel {
+			st.Unchanged++
+			return nil
+		}
+		if !ref.Modified.IsZero() && ref.Modified.Before(oldMod) {
+			st.Stale++
+			return nil
+		}
+		mod := ref.Modified
+		if mod.IsZero() {
+			mod = oldMod
+		}
+		js, err := markDeleted(oldJS, mod)
+		if err != nil {
+			return fmt.Errorf("deleting %s %s: %w", typ, ref.ID, err)
+		}
+		st.Deleted++
+		return tb.Put([]byte(ref.ID), recordValue(mod, true, js))
+	}
+	return nil
+}
+
+// markDeleted sets "deleted": true and "modified" in a record's JSON.
+func markDeleted(js []byte, modified time.Time) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(js, &m); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	m["deleted"] = json.RawMessage("true")
+	if !modified.IsZero() {
+		mj, _ := json.Marshal(modified)
+		m["modified"] = mj
+	}
+	return json.Marshal(m)
+}
+
+// ApplyDeletions tombstones the records a full enumeration reported unseen,
+// skipping any that were deleted or modified since the report. It returns
+// how many it deleted.
+func (s *Store) ApplyDeletions(connector string, gone []Gone) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		n = 0
+		for _, g := range gone {
+			tb := lookupBucket(tx, bucketRecords, connector, string(g.Type))
+			if tb == nil {
+				continue
+			}
+			old := tb.Get([]byte(g.ID))
+			if old == nil {
+				continue
+			}
+			mod, del, js := recordMeta(old)
+			if del || !mod.Equal(g.Modified) {
+				continue
+			}
+			nj, err := markDeleted(js, time.Time{})
+			if err != nil {
+				return fmt.Errorf("deleting %s %s: %w", g.Type, g.ID, err)
+			}
+			if err := tb.Put([]byte(g.ID), recordValue(mod, true, nj)); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("applying deletions of %s: %w", connector, err)
+	}
+	return n, nil
+}
+
+// Cursors returns the stored cursor of each stream of connector.
+func (s *Store) Cursors(connector string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		cb := lookupBucket(tx, bucketCursors, connector)
+		if cb == nil {
+			return nil
+		}
+		return cb.ForEach(func(k, v []byte) error {
+			out[string(k)] = clone(v)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// SetCursor stores one stream's cursor outside a batch; nil deletes it.
+func (s *Store) SetCursor(connector, stream string, cursor []byte) error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		cb, err := nestedBucket(tx, bucketCursors, connector)
+		if err != nil {
+			return err
+		}
+		if cursor == nil {
+			return cb.Delete([]byte(stream))
+		}
+		return cb.Put([]byte(stream), cursor)
+	})
+}
+
+// ResetCursors forgets every cursor of connector, so its next pull is a full load.
+func (s *Store) ResetCursors(connector string) error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		err := tx.Bucket(bucketCursors).DeleteBucket([]byte(connector))
+		if errors.Is(err, bbolt.ErrBucketNotFound) {
+			return nil
+		}
+		return err
+	})
+}
+
+// Connectors lists the connectors that have stored records.
+func (s *Store) Connectors() ([]string, error) {
+	var out []string
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketRecords).ForEachBucket(func(k []byte) error {
+			out = append(out, string(k))
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Counts returns the number of live (not deleted) records of each type of
+// connector, for record-count-drop gates.
+func (s *Store) Counts(connector string) (map[RecordType]int, error) {
+	out := map[RecordType]int{}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		for _, typ := range RecordTypes {
+			tb := lookupBucket(tx, bucketRecords, connector, string(typ))
+			if tb == nil {
+				continue
+			}
+			n := 0
+			c := tb.Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				if _, del, _ := recordMeta(v); !del {
+					n++
+				}
+			}
+			out[typ] = n
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Accounts returns connector's live accounts in source-ID order.
+func (s *Store) Accounts(connector string) ([]record.Account, error) {
+	return readAll[record.Account](s, connector, TypeAccount)
+}
+
+// Deals returns connector's live deals in source-ID order.
+func (s *Store) Deals(connector string) ([]record.Deal, error) {
+	return readAll[record.Deal](s, connector, TypeDeal)
+}
+
+// Customers returns connector's live customers in source-ID order.
+func (s *Store) Customers(connector string) ([]record.Customer, error) {
+	return readAll[record.Customer](s, connector, TypeCustomer)
+}
+
+// Subscriptions returns connector's live subscriptions in source-ID order.
+func (s *Store) Subscriptions(connector string) ([]record.Subscription, error) {
+	return readAll[record.Subscription](s, connector, TypeSubscription)
+}
+
+// Invoices returns connector's live invoices in source-ID order.
+func (s *Store) Invoices(connector string) ([]record.Invoice, error) {
+	return readAll[record.Invoice](s, connector, TypeInvoice)
+}
+
+// Tasks returns the CRM tasks pulled by connector, in source-ID order.
+func (s *Store) Tasks(connector string) ([]record.Task, error) {
+	return readAll[record.Task](s, connector, TypeTask)
+}
+
+// Account returns one stored account by source ID, including a tombstone
+// (Deleted true); ok is false when none is stored.
+func (s *Store) Account(connector, id string) (record.Account, bool, error) {
+	return get[record.Account](s, connector, TypeAccount, id)
+}
+
+// Deal returns one stored deal by source ID (see Account).
+func (s *Store) Deal(connector, id string) (record.Deal, bool, error) {
+	return get[record.Deal](s, connector, TypeDeal, id)
+}
+
+// Customer returns one stored customer by source ID (see Account).
+func (s *Store) Customer(connector, id string) (record.Customer, bool, error) {
+	return get[record.Customer](s, connector, TypeCustomer, id)
+}
+
+// Subscription returns one stored subscription by source ID (see Account).
+func (s *Store) Subscription(connector, id string) (record.Subscription, bool, error) {
+	return get[record.Subscription](s, connector, TypeSubscription, id)
+}
+
+// Invoice returns one stored invoice by source ID (see Account).
+func (s *Store) Invoice(connector, id string) (record.Invoice, bool, error) {
+	return get[record.Invoice](s, connector, TypeInvoice, id)
+}
+
+func get[T any](s *Store, connector string, typ RecordType, id string) (T, bool, error) {
+	var zero T
+	var js []byte
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		tb := lookupBucket(tx, bucketRecords, connector, string(typ))
+		if tb == nil {
+			return nil
+		}
+		if v := tb.Get([]byte(id)); v != nil {
+			_, _, raw := recordMeta(v)
+			js = clone(raw)
+		}
+		return nil
+	})
+	if err != nil || js == nil {
+		return zero, false, err
+	}
+	var out T
+	if err := json.Unmarshal(js, &out); err != nil {
+		return zero, false, fmt.Errorf("decoding %s %s: %w: %v", typ, id, ErrCorrupt, err)
+	}
+	return out, true, nil
+}
+
+// parallelMin is the record count above which readAll decodes on all CPUs.
+const parallelMin = 512
+
+// readAll copies the JSON of every live record into one buffer inside a
+// read transaction, then decodes outside it, in parallel for large sets.
+func readAll[T any](s *Store, connector string, typ RecordType) ([]T, error) {
+	var buf []byte
+	var ends []int
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		tb := lookupBucket(tx, bucketRecords, connector, string(typ))
+		if tb == nil {
+			return nil
+		}
+		c := tb.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			_, del, js := recordMeta(v)
+			if del {
+				continue
+			}
+			buf = append(buf, js...)
+			ends = append(ends, len(buf))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading %ss of %s: %w", typ, connector, err)
+	}
+	out := make([]T, len(ends))
+	decode := func(lo, hi int) error {
+		for i := lo; i < hi; i++ {
+			start := 0
+			if i > 0 {
+				start = ends[i-1]
+			}
+			if err := json.Unmarshal(buf[start:ends[i]], &out[i]); err != nil {
+				return fmt.Errorf("decoding %s %d of %s: %w: %v", typ, i, connector, ErrCorrupt, err)
+			}
+		}
+		return nil
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if len(out) < parallelMin || workers < 2 {
+		if err := decode(0, len(out)); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	chunk := (len(out) + workers - 1) / workers
+	for w := 0; w < workers; w++ {
+		lo, hi := w*chunk, min((w+1)*chunk, len(out))
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[w] = decode(lo, hi)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
