@@ -1,0 +1,331 @@
+package chargebeetest
+
+import (
+	"cmp"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// row is a stored record as the list machinery sees it.
+type row struct {
+	id                     string
+	created, updated, date int64
+	status, customer, sub  string
+	itemType, itemID       string
+	deleted                bool
+	elem                   func() map[string]any // the list entry, e.g. {"subscription":..,"customer":..}
+}
+
+// sortFields lists, per collection, the documented sort_by attributes.
+var sortFields = map[string][]string{
+	"customers":     {"created_at", "updated_at"},
+	"subscriptions": {"created_at", "updated_at"},
+	"invoices":      {"date", "updated_at"},
+	"transactions":  {"date", "updated_at"},
+	"item_prices":   {"id", "updated_at"},
+	"coupons":       {"created_at"},
+}
+
+func (s *Server) rowsLocked(coll string) []row {
+	var rows []row
+	switch coll {
+	case "customers":
+		for _, c := range s.customers {
+			rows = append(rows, row{id: c.ID, created: c.CreatedAt, updated: c.UpdatedAt, deleted: c.Deleted,
+				elem: func() map[string]any { return map[string]any{"customer": *c} }})
+		}
+	case "subscriptions":
+		for _, v := range s.subscriptions {
+			rows = append(rows, row{id: v.ID, created: v.CreatedAt, updated: v.UpdatedAt, status: v.Status, customer: v.CustomerID,
+				deleted: v.Deleted,
+				elem: func() map[string]any {
+					m := map[string]any{"subscription": *v}
+					if c, ok := s.customers[v.CustomerID]; ok {
+						m["customer"] = *c
+					}
+					return m
+				}})
+		}
+	case "invoices":
+		for _, v := range s.invoices {
+			rows = append(rows, row{id: v.ID, updated: v.UpdatedAt, date: v.Date, status: v.Status, customer: v.CustomerID, sub: v.SubscriptionID,
+				deleted: v.Deleted,
+				elem:    func() map[string]any { return map[string]any{"invoice": *v} }})
+		}
+	case "transactions":
+		for _, v := range s.transactions {
+			rows = append(rows, row{id: v.ID, updated: v.UpdatedAt, date: v.Date, status: v.Status, customer: v.CustomerID, sub: v.SubscriptionID,
+				deleted: v.Deleted,
+				elem:    func() map[string]any { return map[string]any{"transaction": *v} }})
+		}
+	case "item_prices":
+		for _, v := range s.itemPrices {
+			rows = append(rows, row{id: v.ID, created: v.CreatedAt, updated: v.UpdatedAt, status: v.Status, itemType: v.ItemType, itemID: v.ItemID,
+				elem: func() map[string]any { return map[string]any{"item_price": *v} }})
+		}
+	case "coupons":
+		for _, v := range s.coupons {
+			rows = append(rows, row{id: v.ID, created: v.CreatedAt, updated: v.UpdatedAt, status: v.Status,
+				elem: func() map[string]any { return map[string]any{"coupon": *v} }})
+		}
+	}
+	return rows
+}
+
+func badParam(param, msg string) apiError {
+	e := errorFor(http.StatusBadRequest)
+	e.Param, e.Message = param, msg
+	return e
+}
+
+// list serves GET /api/v2/{collection} (docs: "Pagination and Filtering"):
+// limit 1..100 (default 10), offset = the previous page's next_offset,
+// include_deleted, filters as attr[operator]=value and sort_by[asc|desc].
+// The response is {"list":[...],"next_offset":"..."}, next_offset omitted on
+// the last page.
+func (s *Server) list(w http.ResponseWriter, r *http.Request, coll, _ string) {
+	q := r.URL.Query()
+	limit := 10
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			s.writeError(w, badParam("limit", "limit : The value "+v+" is invalid. It should be between 1 and 100"))
+			return
+		}
+		limit = n
+	}
+	sortField, desc := "created_at", true
+	if coll == "invoices" || coll == "transactions" {
+		sortField = "date"
+	}
+	var preds []func(row) bool
+	includeDeleted := false
+	var offKey *[2]string
+	for name, vals := range q {
+		v := vals[0]
+		switch {
+		case name == "limit":
+		case name == "offset":
+			var k [2]string
+			if err := json.Unmarshal([]byte(v), &k); err != nil {
+				s.writeError(w, badParam("offset", "offset : invalid value"))
+				return
+			}
+			offKey = &k
+		case name == "include_deleted":
+			includeDeleted = v == "true"
+		case name == "sort_by[asc]" || name == "sort_by[desc]":
+			if !slices.Contains(sortFields[coll], v) {
+				s.writeError(w, badParam(name, name+" : The value "+v+" is not supported for sorting"))
+				return
+			}
+			sortField, desc = v, name == "sort_by[desc]"
+		default:
+			p, e := filterPred(coll, name, v)
+			if e != nil {
+				s.writeError(w, *e)
+				return
+			}
+			preds = append(preds, p)
+		}
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := func(x row) int64 {
+		switch sortField {
+		case "updated_at":
+			return x.updated
+		case "date":
+			return x.date
+		case "id":
+			return 0
+		}
+		return x.created
+	}
+	var rows []row
+	for _, x := range s.rowsLocked(coll) {
+		if x.deleted && !includeDeleted {
+			continue
+		}
+		ok := true
+		for _, p := range preds {
+			if !p(x) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			rows = append(rows, x)
+		}
+	}
+	compare := func(a, b row) int {
+		if c := cmp.Compare(key(a), key(b)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	}
+	if desc {
+		slices.SortFunc(rows, func(a, b row) int { return compare(b, a) })
+	} else {
+		slices.SortFunc(rows, compare)
+	}
+	start := 0
+	if offKey != nil {
+		kv, err := strconv.ParseInt(offKey[0], 10, 64)
+		if err != nil {
+			s.writeError(w, badParam("offset", "offset : invalid value"))
+			return
+		}
+		start = len(rows)
+		for i, x := range rows {
+			c := cmp.Compare(key(x), kv/1000)
+			if c == 0 {
+				c = strings.Compare(x.id, offKey[1])
+			}
+			if (!desc && c > 0) || (desc && c < 0) {
+				start = i
+				break
+			}
+		}
+	}
+	end := min(start+limit, len(rows))
+	out := struct {
+		List       []map[string]any `json:"list"`
+		NextOffset string           `json:"next_offset,omitempty"`
+	}{List: make([]map[string]any, 0, end-start)}
+	for _, x := range rows[start:end] {
+		out.List = append(out.List, x.elem())
+	}
+	if end < len(rows) {
+		last := rows[end-1]
+		// Chargebee's next_offset is an opaque JSON array of the sort key
+		// (milliseconds) and an internal id, e.g. ["1517505731000","240000000156"].
+		b, _ := json.Marshal([2]string{strconv.FormatInt(key(last)*1000, 10), last.id})
+		out.NextOffset = string(b)
+	}
+	writeJSON(w, out)
+}
+
+// filterPred parses one filter parameter attr[op]=value.
+func filterPred(coll, name, v string) (func(row) bool, *apiError) {
+	attr, op, ok := strings.Cut(strings.TrimSuffix(name, "]"), "[")
+	if !ok {
+		e := badParam(name, name+" : is not a supported parameter")
+		return nil, &e
+	}
+	bad := func(msg string) (func(row) bool, *apiError) {
+		e := badParam(name, name+" : "+msg)
+		return nil, &e
+	}
+	var get func(row) string
+	var ts func(row) int64
+	switch attr {
+	case "id":
+		get = func(x row) string { return x.id }
+	case "status":
+		get = func(x row) string { return x.status }
+	case "customer_id":
+		if coll != "subscriptions" && coll != "invoices" && coll != "transactions" {
+			return bad("is not a supported parameter")
+		}
+		get = func(x row) string { return x.customer }
+	case "subscription_id":
+		if coll != "invoices" && coll != "transactions" {
+			return bad("is not a supported parameter")
+		}
+		get = func(x row) string { return x.sub }
+	case "item_type":
+		if coll != "item_prices" {
+			return bad("is not a supported parameter")
+		}
+		get = func(x row) string { return x.itemType }
+	case "item_id":
+		if coll != "item_prices" {
+			return bad("is not a supported parameter")
+		}
+		get = func(x row) string { return x.itemID }
+	case "updated_at":
+		ts = func(x row) int64 { return x.updated }
+	case "created_at":
+		if coll == "invoices" || coll == "transactions" {
+			return bad("is not a supported parameter")
+		}
+		ts = func(x row) int64 { return x.created }
+	case "date":
+		if coll != "invoices" && coll != "transactions" {
+			return bad("is not a supported parameter")
+		}
+		ts = func(x row) int64 { return x.date }
+	default:
+		return bad("is not a supported parameter")
+	}
+	if get != nil {
+		switch op {
+		case "is":
+			return func(x row) bool { return get(x) == v }, nil
+		case "is_not":
+			return func(x row) bool { return get(x) != v }, nil
+		case "in", "not_in":
+			var set []string
+			if err := json.Unmarshal([]byte(v), &set); err != nil {
+				return bad("invalid list, expected a JSON array such as [\"a\",\"b\"]")
+			}
+			in := op == "in"
+			return func(x row) bool { return slices.Contains(set, get(x)) == in }, nil
+		case "starts_with":
+			return func(x row) bool { return strings.HasPrefix(get(x), v) }, nil
+		}
+		return bad("unsupported operator " + op)
+	}
+	if op == "between" {
+		var pair [2]int64
+		if err := json.Unmarshal([]byte(v), &pair); err != nil {
+			return bad("invalid value, expected [from,to]")
+		}
+		return func(x row) bool { t := ts(x); return t != 0 && t >= pair[0] && t <= pair[1] }, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return bad("invalid timestamp " + v)
+	}
+	switch op {
+	case "after":
+		// A record without the attribute never matches: this is why a first
+		// load must not filter on updated_at.
+		return func(x row) bool { t := ts(x); return t != 0 && t > n }, nil
+	case "before":
+		return func(x row) bool { t := ts(x); return t != 0 && t < n }, nil
+	case "on":
+		return func(x row) bool { return ts(x) == n }, nil
+	}
+	return bad("unsupported operator " + op)
+}
+
+// retrieve serves GET /api/v2/{collection}/{id}.
+func (s *Server) retrieve(w http.ResponseWriter, coll, _ string, id string) {
+	s.mu.Lock()
+	var found *row
+	for _, x := range s.rowsLocked(coll) {
+		if x.id == id && !x.deleted {
+			found = &x
+			break
+		}
+	}
+	var body map[string]any
+	if found != nil {
+		body = found.elem()
+	}
+	s.mu.Unlock()
+	if found == nil {
+		e := errorFor(http.StatusNotFound)
+		e.Message = strings.TrimSuffix(resources[coll], "s") + " with id " + url.PathEscape(id) + " not found"
+		s.writeError(w, e)
+		return
+	}
+	writeJSON(w, body)
+}

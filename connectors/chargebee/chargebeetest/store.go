@@ -1,0 +1,313 @@
+package chargebeetest
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+)
+
+// Seeding stores records as given, after filling what Chargebee always sets:
+// object names, created_at (customers, subscriptions, item prices, coupons)
+// or date (invoices, transactions) from the clock when zero, and
+// resource_version from updated_at. UpdatedAt is kept as given: zero means
+// the record has no updated_at, which Chargebee allows for records not
+// touched since it started tracking it, and which updated_at[after] filters
+// never match. The Update* methods mutate a record the way an edit in
+// Chargebee does: updated_at and resource_version follow the clock.
+
+func cloneSub(v Subscription) Subscription {
+	v.SubscriptionItems = slices.Clone(v.SubscriptionItems)
+	v.ItemTiers = slices.Clone(v.ItemTiers)
+	v.Coupons = slices.Clone(v.Coupons)
+	v.MetaData = maps.Clone(v.MetaData)
+	if v.MRR != nil {
+		m := *v.MRR
+		v.MRR = &m
+	}
+	return v
+}
+
+func cloneCustomer(c Customer) Customer {
+	c.MetaData = maps.Clone(c.MetaData)
+	c.CustomFields = maps.Clone(c.CustomFields)
+	return c
+}
+
+func cloneInvoice(v Invoice) Invoice {
+	v.LineItems = slices.Clone(v.LineItems)
+	v.LinkedPayments = slices.Clone(v.LinkedPayments)
+	v.DunningAttempts = slices.Clone(v.DunningAttempts)
+	return v
+}
+
+func cloneTxn(v Transaction) Transaction {
+	v.LinkedInvoices = slices.Clone(v.LinkedInvoices)
+	return v
+}
+
+func version(updated, current int64) int64 {
+	if current != 0 {
+		return current
+	}
+	return updated * 1000
+}
+
+// PutCustomer stores or replaces a customer.
+func (s *Server) PutCustomer(c Customer) {
+	c = cloneCustomer(c)
+	c.Object = "customer"
+	if c.CreatedAt == 0 {
+		c.CreatedAt = s.now().Unix()
+	}
+	c.ResourceVersion = version(c.UpdatedAt, c.ResourceVersion)
+	s.mu.Lock()
+	s.customers[c.ID] = &c
+	s.mu.Unlock()
+}
+
+// PutSubscription stores or replaces a subscription.
+func (s *Server) PutSubscription(v Subscription) {
+	v = cloneSub(v)
+	v.Object = "subscription"
+	if v.CreatedAt == 0 {
+		v.CreatedAt = s.now().Unix()
+	}
+	v.ResourceVersion = version(v.UpdatedAt, v.ResourceVersion)
+	for i := range v.SubscriptionItems {
+		v.SubscriptionItems[i].Object = "subscription_item"
+	}
+	for i := range v.ItemTiers {
+		v.ItemTiers[i].Object = "item_tier"
+		v.ItemTiers[i].Index = i
+	}
+	for i := range v.Coupons {
+		v.Coupons[i].Object = "coupon"
+	}
+	s.mu.Lock()
+	s.subscriptions[v.ID] = &v
+	s.mu.Unlock()
+}
+
+// PutInvoice stores or replaces an invoice.
+func (s *Server) PutInvoice(v Invoice) {
+	v = cloneInvoice(v)
+	v.Object = "invoice"
+	if v.Date == 0 {
+		v.Date = s.now().Unix()
+	}
+	v.ResourceVersion = version(v.UpdatedAt, v.ResourceVersion)
+	for i := range v.LineItems {
+		v.LineItems[i].Object = "line_item"
+	}
+	s.mu.Lock()
+	s.invoices[v.ID] = &v
+	s.mu.Unlock()
+}
+
+// PutTransaction stores or replaces a transaction.
+func (s *Server) PutTransaction(v Transaction) {
+	v = cloneTxn(v)
+	v.Object = "transaction"
+	if v.Date == 0 {
+		v.Date = s.now().Unix()
+	}
+	v.ResourceVersion = version(v.UpdatedAt, v.ResourceVersion)
+	s.mu.Lock()
+	s.transactions[v.ID] = &v
+	s.mu.Unlock()
+}
+
+// PutItemPrice stores or replaces an item price.
+func (s *Server) PutItemPrice(v ItemPrice) {
+	v.Tiers = slices.Clone(v.Tiers)
+	v.Object = "item_price"
+	if v.Status == "" {
+		v.Status = "active"
+	}
+	if v.CreatedAt == 0 {
+		v.CreatedAt = s.now().Unix()
+	}
+	if v.UpdatedAt == 0 {
+		v.UpdatedAt = v.CreatedAt
+	}
+	s.mu.Lock()
+	s.itemPrices[v.ID] = &v
+	s.mu.Unlock()
+}
+
+// PutCoupon stores or replaces a coupon.
+func (s *Server) PutCoupon(v Coupon) {
+	v.Object = "coupon"
+	if v.Status == "" {
+		v.Status = "active"
+	}
+	if v.CreatedAt == 0 {
+		v.CreatedAt = s.now().Unix()
+	}
+	if v.UpdatedAt == 0 {
+		v.UpdatedAt = v.CreatedAt
+	}
+	s.mu.Lock()
+	s.coupons[v.ID] = &v
+	s.mu.Unlock()
+}
+
+// ErrNotFound is returned by Update* and Delete* for an unknown id.
+var ErrNotFound = fmt.Errorf("chargebeetest: no such record")
+
+func (s *Server) touch() (int64, int64) {
+	now := s.now()
+	return now.Unix(), now.UnixMilli()
+}
+
+// UpdateSubscription applies fn to a stored subscription and sets its
+// updated_at and resource_version from the clock.
+func (s *Server) UpdateSubscription(id string, fn func(*Subscription)) error {
+	u, rv := s.touch()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.subscriptions[id]
+	if !ok {
+		return fmt.Errorf("subscription %q: %w", id, ErrNotFound)
+	}
+	c := cloneSub(*v)
+	fn(&c)
+	c.UpdatedAt, c.ResourceVersion = u, rv
+	s.subscriptions[id] = &c
+	return nil
+}
+
+// UpdateCustomer applies fn to a stored customer and sets its updated_at
+// and resource_version from the clock.
+func (s *Server) UpdateCustomer(id string, fn func(*Customer)) error {
+	u, rv := s.touch()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.customers[id]
+	if !ok {
+		return fmt.Errorf("customer %q: %w", id, ErrNotFound)
+	}
+	c := cloneCustomer(*v)
+	fn(&c)
+	c.UpdatedAt, c.ResourceVersion = u, rv
+	s.customers[id] = &c
+	return nil
+}
+
+// UpdateInvoice applies fn to a stored invoice and sets its updated_at and
+// resource_version from the clock.
+func (s *Server) UpdateInvoice(id string, fn func(*Invoice)) error {
+	u, rv := s.touch()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.invoices[id]
+	if !ok {
+		return fmt.Errorf("invoice %q: %w", id, ErrNotFound)
+	}
+	c := cloneInvoice(*v)
+	fn(&c)
+	c.UpdatedAt, c.ResourceVersion = u, rv
+	s.invoices[id] = &c
+	return nil
+}
+
+// UpdateTransaction applies fn to a stored transaction and sets its
+// updated_at and resource_version from the clock.
+func (s *Server) UpdateTransaction(id string, fn func(*Transaction)) error {
+	u, rv := s.touch()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.transactions[id]
+	if !ok {
+		return fmt.Errorf("transaction %q: %w", id, ErrNotFound)
+	}
+	c := cloneTxn(*v)
+	fn(&c)
+	c.UpdatedAt, c.ResourceVersion = u, rv
+	s.transactions[id] = &c
+	return nil
+}
+
+// DeleteSubscription marks a subscription deleted, as Chargebee does: it
+// disappears from lists and retrieval and comes back with "deleted": true
+// only in lists with include_deleted=true.
+func (s *Server) DeleteSubscription(id string) error {
+	return s.UpdateSubscription(id, func(v *Subscription) { v.Deleted = true })
+}
+
+// DeleteCustomer marks a customer deleted (see DeleteSubscription).
+func (s *Server) DeleteCustomer(id string) error {
+	return s.UpdateCustomer(id, func(v *Customer) { v.Deleted = true })
+}
+
+// DeleteInvoice marks an invoice deleted (see DeleteSubscription).
+func (s *Server) DeleteInvoice(id string) error {
+	return s.UpdateInvoice(id, func(v *Invoice) { v.Deleted = true })
+}
+
+// Subscription returns a stored subscription as the fake serves it.
+func (s *Server) Subscription(id string) (Subscription, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.subscriptions[id]
+	if !ok {
+		return Subscription{}, false
+	}
+	return cloneSub(*v), true
+}
+
+// Customer returns a stored customer.
+func (s *Server) Customer(id string) (Customer, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.customers[id]
+	if !ok {
+		return Customer{}, false
+	}
+	return cloneCustomer(*v), true
+}
+
+// Invoice returns a stored invoice.
+func (s *Server) Invoice(id string) (Invoice, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.invoices[id]
+	if !ok {
+		return Invoice{}, false
+	}
+	return cloneInvoice(*v), true
+}
+
+// Transaction returns a stored transaction.
+func (s *Server) Transaction(id string) (Transaction, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.transactions[id]
+	if !ok {
+		return Transaction{}, false
+	}
+	return cloneTxn(*v), true
+}
+
+// Len reports how many records of a collection ("customers",
+// "subscriptions", "invoices", "transactions", "item_prices", "coupons")
+// are stored, deleted ones included.
+func (s *Server) Len(collection string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch collection {
+	case "customers":
+		return len(s.customers)
+	case "subscriptions":
+		return len(s.subscriptions)
+	case "invoices":
+		return len(s.invoices)
+	case "transactions":
+		return len(s.transactions)
+	case "item_prices":
+		return len(s.itemPrices)
+	case "coupons":
+		return len(s.coupons)
+	}
+	return 0
+}
