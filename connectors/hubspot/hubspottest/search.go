@@ -1,0 +1,239 @@
+package hubspottest
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// SearchCap is the search API's limit on results reachable by paging for
+// one query (developers.hubspot.com "CRM search": "limited to 10,000 total
+// results for any given query. Attempting to page beyond 10,000 will result
+// in a 400 error").
+const SearchCap = 10000
+
+type searchFilter struct {
+	PropertyName string   `json:"propertyName"`
+	Operator     string   `json:"operator"`
+	Value        *string  `json:"value"`
+	HighValue    *string  `json:"highValue"`
+	Values       []string `json:"values"`
+}
+
+type searchSort struct {
+	PropertyName string `json:"propertyName"`
+	Direction    string `json:"direction"`
+}
+
+// UnmarshalJSON accepts the documented object form {propertyName,
+// direction} and the specs' string form ("prop", "-prop" descending).
+func (s *searchSort) UnmarshalJSON(b []byte) error {
+	var str string
+	if err := json.Unmarshal(b, &str); err == nil {
+		s.Direction = "ASCENDING"
+		if strings.HasPrefix(str, "-") {
+			s.Direction, str = "DESCENDING", str[1:]
+		}
+		s.PropertyName = str
+		return nil
+	}
+	type plain searchSort
+	return json.Unmarshal(b, (*plain)(s))
+}
+
+// handleSearch serves POST /crm/v3/objects/{type}/search (crm-*-v3.json
+// doSearch: PublicObjectSearchRequest -> CollectionResponseWithTotal-
+// SimplePublicObject). Filter groups are ORed (at most 6, as the spec says),
+// filters within a group ANDed; limit up
+// to 200; after is an offset; total counts every match; paging past
+// SearchCap answers 400. Archived records are never returned.
+func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request, typ string) {
+	var in struct {
+		FilterGroups []struct {
+			Filters []searchFilter `json:"filters"`
+		} `json:"filterGroups"`
+		Sorts      []searchSort `json:"sorts"`
+		Properties []string     `json:"properties"`
+		Limit      int          `json:"limit"`
+		After      json.Number  `json:"after"`
+		Query      string       `json:"query"`
+	}
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	if len(in.FilterGroups) > 6 {
+		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "too many filter groups: at most 6", nil)
+		return
+	}
+	if in.Limit == 0 {
+		in.Limit = 10
+	}
+	if in.Limit < 0 || in.Limit > 200 {
+		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "limit must be between 1 and 200", nil)
+		return
+	}
+	offset := 0
+	if in.After != "" {
+		n, err := strconv.Atoi(string(in.After))
+		if err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "after must be a non-negative integer offset", nil)
+			return
+		}
+		offset = n
+	}
+	if offset >= SearchCap {
+		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR",
+			"There was a problem with the request. Paging is limited to 10,000 results for a search query.", nil)
+		return
+	}
+	for _, so := range in.Sorts {
+		if so.Direction != "" && so.Direction != "ASCENDING" && so.Direction != "DESCENDING" {
+			writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "sort direction must be ASCENDING or DESCENDING", nil)
+			return
+		}
+	}
+
+	s.mu.Lock()
+	var matched []*Object
+	for _, o := range s.objects[typ] {
+		if o.Archived {
+			continue
+		}
+		ok := len(in.FilterGroups) == 0
+		for _, g := range in.FilterGroups {
+			all := true
+			for _, f := range g.Filters {
+				if !match(o, f) {
+					all = false
+					break
+				}
+			}
+			if all {
+				ok = true
+				break
+			}
+		}
+		if ok && in.Query != "" {
+			ok = strings.Contains(strings.ToLower(o.Properties["name"]+" "+o.Properties["domain"]), strings.ToLower(in.Query))
+		}
+		if ok {
+			matched = append(matched, o)
+		}
+	}
+	sort.SliceStable(matched, func(i, j int) bool {
+		for _, so := range in.Sorts {
+			c := compare(matched[i].Properties[so.PropertyName], matched[j].Properties[so.PropertyName])
+			if c == 0 {
+				continue
+			}
+			if so.Direction == "DESCENDING" {
+				return c > 0
+			}
+			return c < 0
+		}
+		return idLess(matched[i].ID, matched[j].ID)
+	})
+	total := len(matched)
+	end := offset + in.Limit
+	if end > total {
+		end = total
+	}
+	var results []map[string]any
+	if offset < total {
+		for _, o := range matched[offset:end] {
+			results = append(results, view(typ, o, in.Properties, nil))
+		}
+	}
+	s.mu.Unlock()
+	if results == nil {
+		results = []map[string]any{}
+	}
+	body := map[string]any{"total": total, "results": results}
+	if end < total {
+		next := strconv.Itoa(end)
+		body["paging"] = map[string]any{"next": map[string]string{"after": next}}
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+func match(o *Object, f searchFilter) bool {
+	v, has := o.Properties[f.PropertyName]
+	has = has && v != ""
+	val := ""
+	if f.Value != nil {
+		val = *f.Value
+	}
+	switch f.Operator {
+	case "HAS_PROPERTY":
+		return has
+	case "NOT_HAS_PROPERTY":
+		return !has
+	case "EQ":
+		return has && compare(v, val) == 0
+	case "NEQ":
+		return !has || compare(v, val) != 0
+	case "GT":
+		return has && compare(v, val) > 0
+	case "GTE":
+		return has && compare(v, val) >= 0
+	case "LT":
+		return has && compare(v, val) < 0
+	case "LTE":
+		return has && compare(v, val) <= 0
+	case "BETWEEN":
+		hi := ""
+		if f.HighValue != nil {
+			hi = *f.HighValue
+		}
+		return has && compare(v, val) >= 0 && compare(v, hi) <= 0
+	case "IN", "NOT_IN":
+		in := false
+		for _, x := range f.Values {
+			if has && strings.EqualFold(v, x) {
+				in = true
+			}
+		}
+		return in == (f.Operator == "IN")
+	case "CONTAINS_TOKEN":
+		return has && strings.Contains(strings.ToLower(v), strings.Trim(strings.ToLower(val), "*"))
+	case "NOT_CONTAINS_TOKEN":
+		return !has || !strings.Contains(strings.ToLower(v), strings.Trim(strings.ToLower(val), "*"))
+	}
+	return false
+}
+
+// compare orders two property values: as instants when both are datetimes
+// (ISO 8601 or epoch milliseconds, both accepted in filters), as numbers when
+// both are numeric, else as case-insensitive strings.
+func compare(a, b string) int {
+	ta, oka := parseInstant(a)
+	tb, okb := parseInstant(b)
+	if oka && okb && (strings.Contains(a, "T") || strings.Contains(b, "T")) {
+		return ta.Compare(tb)
+	}
+	fa, ea := strconv.ParseFloat(a, 64)
+	fb, eb := strconv.ParseFloat(b, 64)
+	if ea == nil && eb == nil {
+		switch {
+		case fa < fb:
+			return -1
+		case fa > fb:
+			return 1
+		}
+		return 0
+	}
+	return strings.Compare(strings.ToLower(a), strings.ToLower(b))
+}
+
+func parseInstant(s string) (time.Time, bool) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, true
+	}
+	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return time.UnixMilli(ms).UTC(), true
+	}
+	return time.Time{}, false
+}
