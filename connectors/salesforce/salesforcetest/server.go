@@ -1,0 +1,329 @@
+// Package salesforcetest is a fake Salesforce org on 127.0.0.1 for tests and
+// the demo: OAuth token endpoint (client credentials, JWT bearer, refresh
+// token), a SOQL subset with query/queryMore/queryAll, describe, sObject
+// Collections create and update with per-record SaveResults, the daily API
+// allocation reported in Sforce-Limit-Info, expiring sessions, injectable
+// latency and faults, and counters. It is written from Salesforce's REST API
+// Developer Guide, not from the healthsync client, and it imports neither
+// that client nor "testing".
+package salesforcetest
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure the fake org. Zero values take the defaults noted.
+type Options struct {
+	// OrgID is the 18-character organization ID (default generated, 00D...).
+	OrgID string
+	// ClientID and ClientSecret are the connected app's consumer key and
+	// secret (defaults "fake-client-id", "fake-client-secret").
+	ClientID, ClientSecret string
+	// Username is the user a JWT bearer assertion must name (sub).
+	Username string
+	// RefreshToken is accepted by the refresh_token flow.
+	RefreshToken string
+	// PublicKey verifies RS256 JWT bearer assertions; nil rejects that flow.
+	PublicKey *rsa.PublicKey
+	// Now is the org's clock (default time.Now): record timestamps and
+	// session expiry follow it.
+	Now func() time.Time
+	// SessionTTL is how long an access token lives (default 2h).
+	SessionTTL time.Duration
+	// DailyAllocation is the org's daily API request allocation (default
+	// 100000).
+	DailyAllocation int64
+	// BatchSize is the default query batch size (default 2000; a request's
+	// Sforce-Query-Options: batchSize=N lowers it, 200..2000).
+	BatchSize int
+	// Latency is added to every request.
+	Latency time.Duration
+}
+
+// Server is a fake Salesforce org. It is safe for concurrent use.
+type Server struct {
+	// URL is both the login URL and the instance URL.
+	URL string
+
+	ts   *httptest.Server
+	opts Options
+	done chan struct{}
+
+	mu              sync.Mutex
+	objects         map[string]*sobject
+	seq             map[string]int64
+	sessions        map[string]time.Time // access token -> expiry
+	used            int64
+	allocation      int64
+	counts          map[string]int64
+	faults          []*Fault
+	cursors         map[string]*cursor
+	recordFaults    map[string]*recordFault
+	integrationUser string
+	orgID           string
+	latency         time.Duration
+	version         string // last API version seen, for URLs
+}
+
+// NewServer starts a fake org on 127.0.0.1.
+func NewServer(opts Options) *Server {
+	if opts.ClientID == "" {
+		opts.ClientID = "fake-client-id"
+	}
+	if opts.ClientSecret == "" {
+		opts.ClientSecret = "fake-client-secret"
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = 2 * time.Hour
+	}
+	if opts.DailyAllocation <= 0 {
+		opts.DailyAllocation = 100000
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 2000
+	}
+	s := &Server{
+		opts: opts, done: make(chan struct{}),
+		objects: map[string]*sobject{}, seq: map[string]int64{}, sessions: map[string]time.Time{},
+		counts: map[string]int64{}, cursors: map[string]*cursor{}, recordFaults: map[string]*recordFault{},
+		allocation: opts.DailyAllocation, latency: opts.Latency, version: "62.0",
+	}
+	for _, o := range standardObjects() {
+		s.objects[lower(o.name)] = o
+	}
+	s.orgID = opts.OrgID
+	if s.orgID == "" {
+		s.orgID = To18("00D5g000004Fake")
+	}
+	s.integrationUser = s.insertLocked(s.objects["user"], map[string]any{"Name": "Integration User", "Username": "integration@example.com", "IsActive": true})
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /services/oauth2/token", s.token)
+	mux.HandleFunc("GET /services/data/{version}/query", s.api("query", s.query))
+	mux.HandleFunc("GET /services/data/{version}/query/{locator}", s.api("queryMore", s.queryMore))
+	mux.HandleFunc("GET /services/data/{version}/queryAll", s.api("queryAll", s.query))
+	mux.HandleFunc("GET /services/data/{version}/queryAll/{locator}", s.api("queryMore", s.queryMore))
+	mux.HandleFunc("GET /services/data/{version}/sobjects/{object}/describe", s.api("describe", s.describe))
+	mux.HandleFunc("GET /services/data/{version}/sobjects/{object}/{id}", s.api("sobject", s.getRecord))
+	mux.HandleFunc("POST /services/data/{version}/composite/sobjects", s.api("composite", s.composite))
+	mux.HandleFunc("PATCH /services/data/{version}/composite/sobjects", s.api("composite", s.composite))
+	s.ts = httptest.NewServer(s.wrap(mux))
+	s.URL = s.ts.URL
+	return s
+}
+
+// Close shuts the server down, releasing requests held by a timeout fault.
+func (s *Server) Close() {
+	close(s.done)
+	s.ts.Close()
+}
+
+// OrgID is the organization's 18-character ID.
+func (s *Server) OrgID() string { return s.orgID }
+
+func (s *Server) now() time.Time { return s.opts.Now() }
+
+// --- counters, limits, sessions ---
+
+// Count returns how many requests of a kind were received: token, query,
+// queryMore, queryAll, describe, sobject, composite.
+func (s *Server) Count(kind string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts[kind]
+}
+
+// Counts returns all counters.
+func (s *Server) Counts() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int64, len(s.counts))
+	for k, v := range s.counts {
+		out[k] = v
+	}
+	return out
+}
+
+// APIUsage returns the requests counted against the daily allocation and
+// the allocation.
+func (s *Server) APIUsage() (used, limit int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.used, s.allocation
+}
+
+// SetAPIUsage sets the daily usage and allocation (limit <= 0 keeps it).
+func (s *Server) SetAPIUsage(used, limit int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.used = used
+	if limit > 0 {
+		s.allocation = limit
+	}
+}
+
+// ExpireSessions invalidates every access token, as a session timeout or an
+// admin revoking sessions does.
+func (s *Server) ExpireSessions() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.sessions)
+}
+
+// SetLatency changes the latency added to every request.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
+// Fault makes the next Count requests whose path contains Path fail:
+// with Status and a Salesforce error body, with a 200 and a malformed body
+// (Malformed), or by never answering until the client gives up (Hang).
+type Fault struct {
+	Path      string
+	Count     int
+	Status    int
+	Malformed bool
+	Hang      bool
+}
+
+// InjectFault queues a fault.
+func (s *Server) InjectFault(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f.Count <= 0 {
+		f.Count = 1
+	}
+	s.faults = append(s.faults, &f)
+}
+
+func (s *Server) takeFault(path string) *Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, f := range s.faults {
+		if strings.Contains(path, f.Path) {
+			f.Count--
+			if f.Count <= 0 {
+				s.faults = append(s.faults[:i], s.faults[i+1:]...)
+			}
+			c := *f
+			return &c
+		}
+	}
+	return nil
+}
+
+func (s *Server) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		lat := s.latency
+		s.mu.Unlock()
+		if lat > 0 {
+			select {
+			case <-time.After(lat):
+			case <-r.Context().Done():
+				return
+			case <-s.done:
+				return
+			}
+		}
+		if f := s.takeFault(r.URL.Path); f != nil {
+			switch {
+			case f.Hang:
+				select {
+				case <-r.Context().Done():
+				case <-s.done:
+				}
+				return
+			case f.Malformed:
+				w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+				w.WriteHeader(http.StatusOK)
+				w.Write([]byte(`{"totalSize":1,"done":tr`))
+				return
+			default:
+				code := "SERVER_UNAVAILABLE"
+				if f.Status < 500 {
+					code = "UNKNOWN_EXCEPTION"
+				}
+				writeErrors(w, f.Status, code, "injected fault")
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// writeErrors writes the REST API error body: a JSON array of
+// {"message","errorCode"} (REST API Developer Guide, "Status Codes and Error
+// Responses").
+func writeErrors(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, []map[string]any{{"message": msg, "errorCode": code}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`[{"message":"marshal","errorCode":"UNKNOWN_EXCEPTION"}]`)
+	}
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// api wraps a REST handler with what every API call does: count, check the
+// session (401 INVALID_SESSION_ID), count against the daily allocation (403
+// REQUEST_LIMIT_EXCEEDED once spent) and report usage in Sforce-Limit-Info
+// ("api-usage=used/limit", REST API Developer Guide, "Limit Info Header").
+func (s *Server) api(kind string, h func(w http.ResponseWriter, r *http.Request)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.counts[kind]++
+		if kind == "query" && strings.Contains(r.URL.Path, "/queryAll") {
+			s.counts["queryAll"]++
+		}
+		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		exp, ok := s.sessions[tok]
+		if !ok || !s.now().Before(exp) {
+			delete(s.sessions, tok)
+			s.mu.Unlock()
+			w.Header().Set("WWW-Authenticate", `Token`)
+			writeErrors(w, http.StatusUnauthorized, "INVALID_SESSION_ID", "Session expired or invalid")
+			return
+		}
+		if v := r.PathValue("version"); len(v) > 1 && v[0] == 'v' {
+			s.version = v[1:]
+		}
+		if s.used >= s.allocation {
+			used, alloc := s.used, s.allocation
+			s.mu.Unlock()
+			w.Header().Set("Sforce-Limit-Info", "api-usage="+strconv.FormatInt(used, 10)+"/"+strconv.FormatInt(alloc, 10))
+			writeErrors(w, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+			return
+		}
+		s.used++
+		w.Header().Set("Sforce-Limit-Info", "api-usage="+strconv.FormatInt(s.used, 10)+"/"+strconv.FormatInt(s.allocation, 10))
+		s.mu.Unlock()
+		h(w, r)
+	}
+}
+
+func (s *Server) newSession() string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	tok := s.orgID[:15] + "!" + hex.EncodeToString(b)
+	s.sessions[tok] = s.now().Add(s.opts.SessionTTL)
+	return tok
+}
