@@ -1,0 +1,178 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func sample() *Report {
+	return &Report{
+		AsOf: "2026-10-31", Currency: "JPY", Period: Period{"2025-11", "2026-10"},
+		Portfolio: Portfolio{MRR: 1234567, ARR: 14814804, Customers: 3, NRR: 1.08, GRR: 0.93, CRR: 0.95,
+			LogoChurnRate: 0.04, RevenueChurnRate: 0.05, ARPA: 411522, LTV: 8230440},
+		Movements: []Movement{
+			{Month: "2026-09", New: 100000, Expansion: 20000, Contraction: -5000, Churn: -30000, MRREnd: 1200000},
+			{Month: "2026-10", New: 50000, Expansion: 10000, Reactivation: 4567, Contraction: 0, Churn: -30000, MRREnd: 1234567},
+		},
+		Targets:  []Target{{KPI: "nrr", Op: ">=", Target: 1.10, Value: 1.08, Met: false}},
+		Segments: []Segment{{Dimension: "touch_model", Value: "high", TouchModel: "high", Customers: 1, MRR: 900000, NRR: 1.1}},
+		Accounts: []Account{
+			{ID: "salesforce/001A", CRM: CRMRef{System: "salesforce", ID: "001A"}, Name: "Acme", MRR: 900000, ARR: 10800000,
+				HealthScore: 42, Band: "at_risk", TouchModel: "high", Phase: "renewal", Reasons: []string{"logins low"}},
+			{ID: "salesforce/001B", CRM: CRMRef{System: "salesforce", ID: "001B"}, Name: "Globex", MRR: 334567, ARR: 4014804,
+				HealthScore: 88, Band: "healthy", TouchModel: "low", Phase: "adoption"},
+		},
+		Unmatched: []Unmatched{{System: "stripe", ID: "cus_X", MRR: 1000}},
+		Bands:     []BandCount{{"healthy", 1, 334567}, {"caution", 0, 0}, {"at_risk", 1, 900000}},
+		Cohorts:   []Cohort{{Start: "2026-09", Size: 2, Logo: []float64{1, 1}, Revenue: []float64{1, 0.9}}},
+	}
+}
+
+// TestJSONKeys pins the documented JSON keys: renaming one is a breaking
+// change for report consumers.
+func TestJSONKeys(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, sample()); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"":          {"accounts", "api_usage?", "as_of", "bands", "cohorts", "conflicts", "currency", "movements", "onboarding", "period", "portfolio", "segments", "targets", "tasks?", "unmatched"},
+		"portfolio": {"arpa", "arr", "crr", "customers", "grr", "logo_churn_rate", "ltv", "mrr", "nrr", "revenue_churn_rate"},
+		"period":    {"from", "to"},
+		"movements": {"churn", "contraction", "expansion", "month", "mrr_end", "new", "reactivation"},
+		"targets":   {"kpi", "met", "op", "target", "value"},
+		"segments":  {"at_risk", "customers", "dimension", "mrr", "nrr", "touch_model", "value"},
+		"accounts":  {"arr", "band", "crm", "health_score", "id", "mrr", "name", "phase", "reasons", "touch_model", "trend"},
+		"unmatched": {"id", "mrr", "system"},
+	}
+	for section, keys := range want {
+		obj := m
+		if section != "" {
+			switch v := m[section].(type) {
+			case map[string]any:
+				obj = v
+			case []any:
+				obj = v[0].(map[string]any)
+			}
+		}
+		for _, k := range keys {
+			optional := strings.HasSuffix(k, "?")
+			k = strings.TrimSuffix(k, "?")
+			if _, ok := obj[k]; !ok && !optional {
+				t.Errorf("%s: key %q missing", section, k)
+			}
+		}
+	}
+	if got := m["accounts"].([]any)[0].(map[string]any)["crm"].(map[string]any); got["system"] != "salesforce" || got["id"] != "001A" {
+		t.Errorf("accounts[0].crm = %v", got)
+	}
+}
+
+func TestMoney(t *testing.T) {
+	for in, want := range map[float64]string{0: "0", 12.5: "12.50", 999: "999", 1000: "1,000", 1234567.4: "1,234,567", -30000: "-30,000"} {
+		if got := Money(in); got != want {
+			t.Errorf("Money(%v) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestTableAndCSV(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteTable(&buf, sample(), 6, 10); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"1,234,567", "108.0%", "MISSED", "2026-10", "Acme", "logins low", "unmatched"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	// The most at-risk account comes first.
+	if strings.Index(out, "Acme") > strings.Index(out, "Globex") {
+		t.Errorf("at-risk order wrong:\n%s", out)
+	}
+	buf.Reset()
+	if err := WriteCSV(&buf, sample()); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(buf.String(), "\n"); lines != 3 {
+		t.Errorf("CSV has %d lines, want 3", lines)
+	}
+}
+
+func TestHTMLSelfContained(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, sample()); err != nil {
+		t.Fatal(err)
+	}
+	html := buf.String()
+	for _, id := range []string{"chart-movements", "chart-bands", "chart-cohorts", "segments"} {
+		if !strings.Contains(html, `id="`+id+`"`) {
+			t.Errorf("missing #%s", id)
+		}
+	}
+	if n := strings.Count(html, `class="mark"`); n < 8 {
+		t.Errorf("only %d chart marks", n)
+	}
+	if regexp.MustCompile(`(src|href)="https?://`).MatchString(html) {
+		t.Error("page loads an external resource")
+	}
+}
+
+// TestHTMLRendersInChromium renders the page in headless Chromium and checks
+// every chart drew visible marks. CI installs chromium; elsewhere the test is
+// skipped when the browser is absent.
+func TestHTMLRendersInChromium(t *testing.T) {
+	bin := chromium()
+	if bin == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium not installed in CI")
+		}
+		t.Skip("chromium not installed")
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "report.html")
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, sample()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dom, err := RenderDOM(t.Context(), bin, file, filepath.Join(dir, "profile"))
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	m := regexp.MustCompile(`data-charts-drawn="(\d+)"`).FindStringSubmatch(dom)
+	if m == nil || m[1] != "3" {
+		t.Fatalf("charts drawn = %v, want 3 (DOM head: %.300s)", m, dom)
+	}
+}
+
+func chromium() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+func TestAtRiskOrder(t *testing.T) {
+	accs := []Account{{ID: "a", HealthScore: 50, MRR: 1}, {ID: "b", HealthScore: 20, MRR: 1}, {ID: "c", HealthScore: 20, MRR: 5}}
+	got := AtRisk(accs, 2)
+	ids := []string{got[0].ID, got[1].ID}
+	if ids[0] != "c" || ids[1] != "b" {
+		t.Fatalf("AtRisk = %v, want [c b]", ids)
+	}
+}
