@@ -238,6 +238,13 @@ type LifecycleSettings struct {
 	// RenewalWindowDays: renewal phase within this many days of the renewal
 	// date (default 90).
 	RenewalWindowDays int `yaml:"renewal_window_days,omitempty" json:"renewal_window_days,omitempty"`
+	// RenewalMinTermMonths: the renewal date is the current period end of
+	// the main subscription when its billing term is at least this many
+	// months (default 12), so monthly plans have no renewal phase.
+	RenewalMinTermMonths int `yaml:"renewal_min_term_months,omitempty" json:"renewal_min_term_months,omitempty"`
+	// RenewalDateField is a CRM account field holding the contract renewal
+	// date (YYYY-MM-DD or RFC 3339); when set and filled it wins.
+	RenewalDateField string `yaml:"renewal_date_field,omitempty" json:"renewal_date_field,omitempty"`
 	// Expansion: when a healthy account is in the expansion phase.
 	Expansion ExpansionRules `yaml:"expansion,omitempty" json:"expansion,omitempty"`
 }
@@ -469,6 +476,9 @@ func (s *Settings) ApplyDefaults() {
 	if l.RenewalWindowDays == 0 {
 		l.RenewalWindowDays = 90
 	}
+	if l.RenewalMinTermMonths == 0 {
+		l.RenewalMinTermMonths = 12
+	}
 	for i := range l.Onboarded {
 		fill(&l.Onboarded[i].Aggregation, AggMax)
 		if l.Onboarded[i].WithinDays == 0 {
@@ -629,6 +639,9 @@ func (s Settings) Validate() []FieldError {
 	}
 	if l.RenewalWindowDays < 0 {
 		add("lifecycle.renewal_window_days", "must be positive")
+	}
+	if l.RenewalMinTermMonths < 0 {
+		add("lifecycle.renewal_min_term_months", "must be positive")
 	}
 	for i, c := range l.Onboarded {
 		p := fmt.Sprintf("lifecycle.onboarded[%d]", i)

@@ -1,0 +1,412 @@
+package scoring
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/healthsync/healthsync/connectors/record"
+)
+
+// AccountInput is everything known about one account, gathered by the
+// engine: the CRM account and deals, the linked billing subscriptions and
+// invoices, usage signals, and state from earlier runs.
+type AccountInput struct {
+	Account       record.Account
+	Deals         []record.Deal
+	Subscriptions []record.Subscription
+	Invoices      []record.Invoice
+	Signals       []record.Signal
+	// ScoreHistory holds earlier health scores, for the trend.
+	ScoreHistory []ScorePoint
+	// PreviousTouch is the base touch tier of the last run (hysteresis).
+	PreviousTouch string
+	// OnboardedAt is when an earlier run found the account onboarded (zero:
+	// not yet, evaluate the signals).
+	OnboardedAt time.Time
+	// LastTasks maps a rule name to when its last task was created, for
+	// cooldowns.
+	LastTasks map[string]time.Time
+	// Recorded are MRR values the store recorded live in earlier months;
+	// they replace the values rebuilt from invoices for those months.
+	Recorded []RecordedMonth
+	// Currency is the reporting currency (ISO 4217) and FX the rates:
+	// 1 unit of currency X = FX[X] units of the reporting currency.
+	Currency string
+	FX       map[string]float64
+	// Explain keeps the ledger for every month, not only the current one
+	// (`healthsync explain ACCOUNT`).
+	Explain bool
+}
+
+// RecordedMonth is an MRR value the store recorded for a past month, in
+// reporting minor units.
+type RecordedMonth struct {
+	Month Month `json:"month"`
+	MRR   int64 `json:"mrr"`
+}
+
+// AccountResult is everything scoring computed for one account. Money is in
+// minor units of the reporting currency (Currency).
+type AccountResult struct {
+	Key      string    `json:"key"` // account ref key, e.g. "salesforce/001..."
+	ID       string    `json:"id"`
+	Name     string    `json:"name"`
+	OwnerID  string    `json:"owner_id,omitempty"`
+	AsOf     time.Time `json:"as_of"`
+	Currency string    `json:"currency"`
+	// MRR as of AsOf and ARR = 12 x MRR.
+	MRR int64 `json:"mrr"`
+	ARR int64 `json:"arr"`
+	// Months is the MRR series, oldest first, HistoryMonths long, ending with
+	// the month of AsOf; each month's MRR is as of its last instant (the
+	// current month: as of AsOf).
+	Months []MonthMRR `json:"months"`
+	// PrevMRR is the MRR of the month before Months[0].
+	PrevMRR int64 `json:"prev_mrr"`
+	// Start is when the first subscription started (zero: none).
+	Start time.Time `json:"start,omitempty"`
+	// Segments holds the values of Settings.Segments, in order.
+	Segments  []string `json:"segments,omitempty"`
+	Health    Health   `json:"health"`
+	TouchBase string   `json:"touch_base"` // tier before escalation, for hysteresis
+	Touch     string   `json:"touch"`
+	Phase     string   `json:"phase"`
+	Onboarded bool     `json:"onboarded"`
+	// OnboardedAt and TimeToValueDays (-1 when not onboarded).
+	OnboardedAt     time.Time `json:"onboarded_at,omitempty"`
+	TimeToValueDays float64   `json:"time_to_value_days"`
+	DaysToRenewal   int       `json:"days_to_renewal"` // -1 when no renewal date
+	// LoginsPerWeek (sum of "logins" in 7 days) and FeaturesUsed (latest
+	// "features_used" in 30 days), -1 when missing; for the KPI targets.
+	LoginsPerWeek float64      `json:"logins_per_week"`
+	FeaturesUsed  float64      `json:"features_used"`
+	Tasks         []TaskIntent `json:"tasks,omitempty"`
+	// ClearedRules lists rules that close their open task because their
+	// condition no longer holds.
+	ClearedRules []string `json:"cleared_rules,omitempty"`
+	// Problems are data issues found while scoring (missing FX rate, a
+	// failing rule).
+	Problems []string `json:"problems,omitempty"`
+}
+
+const day = 24 * time.Hour
+
+// ScoreAccount computes one account's MRR series and movements, health,
+// touch model, lifecycle phase and task intents as of asOf. s must have had
+// ApplyDefaults; rules may be nil (no tasks). It is safe to call
+// concurrently.
+func ScoreAccount(in AccountInput, asOf time.Time, s Settings, rules *CompiledRules) AccountResult {
+	return scoreAccount(&in, asOf.UTC(), &s, rules)
+}
+
+func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *CompiledRules) AccountResult {
+	res := AccountResult{
+		Key: in.Account.Key(), ID: in.Account.ID, Name: in.Account.Name, OwnerID: in.Account.OwnerID,
+		AsOf: asOf, Currency: strings.ToUpper(in.Currency), TimeToValueDays: -1, DaysToRenewal: -1,
+	}
+	conv := newConverter(in.Currency, in.FX)
+	calc := newMRRCalc(in.Subscriptions, in.Invoices, &s.Metrics, conv)
+
+	// MRR series.
+	h := s.Metrics.HistoryMonths
+	if h < 1 {
+		h = 1
+	}
+	cur := MonthOf(asOf)
+	first := cur - Month(h) + 1
+	res.Months = make([]MonthMRR, h)
+	prev := calc.at((first - 1).LastInstant(), nil)
+	if v, ok := recorded(in.Recorded, first-1, cur); ok {
+		prev = v
+	}
+	res.PrevMRR = prev
+	hadMRR := false
+	for i := range res.Months {
+		m := first + Month(i)
+		t := m.LastInstant()
+		if m == cur {
+			t = asOf
+		}
+		var ledger *[]LedgerLine
+		mm := &res.Months[i]
+		if m == cur || in.Explain {
+			ledger = &mm.Lines
+		}
+		v, ok := recorded(in.Recorded, m, cur)
+		if ok {
+			if ledger != nil {
+				*ledger = append(*ledger, LedgerLine{Kind: LedgerRecorded, Detail: "value recorded by the store in " + m.String(), Currency: res.Currency, Amount: v, Rate: 1, Converted: v})
+			}
+		} else {
+			v = calc.at(t, ledger)
+		}
+		mm.Month, mm.MRR, mm.Delta = m, v, v-prev
+		mm.Kind = Classify(prev, v, hadMRR)
+		if prev > 0 {
+			hadMRR = true
+		}
+		prev = v
+	}
+	res.MRR = res.Months[h-1].MRR
+	res.ARR = 12 * res.MRR
+	everMRR := hadMRR || res.MRR > 0
+	for _, l := range res.Months[h-1].Lines {
+		if l.Kind == LedgerExcluded && strings.HasPrefix(l.Detail, "no FX rate") {
+			res.Problems = append(res.Problems, l.Detail)
+		}
+	}
+
+	// Derived values.
+	dv := derivedValues{daysToRenewal: math.NaN(), mrrTrend: math.NaN(), daysSinceStart: math.NaN(), planUsage: math.NaN(), failed90: math.NaN()}
+	var start time.Time
+	for i := range in.Subscriptions {
+		sub := &in.Subscriptions[i]
+		if sub.Deleted || sub.Status == record.StatusIncomplete || sub.Status == record.StatusIncompleteExpired {
+			continue
+		}
+		if st := subStart(sub); !st.IsZero() && (start.IsZero() || st.Before(start)) {
+			start = st
+		}
+	}
+	res.Start = start
+	daysSinceStart := -1
+	if !start.IsZero() && !asOf.Before(start) {
+		daysSinceStart = int(asOf.Sub(start) / day)
+		dv.daysSinceStart = float64(daysSinceStart)
+	}
+	if renewal, ok := renewalDate(in, asOf, &s.Lifecycle, &s.Metrics); ok {
+		res.DaysToRenewal = int(renewal.Sub(asOf) / day)
+		dv.daysToRenewal = float64(res.DaysToRenewal)
+	}
+	failed30, failed90 := 0, 0
+	open := 0
+	for i := range in.Invoices {
+		inv := &in.Invoices[i]
+		if inv.Deleted {
+			continue
+		}
+		age := asOf.Sub(inv.Created)
+		if inv.PaymentFailed && age >= 0 {
+			if age <= 90*day {
+				failed90++
+			}
+			if age <= 30*day {
+				failed30++
+			}
+		}
+		if inv.Status == record.InvoiceOpen && !inv.DueDate.IsZero() && inv.DueDate.Before(asOf) {
+			open++
+		}
+	}
+	if len(in.Subscriptions) > 0 || len(in.Invoices) > 0 {
+		dv.failed90 = float64(failed90)
+		dv.openInvoices = float64(open)
+	} else {
+		dv.openInvoices = math.NaN()
+	}
+	if h > 3 {
+		if base := res.Months[h-4].MRR; base > 0 {
+			dv.mrrTrend = float64(res.MRR-base) / float64(base)
+		}
+	}
+	openDeals, openUpsell := 0, false
+	for i := range in.Deals {
+		d := &in.Deals[i]
+		if d.Deleted || d.IsClosed {
+			continue
+		}
+		openDeals++
+		for _, t := range s.Lifecycle.Expansion.UpsellDealTypes {
+			if strings.EqualFold(t, d.Type) {
+				openUpsell = true
+			}
+		}
+	}
+	dv.openDeals = float64(openDeals)
+	var limit int64
+	for i := range in.Subscriptions {
+		sub := &in.Subscriptions[i]
+		if excludedAt(sub, asOf, &s.Metrics) != "" {
+			continue
+		}
+		for j := range sub.Items {
+			limit += sub.Items[j].PlanLimit
+		}
+	}
+	if limit > 0 {
+		if u := aggregateSignals(in.Signals, s.Lifecycle.Expansion.UsageSignal, AggLast, 30, asOf); !math.IsNaN(u) {
+			dv.planUsage = u / float64(limit)
+		}
+	}
+
+	// Health, touch, onboarding, phase.
+	res.Health = scoreHealth(&s.Health, in, &dv, asOf)
+	arrMajor := float64(res.ARR) / pow10[MinorUnitExponent(in.Currency)]
+	res.TouchBase, res.Touch = TouchFor(arrMajor, in.PreviousTouch, res.Health.Band, &s.Touch)
+	if !in.OnboardedAt.IsZero() {
+		res.Onboarded, res.OnboardedAt = true, in.OnboardedAt
+	} else if !start.IsZero() {
+		var scratch []record.Signal
+		if at, ok := onboardedAt(in.Signals, start, s.Lifecycle.Onboarded, &scratch); ok && !at.After(asOf) {
+			res.Onboarded, res.OnboardedAt = true, at
+		}
+	}
+	if res.Onboarded && !start.IsZero() {
+		res.TimeToValueDays = math.Max(0, res.OnboardedAt.Sub(start).Hours()/24)
+	}
+	onboardingDays := daysSinceStart
+	if start.IsZero() {
+		onboardingDays = 0
+	}
+	res.Phase = phaseFor(&s.Lifecycle, res.MRR, everMRR, res.Onboarded, onboardingDays, res.DaysToRenewal,
+		res.Health.Band, zeroNaN(dv.planUsage), openUpsell)
+	res.LoginsPerWeek = minusOneNaN(aggregateSignals(in.Signals, "logins", AggSum, 7, asOf))
+	res.FeaturesUsed = minusOneNaN(aggregateSignals(in.Signals, "features_used", AggLast, 30, asOf))
+	res.Segments = segmentValues(&in.Account, s.Segments)
+
+	// Task rules.
+	if rules != nil && len(rules.rules) > 0 {
+		env := RuleEnv{
+			Account: AccountEnv{ID: in.Account.ID, Name: in.Account.Name, OwnerID: in.Account.OwnerID,
+				Industry: in.Account.Industry, Fields: in.Account.Fields},
+			Score: res.Health.Score, PreviousScore: res.Health.PreviousScore, ScoreChange: res.Health.Trend,
+			TrendDays: s.Health.TrendDays, Band: res.Health.Band, Override: res.Health.Override,
+			Reasons: res.Health.Reasons, Missing: res.Health.Missing,
+			MRR: float64(res.MRR) / pow10[MinorUnitExponent(in.Currency)], ARR: arrMajor,
+			Touch: res.Touch, Phase: res.Phase, Onboarded: res.Onboarded, DaysSinceStart: daysSinceStart,
+			MonthsSinceStart: monthsBetween(start, asOf), DaysToRenewal: res.DaysToRenewal,
+			FailedPayments30d: failed30, FailedPayments90d: failed90, PlanUsage: zeroNaN(dv.planUsage),
+			OpenDeals: openDeals, OpenUpsell: openUpsell,
+		}
+		if env.Account.Fields == nil {
+			env.Account.Fields = map[string]any{}
+		}
+		env.Measures = make(map[string]float64, len(res.Health.Measures))
+		for _, mr := range res.Health.Measures {
+			if !mr.Missing {
+				env.Measures[mr.Name] = mr.Value
+			}
+		}
+		if env.Reasons == nil {
+			env.Reasons = []string{}
+		}
+		var errs []error
+		res.Tasks, res.ClearedRules, errs = rules.Evaluate(&env, res.Key, asOf, in.LastTasks)
+		for _, e := range errs {
+			res.Problems = append(res.Problems, e.Error())
+		}
+	}
+	return res
+}
+
+func recorded(rs []RecordedMonth, m, cur Month) (int64, bool) {
+	if m >= cur {
+		return 0, false
+	}
+	for _, r := range rs {
+		if r.Month == m {
+			return r.MRR, true
+		}
+	}
+	return 0, false
+}
+
+// renewalDate is the CRM renewal date field when set, else the current
+// period end of the longest-term counting subscription when its term is at
+// least RenewalMinTermMonths. ok is false when there is none in the future.
+func renewalDate(in *AccountInput, asOf time.Time, l *LifecycleSettings, m *MetricsSettings) (time.Time, bool) {
+	if l.RenewalDateField != "" {
+		if v, ok := in.Account.Fields[l.RenewalDateField].(string); ok && v != "" {
+			for _, layout := range []string{"2006-01-02", time.RFC3339} {
+				if t, err := time.Parse(layout, v); err == nil {
+					return t, !t.Before(asOf.Truncate(day))
+				}
+			}
+		}
+	}
+	var best time.Time
+	bestTerm := 0
+	for i := range in.Subscriptions {
+		sub := &in.Subscriptions[i]
+		if excludedAt(sub, asOf, m) != "" || sub.CurrentPeriodEnd.IsZero() || sub.CurrentPeriodEnd.Before(asOf) {
+			continue
+		}
+		iv, n := mainInterval(sub)
+		if n < 1 {
+			n = 1
+		}
+		term := n
+		switch iv {
+		case "year":
+			term = 12 * n
+		case "quarter":
+			term = 3 * n
+		case "week", "day":
+			term = 0
+		}
+		if term < l.RenewalMinTermMonths {
+			continue
+		}
+		if term > bestTerm || (term == bestTerm && sub.CurrentPeriodEnd.Before(best)) {
+			best, bestTerm = sub.CurrentPeriodEnd, term
+		}
+	}
+	return best, !best.IsZero()
+}
+
+// monthsBetween counts whole calendar months from start to t (a start on
+// 01-15 is 1 month old on 02-15); -1 when start is zero.
+func monthsBetween(start, t time.Time) int {
+	if start.IsZero() || t.Before(start) {
+		return -1
+	}
+	n := (t.Year()-start.Year())*12 + int(t.Month()) - int(start.Month())
+	if start.AddDate(0, n, 0).After(t) {
+		n--
+	}
+	return n
+}
+
+func segmentValues(a *record.Account, names []string) []string {
+	if len(names) == 0 {
+		return nil
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		switch n {
+		case "owner":
+			out[i] = a.OwnerID
+		case "industry":
+			out[i] = a.Industry
+		default:
+			switch v := a.Fields[n].(type) {
+			case string:
+				out[i] = v
+			case float64:
+				out[i] = strconv.FormatFloat(v, 'f', -1, 64)
+			case bool:
+				out[i] = strconv.FormatBool(v)
+			}
+		}
+		if out[i] == "" {
+			out[i] = "(none)"
+		}
+	}
+	return out
+}
+
+func zeroNaN(f float64) float64 {
+	if math.IsNaN(f) {
+		return 0
+	}
+	return f
+}
+
+func minusOneNaN(f float64) float64 {
+	if math.IsNaN(f) {
+		return -1
+	}
+	return f
+}
