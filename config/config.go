@@ -1,0 +1,170 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
+
+	"github.com/healthsync/healthsync/scoring"
+)
+
+// Config is the whole configuration file. Parse and Load return it with
+// defaults filled in and every value validated.
+type Config struct {
+	Store      Store       `yaml:"store" json:"store"`
+	Server     Server      `yaml:"server" json:"server"`
+	Log        Log         `yaml:"log" json:"log"`
+	Reporting  Reporting   `yaml:"reporting" json:"reporting"`
+	Connectors []Connector `yaml:"connectors" json:"connectors"`
+	Matching   Matching    `yaml:"matching" json:"matching"`
+	// Scoring is the metric settings, health model, touch model, lifecycle
+	// and KPI targets (see package scoring).
+	Scoring   scoring.Settings `yaml:"scoring" json:"scoring"`
+	WriteBack WriteBack        `yaml:"write_back" json:"write_back"`
+	// Tasks are the task rules (default scoring.DefaultTaskRules(); an
+	// explicit empty list disables tasks).
+	Tasks    []scoring.TaskRule `yaml:"tasks" json:"tasks"`
+	Engine   Engine             `yaml:"engine" json:"engine"`
+	Webhooks Webhooks           `yaml:"webhooks" json:"webhooks"`
+	Notify   Notify             `yaml:"notify" json:"notify"`
+
+	// File is the path the configuration was read from.
+	File string `yaml:"-" json:"-"`
+}
+
+// Connector returns the connector called name.
+func (c *Config) Connector(name string) (Connector, bool) {
+	for _, cn := range c.Connectors {
+		if cn.Name == name {
+			return cn, true
+		}
+	}
+	return Connector{}, false
+}
+
+// Load reads and parses the file at path, expanding references from the
+// process environment. A file that is not valid gives an *Errors listing
+// every problem.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	return Parse(path, data, os.LookupEnv)
+}
+
+// Parse parses a configuration file's contents: filename is used in problem
+// positions; env looks up ${VAR} references (nil: the process environment).
+// The steps are: mask references, parse to an AST, decode strictly while
+// expanding references in values, fill defaults, validate. Problems of all
+// steps are returned together as *Errors, sorted by position.
+func Parse(filename string, data []byte, env func(string) (string, bool)) (*Config, error) {
+	if env == nil {
+		env = os.LookupEnv
+	}
+	masked, refs, problems := mask(data)
+	errs := &Errors{}
+	add := func(ps []Problem) {
+		for _, p := range ps {
+			p.File = filename
+			errs.Problems = append(errs.Problems, p)
+		}
+	}
+	add(problems)
+
+	file, err := parser.ParseBytes(masked, 0)
+	if err != nil {
+		add([]Problem{syntaxProblem(err)})
+		errs.sort()
+		return nil, errs
+	}
+	var body ast.Node
+	switch len(file.Docs) {
+	case 0:
+	case 1:
+		body = file.Docs[0].Body
+	default:
+		add([]Problem{{Line: nodePos(file.Docs[1]).line, Col: 1, Message: "only one YAML document is allowed"}})
+		body = file.Docs[0].Body
+	}
+
+	cfg := &Config{File: filename, Scoring: scoring.DefaultSettings()}
+	d := newDecoder(&expander{refs: refs, env: env})
+	d.where[""] = located{value: pos{1, 1}}
+	if body != nil {
+		d.collectAnchors(body)
+		d.decode(body, reflect.ValueOf(cfg).Elem(), "")
+	}
+	add(d.problems)
+
+	// Validate even when decoding failed, so that every problem is reported
+	// at once, but drop what a value that did not decode would cause.
+	var bad []string
+	for _, p := range d.problems {
+		bad = append(bad, p.Path)
+	}
+	cfg.applyDefaults(func(path string) bool { _, ok := d.where[path]; return ok })
+	for _, fe := range cfg.validate() {
+		if related(fe.Path, bad) {
+			continue
+		}
+		p := locate(d.where, fe.Path)
+		add([]Problem{{Line: p.line, Col: p.col, Path: fe.Path, Message: fe.Message}})
+	}
+	if len(errs.Problems) > 0 {
+		errs.sort()
+		return nil, errs
+	}
+	return cfg, nil
+}
+
+// related reports whether path is, contains or is inside one of paths.
+func related(path string, paths []string) bool {
+	for _, b := range paths {
+		if b == path || within(path, b) || within(b, path) {
+			return true
+		}
+	}
+	return false
+}
+
+func within(path, parent string) bool {
+	return parent != "" && strings.HasPrefix(path, parent) &&
+		(path[len(parent)] == '.' || path[len(parent)] == '[')
+}
+
+// locate finds the position for a key path: a scalar's value, otherwise its
+// key; for a path missing from the file, the key of the nearest ancestor
+// that is there.
+func locate(where map[string]located, path string) pos {
+	for p := path; ; p = parentPath(p) {
+		if l, ok := where[p]; ok {
+			if (p == path && l.scalar) || l.key == (pos{}) {
+				return l.value
+			}
+			return l.key
+		}
+		if p == "" {
+			return pos{1, 1}
+		}
+	}
+}
+
+// syntaxProblem locates a parser error.
+func syntaxProblem(err error) Problem {
+	var ye interface {
+		GetMessage() string
+		GetToken() *token.Token
+	}
+	if errors.As(err, &ye) {
+		p := tokenPos(ye.GetToken())
+		return Problem{Line: p.line, Col: p.col, Message: "invalid YAML: " + ye.GetMessage()}
+	}
+	return Problem{Line: 1, Col: 1, Message: "invalid YAML: " + err.Error()}
+}
