@@ -1,0 +1,500 @@
+package stripetest
+
+import (
+	"cmp"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Events older than this are not returned (https://docs.stripe.com/api/events:
+// "we only guarantee access to events through the Retrieve Event API for 30 days").
+const eventRetention = 30 * 24 * time.Hour
+
+type item struct {
+	id      string
+	created int64
+	seq     int64
+	render  func() any
+}
+
+func newestFirst(a, b item) int {
+	if c := cmp.Compare(b.created, a.created); c != 0 {
+		return c
+	}
+	return cmp.Compare(b.seq, a.seq)
+}
+
+// before reports whether a sorts before b in newest-first order.
+func before(a, b item) bool { return newestFirst(a, b) < 0 }
+
+type listParams struct {
+	limit         int
+	startingAfter string
+	endingBefore  string
+	expand        map[string]bool
+	created       func(int64) bool
+}
+
+type apiError struct {
+	status                int
+	typ, code, param, msg string
+}
+
+func badParam(param, msg string) *apiError {
+	return &apiError{status: http.StatusBadRequest, typ: "invalid_request_error", code: "parameter_invalid_integer", param: param, msg: msg}
+}
+
+func (e *apiError) write(w http.ResponseWriter) {
+	writeError(w, e.status, e.typ, e.code, e.param, e.msg)
+}
+
+// arrayParam reads a form-encoded array: name[]=a&name[]=b or
+// name[0]=a&name[1]=b, as Stripe's SDKs send them.
+func arrayParam(q url.Values, name string) []string {
+	var out []string
+	out = append(out, q[name+"[]"]...)
+	keys := make([]string, 0)
+	for k := range q {
+		if strings.HasPrefix(k, name+"[") && k != name+"[]" {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		out = append(out, q[k]...)
+	}
+	return out
+}
+
+// parseList reads the common list parameters
+// (https://docs.stripe.com/api/pagination). allowed lists the expansions
+// the endpoint supports, relative to one object of data; list expansions
+// carry the "data." prefix.
+func parseList(r *http.Request, allowed ...string) (listParams, *apiError) {
+	q := r.URL.Query()
+	p := listParams{limit: 10, expand: map[string]bool{}}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return p, badParam("limit", "Invalid integer: "+v)
+		}
+		if n < 1 || n > 100 {
+			return p, &apiError{http.StatusBadRequest, "invalid_request_error", "parameter_invalid_integer", "limit",
+				"This value must be greater than or equal to 1 and less than or equal to 100."}
+		}
+		p.limit = n
+	}
+	p.startingAfter, p.endingBefore = q.Get("starting_after"), q.Get("ending_before")
+	if p.startingAfter != "" && p.endingBefore != "" {
+		return p, &apiError{http.StatusBadRequest, "invalid_request_error", "", "ending_before",
+			"You may only specify one of these parameters: ending_before, starting_after."}
+	}
+	for _, e := range arrayParam(q, "expand") {
+		rel, ok := strings.CutPrefix(e, "data.")
+		if !ok || !slices.Contains(allowed, rel) {
+			return p, &apiError{http.StatusBadRequest, "invalid_request_error", "", "expand",
+				fmt.Sprintf("This property cannot be expanded (%s).", e)}
+		}
+		p.expand[rel] = true
+	}
+	f, aerr := createdFilter(q)
+	if aerr != nil {
+		return p, aerr
+	}
+	p.created = f
+	return p, nil
+}
+
+func parseExpand(r *http.Request, allowed ...string) (map[string]bool, *apiError) {
+	exp := map[string]bool{}
+	for _, e := range arrayParam(r.URL.Query(), "expand") {
+		if !slices.Contains(allowed, e) {
+			return nil, &apiError{http.StatusBadRequest, "invalid_request_error", "", "expand",
+				fmt.Sprintf("This property cannot be expanded (%s).", e)}
+		}
+		exp[e] = true
+	}
+	return exp, nil
+}
+
+func createdFilter(q url.Values) (func(int64) bool, *apiError) {
+	type bound struct {
+		op string
+		v  int64
+	}
+	var bs []bound
+	for _, op := range []string{"", "gt", "gte", "lt", "lte"} {
+		key := "created"
+		if op != "" {
+			key += "[" + op + "]"
+		}
+		v := q.Get(key)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, badParam(key, "Invalid integer: "+v)
+		}
+		bs = append(bs, bound{op, n})
+	}
+	return func(c int64) bool {
+		for _, b := range bs {
+			switch {
+			case b.op == "" && c != b.v, b.op == "gt" && c <= b.v, b.op == "gte" && c < b.v,
+				b.op == "lt" && c >= b.v, b.op == "lte" && c > b.v:
+				return false
+			}
+		}
+		return true
+	}, nil
+}
+
+// page applies Stripe's cursor pagination to items (any order) and writes
+// the list object. lookup finds a cursor object among all objects of the
+// kind, filtered or not.
+func page(w http.ResponseWriter, p listParams, items []item, url, kind string, lookup func(string) (item, bool)) {
+	items = slices.DeleteFunc(items, func(it item) bool { return !p.created(it.created) })
+	slices.SortFunc(items, newestFirst)
+	var sel []item
+	hasMore := false
+	switch {
+	case p.startingAfter != "":
+		ref, ok := lookup(p.startingAfter)
+		if !ok {
+			missing(w, kind, p.startingAfter, "starting_after")
+			return
+		}
+		i := sort.Search(len(items), func(k int) bool { return before(ref, items[k]) })
+		rest := items[i:]
+		sel, hasMore = rest[:min(p.limit, len(rest))], len(rest) > p.limit
+	case p.endingBefore != "":
+		ref, ok := lookup(p.endingBefore)
+		if !ok {
+			missing(w, kind, p.endingBefore, "ending_before")
+			return
+		}
+		i := sort.Search(len(items), func(k int) bool { return !before(items[k], ref) })
+		lo := max(0, i-p.limit)
+		sel, hasMore = items[lo:i], lo > 0
+	default:
+		sel, hasMore = items[:min(p.limit, len(items))], len(items) > p.limit
+	}
+	data := make([]any, 0, len(sel))
+	for _, it := range sel {
+		data = append(data, it.render())
+	}
+	writeJSON(w, map[string]any{"object": "list", "data": data, "has_more": hasMore, "url": url})
+}
+
+func missing(w http.ResponseWriter, kind, id, param string) {
+	writeError(w, http.StatusNotFound, "invalid_request_error", "resource_missing", param,
+		fmt.Sprintf("No such %s: '%s'", kind, id))
+}
+
+func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) {
+	p, aerr := parseList(r)
+	if aerr != nil {
+		aerr.write(w)
+		return
+	}
+	email := r.URL.Query().Get("email")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var items []item
+	for _, e := range s.customers {
+		if e.v.Deleted || (email != "" && e.v.Email != email) {
+			continue
+		}
+		c := e.v
+		items = append(items, item{c.ID, c.Created.Unix(), e.seq, func() any { return s.renderCustomer(c) }})
+	}
+	page(w, p, items, "/v1/customers", "customer", func(id string) (item, bool) {
+		e, ok := s.customers[id]
+		if !ok {
+			return item{}, false
+		}
+		return item{id: id, created: e.v.Created.Unix(), seq: e.seq}, true
+	})
+}
+
+func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) {
+	if _, aerr := parseExpand(r); aerr != nil {
+		aerr.write(w)
+		return
+	}
+	id := r.PathValue("customer")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.customers[id]
+	if !ok {
+		missing(w, "customer", id, "id")
+		return
+	}
+	if e.v.Deleted {
+		// https://docs.stripe.com/api/customers/delete: a deleted customer
+		// is retrievable as {"id","object","deleted":true}.
+		writeJSON(w, map[string]any{"id": id, "object": "customer", "deleted": true})
+		return
+	}
+	writeJSON(w, s.renderCustomer(e.v))
+}
+
+var subExpansions = []string{"items.data.price.tiers", "customer"}
+
+func subAllowed(version string) []string {
+	if basil(version) {
+		return append(slices.Clone(subExpansions), "discounts")
+	}
+	return subExpansions
+}
+
+func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request) {
+	ri := info(r)
+	p, aerr := parseList(r, subAllowed(ri.version)...)
+	if aerr != nil {
+		aerr.write(w)
+		return
+	}
+	q := r.URL.Query()
+	status, customer, price := q.Get("status"), q.Get("customer"), q.Get("price")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var items []item
+	for _, e := range s.subs {
+		sub := e.v
+		// https://docs.stripe.com/api/subscriptions/list#list_subscriptions-status:
+		// by default canceled subscriptions are not returned; "ended" is
+		// canceled or incomplete_expired; "all" returns every status.
+		switch {
+		case status == "" && sub.Status == "canceled":
+			continue
+		case status == "ended" && sub.Status != "canceled" && sub.Status != "incomplete_expired":
+			continue
+		case status != "" && status != "all" && status != "ended" && sub.Status != status:
+			continue
+		case customer != "" && sub.Customer != customer:
+			continue
+		case price != "" && !slices.ContainsFunc(sub.Items, func(it SubscriptionItem) bool { return it.Price == price }):
+			continue
+		}
+		items = append(items, item{sub.ID, sub.Created.Unix(), e.seq, func() any {
+			return s.renderSubscription(sub, ri.version, p.expand)
+		}})
+	}
+	page(w, p, items, "/v1/subscriptions", "subscription", func(id string) (item, bool) {
+		e, ok := s.subs[id]
+		if !ok {
+			return item{}, false
+		}
+		return item{id: id, created: e.v.Created.Unix(), seq: e.seq}, true
+	})
+}
+
+func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request) {
+	ri := info(r)
+	exp, aerr := parseExpand(r, subAllowed(ri.version)...)
+	if aerr != nil {
+		aerr.write(w)
+		return
+	}
+	id := r.PathValue("subscription_exposed_id")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.subs[id]
+	if !ok {
+		missing(w, "subscription", id, "id")
+		return
+	}
+	writeJSON(w, s.renderSubscription(e.v, ri.version, exp))
+}
+
+// listSubscriptionItems serves GET /v1/subscription_items?subscription=
+// (https://docs.stripe.com/api/subscription_items/list), oldest first as
+// on the subscription.
+func (s *Server) listSubscriptionItems(w http.ResponseWriter, r *http.Request) {
+	ri := info(r)
+	p, aerr := parseList(r, "price.tiers")
+	if aerr != nil {
+		aerr.write(w)
+		return
+	}
+	subID := r.URL.Query().Get("subscription")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.subs[subID]
+	if !ok {
+		missing(w, "subscription", subID, "subscription")
+		return
+	}
+	sub := e.v
+	var items []item
+	for i, it := range sub.Items {
+		items = append(items, item{it.ID, 0, int64(-i), func() any {
+			return s.renderItem(it, sub, ri.version, p.expand["price.tiers"])
+		}})
+	}
+	page(w, p, items, "/v1/subscription_items", "subscription item", func(id string) (item, bool) {
+		for i, it := range sub.Items {
+			if it.ID == id {
+				return item{id: id, seq: int64(-i)}, true
+			}
+		}
+		return item{}, false
+	})
+}
+
+func (s *Server) listInvoices(w http.ResponseWriter, r *http.Request) {
+	ri := info(r)
+	p, aerr := parseList(r, "customer")
+	if aerr != nil {
+		aerr.write(w)
+		return
+	}
+	q := r.URL.Query()
+	status, customer, sub := q.Get("status"), q.Get("customer"), q.Get("subscription")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var items []item
+	for _, e := range s.invoices {
+		in := e.v
+		if (status != "" && in.Status != status) || (customer != "" && in.Customer != customer) ||
+			(sub != "" && in.Subscription != sub) {
+			continue
+		}
+		items = append(items, item{in.ID, in.Created.Unix(), e.seq, func() any {
+			return s.renderInvoice(in, ri.version, p.expand)
+		}})
+	}
+	page(w, p, items, "/v1/invoices", "invoice", func(id string) (item, bool) {
+		e, ok := s.invoices[id]
+		if !ok {
+			return item{}, false
+		}
+		return item{id: id, created: e.v.Created.Unix(), seq: e.seq}, true
+	})
+}
+
+func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request) {
+	ri := info(r)
+	exp, aerr := parseExpand(r, "customer")
+	if aerr != nil {
+		aerr.write(w)
+		return
+	}
+	id := r.PathValue("invoice")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.invoices[id]
+	if !ok {
+		missing(w, "invoice", id, "id")
+		return
+	}
+	writeJSON(w, s.renderInvoice(e.v, ri.version, exp))
+}
+
+// listInvoiceLines serves GET /v1/invoices/{invoice}/lines
+// (https://docs.stripe.com/api/invoices/invoice_lines), in invoice order.
+func (s *Server) listInvoiceLines(w http.ResponseWriter, r *http.Request) {
+	ri := info(r)
+	p, aerr := parseList(r)
+	if aerr != nil {
+		aerr.write(w)
+		return
+	}
+	id := r.PathValue("invoice")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.invoices[id]
+	if !ok {
+		missing(w, "invoice", id, "invoice")
+		return
+	}
+	in := e.v
+	var items []item
+	for i, l := range in.Lines {
+		items = append(items, item{l.ID, 0, int64(-i), func() any { return s.renderLine(l, in, ri.version) }})
+	}
+	page(w, p, items, "/v1/invoices/"+id+"/lines", "line item", func(lid string) (item, bool) {
+		for i, l := range in.Lines {
+			if l.ID == lid {
+				return item{id: lid, seq: int64(-i)}, true
+			}
+		}
+		return item{}, false
+	})
+}
+
+// listEvents serves GET /v1/events (https://docs.stripe.com/api/events/list):
+// type (with * wildcards), types[] (exact names, at most 20), created
+// filters, and only the last 30 days.
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
+	ri := info(r)
+	p, aerr := parseList(r)
+	if aerr != nil {
+		aerr.write(w)
+		return
+	}
+	q := r.URL.Query()
+	typ, types := q.Get("type"), arrayParam(q, "types")
+	if typ != "" && len(types) > 0 {
+		(&apiError{http.StatusBadRequest, "invalid_request_error", "", "types",
+			"You may only specify one of these parameters: type, types."}).write(w)
+		return
+	}
+	if len(types) > 20 {
+		(&apiError{http.StatusBadRequest, "invalid_request_error", "", "types",
+			"You may specify at most 20 event types."}).write(w)
+		return
+	}
+	cut := ri.now.Add(-eventRetention).Unix()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var items []item
+	for _, e := range s.events {
+		if e.Created.Unix() < cut || !matchType(e.Type, typ, types) {
+			continue
+		}
+		ev := e
+		items = append(items, item{e.ID, e.Created.Unix(), e.seq, func() any { return s.renderEvent(ev) }})
+	}
+	page(w, p, items, "/v1/events", "event", func(id string) (item, bool) {
+		for _, e := range s.events {
+			if e.ID == id && e.Created.Unix() >= cut {
+				return item{id: id, created: e.Created.Unix(), seq: e.seq}, true
+			}
+		}
+		return item{}, false
+	})
+}
+
+func matchType(t, typ string, types []string) bool {
+	if typ != "" {
+		if prefix, ok := strings.CutSuffix(typ, "*"); ok {
+			return strings.HasPrefix(t, prefix)
+		}
+		return t == typ
+	}
+	return len(types) == 0 || slices.Contains(types, t)
+}
+
+func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
+	ri := info(r)
+	id := r.PathValue("id")
+	cut := ri.now.Add(-eventRetention)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.events {
+		if e.ID == id && !e.Created.Before(cut) {
+			writeJSON(w, s.renderEvent(e))
+			return
+		}
+	}
+	missing(w, "event", id, "id")
+}

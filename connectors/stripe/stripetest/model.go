@@ -1,0 +1,553 @@
+package stripetest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Customer is a Stripe customer as seeded and stored.
+type Customer struct {
+	ID       string // generated "cus_..." when empty
+	Name     string
+	Email    string
+	Currency string // lower case, e.g. "usd"; empty until set
+	Metadata map[string]string
+	Created  time.Time // default: the fake clock
+	Deleted  bool
+}
+
+// Product is a Stripe product.
+type Product struct {
+	ID      string
+	Name    string
+	Created time.Time
+}
+
+// Price is a Stripe price. Interval empty means a one-time price.
+type Price struct {
+	ID            string
+	Product       string // generated product when empty
+	Currency      string // lower case
+	UnitAmount    int64  // minor units (per_unit scheme)
+	Interval      string // day, week, month, year; "" for one_time
+	IntervalCount int    // default 1
+	UsageType     string // licensed (default) or metered
+	BillingScheme string // per_unit (default) or tiered
+	TiersMode     string // graduated or volume
+	Tiers         []Tier
+	Created       time.Time
+}
+
+// Tier is one tier of a tiered price; UpTo 0 means "inf".
+type Tier struct {
+	UpTo       int64
+	UnitAmount int64
+	FlatAmount int64
+}
+
+// Coupon is a Stripe coupon: PercentOff or AmountOff (with Currency).
+type Coupon struct {
+	ID               string
+	PercentOff       float64
+	AmountOff        int64
+	Currency         string
+	Duration         string // once, repeating, forever
+	DurationInMonths int
+	Created          time.Time
+}
+
+// Discount is a coupon applied to a subscription.
+type Discount struct {
+	ID     string
+	Coupon string
+	Start  time.Time
+	End    time.Time // zero for forever
+}
+
+// SubscriptionItem is one item of a subscription.
+type SubscriptionItem struct {
+	ID       string
+	Price    string
+	Quantity int64 // default 1
+	Created  time.Time
+}
+
+// Subscription is a Stripe subscription. Seeding accepts Coupons (IDs)
+// and turns each into a Discount starting at the fake clock.
+type Subscription struct {
+	ID                 string
+	Customer           string
+	Status             string // default active (trialing when TrialEnd is in the future)
+	Currency           string // default: the first item's price currency
+	Items              []SubscriptionItem
+	Coupons            []string
+	Discounts          []Discount
+	Created            time.Time
+	StartDate          time.Time
+	TrialStart         time.Time
+	TrialEnd           time.Time
+	CurrentPeriodStart time.Time // default StartDate
+	CurrentPeriodEnd   time.Time // default start + the first item's interval
+	CancelAtPeriodEnd  bool
+	CancelAt           time.Time
+	CanceledAt         time.Time
+	EndedAt            time.Time
+	Metadata           map[string]string
+}
+
+// InvoiceLine is one line of an invoice.
+type InvoiceLine struct {
+	ID               string
+	Price            string
+	Subscription     string
+	SubscriptionItem string
+	Description      string
+	Quantity         int64
+	Amount           int64 // minor units
+	DiscountAmount   int64
+	PeriodStart      time.Time
+	PeriodEnd        time.Time
+	Proration        bool
+}
+
+// Invoice is a Stripe invoice. Subtotal and Total are computed from lines.
+type Invoice struct {
+	ID           string
+	Customer     string
+	Subscription string
+	Number       string
+	Status       string // draft, open (default), paid, uncollectible, void
+	Currency     string
+	Attempted    bool
+	AttemptCount int
+	Tax          int64
+	AmountPaid   int64
+	Lines        []InvoiceLine
+	Created      time.Time
+	DueDate      time.Time
+	PaidAt       time.Time
+	PeriodStart  time.Time
+	PeriodEnd    time.Time
+}
+
+// Subtotal is the sum of line amounts.
+func (in Invoice) Subtotal() int64 {
+	var t int64
+	for _, l := range in.Lines {
+		t += l.Amount
+	}
+	return t
+}
+
+// Total is the subtotal less line discounts plus tax.
+func (in Invoice) Total() int64 {
+	t := in.Subtotal() + in.Tax
+	for _, l := range in.Lines {
+		t -= l.DiscountAmount
+	}
+	return t
+}
+
+// Event is a stored Stripe event with its object snapshot, rendered with
+// the account's default API version when the event happened.
+type Event struct {
+	ID         string
+	Type       string
+	Created    time.Time
+	APIVersion string
+	Object     []byte // data.object
+	seq        int64
+}
+
+// ErrNotFound is returned by seeding and mutation methods for unknown IDs.
+var ErrNotFound = errors.New("stripetest: no such object")
+
+func (s *Server) nextID(prefix string) string {
+	s.seq++
+	return fmt.Sprintf("%s_%014d", prefix, s.seq)
+}
+
+func (s *Server) at(t time.Time) time.Time {
+	if t.IsZero() {
+		return s.now
+	}
+	return t.UTC()
+}
+
+// emit records an event; the caller holds s.mu.
+func (s *Server) emit(typ string, obj map[string]any) {
+	b := mustJSON(obj)
+	s.seq++
+	s.events = append(s.events, Event{
+		ID: fmt.Sprintf("evt_%014d", s.seq), Type: typ, Created: s.now,
+		APIVersion: s.opts.DefaultVersion, Object: b, seq: s.seq,
+	})
+}
+
+// AddCustomer seeds a customer and emits customer.created.
+func (s *Server) AddCustomer(c Customer) Customer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.ID == "" {
+		c.ID = s.nextID("cus")
+	}
+	c.Created = s.at(c.Created)
+	c.Currency = strings.ToLower(c.Currency)
+	c.Metadata = clone(c.Metadata)
+	s.seq++
+	s.customers[c.ID] = &entry[Customer]{v: c, seq: s.seq}
+	s.emit("customer.created", s.renderCustomer(c))
+	return c
+}
+
+// UpdateCustomer changes a customer and emits customer.updated.
+func (s *Server) UpdateCustomer(id string, fn func(*Customer)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.customers[id]
+	if !ok || e.v.Deleted {
+		return fmt.Errorf("customer %s: %w", id, ErrNotFound)
+	}
+	fn(&e.v)
+	e.v.ID = id
+	s.emit("customer.updated", s.renderCustomer(e.v))
+	return nil
+}
+
+// DeleteCustomer deletes a customer and emits customer.deleted with the
+// customer as it was.
+func (s *Server) DeleteCustomer(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.customers[id]
+	if !ok || e.v.Deleted {
+		return fmt.Errorf("customer %s: %w", id, ErrNotFound)
+	}
+	s.emit("customer.deleted", s.renderCustomer(e.v))
+	e.v.Deleted = true
+	return nil
+}
+
+// AddProduct seeds a product.
+func (s *Server) AddProduct(p Product) Product {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addProduct(p)
+}
+
+func (s *Server) addProduct(p Product) Product {
+	if p.ID == "" {
+		p.ID = s.nextID("prod")
+	}
+	p.Created = s.at(p.Created)
+	s.seq++
+	s.products[p.ID] = &entry[Product]{v: p, seq: s.seq}
+	return p
+}
+
+// AddPrice seeds a price (and its product when Product is empty).
+func (s *Server) AddPrice(p Price) Price {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p.ID == "" {
+		p.ID = s.nextID("price")
+	}
+	if p.Product == "" {
+		p.Product = s.addProduct(Product{Name: p.ID}).ID
+	}
+	p.Currency = strings.ToLower(p.Currency)
+	if p.Interval != "" && p.IntervalCount == 0 {
+		p.IntervalCount = 1
+	}
+	if p.BillingScheme == "" {
+		p.BillingScheme = "per_unit"
+	}
+	if p.Interval != "" && p.UsageType == "" {
+		p.UsageType = "licensed"
+	}
+	p.Created = s.at(p.Created)
+	p.Tiers = slices.Clone(p.Tiers)
+	s.seq++
+	s.prices[p.ID] = &entry[Price]{v: p, seq: s.seq}
+	s.emit("price.created", s.renderPrice(p, false))
+	return p
+}
+
+// AddCoupon seeds a coupon.
+func (s *Server) AddCoupon(c Coupon) Coupon {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.ID == "" {
+		c.ID = s.nextID("coupon")
+	}
+	c.Currency = strings.ToLower(c.Currency)
+	c.Created = s.at(c.Created)
+	s.seq++
+	s.coupons[c.ID] = &entry[Coupon]{v: c, seq: s.seq}
+	s.emit("coupon.created", s.renderCoupon(c))
+	return c
+}
+
+// AddSubscription seeds a subscription and emits
+// customer.subscription.created.
+func (s *Server) AddSubscription(sub Subscription) (Subscription, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.customers[sub.Customer]; !ok {
+		return Subscription{}, fmt.Errorf("customer %s: %w", sub.Customer, ErrNotFound)
+	}
+	if len(sub.Items) == 0 {
+		return Subscription{}, errors.New("stripetest: a subscription needs items")
+	}
+	if sub.ID == "" {
+		sub.ID = s.nextID("sub")
+	}
+	sub.Created = s.at(sub.Created)
+	if sub.StartDate.IsZero() {
+		sub.StartDate = sub.Created
+	}
+	sub.Items = slices.Clone(sub.Items)
+	var first Price
+	for i := range sub.Items {
+		it := &sub.Items[i]
+		p, ok := s.prices[it.Price]
+		if !ok {
+			return Subscription{}, fmt.Errorf("price %s: %w", it.Price, ErrNotFound)
+		}
+		if i == 0 {
+			first = p.v
+		}
+		if it.ID == "" {
+			it.ID = s.nextID("si")
+		}
+		if it.Quantity == 0 {
+			it.Quantity = 1
+		}
+		it.Created = s.at(it.Created)
+	}
+	if sub.Currency == "" {
+		sub.Currency = first.Currency
+	}
+	if sub.CurrentPeriodStart.IsZero() {
+		sub.CurrentPeriodStart = sub.StartDate
+	}
+	if sub.CurrentPeriodEnd.IsZero() {
+		sub.CurrentPeriodEnd = addInterval(sub.CurrentPeriodStart, first.Interval, first.IntervalCount)
+	}
+	if sub.Status == "" {
+		sub.Status = "active"
+		if sub.TrialEnd.After(s.now) {
+			sub.Status = "trialing"
+		}
+	}
+	sub.Discounts = slices.Clone(sub.Discounts)
+	for _, cid := range sub.Coupons {
+		c, ok := s.coupons[cid]
+		if !ok {
+			return Subscription{}, fmt.Errorf("coupon %s: %w", cid, ErrNotFound)
+		}
+		d := Discount{ID: s.nextID("di"), Coupon: cid, Start: sub.StartDate}
+		if c.v.Duration == "repeating" {
+			d.End = d.Start.AddDate(0, c.v.DurationInMonths, 0)
+		}
+		sub.Discounts = append(sub.Discounts, d)
+	}
+	sub.Coupons = nil
+	sub.Metadata = clone(sub.Metadata)
+	s.seq++
+	s.subs[sub.ID] = &entry[Subscription]{v: sub, seq: s.seq}
+	s.emit("customer.subscription.created", s.renderSubscription(sub, s.opts.DefaultVersion, nil))
+	return sub, nil
+}
+
+// UpdateSubscription changes a subscription and emits
+// customer.subscription.updated (e.g. set CancelAtPeriodEnd, change a
+// quantity, move the current period).
+func (s *Server) UpdateSubscription(id string, fn func(*Subscription)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.subs[id]
+	if !ok {
+		return fmt.Errorf("subscription %s: %w", id, ErrNotFound)
+	}
+	fn(&e.v)
+	e.v.ID = id
+	s.emit("customer.subscription.updated", s.renderSubscription(e.v, s.opts.DefaultVersion, nil))
+	return nil
+}
+
+// CancelSubscription ends a subscription now (status canceled) and emits
+// customer.subscription.deleted.
+func (s *Server) CancelSubscription(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.subs[id]
+	if !ok {
+		return fmt.Errorf("subscription %s: %w", id, ErrNotFound)
+	}
+	e.v.Status = "canceled"
+	if e.v.CanceledAt.IsZero() {
+		e.v.CanceledAt = s.now
+	}
+	e.v.EndedAt = s.now
+	s.emit("customer.subscription.deleted", s.renderSubscription(e.v, s.opts.DefaultVersion, nil))
+	return nil
+}
+
+// AddInvoice seeds an invoice and emits invoice.created (plus
+// invoice.finalized for an open invoice and invoice.paid for a paid one).
+func (s *Server) AddInvoice(in Invoice) (Invoice, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.customers[in.Customer]; !ok {
+		return Invoice{}, fmt.Errorf("customer %s: %w", in.Customer, ErrNotFound)
+	}
+	if in.ID == "" {
+		in.ID = s.nextID("in")
+	}
+	if in.Status == "" {
+		in.Status = "open"
+	}
+	in.Created = s.at(in.Created)
+	in.Currency = strings.ToLower(in.Currency)
+	in.Lines = slices.Clone(in.Lines)
+	for i := range in.Lines {
+		if in.Lines[i].ID == "" {
+			in.Lines[i].ID = s.nextID("il")
+		}
+		if in.Lines[i].Subscription == "" && in.Lines[i].SubscriptionItem != "" {
+			in.Lines[i].Subscription = in.Subscription
+		}
+	}
+	if in.Status == "paid" {
+		in.Attempted = true
+		if in.AttemptCount == 0 {
+			in.AttemptCount = 1
+		}
+		in.AmountPaid = in.Total()
+		if in.PaidAt.IsZero() {
+			in.PaidAt = in.Created
+		}
+	}
+	if in.Number == "" && in.Status != "draft" {
+		in.Number = fmt.Sprintf("INV-%06d", len(s.invoices)+1)
+	}
+	s.seq++
+	s.invoices[in.ID] = &entry[Invoice]{v: in, seq: s.seq}
+	obj := s.renderInvoice(in, s.opts.DefaultVersion, nil)
+	s.emit("invoice.created", obj)
+	if in.Status != "draft" {
+		s.emit("invoice.finalized", obj)
+	}
+	if in.Status == "paid" {
+		s.emit("invoice.paid", obj)
+	}
+	return in, nil
+}
+
+// PayInvoice marks an invoice paid now and emits invoice.paid and
+// invoice.payment_succeeded.
+func (s *Server) PayInvoice(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.invoices[id]
+	if !ok {
+		return fmt.Errorf("invoice %s: %w", id, ErrNotFound)
+	}
+	e.v.Status, e.v.Attempted, e.v.PaidAt = "paid", true, s.now
+	e.v.AttemptCount++
+	e.v.AmountPaid = e.v.Total()
+	obj := s.renderInvoice(e.v, s.opts.DefaultVersion, nil)
+	s.emit("invoice.paid", obj)
+	s.emit("invoice.payment_succeeded", obj)
+	return nil
+}
+
+// FailInvoicePayment records a failed payment attempt (the invoice stays
+// open) and emits invoice.payment_failed.
+func (s *Server) FailInvoicePayment(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.invoices[id]
+	if !ok {
+		return fmt.Errorf("invoice %s: %w", id, ErrNotFound)
+	}
+	if e.v.Status == "draft" {
+		e.v.Status = "open"
+	}
+	e.v.Attempted = true
+	e.v.AttemptCount++
+	s.emit("invoice.payment_failed", s.renderInvoice(e.v, s.opts.DefaultVersion, nil))
+	return nil
+}
+
+// Customer reads a customer back as stored.
+func (s *Server) Customer(id string) (Customer, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.customers[id]
+	if !ok {
+		return Customer{}, false
+	}
+	return e.v, true
+}
+
+// Subscription reads a subscription back as stored.
+func (s *Server) Subscription(id string) (Subscription, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.subs[id]
+	if !ok {
+		return Subscription{}, false
+	}
+	return e.v, true
+}
+
+// Invoice reads an invoice back as stored.
+func (s *Server) Invoice(id string) (Invoice, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.invoices[id]
+	if !ok {
+		return Invoice{}, false
+	}
+	return e.v, true
+}
+
+// Events returns every event generated so far, oldest first (including
+// those older than 30 days, which the API no longer returns).
+func (s *Server) Events() []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.events)
+}
+
+func addInterval(t time.Time, interval string, n int) time.Time {
+	if n == 0 {
+		n = 1
+	}
+	switch interval {
+	case "day":
+		return t.AddDate(0, 0, n)
+	case "week":
+		return t.AddDate(0, 0, 7*n)
+	case "year":
+		return t.AddDate(n, 0, 0)
+	default:
+		return t.AddDate(0, n, 0)
+	}
+}
+
+func clone(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,360 @@
+// Package stripetest is a fake of the Stripe API on 127.0.0.1, in the style
+// of net/http/httptest, for tests and the demo. It is built from Stripe's
+// API reference (https://docs.stripe.com/api) and the OpenAPI document in
+// shared/specs/stripe/spec3.json, not from the healthsync client, so a
+// mismatch between the two fails a test.
+//
+// It serves customers, subscriptions (with items, prices, tiers and
+// discounts), subscription items, invoices (with lines) and events, with
+// Stripe's list semantics (limit, starting_after, ending_before, has_more,
+// expand[], created filters, types[]), Stripe's error JSON, 429 rate_limit
+// errors, Request-Id and Stripe-Version headers, an injectable clock,
+// latency and faults, and request counters. Responses follow the shape of
+// the requested Stripe-Version: before 2025-03-31.basil the current period
+// sits on the subscription and a single discount is rendered; from basil on
+// the period sits on each item and discounts are an array.
+package stripetest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Basil is the first API version with item-level current periods and the
+// discounts array (https://docs.stripe.com/changelog/basil).
+const Basil = "2025-03-31.basil"
+
+// Options configure a Server. Zero values take the defaults noted.
+type Options struct {
+	// APIKey is the secret key requests must carry (default "sk_test_fake").
+	APIKey string
+	// DefaultVersion is the account's default API version, used when a
+	// request sends no Stripe-Version and for event payloads (default
+	// "2020-08-27", the version of the bundled OpenAPI document).
+	DefaultVersion string
+	// Now starts the fake clock (default 2024-01-01T00:00:00Z).
+	Now time.Time
+	// Latency is added (in real time) before every response.
+	Latency time.Duration
+	// RatePerSecond enables a real-time token bucket; requests beyond it
+	// get Stripe's 429 rate_limit error. 0: unlimited.
+	RatePerSecond float64
+}
+
+// Fault makes the next Count requests whose path equals Path (or any path
+// when Path is empty) misbehave.
+type Fault struct {
+	Path  string
+	Count int
+	// Status answers with this HTTP status and Stripe's error JSON (429
+	// gives a rate_limit error with Stripe-Should-Retry: true).
+	Status int
+	// Malformed answers 200 with a body that is not JSON.
+	Malformed bool
+	// Delay waits this long (real time, or until the client gives up)
+	// before answering, to provoke timeouts.
+	Delay time.Duration
+}
+
+// Server is a fake Stripe API. It is safe for concurrent use.
+type Server struct {
+	// URL is the base URL, e.g. http://127.0.0.1:12345.
+	URL string
+
+	srv     *httptest.Server
+	opts    Options
+	limiter *rate.Limiter
+
+	mu        sync.Mutex
+	now       time.Time
+	seq       int64
+	latency   time.Duration
+	faults    []*Fault
+	counts    map[string]int
+	customers map[string]*entry[Customer]
+	products  map[string]*entry[Product]
+	prices    map[string]*entry[Price]
+	coupons   map[string]*entry[Coupon]
+	subs      map[string]*entry[Subscription]
+	invoices  map[string]*entry[Invoice]
+	events    []Event
+	endpoints []endpoint
+	delivered int
+}
+
+type entry[T any] struct {
+	v   T
+	seq int64
+}
+
+// NewServer starts a fake on 127.0.0.1.
+func NewServer(opts Options) *Server {
+	if opts.APIKey == "" {
+		opts.APIKey = "sk_test_fake"
+	}
+	if opts.DefaultVersion == "" {
+		opts.DefaultVersion = "2020-08-27"
+	}
+	if opts.Now.IsZero() {
+		opts.Now = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	s := &Server{
+		opts:      opts,
+		now:       opts.Now.UTC(),
+		latency:   opts.Latency,
+		counts:    map[string]int{},
+		customers: map[string]*entry[Customer]{},
+		products:  map[string]*entry[Product]{},
+		prices:    map[string]*entry[Price]{},
+		coupons:   map[string]*entry[Coupon]{},
+		subs:      map[string]*entry[Subscription]{},
+		invoices:  map[string]*entry[Invoice]{},
+	}
+	if opts.RatePerSecond > 0 {
+		s.limiter = rate.NewLimiter(rate.Limit(opts.RatePerSecond), int(opts.RatePerSecond)+1)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/customers", s.listCustomers)
+	mux.HandleFunc("GET /v1/customers/{customer}", s.getCustomer)
+	mux.HandleFunc("GET /v1/subscriptions", s.listSubscriptions)
+	mux.HandleFunc("GET /v1/subscriptions/{subscription_exposed_id}", s.getSubscription)
+	mux.HandleFunc("GET /v1/subscription_items", s.listSubscriptionItems)
+	mux.HandleFunc("GET /v1/invoices", s.listInvoices)
+	mux.HandleFunc("GET /v1/invoices/{invoice}", s.getInvoice)
+	mux.HandleFunc("GET /v1/invoices/{invoice}/lines", s.listInvoiceLines)
+	mux.HandleFunc("GET /v1/events", s.listEvents)
+	mux.HandleFunc("GET /v1/events/{id}", s.getEvent)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "invalid_request_error", "", "",
+			fmt.Sprintf("Unrecognized request URL (%s: %s). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.", r.Method, r.URL.Path))
+	})
+	s.srv = httptest.NewServer(s.middleware(mux))
+	s.URL = s.srv.URL
+	return s
+}
+
+// Close shuts the server down.
+func (s *Server) Close() { s.srv.Close() }
+
+// Now is the fake clock.
+func (s *Server) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now
+}
+
+// Advance moves the fake clock forward.
+func (s *Server) Advance(d time.Duration) {
+	s.mu.Lock()
+	s.now = s.now.Add(d)
+	s.mu.Unlock()
+}
+
+// SetNow sets the fake clock (it may go backwards, for seeding history).
+func (s *Server) SetNow(t time.Time) {
+	s.mu.Lock()
+	s.now = t.UTC()
+	s.mu.Unlock()
+}
+
+// SetLatency sets the delay added to every response.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	s.latency = d
+	s.mu.Unlock()
+}
+
+// InjectFault queues a fault; faults apply in the order injected.
+func (s *Server) InjectFault(f Fault) {
+	if f.Count <= 0 {
+		f.Count = 1
+	}
+	s.mu.Lock()
+	s.faults = append(s.faults, &f)
+	s.mu.Unlock()
+}
+
+// Requests returns how many requests matched a route pattern, e.g.
+// "GET /v1/customers" or "GET /v1/invoices/{invoice}/lines".
+func (s *Server) Requests(pattern string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts[pattern]
+}
+
+// Counts returns a copy of all request counters by route pattern, plus
+// "total", "throttled" and "faults".
+func (s *Server) Counts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.counts))
+	for k, v := range s.counts {
+		out[k] = v
+	}
+	return out
+}
+
+type ctxKey struct{}
+
+type reqInfo struct {
+	version string
+	now     time.Time
+}
+
+func info(r *http.Request) reqInfo { return r.Context().Value(ctxKey{}).(reqInfo) }
+
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.seq++
+		reqID := fmt.Sprintf("req_%014d", s.seq)
+		now := s.now
+		latency := s.latency
+		s.counts["total"]++
+		var fault *Fault
+		for i, f := range s.faults {
+			if f.Path == "" || f.Path == r.URL.Path {
+				f.Count--
+				c := *f
+				fault = &c
+				if f.Count <= 0 {
+					s.faults = append(s.faults[:i], s.faults[i+1:]...)
+				}
+				s.counts["faults"]++
+				break
+			}
+		}
+		s.mu.Unlock()
+
+		// https://docs.stripe.com/api/request_ids: every response carries Request-Id.
+		w.Header().Set("Request-Id", reqID)
+		w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
+		w.Header().Set("Content-Type", "application/json")
+		if !sleep(r.Context(), latency) {
+			return
+		}
+		if !s.authorized(r) {
+			// https://docs.stripe.com/api/authentication
+			w.Header().Set("Www-Authenticate", `Basic realm="Stripe"`)
+			msg := "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/."
+			if r.Header.Get("Authorization") != "" {
+				msg = "Invalid API Key provided: " + maskKey(r.Header.Get("Authorization"))
+			}
+			writeError(w, http.StatusUnauthorized, "invalid_request_error", "", "", msg)
+			return
+		}
+		if s.limiter != nil && !s.limiter.Allow() {
+			s.throttle(w)
+			return
+		}
+		if fault != nil {
+			if !sleep(r.Context(), fault.Delay) {
+				return
+			}
+			switch {
+			case fault.Malformed:
+				w.WriteHeader(http.StatusOK)
+				_, _ = w.Write([]byte(`{"object":"list","data":[{"id":`))
+				return
+			case fault.Status == http.StatusTooManyRequests:
+				s.throttle(w)
+				return
+			case fault.Status >= 500:
+				w.Header().Set("Stripe-Should-Retry", "true")
+				writeError(w, fault.Status, "api_error", "", "", "An unknown error occurred")
+				return
+			case fault.Status != 0:
+				writeError(w, fault.Status, "invalid_request_error", "", "", "Injected failure")
+				return
+			}
+		}
+		version := r.Header.Get("Stripe-Version")
+		if version == "" {
+			version = s.opts.DefaultVersion
+		}
+		w.Header().Set("Stripe-Version", version)
+		ctx := context.WithValue(r.Context(), ctxKey{}, reqInfo{version: version, now: now})
+		r = r.WithContext(ctx)
+		next.ServeHTTP(w, r)
+		if r.Pattern != "" {
+			s.mu.Lock()
+			s.counts[r.Pattern]++
+			s.mu.Unlock()
+		}
+	})
+}
+
+// throttle answers Stripe's rate-limit error
+// (https://docs.stripe.com/rate-limits: 429, code rate_limit).
+func (s *Server) throttle(w http.ResponseWriter) {
+	s.mu.Lock()
+	s.counts["throttled"]++
+	s.mu.Unlock()
+	w.Header().Set("Stripe-Should-Retry", "true")
+	writeError(w, http.StatusTooManyRequests, "invalid_request_error", "rate_limit", "",
+		"Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.")
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	h := r.Header.Get("Authorization")
+	if k, ok := strings.CutPrefix(h, "Bearer "); ok {
+		return k == s.opts.APIKey
+	}
+	if u, _, ok := r.BasicAuth(); ok {
+		return u == s.opts.APIKey
+	}
+	return false
+}
+
+func maskKey(h string) string {
+	k := h
+	if i := strings.LastIndexByte(h, ' '); i >= 0 {
+		k = h[i+1:]
+	}
+	if len(k) <= 4 {
+		return "****"
+	}
+	return "sk_****" + k[len(k)-4:]
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// writeError writes Stripe's error body (spec3.json components.schemas.error
+// and api_errors): {"error":{"type","code","message","param","doc_url"}}.
+func writeError(w http.ResponseWriter, status int, typ, code, param, msg string) {
+	e := map[string]any{"type": typ, "message": msg}
+	if code != "" {
+		e["code"] = code
+		e["doc_url"] = "https://stripe.com/docs/error-codes/" + strings.ReplaceAll(code, "_", "-")
+	}
+	if param != "" {
+		e["param"] = param
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.WriteHeader(http.StatusOK)
+	_ = json.NewEncoder(w).Encode(v)
+}
