@@ -1,0 +1,86 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// Run is the record of one job run: a scheduled sync, a webhook batch, a
+// scoring pass.
+type Run struct {
+	ID        string           `json:"id"`
+	Connector string           `json:"connector,omitempty"`
+	Kind      string           `json:"kind"` // e.g. "sync", "full", "score", "write_back"
+	Start     time.Time        `json:"start"`
+	End       time.Time        `json:"end,omitzero"`
+	Status    string           `json:"status"` // e.g. "running", "ok", "failed", "partial"
+	Counters  map[string]int64 `json:"counters,omitempty"`
+	// Errors holds the first errors of the run, already redacted.
+	Errors []string `json:"errors,omitempty"`
+}
+
+func runKey(r Run) []byte { return append(timeKey(r.Start), r.ID...) }
+
+// PutRun inserts or replaces a run, keyed by its start time and ID, so a run
+// can be put when it starts and again when it ends.
+func (s *Store) PutRun(r Run) error {
+	if r.ID == "" || r.Start.IsZero() {
+		return fmt.Errorf("putting run: a run needs an ID and a start time")
+	}
+	r.Start, r.End = r.Start.UTC(), r.End.UTC()
+	js, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("putting run %s: %w", r.ID, err)
+	}
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketRuns).Put(runKey(r), js)
+	})
+}
+
+// Runs returns up to limit runs, newest first.
+func (s *Store) Runs(limit int) ([]Run, error) {
+	var out []Run
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketRuns).Cursor()
+		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
+			var r Run
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("run %q: %w: %v", k, ErrCorrupt, err)
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading runs: %w", err)
+	}
+	return out, nil
+}
+
+// PruneRuns keeps the newest keep runs and deletes the rest, returning how
+// many it deleted.
+func (s *Store) PruneRuns(keep int) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketRuns)
+		var del [][]byte
+		c := b.Cursor()
+		i := 0
+		for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
+			if i++; i > keep {
+				del = append(del, clone(k))
+			}
+		}
+		for _, k := range del {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(del)
+		return nil
+	})
+	return n, err
+}
