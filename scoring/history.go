@@ -39,7 +39,7 @@ type histLine struct {
 // Worked example: a monthly plan upgraded on 2026-03-16 from 10,000 to
 // 20,000 JPY has a March invoice line [03-01, 04-01) of 10,000 and two
 // proration lines [03-16, 04-01): -5,161 and +10,323. At 2026-03-31 the
-// lines sum to 10,000 + (-5,161 + 10,323) x 30.42/16 = 19,812, about the new
+// lines sum to 10,000 + (-5,161 + 10,323) x 30.42/16 = 19,813, about the new
 // price; from the April period on the state gives 20,000.
 type mrrCalc struct {
 	subs     []record.Subscription

@@ -368,6 +368,10 @@ func SubscriptionMRR(sub *record.Subscription, t time.Time, m *MetricsSettings, 
 		metered := it.UsageType == record.UsageMetered
 		if metered {
 			if m.Metered == MeteredNone {
+				if ledger != nil {
+					*ledger = append(*ledger, LedgerLine{Subscription: sub.Key(), Item: it.ID, Kind: LedgerExcluded,
+						Detail: "metered price not counted (metered: none)", Currency: cur})
+				}
 				continue
 			}
 			q = it.LastPeriodUsage
