@@ -70,13 +70,14 @@ func soqlFail(w http.ResponseWriter, err error) {
 }
 
 // batchSize reads Sforce-Query-Options: batchSize=N (200..2000; REST API
-// Developer Guide, "Query Options Header").
+// Developer Guide, "Query Options Header"), capped by Options.BatchSize.
 func (s *Server) batchSize(r *http.Request) int {
 	n := s.opts.BatchSize
 	for opt := range strings.SplitSeq(r.Header.Get("Sforce-Query-Options"), ",") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(opt), "batchSize="); ok {
 			if b, err := strconv.Atoi(v); err == nil {
-				n = min(max(b, 200), 2000)
+				// Salesforce treats the size as a request, not a guarantee.
+				n = min(max(b, 200), 2000, s.opts.BatchSize)
 			}
 		}
 	}

@@ -42,8 +42,8 @@ type Options struct {
 	// DailyAllocation is the org's daily API request allocation (default
 	// 100000).
 	DailyAllocation int64
-	// BatchSize is the default query batch size (default 2000; a request's
-	// Sforce-Query-Options: batchSize=N lowers it, 200..2000).
+	// BatchSize is the largest query batch the org returns (default 2000);
+	// a request's Sforce-Query-Options: batchSize=N (200..2000) lowers it.
 	BatchSize int
 	// Latency is added to every request.
 	Latency time.Duration
@@ -198,6 +198,9 @@ type Fault struct {
 	Status    int
 	Malformed bool
 	Hang      bool
+	// Code is the errorCode of the body (default SERVER_UNAVAILABLE for
+	// 5xx, INVALID_SESSION_ID for 401, UNKNOWN_EXCEPTION otherwise).
+	Code string
 }
 
 // InjectFault queues a fault.
@@ -254,8 +257,14 @@ func (s *Server) wrap(h http.Handler) http.Handler {
 				w.Write([]byte(`{"totalSize":1,"done":tr`))
 				return
 			default:
-				code := "SERVER_UNAVAILABLE"
-				if f.Status < 500 {
+				code := f.Code
+				switch {
+				case code != "":
+				case f.Status >= 500:
+					code = "SERVER_UNAVAILABLE"
+				case f.Status == http.StatusUnauthorized:
+					code = "INVALID_SESSION_ID"
+				default:
 					code = "UNKNOWN_EXCEPTION"
 				}
 				writeErrors(w, f.Status, code, "injected fault")
