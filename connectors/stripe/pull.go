@@ -1,0 +1,396 @@
+package stripe
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/healthsync/healthsync/connectors/record"
+)
+
+// Streams of a Stripe pull.
+const (
+	StreamCustomers     = "customers"
+	StreamSubscriptions = "subscriptions"
+	StreamInvoices      = "invoices"
+	StreamEvents        = "events"
+)
+
+// EventRetention is how long Stripe keeps events
+// (https://docs.stripe.com/api/events): an older cursor cannot be resumed.
+const EventRetention = 30 * 24 * time.Hour
+
+// ErrRepeatedCursor means Stripe returned a page that would repeat a
+// pagination cursor; the pull stops instead of looping.
+var ErrRepeatedCursor = errors.New("stripe returned a repeated pagination cursor")
+
+// eventTypes are the events that change customers, subscriptions and
+// invoices. types[] takes exact names, at most 20
+// (https://docs.stripe.com/api/events/list#list_events-types).
+var eventTypes = []string{
+	"customer.created", "customer.updated", "customer.deleted",
+	"customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted",
+	"customer.subscription.paused", "customer.subscription.resumed",
+	"customer.subscription.pending_update_applied", "customer.subscription.pending_update_expired",
+	"invoice.created", "invoice.finalized", "invoice.updated", "invoice.paid", "invoice.payment_failed",
+	"invoice.payment_succeeded", "invoice.voided", "invoice.marked_uncollectible", "invoice.deleted",
+	"invoice.payment_action_required",
+}
+
+// eventCursor is the events stream position: the last processed event and
+// its creation time (unix seconds). ID is empty when the account had no
+// event when the position was taken; Created then is the observation time.
+type eventCursor struct {
+	ID      string `json:"id,omitempty"`
+	Created int64  `json:"created"`
+}
+
+// listCursor marks a completed full listing of a stream.
+type listCursor struct {
+	Listed int64 `json:"listed"`
+}
+
+// Pull yields customers, subscriptions and invoices, then the events
+// cursor. A first load (or req.Full, or an events cursor older than 30
+// days) notes the newest event, lists the three streams completely and
+// ends with the events batch carrying that position, so changes made while
+// listing are replayed by the next run. Otherwise the events after the
+// cursor are read in creation order and each changed object is fetched
+// again with the pinned version.
+func (c *Client) Pull(ctx context.Context, req record.PullRequest) iter.Seq2[*record.Batch, error] {
+	return func(yield func(*record.Batch, error) bool) {
+		now := req.Now
+		if now.IsZero() {
+			now = c.now()
+		}
+		var cur eventCursor
+		raw, has := req.Cursors[StreamEvents]
+		if has && json.Unmarshal(raw, &cur) != nil {
+			c.log.Warn().Str("stream", StreamEvents).Msg("unreadable event cursor, full re-list")
+			has = false
+		}
+		full := req.Full || !has
+		if has && !req.Full && now.Sub(ts(cur.Created)) > EventRetention {
+			c.log.Info().Str("stream", StreamEvents).Time("cursor_created", ts(cur.Created)).
+				Msg("event cursor older than 30 days (Stripe's event retention), full re-list")
+			full = true
+		}
+		if !full {
+			for _, s := range []string{StreamCustomers, StreamSubscriptions, StreamInvoices} {
+				if _, ok := req.Cursors[s]; !ok {
+					if !c.listStream(ctx, s, yield) {
+						return
+					}
+				}
+			}
+			err := c.pullEvents(ctx, cur, yield)
+			if err == nil || !errors.Is(err, errCursorGone) {
+				if err != nil {
+					yield(nil, err)
+				}
+				return
+			}
+			c.log.Info().Str("stream", StreamEvents).Str("event", cur.ID).
+				Msg("event cursor no longer exists at Stripe, full re-list")
+		}
+		head, err := c.head(ctx)
+		if err != nil {
+			yield(nil, fmt.Errorf("reading newest event: %w", err))
+			return
+		}
+		for _, s := range []string{StreamCustomers, StreamSubscriptions, StreamInvoices} {
+			if !c.listStream(ctx, s, yield) {
+				return
+			}
+		}
+		b, _ := json.Marshal(head)
+		yield(&record.Batch{Stream: StreamEvents, Cursor: b, Done: true}, nil)
+	}
+}
+
+func typesQuery(q url.Values) url.Values {
+	for _, t := range eventTypes {
+		q.Add("types[]", t)
+	}
+	return q
+}
+
+// head is the events position before a full listing.
+func (c *Client) head(ctx context.Context) (eventCursor, error) {
+	var page apiList[apiEvent]
+	obs, err := c.get(ctx, "/v1/events", typesQuery(url.Values{"limit": {"1"}}), &page)
+	if err != nil {
+		return eventCursor{}, err
+	}
+	if len(page.Data) == 0 {
+		return eventCursor{Created: obs.Unix()}, nil
+	}
+	return eventCursor{ID: page.Data[0].ID, Created: page.Data[0].Created}, nil
+}
+
+type listPage[T any] struct {
+	data     []T
+	observed time.Time
+	last     bool
+}
+
+// pages walks a list endpoint with limit and starting_after until has_more
+// is false (https://docs.stripe.com/api/pagination).
+func pages[T any](ctx context.Context, c *Client, path string, q url.Values, id func(T) string) iter.Seq2[listPage[T], error] {
+	return func(yield func(listPage[T], error) bool) {
+		seen := map[string]bool{}
+		q.Set("limit", strconv.Itoa(c.pageSize))
+		for {
+			var p apiList[T]
+			obs, err := c.get(ctx, path, q, &p)
+			if err != nil {
+				yield(listPage[T]{}, fmt.Errorf("reading %s page: %w", path, err))
+				return
+			}
+			last := !p.HasMore || len(p.Data) == 0
+			if !yield(listPage[T]{data: p.Data, observed: obs, last: last}, nil) || last {
+				return
+			}
+			next := id(p.Data[len(p.Data)-1])
+			if seen[next] {
+				yield(listPage[T]{}, fmt.Errorf("reading %s: %w (%s)", path, ErrRepeatedCursor, next))
+				return
+			}
+			seen[next] = true
+			q.Set("starting_after", next)
+		}
+	}
+}
+
+// listStream enumerates one stream completely; false stops the pull.
+func (c *Client) listStream(ctx context.Context, stream string, yield func(*record.Batch, error) bool) bool {
+	emit := func(b *record.Batch, last bool, obs time.Time) bool {
+		b.Stream, b.Full, b.Done = stream, true, last
+		if last {
+			b.Cursor, _ = json.Marshal(listCursor{Listed: obs.Unix()})
+		}
+		return yield(b, nil)
+	}
+	fail := func(err error) bool { yield(nil, err); return false }
+	switch stream {
+	case StreamCustomers:
+		for p, err := range pages(ctx, c, "/v1/customers", url.Values{}, func(a apiCustomer) string { return a.ID }) {
+			if err != nil {
+				return fail(err)
+			}
+			b := &record.Batch{}
+			for _, a := range p.data {
+				b.Customers = append(b.Customers, a.record(p.observed))
+			}
+			if !emit(b, p.last, p.observed) {
+				return false
+			}
+		}
+	case StreamSubscriptions:
+		q := url.Values{"status": {"all"}, "expand[]": c.subExpand("data.")}
+		for p, err := range pages(ctx, c, "/v1/subscriptions", q, func(a apiSubscription) string { return a.ID }) {
+			if err != nil {
+				return fail(err)
+			}
+			b := &record.Batch{}
+			for _, a := range p.data {
+				s, err := c.completeSubscription(ctx, a, p.observed)
+				if err != nil {
+					return fail(err)
+				}
+				b.Subscriptions = append(b.Subscriptions, s)
+			}
+			if !emit(b, p.last, p.observed) {
+				return false
+			}
+		}
+	case StreamInvoices:
+		for p, err := range pages(ctx, c, "/v1/invoices", url.Values{}, func(a apiInvoice) string { return a.ID }) {
+			if err != nil {
+				return fail(err)
+			}
+			b := &record.Batch{}
+			for _, a := range p.data {
+				in, err := c.completeInvoice(ctx, a, p.observed)
+				if err != nil {
+					return fail(err)
+				}
+				b.Invoices = append(b.Invoices, in)
+			}
+			if !emit(b, p.last, p.observed) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// subExpand lists the subscription expansions for the pinned version:
+// price tiers always, the discounts array from basil on, and from clover
+// the discount's coupon, which clover no longer auto-expands.
+func (c *Client) subExpand(prefix string) []string {
+	out := []string{prefix + "items.data.price.tiers"}
+	switch v := c.version[:min(10, len(c.version))]; {
+	case v >= cloverVersion[:10]:
+		out = append(out, prefix+"discounts.source.coupon")
+	case v >= basilVersion[:10]:
+		out = append(out, prefix+"discounts")
+	}
+	return out
+}
+
+// completeSubscription follows items.has_more (a subscription embeds its
+// first items only).
+func (c *Client) completeSubscription(ctx context.Context, a apiSubscription, obs time.Time) (record.Subscription, error) {
+	if a.Items.HasMore {
+		var items []apiItem
+		q := url.Values{"subscription": {a.ID}, "expand[]": {"data.price.tiers"}}
+		for p, err := range pages(ctx, c, "/v1/subscription_items", q, func(i apiItem) string { return i.ID }) {
+			if err != nil {
+				return record.Subscription{}, fmt.Errorf("reading items of %s: %w", a.ID, err)
+			}
+			items = append(items, p.data...)
+		}
+		a.Items = apiList[apiItem]{Data: items}
+	}
+	return a.record(obs), nil
+}
+
+// completeInvoice follows lines.has_more with /v1/invoices/{id}/lines.
+func (c *Client) completeInvoice(ctx context.Context, a apiInvoice, obs time.Time) (record.Invoice, error) {
+	lines := a.Lines.Data
+	if a.Lines.HasMore {
+		lines = nil
+		for p, err := range pages(ctx, c, "/v1/invoices/"+url.PathEscape(a.ID)+"/lines", url.Values{}, func(l apiLine) string { return l.ID }) {
+			if err != nil {
+				return record.Invoice{}, fmt.Errorf("reading lines of %s: %w", a.ID, err)
+			}
+			lines = append(lines, p.data...)
+		}
+	}
+	return a.record(obs, lines), nil
+}
+
+var errCursorGone = errors.New("event cursor no longer exists")
+
+// pullEvents reads events after cur, oldest first, one batch per page.
+func (c *Client) pullEvents(ctx context.Context, cur eventCursor, yield func(*record.Batch, error) bool) error {
+	if cur.ID == "" {
+		return c.pullEventsSince(ctx, cur, yield)
+	}
+	before := cur.ID
+	seen := map[string]bool{}
+	first := true
+	for {
+		// ending_before returns the events just newer than the cursor,
+		// newest first; has_more says newer ones remain.
+		var p apiList[apiEvent]
+		q := typesQuery(url.Values{"limit": {strconv.Itoa(c.pageSize)}, "ending_before": {before}})
+		_, err := c.get(ctx, "/v1/events", q, &p)
+		if err != nil {
+			if first && isMissing(err) {
+				return errCursorGone
+			}
+			return fmt.Errorf("reading events page: %w", err)
+		}
+		first = false
+		if len(p.Data) == 0 {
+			yield(&record.Batch{Stream: StreamEvents, Done: true}, nil)
+			return nil
+		}
+		newest := p.Data[0]
+		if seen[newest.ID] {
+			return fmt.Errorf("reading events: %w (%s)", ErrRepeatedCursor, newest.ID)
+		}
+		seen[newest.ID] = true
+		evs := slices.Clone(p.Data)
+		slices.Reverse(evs)
+		b, err := c.applyEvents(ctx, evs)
+		if err != nil {
+			return err
+		}
+		b.Done = !p.HasMore
+		if !yield(b, nil) || !p.HasMore {
+			return nil
+		}
+		before = newest.ID
+	}
+}
+
+// pullEventsSince handles a cursor without an event ID: every event
+// created at or after cur.Created, read newest first and applied oldest
+// first.
+func (c *Client) pullEventsSince(ctx context.Context, cur eventCursor, yield func(*record.Batch, error) bool) error {
+	var all []apiEvent
+	q := typesQuery(url.Values{"created[gte]": {strconv.FormatInt(cur.Created, 10)}})
+	for p, err := range pages(ctx, c, "/v1/events", q, func(e apiEvent) string { return e.ID }) {
+		if err != nil {
+			return err
+		}
+		all = append(all, p.data...)
+	}
+	slices.Reverse(all)
+	if len(all) == 0 {
+		yield(&record.Batch{Stream: StreamEvents, Done: true}, nil)
+		return nil
+	}
+	for chunk := range slices.Chunk(all, c.pageSize) {
+		b, err := c.applyEvents(ctx, chunk)
+		if err != nil {
+			return err
+		}
+		b.Done = &chunk[len(chunk)-1] == &all[len(all)-1]
+		if !yield(b, nil) {
+			return nil
+		}
+	}
+	return nil
+}
+
+type eventObject struct {
+	ID     string `json:"id"`
+	Object string `json:"object"`
+}
+
+// applyEvents turns events (oldest first) into one batch: each changed
+// object once, fetched again in the order of its last change. The cursor
+// is the newest event.
+func (c *Client) applyEvents(ctx context.Context, evs []apiEvent) (*record.Batch, error) {
+	type target struct{ kind, id string }
+	lastAt := map[target]int{}
+	for i, e := range evs {
+		var o eventObject
+		if json.Unmarshal(e.Data.Object, &o) != nil || o.ID == "" {
+			continue
+		}
+		switch o.Object {
+		case "customer", "subscription", "invoice":
+			lastAt[target{o.Object, o.ID}] = i
+		}
+	}
+	targets := make([]target, 0, len(lastAt))
+	for t := range lastAt {
+		targets = append(targets, t)
+	}
+	slices.SortFunc(targets, func(a, b target) int { return lastAt[a] - lastAt[b] })
+	b := &record.Batch{Stream: StreamEvents}
+	for _, t := range targets {
+		f, err := c.Fetch(ctx, t.kind, t.id)
+		if err != nil {
+			return nil, fmt.Errorf("fetching %s %s after event: %w", t.kind, t.id, err)
+		}
+		b.Customers = append(b.Customers, f.Customers...)
+		b.Subscriptions = append(b.Subscriptions, f.Subscriptions...)
+		b.Invoices = append(b.Invoices, f.Invoices...)
+		b.Deleted = append(b.Deleted, f.Deleted...)
+	}
+	newest := evs[len(evs)-1]
+	b.Cursor, _ = json.Marshal(eventCursor{ID: newest.ID, Created: newest.Created})
+	return b, nil
+}
