@@ -123,9 +123,19 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request, typ string
 			matched = append(matched, o)
 		}
 	}
+	// Sort keys are computed once per record, not per comparison.
+	keys := make(map[*Object][]sortKey, len(matched))
+	for _, o := range matched {
+		ks := make([]sortKey, len(in.Sorts))
+		for i, so := range in.Sorts {
+			ks[i] = keyOf(o.Properties[so.PropertyName])
+		}
+		keys[o] = ks
+	}
 	sort.SliceStable(matched, func(i, j int) bool {
-		for _, so := range in.Sorts {
-			c := compare(matched[i].Properties[so.PropertyName], matched[j].Properties[so.PropertyName])
+		ki, kj := keys[matched[i]], keys[matched[j]]
+		for n, so := range in.Sorts {
+			c := ki[n].cmp(kj[n])
 			if c == 0 {
 				continue
 			}
@@ -236,4 +246,42 @@ func parseInstant(s string) (time.Time, bool) {
 		return time.UnixMilli(ms).UTC(), true
 	}
 	return time.Time{}, false
+}
+
+// sortKey orders values as compare does: numbers (datetimes as epoch
+// milliseconds) before strings.
+type sortKey struct {
+	num   float64
+	isNum bool
+	str   string
+}
+
+func keyOf(v string) sortKey {
+	if strings.Contains(v, "T") {
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			return sortKey{num: float64(t.UnixMilli()), isNum: true}
+		}
+	}
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		return sortKey{num: f, isNum: true}
+	}
+	return sortKey{str: strings.ToLower(v)}
+}
+
+func (a sortKey) cmp(b sortKey) int {
+	switch {
+	case a.isNum && b.isNum:
+		switch {
+		case a.num < b.num:
+			return -1
+		case a.num > b.num:
+			return 1
+		}
+		return 0
+	case a.isNum:
+		return -1
+	case b.isNum:
+		return 1
+	}
+	return strings.Compare(a.str, b.str)
 }
