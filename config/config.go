@@ -78,7 +78,8 @@ func Parse(filename string, data []byte, env func(string) (string, bool)) (*Conf
 	}
 	add(problems)
 
-	file, err := parser.ParseBytes(masked, 0)
+	// Duplicate keys are reported by the decoder, with everything else.
+	file, err := parser.ParseBytes(masked, 0, parser.AllowDuplicateMapKey())
 	if err != nil {
 		add([]Problem{syntaxProblem(err)})
 		errs.sort()

@@ -36,7 +36,11 @@ func (c Connector) validate(k *checker, p string) {
 	if c.HTTP.RetryMax < -1 || c.HTTP.RetryMax > 20 {
 		k.add(p+".http.retry_max", "must be between -1 (no retries) and 20, not %d", c.HTTP.RetryMax)
 	}
-	k.backoff(p+".http", Backoff{c.HTTP.RetryWaitMin, c.HTTP.RetryWaitMax})
+	k.positive(p+".http.retry_wait_min", c.HTTP.RetryWaitMin)
+	k.positive(p+".http.retry_wait_max", c.HTTP.RetryWaitMax)
+	if c.HTTP.RetryWaitMax < c.HTTP.RetryWaitMin {
+		k.add(p+".http.retry_wait_max", "must not be below retry_wait_min (%s)", c.HTTP.RetryWaitMin)
+	}
 	if c.Webhook.Tolerance < 0 {
 		k.add(p+".webhook.tolerance", "must not be negative")
 	}

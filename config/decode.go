@@ -35,6 +35,10 @@ type decoder struct {
 	where    map[string]located
 	anchors  map[string]ast.Node
 	problems []Problem
+	// fromEnv is set when the last scalar read used the environment: such a
+	// value is never quoted in a message (it may be a credential put under
+	// the wrong key).
+	fromEnv bool
 }
 
 func newDecoder(x *expander) *decoder {
@@ -199,6 +203,9 @@ func (d *decoder) scalar(n ast.Node, path string) (string, bool) {
 		d.problem(nodePos(n), path, "expected a single value, not %s", kindName(n))
 		return "", false
 	}
+	if hasRef(s) {
+		d.fromEnv = true
+	}
 	p := nodePos(n)
 	s, probs := d.x.expand(s, p.line, p.col)
 	for _, pr := range probs {
@@ -221,12 +228,17 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string) {
 		return
 	}
 	if v.CanAddr() && v.Addr().Type().Implements(textUnmarshaler) {
+		d.fromEnv = false
 		s, ok := d.scalar(n, path)
 		if !ok {
 			return
 		}
 		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
-			d.problem(nodePos(n), path, "%s", err.Error())
+			msg := err.Error()
+			if d.fromEnv {
+				msg = "invalid value from the environment (not shown)"
+			}
+			d.problem(nodePos(n), path, "%s", msg)
 		}
 		return
 	}
@@ -267,6 +279,7 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string) {
 		}
 		d.problem(nodePos(n), path, "cannot decode into %s", v.Type())
 	default:
+		d.fromEnv = false
 		s, ok := d.scalar(n, path)
 		if !ok {
 			return
@@ -277,6 +290,10 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string) {
 
 func (d *decoder) setScalar(n ast.Node, s string, v reflect.Value, path string) {
 	p := nodePos(n)
+	q := strconv.Quote(s)
+	if d.fromEnv {
+		q = "a value from the environment (not shown)"
+	}
 	switch v.Kind() {
 	case reflect.String:
 		v.SetString(s)
@@ -287,34 +304,34 @@ func (d *decoder) setScalar(n ast.Node, s string, v reflect.Value, path string) 
 		case "false", "False", "FALSE":
 			v.SetBool(false)
 		default:
-			d.problem(p, path, "expected true or false, not %q", s)
+			d.problem(p, path, "expected true or false, not %s", q)
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		i, err := strconv.ParseInt(s, 0, 64)
 		if err != nil {
 			f, ferr := strconv.ParseFloat(s, 64)
 			if ferr != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-				d.problem(p, path, "expected an integer, not %q", s)
+				d.problem(p, path, "expected an integer, not %s", q)
 				return
 			}
 			i = int64(f)
 		}
 		if v.OverflowInt(i) {
-			d.problem(p, path, "%s is out of range", s)
+			d.problem(p, path, "%s is out of range", q)
 			return
 		}
 		v.SetInt(i)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		u, err := strconv.ParseUint(s, 0, 64)
 		if err != nil || v.OverflowUint(u) {
-			d.problem(p, path, "expected a non-negative integer, not %q", s)
+			d.problem(p, path, "expected a non-negative integer, not %s", q)
 			return
 		}
 		v.SetUint(u)
 	case reflect.Float32, reflect.Float64:
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			d.problem(p, path, "expected a number, not %q", s)
+			d.problem(p, path, "expected a number, not %s", q)
 			return
 		}
 		v.SetFloat(f)

@@ -51,3 +51,7 @@ func (e *Errors) sort() {
 	})
 	e.Problems = slices.Compact(e.Problems)
 }
+
+// ConfigProblems returns the number of problems; the CLI recognises
+// configuration errors by this method and exits with status 2.
+func (e *Errors) ConfigProblems() int { return len(e.Problems) }
