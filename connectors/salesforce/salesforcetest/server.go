@@ -300,9 +300,6 @@ func (s *Server) api(kind string, h func(w http.ResponseWriter, r *http.Request)
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.counts[kind]++
-		if kind == "query" && strings.Contains(r.URL.Path, "/queryAll") {
-			s.counts["queryAll"]++
-		}
 		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		exp, ok := s.sessions[tok]
 		if !ok || !s.now().Before(exp) {
