@@ -92,14 +92,16 @@ func decodeQueued(k, v []byte) (QueuedEvent, error) {
 // Enqueue durably queues events, skipping those whose (Connector, Event.ID)
 // was queued within the dedupe TTL; dup[i] reports such a duplicate. Events
 // with an empty Event.ID are never deduplicated. Concurrent calls share one
-// transaction and one fsync (bbolt's Batch). Seq, Enqueued and (when zero)
-// Due are set on the events passed in.
+// transaction and one fsync (bbolt's Batch). Seq, and Enqueued and Due when
+// zero, are set on the events passed in.
 func (s *Store) Enqueue(events []QueuedEvent) (dup []bool, err error) {
 	now := s.now().UTC()
 	vals := make([][]byte, len(events))
 	for i := range events {
 		e := &events[i]
-		e.Enqueued = now
+		if e.Enqueued.IsZero() {
+			e.Enqueued = now
+		}
 		if e.Due.IsZero() {
 			e.Due = now
 		}

@@ -473,7 +473,16 @@ func readAll[T any](s *Store, connector string, typ RecordType) ([]T, error) {
 		if tb == nil {
 			return nil
 		}
+		// Size the buffer first so copying out is one pass without regrowth.
+		size, n := 0, 0
 		c := tb.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if _, del, js := recordMeta(v); !del {
+				size += len(js)
+				n++
+			}
+		}
+		buf, ends = make([]byte, 0, size), make([]int, 0, n)
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			_, del, js := recordMeta(v)
 			if del {
