@@ -1,0 +1,178 @@
+package salesforcetest
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTo18(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"001A0000006Vm9r", "001A0000006Vm9rIAC"},
+		{"00D000000000062", "00D000000000062EAA"},
+		{"001A0000006Vm9rIAC", "001A0000006Vm9rIAC"},
+	}
+	for _, tc := range tests {
+		if got := To18(tc.in); got != tc.want {
+			t.Errorf("To18(%s) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
+
+type apiClient struct {
+	t   *testing.T
+	s   *Server
+	tok string
+}
+
+func login(t *testing.T, s *Server) *apiClient {
+	resp, err := http.PostForm(s.URL+"/services/oauth2/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {"fake-client-id"}, "client_secret": {"fake-client-secret"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tr map[string]string
+	json.NewDecoder(resp.Body).Decode(&tr)
+	if resp.StatusCode != 200 || tr["instance_url"] != s.URL || tr["token_type"] != "Bearer" || tr["access_token"] == "" {
+		t.Fatalf("token: %d %v", resp.StatusCode, tr)
+	}
+	return &apiClient{t: t, s: s, tok: tr["access_token"]}
+}
+
+func (c *apiClient) do(method, path, body string) (int, http.Header, string) {
+	req, _ := http.NewRequest(method, c.s.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+c.tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+func q(soql string) string { return "/services/data/v62.0/query?" + url.Values{"q": {soql}}.Encode() }
+
+func TestQuery(t *testing.T) {
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	s := NewServer(Options{Now: func() time.Time { return now }})
+	defer s.Close()
+	a, _ := s.Insert("Account", map[string]any{"Name": "Acme", "Industry": "Retail", "NumberOfEmployees": 10})
+	b, _ := s.Insert("Account", map[string]any{"Name": "Beta", "Industry": "Banking", "NumberOfEmployees": 500})
+	s.Insert("Account", map[string]any{"Name": "Gamma", "SystemModstamp": now.Add(-time.Hour)})
+	c := login(t, s)
+	tests := []struct {
+		name, soql string
+		status     int
+		want       string // substring of the body
+	}{
+		{"fields and attributes", "SELECT Id, Name FROM Account WHERE Name = 'Acme'", 200,
+			`{"totalSize":1,"done":true,"records":[{"attributes":{"type":"Account","url":"/services/data/v62.0/sobjects/Account/` + a + `"},"Id":"` + a + `","Name":"Acme"}]}`},
+		{"datetime literal with offset", "SELECT Name FROM Account WHERE SystemModstamp > 2025-01-02T02:30:00.000+00:00 ORDER BY Name DESC", 200, `"Name":"Beta"},{"attributes"`},
+		{"datetime format", "SELECT SystemModstamp FROM Account WHERE Id = '" + b + "'", 200, `"SystemModstamp":"2025-01-02T03:04:05.000+0000"`},
+		{"IN and OR", "SELECT Name FROM Account WHERE Industry IN ('Retail', 'Banking') AND (NumberOfEmployees > 100 OR Name LIKE 'Ac%') ORDER BY Name", 200, `"totalSize":2`},
+		{"LIMIT", "SELECT Name FROM Account ORDER BY Name LIMIT 1", 200, `"totalSize":1`},
+		{"compound cursor", "SELECT Name FROM Account WHERE (SystemModstamp > 2025-01-02T03:04:05Z OR (SystemModstamp = 2025-01-02T03:04:05Z AND Id > '" + a + "')) ORDER BY SystemModstamp, Id", 200, `"totalSize":1,"done":true,"records":[{"attributes":{"type":"Account","url":"/services/data/v62.0/sobjects/Account/` + b + `"},"Name":"Beta"}`},
+		{"quoted datetime", "SELECT Name FROM Account WHERE SystemModstamp > '2025-01-01'", 400, `"errorCode":"INVALID_FIELD"`},
+		{"unknown field", "SELECT Nope__c FROM Account", 400, `No such column 'Nope__c' on entity 'Account'`},
+		{"unknown object", "SELECT Id FROM Nope__c", 400, `"errorCode":"INVALID_TYPE"`},
+		{"malformed", "SELECT FROM Account", 400, `"errorCode":"MALFORMED_QUERY"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, hdr, body := c.do("GET", q(tc.soql), "")
+			if status != tc.status || !strings.Contains(body, tc.want) {
+				t.Errorf("%d %s\nwant %d containing %s", status, body, tc.status, tc.want)
+			}
+			if !strings.HasPrefix(hdr.Get("Sforce-Limit-Info"), "api-usage=") {
+				t.Errorf("Sforce-Limit-Info = %q", hdr.Get("Sforce-Limit-Info"))
+			}
+		})
+	}
+}
+
+func TestQueryPagingAndQueryAll(t *testing.T) {
+	s := NewServer(Options{BatchSize: 200})
+	defer s.Close()
+	var ids []string
+	for range 450 {
+		id, _ := s.Insert("Account", map[string]any{"Name": "x"})
+		ids = append(ids, id)
+	}
+	s.Delete("Account", ids[0])
+	c := login(t, s)
+	var got int
+	path := q("SELECT Id FROM Account")
+	pages := 0
+	for path != "" {
+		status, _, body := c.do("GET", path, "")
+		if status != 200 {
+			t.Fatalf("%d %s", status, body)
+		}
+		var r struct {
+			TotalSize      int               `json:"totalSize"`
+			Done           bool              `json:"done"`
+			NextRecordsURL string            `json:"nextRecordsUrl"`
+			Records        []json.RawMessage `json:"records"`
+		}
+		json.Unmarshal([]byte(body), &r)
+		if r.TotalSize != 449 || r.Done != (r.NextRecordsURL == "") {
+			t.Fatalf("page: %s", body[:120])
+		}
+		got += len(r.Records)
+		path = r.NextRecordsURL
+		pages++
+	}
+	if got != 449 || pages != 3 || s.Count("queryMore") != 2 {
+		t.Errorf("got %d records in %d pages, queryMore %d", got, pages, s.Count("queryMore"))
+	}
+	_, _, body := c.do("GET", "/services/data/v62.0/queryAll?"+url.Values{"q": {"SELECT Id, IsDeleted FROM Account WHERE IsDeleted = true"}}.Encode(), "")
+	if !strings.Contains(body, `"totalSize":1`) || !strings.Contains(body, ids[0]) {
+		t.Errorf("queryAll = %s", body)
+	}
+	if status, _, body := c.do("GET", "/services/data/v62.0/query/01gBAD-200", ""); status != 400 || !strings.Contains(body, "INVALID_QUERY_LOCATOR") {
+		t.Errorf("bad locator: %d %s", status, body)
+	}
+}
+
+func TestCompositeAndLimits(t *testing.T) {
+	s := NewServer(Options{DailyAllocation: 5})
+	defer s.Close()
+	s.AddHealthsyncFields()
+	a, _ := s.Insert("Account", map[string]any{"Name": "Acme"})
+	c := login(t, s)
+	tests := []struct {
+		name, method, body string
+		status             int
+		want               string
+	}{
+		{"update ok and errors in order", "PATCH", `{"allOrNone":false,"records":[{"attributes":{"type":"Account"},"id":"` + a + `","Health_Score__c":80},{"attributes":{"type":"Account"},"id":"001000000000000AAA","Name":"x"},{"attributes":{"type":"Account"},"id":"` + a + `","Health_Band__c":"Blue"}]}`, 200,
+			`[{"id":"` + a + `","success":true,"errors":[]},{"success":false,"errors":[{"statusCode":"INVALID_CROSS_REFERENCE_KEY","message":"invalid cross reference id","fields":[]}]},{"success":false,"errors":[{"statusCode":"INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST","message":"Health Band: bad value for restricted picklist field: Blue","fields":["Health_Band__c"]}]}]`},
+		{"wrong JSON type fails the request", "PATCH", `{"records":[{"attributes":{"type":"Account"},"id":"` + a + `","Health_Score__c":"high"}]}`, 400, `"errorCode":"JSON_PARSER_ERROR"`},
+		{"create", "POST", `{"records":[{"attributes":{"type":"Task"},"WhatId":"` + a + `","Subject":"Call","Status":"Not Started","Priority":"High"}]}`, 200, `"success":true`},
+		{"limit reached", "POST", `{"records":[]}`, 403, `[{"errorCode":"REQUEST_LIMIT_EXCEEDED","message":"TotalRequests Limit exceeded."}]`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.status == 403 {
+				s.SetAPIUsage(5, 0)
+			}
+			status, _, body := c.do(tc.method, "/services/data/v62.0/composite/sobjects", tc.body)
+			if status != tc.status || !strings.Contains(body, tc.want) {
+				t.Errorf("%d %s\nwant %d containing %s", status, body, tc.status, tc.want)
+			}
+		})
+	}
+	if got := s.Get("Account", a)["Health_Score__c"]; got != 80.0 {
+		t.Errorf("Health_Score__c = %v", got)
+	}
+	s.ExpireSessions()
+	if status, _, body := c.do("GET", q("SELECT Id FROM Account"), ""); status != 401 || body != `[{"errorCode":"INVALID_SESSION_ID","message":"Session expired or invalid"}]` {
+		t.Errorf("expired: %d %s", status, body)
+	}
+}
