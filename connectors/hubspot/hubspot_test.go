@@ -184,13 +184,13 @@ func TestIncrementalAboveSearchCap(t *testing.T) {
 	srv := hubspottest.NewServer(hubspottest.Options{AccessToken: testToken})
 	defer srv.Close()
 	want := map[string]bool{}
-	// 10,500 records modified in the same millisecond (more than one query
-	// can page through), then 3,000 spread over the following hour.
+	// 10,100 records modified in the same millisecond (more than one query
+	// can page through), then 300 spread over the following minutes.
 	burst := t0.Add(time.Minute)
-	for range 10500 {
+	for range 10100 {
 		want[srv.Seed("companies", hubspottest.Object{Properties: map[string]string{"name": "b"}, UpdatedAt: burst})] = true
 	}
-	for i := range 3000 {
+	for i := range 300 {
 		want[srv.Seed("companies", hubspottest.Object{Properties: map[string]string{"name": "s"}, UpdatedAt: burst.Add(time.Duration(i+1) * time.Second)})] = true
 	}
 	// An old record outside the window.
@@ -222,7 +222,7 @@ func TestIncrementalAboveSearchCap(t *testing.T) {
 	}
 	var cc cursor
 	_ = json.Unmarshal(cur, &cc)
-	if last := burst.Add(3000 * time.Second); cc.Since != last.UnixMilli() {
+	if last := burst.Add(300 * time.Second); cc.Since != last.UnixMilli() {
 		t.Errorf("cursor = %v, want %v", time.UnixMilli(cc.Since).UTC(), last)
 	}
 }
