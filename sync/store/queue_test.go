@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/bbolt"
+
 	"github.com/healthsync/healthsync/connectors/record"
 )
 
@@ -277,5 +279,35 @@ func BenchmarkEnqueueParallel(b *testing.B) {
 	if len(lat) > 0 {
 		b.ReportMetric(float64(len(lat))/el.Seconds(), "events/s")
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	}
+}
+
+func TestOpenSweepsExpiredDedupeIDs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "h.db")
+	clock := t0
+	opts := Options{Now: func() time.Time { return clock }, DedupeTTL: time.Hour}
+	s, err := Open(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Enqueue([]QueuedEvent{ev("b", "e1", "A"), ev("b", "e2", "B")}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	clock = t0.Add(2 * time.Hour)
+	if s, err = Open(path, opts); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var ids, index int
+	s.db.View(func(tx *bbolt.Tx) error {
+		ids, index = tx.Bucket(bucketDedupe).Stats().KeyN, tx.Bucket(bucketDedupeExpiry).Stats().KeyN
+		return nil
+	})
+	if ids != 0 || index != 0 {
+		t.Errorf("after reopen past the TTL: %d dedupe IDs, %d index entries; want 0", ids, index)
+	}
+	if q, _, _ := s.QueueDepth(); q != 2 {
+		t.Errorf("queue depth %d: sweeping must not touch queued events", q)
 	}
 }

@@ -73,7 +73,8 @@ type Store struct {
 
 // Open opens or creates the store at path, takes its lock (failing with an
 // *InUseError after opts.Timeout when another process holds it), creates
-// missing buckets and runs schema migrations in one transaction.
+// missing buckets and runs schema migrations in one transaction, then
+// forgets webhook event IDs whose dedupe window has ended.
 func Open(path string, opts Options) (*Store, error) {
 	return open(path, opts, migrations)
 }
@@ -99,14 +100,19 @@ func open(path string, opts Options, migs []Migration) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("preparing store %s: %w", path, err)
 	}
-	return &Store{
+	s := &Store{
 		db:       db,
 		path:     path,
 		now:      opts.Now,
 		ttl:      opts.DedupeTTL,
 		inflight: map[uint64]string{},
 		busyKeys: map[string]uint64{},
-	}, nil
+	}
+	if _, err := s.SweepDedupe(opts.Now()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("preparing store %s: %w", path, err)
+	}
+	return s, nil
 }
 
 // Path is the file the store was opened from.
