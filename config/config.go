@@ -78,21 +78,11 @@ func Parse(filename string, data []byte, env func(string) (string, bool)) (*Conf
 	}
 	add(problems)
 
-	// Duplicate keys are reported by the decoder, with everything else.
-	file, err := parser.ParseBytes(masked, 0, parser.AllowDuplicateMapKey())
+	body, err := parseYAML(masked)
 	if err != nil {
 		add([]Problem{syntaxProblem(err)})
 		errs.sort()
 		return nil, errs
-	}
-	var body ast.Node
-	switch len(file.Docs) {
-	case 0:
-	case 1:
-		body = file.Docs[0].Body
-	default:
-		add([]Problem{{Line: nodePos(file.Docs[1]).line, Col: 1, Message: "only one YAML document is allowed"}})
-		body = file.Docs[0].Body
 	}
 
 	cfg := &Config{File: filename, Scoring: scoring.DefaultSettings()}
@@ -138,6 +128,29 @@ func related(path string, paths []string) bool {
 func within(path, parent string) bool {
 	return parent != "" && strings.HasPrefix(path, parent) &&
 		(path[len(parent)] == '.' || path[len(parent)] == '[')
+}
+
+// errMultipleDocuments is returned for a file with more than one document.
+type errMultipleDocuments struct{ at *token.Token }
+
+func (e errMultipleDocuments) Error() string          { return "only one YAML document is allowed" }
+func (e errMultipleDocuments) GetMessage() string     { return e.Error() }
+func (e errMultipleDocuments) GetToken() *token.Token { return e.at }
+
+// parseYAML parses one document; nil means an empty file. Duplicate keys
+// are left for the decoder to report with everything else.
+func parseYAML(src []byte) (ast.Node, error) {
+	file, err := parser.ParseBytes(src, 0, parser.AllowDuplicateMapKey())
+	if err != nil {
+		return nil, err
+	}
+	switch len(file.Docs) {
+	case 0:
+		return nil, nil
+	case 1:
+		return file.Docs[0].Body, nil
+	}
+	return nil, errMultipleDocuments{at: file.Docs[1].GetToken()}
 }
 
 // locate finds the position for a key path: a scalar's value, otherwise its

@@ -53,29 +53,27 @@ func mask(src []byte) ([]byte, []envRef, []Problem) {
 		case r >= phFirst && r <= phFiller:
 			problems = append(problems, Problem{Line: line, Col: col,
 				Message: fmt.Sprintf("private-use character U+%04X is not allowed", r)})
-		case r == '$' && strings.HasPrefix(s[i:], "$${"):
-			end := strings.IndexAny(s[i:], "}\n")
-			if end < 0 || s[i+end] != '}' {
-				break
+		case r == '$' && strings.HasPrefix(s[i:], "${"), r == '$' && strings.HasPrefix(s[i:], "$${"):
+			escaped := strings.HasPrefix(s[i:], "$${")
+			start := i + 2
+			if escaped {
+				start++
 			}
-			text := s[i : i+end+1]
-			refs = append(refs, envRef{line: line, col: col, literal: text[1:]})
-			n := writePlaceholder(&out, len(refs)-1, text)
-			i += len(text)
-			col += n
-			continue
-		case r == '$' && strings.HasPrefix(s[i:], "${"):
-			end := strings.IndexAny(s[i:], "}\n")
-			if end < 0 || s[i+end] != '}' {
-				break // unterminated: reported if it is in a value
+			n := refLen(s[start:])
+			if n < 0 {
+				break // not a reference: reported if it is in a value
 			}
-			text := s[i : i+end+1]
-			ref := parseRef(text)
+			text := s[i : start+n]
+			var ref envRef
+			if escaped {
+				ref.literal = text[1:]
+			} else {
+				ref = parseRef(text)
+			}
 			ref.line, ref.col = line, col
 			refs = append(refs, ref)
-			n := writePlaceholder(&out, len(refs)-1, text)
+			col += writePlaceholder(&out, len(refs)-1, text)
 			i += len(text)
-			col += n
 			continue
 		}
 		out.WriteString(s[i : i+size])
@@ -92,6 +90,27 @@ func mask(src []byte) ([]byte, []envRef, []Problem) {
 			Message: fmt.Sprintf("too many ${...} references (%d, at most %d)", len(refs), phLast-phFirst+1)})
 	}
 	return []byte(out.String()), refs, problems
+}
+
+// refLen is the length of a reference's rest after "${" up to and
+// including "}", or -1: the name stops at a quote, brace, space or newline,
+// a default (after ":-") at a newline.
+func refLen(s string) int {
+	i := strings.IndexAny(s, "}:\n\"' {")
+	if i < 0 {
+		return -1
+	}
+	switch {
+	case s[i] == '}':
+		return i + 1
+	case strings.HasPrefix(s[i:], ":-"):
+		j := strings.IndexAny(s[i:], "}\n")
+		if j < 0 || s[i+j] != '}' {
+			return -1
+		}
+		return i + j + 1
+	}
+	return -1
 }
 
 // writePlaceholder writes the placeholder of reference i for text and
@@ -150,7 +169,7 @@ func (x *expander) expand(s string, line, col int) (string, []Problem) {
 	var problems []Problem
 	if strings.Contains(s, "${") {
 		problems = append(problems, Problem{Line: line, Col: col,
-			Message: "unterminated variable reference (want ${NAME} or ${NAME:-default}; $${ for a literal ${)"})
+			Message: "invalid or unterminated variable reference (want ${NAME} or ${NAME:-default}; $${ for a literal ${)"})
 	}
 	if !hasRef(s) {
 		return s, problems

@@ -1,0 +1,132 @@
+package config
+
+import (
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/healthsync/healthsync/scoring"
+)
+
+// noEnv is an empty environment: the example must validate without one.
+func noEnv(string) (string, bool) { return "", false }
+
+func TestExampleValidates(t *testing.T) {
+	cfg, err := Parse("example.yaml", Example(), noEnv)
+	if err != nil {
+		t.Fatalf("the example does not validate:\n%v", err)
+	}
+	if len(cfg.Connectors) != 4 {
+		t.Errorf("connectors = %d, want one per kind", len(cfg.Connectors))
+	}
+}
+
+// TestExampleShowsDefaults checks that the sections the example presents
+// as defaults are the defaults.
+func TestExampleShowsDefaults(t *testing.T) {
+	cfg, err := Parse("example.yaml", Example(), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := scoring.DefaultSettings(); !reflect.DeepEqual(cfg.Scoring, want) {
+		t.Errorf("example scoring differs from scoring.DefaultSettings():\n got %+v\nwant %+v", cfg.Scoring, want)
+	}
+	if want := scoring.DefaultTaskRules(); !reflect.DeepEqual(normTasks(cfg.Tasks), normTasks(want)) {
+		t.Errorf("example tasks differ from scoring.DefaultTaskRules():\n got %+v\nwant %+v", cfg.Tasks, want)
+	}
+	def, err := Parse("d.yaml", []byte("connectors: [{name: b, kind: stripe, auth: {api_key: k}, schedule: '@hourly'}]"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"engine", cfg.Engine, def.Engine},
+		{"store", cfg.Store, def.Store},
+		{"write_back mappings", []CRMMapping{cfg.WriteBack.Salesforce, cfg.WriteBack.HubSpot}, []CRMMapping{def.WriteBack.Salesforce, def.WriteBack.HubSpot}},
+		{"write_back rails", []float64{cfg.WriteBack.MinScoreChange, cfg.WriteBack.MaxBandChangeShare}, []float64{def.WriteBack.MinScoreChange, def.WriteBack.MaxBandChangeShare}},
+		{"webhooks", cfg.Webhooks.DedupeTTL, def.Webhooks.DedupeTTL},
+		{"notify", []any{cfg.Notify.MaxAttempts, cfg.Notify.Backoff, cfg.Notify.Timeout}, []any{def.Notify.MaxAttempts, def.Notify.Backoff, def.Notify.Timeout}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !reflect.DeepEqual(tt.got, tt.want) {
+				t.Errorf("example %+v, default %+v", tt.got, tt.want)
+			}
+		})
+	}
+}
+
+// normTasks fills the task owner default, which the example spells out.
+func normTasks(rules []scoring.TaskRule) []scoring.TaskRule {
+	out := slices.Clone(rules)
+	for i := range out {
+		if out[i].Owner == "" {
+			out[i].Owner = scoring.OwnerAccountOwner
+		}
+	}
+	return out
+}
+
+// alternative matches the "#~ " lines that show mutually exclusive options.
+var alternative = regexp.MustCompile(`(?m)^(\s*)#~ `)
+
+// TestExampleCoversEveryKey walks Config by reflection and fails when a
+// yaml key is in neither the example nor its "#~" alternatives.
+func TestExampleCoversEveryKey(t *testing.T) {
+	full := alternative.ReplaceAll(Example(), []byte("$1"))
+	masked, refs, problems := mask(full)
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	d := newDecoder(&expander{refs: refs, env: noEnv})
+	file, err := parseYAML(masked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg Config
+	d.decode(file, reflect.ValueOf(&cfg).Elem(), "")
+	for _, p := range d.problems {
+		if !strings.Contains(p.Message, "environment variable") {
+			t.Errorf("example with alternatives: %v", p)
+		}
+	}
+	present := map[string]bool{}
+	index := regexp.MustCompile(`\[\d+\]`)
+	for path := range d.where {
+		present[index.ReplaceAllString(path, "[]")] = true
+	}
+	for _, key := range schemaKeys(reflect.TypeFor[Config](), "") {
+		if !present[key] {
+			t.Errorf("the example does not show %s", key)
+		}
+	}
+}
+
+// schemaKeys lists every key path of t, with [] for list items; maps are
+// covered by their key.
+func schemaKeys(t reflect.Type, prefix string) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Implements(textUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler) {
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		var keys []string
+		for _, name := range structFields(t).names {
+			f := t.FieldByIndex(structFields(t).byName[name])
+			p := joinPath(prefix, name)
+			keys = append(keys, p)
+			keys = append(keys, schemaKeys(f.Type, p)...)
+		}
+		return keys
+	case reflect.Slice:
+		return schemaKeys(t.Elem(), prefix+"[]")
+	}
+	return nil
+}
