@@ -78,7 +78,9 @@ func TestSubscriptionMapping(t *testing.T) {
 				r.Discounts = []record.Discount{{ID: "WELCOME20", CouponID: "WELCOME20", PercentOff: 20, Duration: record.DurationRepeating, DurationInMonths: 3, End: start.AddDate(0, 3, 0)}}
 			}},
 		{name: "fixed amount coupon forever",
-			edit: func(s *chargebeetest.Subscription) { s.Coupons = []chargebeetest.SubscriptionCoupon{{CouponID: "LOYAL5"}} },
+			edit: func(s *chargebeetest.Subscription) {
+				s.Coupons = []chargebeetest.SubscriptionCoupon{{CouponID: "LOYAL5"}}
+			},
 			want: func(r *record.Subscription) {
 				r.Discounts = []record.Discount{{ID: "LOYAL5", CouponID: "LOYAL5", AmountOff: 500, Currency: "USD", Duration: record.DurationForever}}
 			}},
@@ -179,7 +181,7 @@ func TestFailedPayments(t *testing.T) {
 	due := chargebeetest.Invoice{ID: "inv_due", CustomerID: "cus_1", SubscriptionID: "sub_1", Status: "payment_due", CurrencyCode: "USD",
 		Date: unix(t0), DueDate: unix(t0), Total: 12000, AmountDue: 12000, UpdatedAt: unix(t0), DunningStatus: "in_progress",
 		DunningAttempts: []chargebeetest.DunningAttempt{{Attempt: 0, TransactionID: "txn_2", DunningType: "auto_collect", TxnStatus: "failure"}},
-		LineItems: []chargebeetest.LineItem{{ID: "li_2", DateFrom: unix(t0), DateTo: unix(t0.Add(30 * day)), UnitAmount: 250, Quantity: 1, Amount: 250, Description: "Setup", EntityType: "charge_item_price", EntityID: "setup-USD"}},
+		LineItems:       []chargebeetest.LineItem{{ID: "li_2", DateFrom: unix(t0), DateTo: unix(t0.Add(30 * day)), UnitAmount: 250, Quantity: 1, Amount: 250, Description: "Setup", EntityType: "charge_item_price", EntityID: "setup-USD"}},
 	}
 	tests := []struct {
 		name string

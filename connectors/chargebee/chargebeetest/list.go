@@ -17,7 +17,30 @@ type row struct {
 	status, customer, sub  string
 	itemType, itemID       string
 	deleted                bool
-	elem                   func() map[string]any // the list entry, e.g. {"subscription":..,"customer":..}
+	rec                    any // *Customer, *Subscription, ...
+}
+
+// elemLocked is the list entry of a row, e.g. {"subscription":..,"customer":..}.
+func (s *Server) elemLocked(x row) map[string]any {
+	switch v := x.rec.(type) {
+	case *Customer:
+		return map[string]any{"customer": *v}
+	case *Subscription:
+		m := map[string]any{"subscription": *v}
+		if c, ok := s.customers[v.CustomerID]; ok {
+			m["customer"] = *c
+		}
+		return m
+	case *Invoice:
+		return map[string]any{"invoice": *v}
+	case *Transaction:
+		return map[string]any{"transaction": *v}
+	case *ItemPrice:
+		return map[string]any{"item_price": *v}
+	case *Coupon:
+		return map[string]any{"coupon": *v}
+	}
+	return nil
 }
 
 // sortFields lists, per collection, the documented sort_by attributes.
@@ -30,50 +53,34 @@ var sortFields = map[string][]string{
 	"coupons":       {"created_at"},
 }
 
-func (s *Server) rowsLocked(coll string) []row {
-	var rows []row
+// eachRowLocked calls fn for every stored record of a collection.
+func (s *Server) eachRowLocked(coll string, fn func(row)) {
 	switch coll {
 	case "customers":
 		for _, c := range s.customers {
-			rows = append(rows, row{id: c.ID, created: c.CreatedAt, updated: c.UpdatedAt, deleted: c.Deleted,
-				elem: func() map[string]any { return map[string]any{"customer": *c} }})
+			fn(row{id: c.ID, created: c.CreatedAt, updated: c.UpdatedAt, deleted: c.Deleted, rec: c})
 		}
 	case "subscriptions":
 		for _, v := range s.subscriptions {
-			rows = append(rows, row{id: v.ID, created: v.CreatedAt, updated: v.UpdatedAt, status: v.Status, customer: v.CustomerID,
-				deleted: v.Deleted,
-				elem: func() map[string]any {
-					m := map[string]any{"subscription": *v}
-					if c, ok := s.customers[v.CustomerID]; ok {
-						m["customer"] = *c
-					}
-					return m
-				}})
+			fn(row{id: v.ID, created: v.CreatedAt, updated: v.UpdatedAt, status: v.Status, customer: v.CustomerID, deleted: v.Deleted, rec: v})
 		}
 	case "invoices":
 		for _, v := range s.invoices {
-			rows = append(rows, row{id: v.ID, updated: v.UpdatedAt, date: v.Date, status: v.Status, customer: v.CustomerID, sub: v.SubscriptionID,
-				deleted: v.Deleted,
-				elem:    func() map[string]any { return map[string]any{"invoice": *v} }})
+			fn(row{id: v.ID, updated: v.UpdatedAt, date: v.Date, status: v.Status, customer: v.CustomerID, sub: v.SubscriptionID, deleted: v.Deleted, rec: v})
 		}
 	case "transactions":
 		for _, v := range s.transactions {
-			rows = append(rows, row{id: v.ID, updated: v.UpdatedAt, date: v.Date, status: v.Status, customer: v.CustomerID, sub: v.SubscriptionID,
-				deleted: v.Deleted,
-				elem:    func() map[string]any { return map[string]any{"transaction": *v} }})
+			fn(row{id: v.ID, updated: v.UpdatedAt, date: v.Date, status: v.Status, customer: v.CustomerID, sub: v.SubscriptionID, deleted: v.Deleted, rec: v})
 		}
 	case "item_prices":
 		for _, v := range s.itemPrices {
-			rows = append(rows, row{id: v.ID, created: v.CreatedAt, updated: v.UpdatedAt, status: v.Status, itemType: v.ItemType, itemID: v.ItemID,
-				elem: func() map[string]any { return map[string]any{"item_price": *v} }})
+			fn(row{id: v.ID, created: v.CreatedAt, updated: v.UpdatedAt, status: v.Status, itemType: v.ItemType, itemID: v.ItemID, rec: v})
 		}
 	case "coupons":
 		for _, v := range s.coupons {
-			rows = append(rows, row{id: v.ID, created: v.CreatedAt, updated: v.UpdatedAt, status: v.Status,
-				elem: func() map[string]any { return map[string]any{"coupon": *v} }})
+			fn(row{id: v.ID, created: v.CreatedAt, updated: v.UpdatedAt, status: v.Status, rec: v})
 		}
 	}
-	return rows
 }
 
 func badParam(param, msg string) apiError {
@@ -147,62 +154,68 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, coll, _ string) {
 		}
 		return x.created
 	}
-	var rows []row
-	for _, x := range s.rowsLocked(coll) {
-		if x.deleted && !includeDeleted {
-			continue
+	// after reports whether a comes after b in the requested order.
+	after := func(a, b row) bool {
+		c := cmp.Compare(key(a), key(b))
+		if c == 0 {
+			c = strings.Compare(a.id, b.id)
 		}
-		ok := true
-		for _, p := range preds {
-			if !p(x) {
-				ok = false
-				break
-			}
+		if desc {
+			return c < 0
 		}
-		if ok {
-			rows = append(rows, x)
-		}
+		return c > 0
 	}
-	compare := func(a, b row) int {
-		if c := cmp.Compare(key(a), key(b)); c != 0 {
-			return c
-		}
-		return strings.Compare(a.id, b.id)
-	}
-	if desc {
-		slices.SortFunc(rows, func(a, b row) int { return compare(b, a) })
-	} else {
-		slices.SortFunc(rows, compare)
-	}
-	start := 0
+	var from *row
 	if offKey != nil {
 		kv, err := strconv.ParseInt(offKey[0], 10, 64)
 		if err != nil {
 			s.writeError(w, badParam("offset", "offset : invalid value"))
 			return
 		}
-		start = len(rows)
-		for i, x := range rows {
-			c := cmp.Compare(key(x), kv/1000)
-			if c == 0 {
-				c = strings.Compare(x.id, offKey[1])
-			}
-			if (!desc && c > 0) || (desc && c < 0) {
-				start = i
-				break
+		from = &row{id: offKey[1], created: kv / 1000, updated: kv / 1000, date: kv / 1000}
+	}
+	// Keyset paging: keep the first limit+1 eligible rows after the offset
+	// position, in order (a bounded insertion, not a sort of everything).
+	page := make([]row, 0, limit+1)
+	s.eachRowLocked(coll, func(x row) {
+		if x.deleted && !includeDeleted {
+			return
+		}
+		if from != nil && !after(x, *from) {
+			return
+		}
+		for _, p := range preds {
+			if !p(x) {
+				return
 			}
 		}
+		if len(page) == limit+1 && !after(page[limit], x) {
+			return
+		}
+		i, _ := slices.BinarySearchFunc(page, x, func(e, t row) int {
+			if after(e, t) {
+				return 1
+			}
+			return -1
+		})
+		page = slices.Insert(page, i, x)
+		if len(page) > limit+1 {
+			page = page[:limit+1]
+		}
+	})
+	more := len(page) > limit
+	if more {
+		page = page[:limit]
 	}
-	end := min(start+limit, len(rows))
 	out := struct {
 		List       []map[string]any `json:"list"`
 		NextOffset string           `json:"next_offset,omitempty"`
-	}{List: make([]map[string]any, 0, end-start)}
-	for _, x := range rows[start:end] {
-		out.List = append(out.List, x.elem())
+	}{List: make([]map[string]any, 0, len(page))}
+	for _, x := range page {
+		out.List = append(out.List, s.elemLocked(x))
 	}
-	if end < len(rows) {
-		last := rows[end-1]
+	if more {
+		last := page[len(page)-1]
 		// Chargebee's next_offset is an opaque JSON array of the sort key
 		// (milliseconds) and an internal id, e.g. ["1517505731000","240000000156"].
 		b, _ := json.Marshal([2]string{strconv.FormatInt(key(last)*1000, 10), last.id})
@@ -310,15 +323,14 @@ func filterPred(coll, name, v string) (func(row) bool, *apiError) {
 func (s *Server) retrieve(w http.ResponseWriter, coll, _ string, id string) {
 	s.mu.Lock()
 	var found *row
-	for _, x := range s.rowsLocked(coll) {
+	s.eachRowLocked(coll, func(x row) {
 		if x.id == id && !x.deleted {
 			found = &x
-			break
 		}
-	}
+	})
 	var body map[string]any
 	if found != nil {
-		body = found.elem()
+		body = s.elemLocked(*found)
 	}
 	s.mu.Unlock()
 	if found == nil {
