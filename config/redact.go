@@ -1,8 +1,9 @@
 package config
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/url"
-	"slices"
 
 	"github.com/goccy/go-yaml"
 )
@@ -11,12 +12,7 @@ import (
 // YAML for `healthsync config show`. Secrets print as <secret>, and so do
 // Slack incoming-webhook URLs, whose path is the credential.
 func (c *Config) Redacted() []byte {
-	cp := *c
-	cp.Notify.Subscribers = slices.Clone(c.Notify.Subscribers)
-	for i, s := range cp.Notify.Subscribers {
-		cp.Notify.Subscribers[i].URL = redactURL(s.URL, s.Format == FormatSlack)
-	}
-	out, err := yaml.MarshalWithOptions(&cp, yaml.Indent(2), yaml.IndentSequence(true))
+	out, err := yaml.MarshalWithOptions(c, yaml.Indent(2), yaml.IndentSequence(true))
 	if err != nil {
 		// Every type in Config marshals; this is unreachable short of a
 		// programming error, which the tests would catch.
@@ -48,3 +44,25 @@ func redactURL(raw string, pathIsSecret bool) string {
 	}
 	return s
 }
+
+// subscriberFields is Subscriber without its methods, for printing.
+type subscriberFields Subscriber
+
+// redacted returns the subscriber with credentials in its URL hidden: the
+// query, and the whole path of a Slack incoming-webhook URL.
+func (s Subscriber) redacted() subscriberFields {
+	s.URL = redactURL(s.URL, s.Format == FormatSlack)
+	return subscriberFields(s)
+}
+
+// String prints the subscriber with its URL redacted.
+func (s Subscriber) String() string { return fmt.Sprintf("%+v", s.redacted()) }
+
+// GoString keeps %#v from printing the URL's credentials.
+func (s Subscriber) GoString() string { return fmt.Sprintf("config.Subscriber%+v", s.redacted()) }
+
+// MarshalJSON writes the subscriber with its URL redacted.
+func (s Subscriber) MarshalJSON() ([]byte, error) { return json.Marshal(s.redacted()) }
+
+// MarshalYAML writes the subscriber with its URL redacted.
+func (s Subscriber) MarshalYAML() (any, error) { return s.redacted(), nil }
