@@ -31,6 +31,8 @@ type MatchRule struct {
 	// System limits the rule to one CRM system; empty infers it from Key
 	// ("salesforce_..." or "hubspot_...") or applies to every CRM.
 	System string
+	// Connector limits the rule to one CRM or billing connector by name.
+	Connector string
 }
 
 // Link ties a billing customer to a CRM account.

@@ -1,0 +1,171 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/healthsync/healthsync/config"
+	"github.com/healthsync/healthsync/connectors/httpclient"
+	"github.com/healthsync/healthsync/scoring"
+	"github.com/healthsync/healthsync/sync/store"
+)
+
+// Connector is one configured vendor connection as the engine sees it: the
+// functions the vendor package supplies. CRM connectors have a Writer.
+type Connector struct {
+	Config    config.Connector
+	Source    Source
+	Fetcher   Fetcher     // nil: events for it trigger a pull instead
+	Writer    Writer      // CRM only
+	Tasks     TaskWriter  // CRM only
+	Preflight Preflighter // CRM only, optional
+	// Stats reads the connector's HTTP counters.
+	Stats func() httpclient.Stats
+}
+
+// Name is the connector's configured name.
+func (c *Connector) Name() string { return c.Config.Name }
+
+// IsCRM reports whether the connector is a CRM (accounts, write-back).
+func (c *Connector) IsCRM() bool {
+	return c.Config.Kind == config.KindSalesforce || c.Config.Kind == config.KindHubSpot
+}
+
+func (c *Connector) stats() httpclient.Stats {
+	if c.Stats == nil {
+		return httpclient.Stats{}
+	}
+	return c.Stats()
+}
+
+// Publisher receives the engine's outbound notification events
+// (band_changed, payment_failed, ...); the notify package implements it.
+type Publisher interface {
+	Publish(events []Notice) error
+}
+
+// Notice is an outbound event about one account.
+type Notice struct {
+	Type    string         `json:"type"`
+	Account string         `json:"account"` // account key
+	Name    string         `json:"name"`
+	Time    time.Time      `json:"time"`
+	Data    map[string]any `json:"data"`
+}
+
+// Options configure an Engine.
+type Options struct {
+	Config     *config.Config
+	Store      *store.Store
+	Connectors []*Connector
+	Publisher  Publisher // optional
+	Logger     zerolog.Logger
+	Now        func() time.Time
+}
+
+// Engine runs pulls, reconciles and write-back.
+type Engine struct {
+	cfg    *config.Config
+	st     *store.Store
+	conns  []*Connector
+	byName map[string]*Connector
+	pub    Publisher
+	log    zerolog.Logger
+	now    func() time.Time
+	rules  *scoring.CompiledRules
+	score  scoring.Settings
+
+	// mu serialises reconcile and write passes (the webhook path takes it
+	// per account); pulls of different connectors run concurrently.
+	mu      sync.Mutex
+	pullMu  map[string]*sync.Mutex
+	pullsMu sync.Mutex
+}
+
+// New builds an Engine. Task rules are compiled here (config validation
+// already type-checked them).
+func New(o Options) (*Engine, error) {
+	if o.Config == nil || o.Store == nil {
+		return nil, errors.New("engine: config and store are required")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	e := &Engine{cfg: o.Config, st: o.Store, conns: o.Connectors, byName: map[string]*Connector{},
+		pub: o.Publisher, log: o.Logger, now: o.Now, pullMu: map[string]*sync.Mutex{}}
+	for _, c := range o.Connectors {
+		if _, dup := e.byName[c.Name()]; dup {
+			return nil, fmt.Errorf("engine: connector %q configured twice", c.Name())
+		}
+		e.byName[c.Name()] = c
+	}
+	e.score = o.Config.Scoring
+	e.score.ApplyDefaults()
+	rules, err := scoring.CompileRules(o.Config.Tasks)
+	if err != nil {
+		return nil, fmt.Errorf("engine: compiling task rules: %w", err)
+	}
+	e.rules = rules
+	return e, nil
+}
+
+// Connectors returns the configured connectors.
+func (e *Engine) Connectors() []*Connector { return e.conns }
+
+// Connector returns the connector called name.
+func (e *Engine) Connector(name string) (*Connector, bool) {
+	c, ok := e.byName[name]
+	return c, ok
+}
+
+// ErrUnknownConnector is returned for a --connector name not configured.
+var ErrUnknownConnector = errors.New("no connector of that name")
+
+func (e *Engine) lockPull(name string) func() {
+	e.pullsMu.Lock()
+	m := e.pullMu[name]
+	if m == nil {
+		m = &sync.Mutex{}
+		e.pullMu[name] = m
+	}
+	e.pullsMu.Unlock()
+	m.Lock()
+	return m.Unlock
+}
+
+func newRunID(now time.Time, kind, connector string) string {
+	id := now.UTC().Format("20060102T150405.000Z") + "-" + kind
+	if connector != "" {
+		id += "-" + connector
+	}
+	return strings.ReplaceAll(id, ".", "")
+}
+
+// firstErrors keeps at most 5 error strings.
+type firstErrors []string
+
+func (f *firstErrors) add(err error) {
+	if err != nil && len(*f) < 5 {
+		*f = append(*f, err.Error())
+	}
+}
+
+func (e *Engine) putRun(r store.Run) {
+	if err := e.st.PutRun(r); err != nil {
+		e.log.Error().Err(err).Str("run", r.ID).Msg("recording run failed")
+	}
+}
+
+// waitCtx reports ctx's error, wrapped with the step.
+func waitCtx(ctx context.Context, step string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", step, err)
+	}
+	return nil
+}

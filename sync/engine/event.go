@@ -1,0 +1,155 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/healthsync/healthsync/config"
+	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/sync/store"
+)
+
+// Process handles one queued webhook event (it implements the webhook
+// package's Processor): it fetches the current object from the vendor
+// instead of trusting the payload, commits it, re-scores only the affected
+// accounts, writes back only what changed, and evaluates task rules.
+func (e *Engine) Process(ctx context.Context, ev store.QueuedEvent) (wrote bool, err error) {
+	affected := map[string]bool{}
+	var paymentFailed bool
+	switch {
+	case ev.Connector == record.Signals:
+		affected[ev.Event.ObjectID] = true
+	default:
+		c, ok := e.byName[ev.Connector]
+		if !ok {
+			return false, fmt.Errorf("event for unknown connector %q", ev.Connector)
+		}
+		b, err := e.fetch(ctx, c, ev.Event)
+		if err != nil {
+			return false, err
+		}
+		if b != nil {
+			b.Stream, b.Cursor, b.Full, b.Done = "", nil, false, false
+			if _, err := e.st.CommitBatch(c.Name(), b); err != nil {
+				return false, fmt.Errorf("committing fetched object: %w", err)
+			}
+			for _, in := range b.Invoices {
+				if in.PaymentFailed && !in.Paid {
+					paymentFailed = true
+				}
+			}
+		}
+		keys, err := e.affectedAccounts(c, ev.Event, b)
+		if err != nil {
+			return false, err
+		}
+		for _, k := range keys {
+			affected[k] = true
+		}
+	}
+	if len(affected) == 0 {
+		return false, nil
+	}
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rec, err := e.Reconcile(ctx, e.now(), true, affected)
+	if err != nil {
+		return false, fmt.Errorf("re-scoring: %w", err)
+	}
+	plan, err := e.MakePlan(rec)
+	if err != nil {
+		return false, err
+	}
+	if paymentFailed || isPaymentFailure(ev.Event.Type) {
+		for _, s := range rec.Accounts {
+			plan.Notices = append(plan.Notices, Notice{Type: config.EventPaymentFailed, Account: s.Account.Key(),
+				Name: s.Account.Name, Time: rec.AsOf, Data: map[string]any{"event": ev.Event.ID, "event_type": ev.Event.Type,
+					"object": ev.Event.ObjectType + "/" + ev.Event.ObjectID}})
+		}
+	}
+	ids := map[string]bool{}
+	for _, w := range plan.Writes {
+		ids[w.ID] = true
+	}
+	if len(ids) == 0 && plan.Empty() {
+		if e.pub != nil && len(plan.Notices) > 0 {
+			e.pub.Publish(plan.Notices)
+		}
+		return false, nil
+	}
+	wr, err := e.execute(ctx, plan, ids)
+	if err != nil {
+		return false, err
+	}
+	if wr.Failed > 0 && wr.Written == 0 {
+		return false, fmt.Errorf("write-back failed for %d records (kept pending): %s", wr.Failed, strings.Join(wr.Errors, "; "))
+	}
+	return wr.Written > 0 || wr.TasksCreated > 0, nil
+}
+
+func isPaymentFailure(t string) bool {
+	return t == "invoice.payment_failed" || t == "payment_failed" || t == "invoice.payment_action_required"
+}
+
+// fetch re-reads the event's object. Without a Fetcher, the payload's
+// changed fields are all there is and a targeted re-score still runs.
+func (e *Engine) fetch(ctx context.Context, c *Connector, ev record.Event) (*record.Batch, error) {
+	if c.Fetcher == nil || ev.ObjectID == "" {
+		return nil, nil
+	}
+	b, err := c.Fetcher.Fetch(ctx, ev.ObjectType, ev.ObjectID)
+	if err != nil {
+		return nil, fmt.Errorf("fetching %s %s from %s: %w", ev.ObjectType, ev.ObjectID, c.Name(), err)
+	}
+	return b, nil
+}
+
+// affectedAccounts maps an event's object to the CRM account keys whose
+// score it can change.
+func (e *Engine) affectedAccounts(c *Connector, ev record.Event, b *record.Batch) ([]string, error) {
+	if c.IsCRM() {
+		if b != nil {
+			var out []string
+			for _, a := range b.Accounts {
+				out = append(out, a.Key())
+			}
+			for _, d := range b.Deals {
+				if d.AccountID != "" {
+					out = append(out, record.Ref{System: d.System, ID: d.AccountID}.Key())
+				}
+			}
+			if len(out) > 0 {
+				return out, nil
+			}
+		}
+		return []string{record.Ref{System: c.Config.Kind, ID: ev.ObjectID}.Key()}, nil
+	}
+	customers := map[string]bool{}
+	if b != nil {
+		for _, cu := range b.Customers {
+			customers[cu.Key()] = true
+		}
+		for _, s := range b.Subscriptions {
+			customers[record.Ref{System: s.System, ID: s.CustomerID}.Key()] = true
+		}
+		for _, in := range b.Invoices {
+			customers[record.Ref{System: in.System, ID: in.CustomerID}.Key()] = true
+		}
+	}
+	if len(customers) == 0 && ev.ObjectType == "customer" {
+		customers[record.Ref{System: c.Config.Kind, ID: ev.ObjectID}.Key()] = true
+	}
+	links, err := e.st.Links()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, l := range links {
+		if customers[l.CustomerKey] {
+			out = append(out, l.AccountKey)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,374 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/healthsync/healthsync/config"
+	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/scoring"
+	"github.com/healthsync/healthsync/sync/store"
+)
+
+// FieldChange is one field healthsync will write.
+type FieldChange struct {
+	Key   string `json:"key"`   // value key: health_score, band, ...
+	Field string `json:"field"` // CRM field API name
+	Old   any    `json:"old"`   // last written (or read from the CRM), nil when none
+	New   any    `json:"new"`
+}
+
+// RecordWrite is the planned update of one CRM record.
+type RecordWrite struct {
+	Connector string        `json:"connector"`
+	Object    string        `json:"object"`
+	ID        string        `json:"id"`
+	Account   string        `json:"account"` // account key
+	Name      string        `json:"name"`
+	Changes   []FieldChange `json:"changes"`
+}
+
+// Update is the record.FieldUpdate of the write.
+func (w RecordWrite) Update() record.FieldUpdate {
+	f := make(map[string]any, len(w.Changes))
+	for _, c := range w.Changes {
+		f[c.Field] = c.New
+	}
+	return record.FieldUpdate{Object: w.Object, ID: w.ID, Fields: f}
+}
+
+// TaskCreate is a task to create.
+type TaskCreate struct {
+	Connector string             `json:"connector"`
+	Account   string             `json:"account"`
+	Name      string             `json:"name"`
+	Intent    scoring.TaskIntent `json:"intent"`
+}
+
+// TaskClose is an open task whose condition cleared.
+type TaskClose struct {
+	Connector string `json:"connector"`
+	Account   string `json:"account"`
+	TaskID    string `json:"task_id"`
+	DedupeKey string `json:"dedupe_key"`
+	Rule      string `json:"rule"`
+}
+
+// Skip is a field or account not written, with the reason.
+type Skip struct {
+	Connector string `json:"connector"`
+	ID        string `json:"id"`
+	Name      string `json:"name,omitempty"`
+	Field     string `json:"field,omitempty"`
+	Reason    string `json:"reason"`
+}
+
+// Plan is the write plan: what healthsync would change in the CRMs.
+type Plan struct {
+	AsOf    time.Time     `json:"as_of"`
+	Writes  []RecordWrite `json:"writes"`
+	Creates []TaskCreate  `json:"task_creates"`
+	Closes  []TaskClose   `json:"task_closes"`
+	Skips   []Skip        `json:"skips,omitempty"`
+	// BandChanges counts accounts whose band would change, out of
+	// BandBase accounts with a band written before.
+	BandChanges int `json:"band_changes"`
+	BandBase    int `json:"band_base"`
+	// NeedsConfirm is set when the band-change ceiling is exceeded: the plan
+	// is not executed without `healthsync apply --confirm`.
+	NeedsConfirm  bool   `json:"needs_confirm"`
+	ConfirmReason string `json:"confirm_reason,omitempty"`
+	// Calls estimates the API calls per connector.
+	Calls map[string]int `json:"estimated_calls"`
+	// Notices are the outbound events the plan's changes produce.
+	Notices []Notice `json:"notices,omitempty"`
+}
+
+// Empty reports whether the plan changes nothing.
+func (p *Plan) Empty() bool { return len(p.Writes) == 0 && len(p.Creates) == 0 && len(p.Closes) == 0 }
+
+// desired returns the values healthsync wants on the account, by value key.
+func (e *Engine) desired(s *Scored, asOf time.Time) map[string]any {
+	r := &s.Result
+	major := func(minor int64) float64 {
+		return math.Round(float64(minor)/math.Pow10(scoring.MinorUnitExponent(r.Currency))*100) / 100
+	}
+	reasons := strings.Join(r.Health.Reasons, "; ")
+	if len(reasons) > 255 {
+		reasons = reasons[:252] + "..."
+	}
+	return map[string]any{
+		config.FieldHealthScore: math.Round(r.Health.Score),
+		config.FieldBand:        r.Health.Band,
+		config.FieldTrend:       math.Round(r.Health.Trend),
+		config.FieldReasons:     reasons,
+		config.FieldTouchModel:  r.Touch,
+		config.FieldPhase:       r.Phase,
+		config.FieldMRR:         major(r.MRR),
+		config.FieldARR:         major(r.ARR),
+		config.FieldUpdatedAt:   asOf.UTC().Truncate(time.Second),
+	}
+}
+
+// MakePlan computes the write plan from a reconcile, the values last
+// written and the values read back from the CRM. It makes no API call.
+func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
+	p := &Plan{AsOf: rec.AsOf, Calls: map[string]int{}}
+	written := map[string]map[store.WriteKey]map[string]store.WrittenValue{}
+	crmTasks := map[string]record.Task{} // dedupe key -> open CRM task
+	for _, c := range e.conns {
+		if !c.IsCRM() {
+			continue
+		}
+		wv, err := e.st.AllWritten(c.Name())
+		if err != nil {
+			return nil, err
+		}
+		written[c.Name()] = wv
+		tasks, err := e.st.Tasks(c.Name())
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range tasks {
+			if t.DedupeKey != "" && t.Status != record.TaskCompleted {
+				crmTasks[t.DedupeKey] = t
+			}
+		}
+	}
+	wb := e.cfg.WriteBack
+	for _, s := range rec.Accounts {
+		m := wb.Mapping(s.Kind)
+		if g, ok := rec.Gates["*"]; ok {
+			p.Skips = append(p.Skips, Skip{s.Connector, s.Account.ID, s.Account.Name, "", "blocked: " + g})
+			continue
+		}
+		if g, ok := rec.Gates[s.Connector]; ok {
+			p.Skips = append(p.Skips, Skip{s.Connector, s.Account.ID, s.Account.Name, "", "blocked: " + g})
+			continue
+		}
+		if g, ok := rec.AccountGates[s.Account.Key()]; ok {
+			p.Skips = append(p.Skips, Skip{s.Connector, s.Account.ID, s.Account.Name, "", "blocked: " + g})
+			continue
+		}
+		last := written[s.Connector][store.WriteKey{Object: m.Object, ID: s.Account.ID}]
+		want := e.desired(s, rec.AsOf)
+		w := RecordWrite{Connector: s.Connector, Object: m.Object, ID: s.Account.ID, Account: s.Account.Key(), Name: s.Account.Name}
+
+		// The score moves only past the threshold or with a band change.
+		bandField, scoreField := m.Fields[config.FieldBand], m.Fields[config.FieldHealthScore]
+		lastBand, hadBand := last[bandField]
+		bandChanged := !hadBand || !sameValue(lastBand.Value, want[config.FieldBand])
+		if hadBand && bandChanged {
+			p.BandChanges++
+		}
+		if hadBand {
+			p.BandBase++
+		}
+		scoreMoved := true
+		if lw, ok := last[scoreField]; ok && !bandChanged {
+			if old, ok := toFloat(lw.Value); ok {
+				nw, _ := toFloat(want[config.FieldHealthScore])
+				scoreMoved = math.Abs(nw-old) >= wb.MinScoreChange
+			}
+		}
+		for _, key := range config.WriteBackKeys {
+			field := m.Fields[key]
+			if field == "" || key == config.FieldUpdatedAt {
+				continue
+			}
+			nv := want[key]
+			if (key == config.FieldHealthScore || key == config.FieldTrend) && !scoreMoved {
+				continue
+			}
+			lw, hasLW := last[field]
+			cur, hasCur := s.Account.Fields[field]
+			if hasLW && hasCur && cur != nil && !sameValue(cur, lw.Value) && !wb.Owns(key) {
+				p.Skips = append(p.Skips, Skip{s.Connector, s.Account.ID, s.Account.Name, field,
+					fmt.Sprintf("edited in the CRM since healthsync wrote it (%v -> %v); not overwritten", lw.Value, cur)})
+				continue
+			}
+			switch {
+			case hasLW && sameValue(lw.Value, nv):
+				continue
+			case !hasLW && hasCur && sameValue(cur, nv):
+				continue
+			}
+			var old any
+			if hasLW {
+				old = lw.Value
+			} else if hasCur {
+				old = cur
+			}
+			w.Changes = append(w.Changes, FieldChange{Key: key, Field: field, Old: old, New: nv})
+		}
+		if len(w.Changes) > 0 {
+			if f := m.Fields[config.FieldUpdatedAt]; f != "" {
+				w.Changes = append(w.Changes, FieldChange{Key: config.FieldUpdatedAt, Field: f, Old: last[f].Value, New: want[config.FieldUpdatedAt]})
+			}
+			p.Writes = append(p.Writes, w)
+		}
+
+		// Tasks.
+		for _, in := range s.Result.Tasks {
+			if _, ok, err := e.st.TaskByKey(in.DedupeKey); err != nil {
+				return nil, err
+			} else if ok {
+				continue
+			}
+			if _, ok := crmTasks[in.DedupeKey]; ok {
+				continue
+			}
+			if in.OwnerID == "" {
+				in.OwnerID = s.Account.OwnerID
+			}
+			p.Creates = append(p.Creates, TaskCreate{Connector: s.Connector, Account: s.Account.Key(), Name: s.Account.Name, Intent: in})
+		}
+		if len(s.Result.ClearedRules) > 0 {
+			open, err := e.st.OpenTasks()
+			if err != nil {
+				return nil, err
+			}
+			for _, t := range open {
+				if t.AccountKey != s.Account.Key() || t.Connector != s.Connector {
+					continue
+				}
+				for _, rule := range s.Result.ClearedRules {
+					if t.Rule == rule {
+						p.Closes = append(p.Closes, TaskClose{Connector: s.Connector, Account: t.AccountKey, TaskID: t.TaskID, DedupeKey: t.DedupeKey, Rule: rule})
+					}
+				}
+			}
+		}
+		p.Notices = append(p.Notices, e.notices(s, rec.AsOf)...)
+	}
+	if max := wb.MaxBandChangeShare; max > 0 && max < 1 && p.BandBase > 0 {
+		if share := float64(p.BandChanges) / float64(p.BandBase); share > max {
+			p.NeedsConfirm = true
+			p.ConfirmReason = fmt.Sprintf("%d of %d accounts (%.0f%%) would change band, above the %.0f%% ceiling: review with `healthsync plan`, then run `healthsync apply --confirm`",
+				p.BandChanges, p.BandBase, share*100, max*100)
+		}
+	}
+	for _, w := range p.Writes {
+		p.Calls[w.Connector] += 0
+	}
+	perConn := map[string]int{}
+	for _, w := range p.Writes {
+		perConn[w.Connector]++
+	}
+	for name, n := range perConn {
+		p.Calls[name] = (n + batchSize(e.byName[name]) - 1) / batchSize(e.byName[name])
+	}
+	tasksPer := map[string]int{}
+	for _, t := range p.Creates {
+		tasksPer[t.Connector]++
+	}
+	for _, t := range p.Closes {
+		tasksPer[t.Connector]++
+	}
+	for name, n := range tasksPer {
+		p.Calls[name] += (n + batchSize(e.byName[name]) - 1) / batchSize(e.byName[name])
+	}
+	sort.Slice(p.Writes, func(i, j int) bool { return p.Writes[i].Account < p.Writes[j].Account })
+	return p, nil
+}
+
+// batchSize is the vendor's records-per-call for writes.
+func batchSize(c *Connector) int {
+	if c != nil && c.Config.Kind == config.KindHubSpot {
+		return 100
+	}
+	return 200
+}
+
+// notices are the outbound events an account's new state produces.
+func (e *Engine) notices(s *Scored, asOf time.Time) []Notice {
+	prev := s.Previous
+	if prev == nil {
+		return nil
+	}
+	r := &s.Result
+	base := func(typ string, data map[string]any) Notice {
+		data["crm"] = map[string]string{"connector": s.Connector, "id": s.Account.ID}
+		return Notice{Type: typ, Account: s.Account.Key(), Name: s.Account.Name, Time: asOf, Data: data}
+	}
+	var out []Notice
+	if prev.Band != "" && prev.Band != r.Health.Band {
+		out = append(out, base(config.EventBandChanged, map[string]any{"from": prev.Band, "to": r.Health.Band,
+			"score": r.Health.Score, "reasons": r.Health.Reasons}))
+	}
+	if prev.Score-r.Health.Score >= 15 {
+		out = append(out, base(config.EventScoreDropped, map[string]any{"from": prev.Score, "to": r.Health.Score,
+			"reasons": r.Health.Reasons}))
+	}
+	if prev.MRR != r.MRR {
+		out = append(out, base(config.EventMRRChanged, map[string]any{"from": prev.MRR, "to": r.MRR,
+			"currency": r.Currency, "unit": "minor"}))
+		if prev.MRR > 0 && r.MRR == 0 {
+			out = append(out, base(config.EventChurned, map[string]any{"mrr_lost": prev.MRR, "currency": r.Currency, "unit": "minor"}))
+		}
+	}
+	return out
+}
+
+// sameValue compares a stored or CRM value with a desired one: numbers by
+// value (to 2 decimals), times by instant, everything else by its text.
+func sameValue(a, b any) bool {
+	if fa, ok := toFloat(a); ok {
+		if fb, ok := toFloat(b); ok {
+			return math.Abs(fa-fb) < 0.005
+		}
+	}
+	ta, okA := toTime(a)
+	tb, okB := toTime(b)
+	if okA && okB {
+		return ta.Equal(tb)
+	}
+	return fmt.Sprint(a) == fmt.Sprint(b)
+}
+
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case float32:
+		return float64(x), true
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case string:
+		if f, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil {
+			return f, true
+		}
+	}
+	return 0, false
+}
+
+func toTime(v any) (time.Time, bool) {
+	switch x := v.(type) {
+	case time.Time:
+		return x, true
+	case string:
+		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.000-0700", "2006-01-02T15:04:05.000Z0700"} {
+			if t, err := time.Parse(layout, x); err == nil {
+				return t, true
+			}
+		}
+		if ms, err := parseMillis(x); err == nil {
+			return ms, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func parseMillis(s string) (time.Time, error) {
+	ms, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || len(s) < 12 {
+		return time.Time{}, fmt.Errorf("not epoch milliseconds")
+	}
+	return time.UnixMilli(ms).UTC(), nil
+}

@@ -1,0 +1,244 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/healthsync/healthsync/connectors/httpclient"
+	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/sync/store"
+)
+
+// PullReport is the outcome of one connector's pull.
+type PullReport struct {
+	RunID     string                `json:"run_id"`
+	Connector string                `json:"connector"`
+	Full      bool                  `json:"full"`
+	Start     time.Time             `json:"start"`
+	Duration  time.Duration         `json:"duration"`
+	Complete  bool                  `json:"complete"` // every stream reached its end
+	Batches   int                   `json:"batches"`
+	Stats     store.CommitStats     `json:"stats"`
+	Deleted   int                   `json:"deleted"`
+	API       httpclient.Stats      `json:"api"`
+	Usage     *record.APIUsage      `json:"usage,omitempty"`
+	Gate      string                `json:"gate,omitempty"` // why write-back is blocked for this source
+	Err       string                `json:"error,omitempty"`
+	Streams   map[string]StreamInfo `json:"streams"`
+}
+
+// StreamInfo is per-stream progress.
+type StreamInfo struct {
+	Records int  `json:"records"`
+	Done    bool `json:"done"`
+	Full    bool `json:"full"`
+}
+
+// sourceState is what the engine remembers about a source between runs,
+// kept in the store's meta bucket.
+type sourceState struct {
+	LastFull     time.Time                `json:"last_full"`
+	LastComplete time.Time                `json:"last_complete"`
+	Complete     bool                     `json:"complete"` // the last pull finished
+	Counts       map[store.RecordType]int `json:"counts"`   // live records after the last complete pull
+	Gate         string                   `json:"gate,omitempty"`
+	Usage        *record.APIUsage         `json:"usage,omitempty"`
+}
+
+func stateKey(connector string) string { return "engine/source/" + connector }
+
+func (e *Engine) sourceState(connector string) sourceState {
+	var s sourceState
+	if b, err := e.st.Meta(stateKey(connector)); err == nil && b != nil {
+		json.Unmarshal(b, &s)
+	}
+	return s
+}
+
+func (e *Engine) setSourceState(connector string, s sourceState) error {
+	b, _ := json.Marshal(s)
+	return e.st.SetMeta(stateKey(connector), b)
+}
+
+// Pull runs one connector's pull: each batch is committed (records and
+// cursor in one transaction) before the next is requested. A full
+// enumeration runs when forced, when no cursor exists, or when the
+// connector's full_resync interval has passed. Records a complete full
+// enumeration did not see are deleted only when the source passed its
+// gates.
+func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullReport, error) {
+	c, ok := e.byName[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownConnector, name)
+	}
+	unlock := e.lockPull(name)
+	defer unlock()
+
+	start := e.now()
+	rep := &PullReport{RunID: newRunID(start, "pull", name), Connector: name, Start: start, Streams: map[string]StreamInfo{}}
+	log := e.log.With().Str("run", rep.RunID).Str("connector", name).Logger()
+	before := c.stats()
+	state := e.sourceState(name)
+
+	cursors, err := e.st.Cursors(name)
+	if err != nil {
+		return nil, err
+	}
+	full := forceFull || len(cursors) == 0
+	if fr := c.Config.FullResync.D(); fr > 0 && !state.LastFull.IsZero() && start.Sub(state.LastFull) >= fr {
+		full = true
+	}
+	if state.LastFull.IsZero() {
+		full = true
+	}
+	rep.Full = full
+	log.Info().Bool("full", full).Msg("pull started")
+
+	var errs firstErrors
+	var unseen []store.Gone
+	allDone := true
+	var pullErr error
+	for b, err := range c.Source.Pull(ctx, record.PullRequest{Cursors: cursors, Full: full, Now: start}) {
+		if err != nil {
+			pullErr = err
+			break
+		}
+		st, err := e.st.CommitBatch(name, b)
+		if err != nil {
+			pullErr = fmt.Errorf("committing batch: %w", err)
+			break
+		}
+		rep.Batches++
+		rep.Stats.Inserted += st.Inserted
+		rep.Stats.Updated += st.Updated
+		rep.Stats.Unchanged += st.Unchanged
+		rep.Stats.Stale += st.Stale
+		rep.Stats.Deleted += st.Deleted
+		unseen = append(unseen, st.Unseen...)
+		si := rep.Streams[b.Stream]
+		si.Records += b.Len()
+		si.Full = si.Full || b.Full
+		si.Done = si.Done || b.Done
+		rep.Streams[b.Stream] = si
+		if b.Usage != nil {
+			rep.Usage = b.Usage
+		}
+	}
+	if pullErr != nil {
+		allDone = false
+		errs.add(pullErr)
+		rep.Err = pullErr.Error()
+		if errors.Is(pullErr, httpclient.ErrQuota) {
+			log.Warn().Err(pullErr).Msg("pull stopped: API quota")
+		} else {
+			log.Error().Err(pullErr).Msg("pull failed")
+		}
+	}
+	rep.Complete = allDone && pullErr == nil
+
+	// Gates: an incomplete pull, or a record count that dropped too far,
+	// blocks write-back for the accounts this source feeds.
+	counts, err := e.st.Counts(name)
+	if err != nil {
+		return nil, err
+	}
+	rep.Gate = ""
+	if !rep.Complete {
+		rep.Gate = "pull did not finish"
+	}
+	if full && rep.Complete && len(unseen) > 0 {
+		if drop := dropShare(state.Counts, counts, unseen); drop > e.cfg.Engine.MaxRecordDrop && e.cfg.Engine.MaxRecordDrop > 0 {
+			rep.Gate = fmt.Sprintf("record count would drop by %.0f%% (limit %.0f%%): deletions not applied",
+				drop*100, e.cfg.Engine.MaxRecordDrop*100)
+		} else {
+			n, err := e.st.ApplyDeletions(name, unseen)
+			if err != nil {
+				return nil, err
+			}
+			rep.Deleted = n
+			counts, _ = e.st.Counts(name)
+		}
+	}
+	if rep.Complete && rep.Gate == "" && state.Counts != nil {
+		if drop := countDrop(state.Counts, counts); drop > e.cfg.Engine.MaxRecordDrop && e.cfg.Engine.MaxRecordDrop > 0 {
+			rep.Gate = fmt.Sprintf("record count dropped by %.0f%% since the last complete pull (limit %.0f%%)",
+				drop*100, e.cfg.Engine.MaxRecordDrop*100)
+		}
+	}
+
+	state.Complete = rep.Complete
+	state.Gate = rep.Gate
+	if rep.Usage != nil {
+		state.Usage = rep.Usage
+	}
+	if rep.Complete {
+		state.LastComplete = start
+		if rep.Gate == "" {
+			state.Counts = counts
+		}
+		if full {
+			state.LastFull = start
+		}
+	}
+	if err := e.setSourceState(name, state); err != nil {
+		return nil, err
+	}
+
+	rep.Duration = e.now().Sub(start)
+	rep.API = c.stats().Sub(before)
+	status := "ok"
+	if !rep.Complete {
+		status = "failed"
+	} else if rep.Gate != "" {
+		status = "gated"
+	}
+	e.putRun(store.Run{ID: rep.RunID, Connector: name, Kind: kindOf(full), Start: start, End: start.Add(rep.Duration),
+		Status: status, Errors: errs, Counters: map[string]int64{
+			"batches": int64(rep.Batches), "inserted": int64(rep.Stats.Inserted), "updated": int64(rep.Stats.Updated),
+			"unchanged": int64(rep.Stats.Unchanged), "stale": int64(rep.Stats.Stale),
+			"deleted": int64(rep.Stats.Deleted + rep.Deleted), "api_calls": rep.API.Calls, "retries": rep.API.Retries,
+			"throttled": rep.API.Throttled, "api_errors": rep.API.Errors}})
+	log.Info().Int("batches", rep.Batches).Int("inserted", rep.Stats.Inserted).Int("updated", rep.Stats.Updated).
+		Int("deleted", rep.Stats.Deleted+rep.Deleted).Int64("api_calls", rep.API.Calls).Str("gate", rep.Gate).
+		Dur("took", rep.Duration).Msg("pull finished")
+	if pullErr != nil {
+		return rep, fmt.Errorf("pulling %s: %w", name, pullErr)
+	}
+	return rep, nil
+}
+
+func kindOf(full bool) string {
+	if full {
+		return "pull_full"
+	}
+	return "pull"
+}
+
+// dropShare is the share of live records the unseen set would delete.
+func dropShare(_ map[store.RecordType]int, now map[store.RecordType]int, unseen []store.Gone) float64 {
+	total := 0
+	for _, n := range now {
+		total += n
+	}
+	if total == 0 {
+		return 0
+	}
+	return float64(len(unseen)) / float64(total)
+}
+
+// countDrop is the largest relative drop of any record type.
+func countDrop(before, now map[store.RecordType]int) float64 {
+	worst := 0.0
+	for t, b := range before {
+		if b < 10 {
+			continue // too few to judge
+		}
+		if d := float64(b-now[t]) / float64(b); d > worst {
+			worst = d
+		}
+	}
+	return worst
+}

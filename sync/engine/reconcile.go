@@ -1,0 +1,419 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/healthsync/healthsync/config"
+	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/scoring"
+	"github.com/healthsync/healthsync/sync/store"
+)
+
+// Scored is one CRM account's computed state.
+type Scored struct {
+	Connector string // CRM connector name
+	Kind      string // salesforce, hubspot
+	Account   record.Account
+	Result    scoring.AccountResult
+	Customers []string // linked billing customer keys
+	Previous  *store.ScoreSnapshot
+}
+
+// Unmatched is a billing customer linked to no account, with its MRR.
+type Unmatched struct {
+	Connector string
+	Customer  record.Customer
+	MRR       int64 // reporting minor units
+}
+
+// Reconciled is the outcome of a reconcile pass: matching and scoring over
+// everything in the store.
+type Reconciled struct {
+	AsOf      time.Time
+	Accounts  []*Scored
+	byKey     map[string]*Scored
+	Conflicts []Conflict
+	Unmatched []Unmatched
+	MatchRate float64
+	// Gates maps a CRM connector (or "*" for all) to why write-back is
+	// blocked for its accounts; AccountGates blocks single accounts fed by
+	// a gated billing source.
+	Gates        map[string]string
+	AccountGates map[string]string
+	Problems     []string
+}
+
+// Account returns the scored account with the given key.
+func (r *Reconciled) Account(key string) (*Scored, bool) {
+	s, ok := r.byKey[key]
+	return s, ok
+}
+
+// world is everything the reconciler reads from the store.
+type world struct {
+	accounts  map[string][]record.Account // CRM connector -> accounts
+	deals     map[string][]record.Deal    // account key -> deals
+	customers map[string]record.Customer  // customer key -> customer
+	custConn  map[string]string           // customer key -> billing connector
+	byConnCus map[string][]record.Customer
+	subs      map[string][]record.Subscription // customer key -> subscriptions
+	invoices  map[string][]record.Invoice      // customer key -> invoices
+	signals   map[string][]record.Signal       // account or customer key -> signals
+}
+
+func (e *Engine) load(asOf time.Time) (*world, error) {
+	w := &world{accounts: map[string][]record.Account{}, deals: map[string][]record.Deal{},
+		customers: map[string]record.Customer{}, custConn: map[string]string{}, byConnCus: map[string][]record.Customer{},
+		subs: map[string][]record.Subscription{}, invoices: map[string][]record.Invoice{}}
+	for _, c := range e.conns {
+		name := c.Name()
+		if c.IsCRM() {
+			as, err := e.st.Accounts(name)
+			if err != nil {
+				return nil, err
+			}
+			live := as[:0]
+			for _, a := range as {
+				if !a.Deleted {
+					live = append(live, a)
+				}
+			}
+			w.accounts[name] = live
+			ds, err := e.st.Deals(name)
+			if err != nil {
+				return nil, err
+			}
+			for _, d := range ds {
+				if !d.Deleted && d.AccountID != "" {
+					k := record.Ref{System: d.System, ID: d.AccountID}.Key()
+					w.deals[k] = append(w.deals[k], d)
+				}
+			}
+			continue
+		}
+		cs, err := e.st.Customers(name)
+		if err != nil {
+			return nil, err
+		}
+		for _, cu := range cs {
+			if cu.Deleted {
+				continue
+			}
+			w.customers[cu.Key()] = cu
+			w.custConn[cu.Key()] = name
+			w.byConnCus[name] = append(w.byConnCus[name], cu)
+		}
+		ss, err := e.st.Subscriptions(name)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range ss {
+			if !s.Deleted {
+				k := record.Ref{System: s.System, ID: s.CustomerID}.Key()
+				w.subs[k] = append(w.subs[k], s)
+			}
+		}
+		is, err := e.st.Invoices(name)
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range is {
+			if !in.Deleted {
+				k := record.Ref{System: in.System, ID: in.CustomerID}.Key()
+				w.invoices[k] = append(w.invoices[k], in)
+			}
+		}
+	}
+	sig, err := e.st.AllSignals(asOf.AddDate(-1, 0, 0))
+	if err != nil {
+		return nil, err
+	}
+	w.signals = sig
+	return w, nil
+}
+
+func (e *Engine) matchRules(crm, billing string) []MatchRule {
+	var out []MatchRule
+	for _, r := range e.cfg.Matching.Rules {
+		if r.Connector != "" && r.Connector != crm && r.Connector != billing {
+			continue
+		}
+		out = append(out, MatchRule{Kind: r.Kind, Key: r.Key, Field: r.Field})
+	}
+	return out
+}
+
+// Reconcile matches billing customers to CRM accounts and scores every
+// account as of asOf. With record set, links and score snapshots are stored.
+// only, when non-empty, limits scoring to those account keys (the webhook
+// path).
+func (e *Engine) Reconcile(ctx context.Context, asOf time.Time, recordState bool, only map[string]bool) (*Reconciled, error) {
+	asOf = asOf.UTC()
+	w, err := e.load(asOf)
+	if err != nil {
+		return nil, fmt.Errorf("reading the store: %w", err)
+	}
+	rec := &Reconciled{AsOf: asOf, byKey: map[string]*Scored{}, Gates: map[string]string{}, AccountGates: map[string]string{}}
+
+	// Identity matching per CRM connector and billing connector.
+	linked := map[string][]string{} // account key -> customer keys
+	custLinked := map[string]bool{} // customer key -> linked anywhere
+	unmatchedEverywhere := map[string]int{}
+	crmCount := 0
+	var links []store.Link
+	for _, c := range e.conns {
+		if !c.IsCRM() {
+			continue
+		}
+		crmCount++
+		for bill, custs := range w.byConnCus {
+			res := Match(c.Config.Kind, w.accounts[c.Name()], custs, e.matchRules(c.Name(), bill), e.cfg.Matching.IgnoreDomains)
+			for _, l := range res.Links {
+				linked[l.Account] = append(linked[l.Account], l.Customer)
+				custLinked[l.Customer] = true
+				links = append(links, store.Link{AccountKey: l.Account, CustomerKey: l.Customer, Rule: l.Rule, Created: asOf})
+			}
+			rec.Conflicts = append(rec.Conflicts, res.Conflicts...)
+			for _, u := range res.Unmatched {
+				unmatchedEverywhere[u]++
+			}
+		}
+	}
+	conflicted := map[string]bool{}
+	for _, c := range rec.Conflicts {
+		conflicted[c.Customer] = true
+	}
+	if recordState && only == nil {
+		if err := e.st.SetLinks(links); err != nil {
+			return nil, err
+		}
+	}
+
+	// Score each account (in parallel: scoring is pure).
+	var jobs []*Scored
+	for _, c := range e.conns {
+		if !c.IsCRM() {
+			continue
+		}
+		for _, a := range w.accounts[c.Name()] {
+			if only != nil && !only[a.Key()] {
+				continue
+			}
+			s := &Scored{Connector: c.Name(), Kind: c.Config.Kind, Account: a, Customers: linked[a.Key()]}
+			jobs = append(jobs, s)
+		}
+	}
+	prevScores := map[string]store.ScoreSnapshot{}
+	if snaps, err := e.st.Scores(); err == nil {
+		for _, sn := range snaps {
+			prevScores[sn.AccountKey] = sn
+		}
+	} else {
+		return nil, err
+	}
+	lastTasks, err := e.lastTaskTimes()
+	if err != nil {
+		return nil, err
+	}
+	trendSince := asOf.AddDate(0, 0, -e.score.Health.TrendDays-7)
+	inputs := make([]scoring.AccountInput, len(jobs))
+	for i, s := range jobs {
+		in := scoring.AccountInput{Account: s.Account, Deals: w.deals[s.Account.Key()], Currency: e.cfg.Reporting.Currency,
+			FX: e.cfg.Reporting.FX, LastTasks: lastTasks[s.Account.Key()], Signals: w.signals[s.Account.Key()]}
+		for _, ck := range s.Customers {
+			in.Subscriptions = append(in.Subscriptions, w.subs[ck]...)
+			in.Invoices = append(in.Invoices, w.invoices[ck]...)
+			in.Signals = append(in.Signals, w.signals[ck]...)
+		}
+		if p, ok := prevScores[s.Account.Key()]; ok {
+			p := p
+			s.Previous = &p
+			var d snapshotDetail
+			json.Unmarshal(p.Detail, &d)
+			in.PreviousTouch = d.TouchBase
+			in.OnboardedAt = d.OnboardedAt
+		}
+		hist, err := e.st.ScoreHistory(s.Account.Key(), trendSince)
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range hist {
+			if h.At.Before(asOf) {
+				in.ScoreHistory = append(in.ScoreHistory, scoring.ScorePoint{Time: h.At, Score: h.Score})
+			}
+		}
+		inputs[i] = in
+	}
+	if err := e.scoreAll(ctx, jobs, inputs, asOf); err != nil {
+		return nil, err
+	}
+	for _, s := range jobs {
+		rec.Accounts = append(rec.Accounts, s)
+		rec.byKey[s.Account.Key()] = s
+		for _, p := range s.Result.Problems {
+			if len(rec.Problems) < 20 {
+				rec.Problems = append(rec.Problems, s.Account.Name+": "+p)
+			}
+		}
+	}
+
+	// Unmatched customers with their MRR (a customer unmatched in every
+	// CRM), and the match rate over customers with revenue.
+	withRevenue, matched := 0, 0
+	for key, cu := range w.customers {
+		if only != nil {
+			break // a targeted re-score reports no portfolio figures
+		}
+		mrr := e.customerMRR(w, key, asOf)
+		if mrr > 0 {
+			withRevenue++
+			if custLinked[key] {
+				matched++
+			}
+		}
+		if !custLinked[key] && !conflicted[key] && unmatchedEverywhere[key] >= crmCount && crmCount > 0 {
+			rec.Unmatched = append(rec.Unmatched, Unmatched{Connector: w.custConn[key], Customer: cu, MRR: mrr})
+		}
+	}
+	sort.Slice(rec.Unmatched, func(i, j int) bool {
+		if rec.Unmatched[i].MRR != rec.Unmatched[j].MRR {
+			return rec.Unmatched[i].MRR > rec.Unmatched[j].MRR
+		}
+		return rec.Unmatched[i].Customer.Key() < rec.Unmatched[j].Customer.Key()
+	})
+	rec.MatchRate = 1
+	if withRevenue > 0 {
+		rec.MatchRate = float64(matched) / float64(withRevenue)
+	}
+	e.applyGates(rec, w)
+
+	if recordState {
+		if err := e.storeSnapshots(rec, only != nil); err != nil {
+			return nil, err
+		}
+	}
+	return rec, nil
+}
+
+// customerMRR scores a lone customer (for the unmatched report).
+func (e *Engine) customerMRR(w *world, key string, asOf time.Time) int64 {
+	subs := w.subs[key]
+	if len(subs) == 0 {
+		return 0
+	}
+	s := e.score
+	s.Metrics.HistoryMonths = 1
+	r := scoring.ScoreAccount(scoring.AccountInput{Account: record.Account{Ref: record.Ref{System: "billing", ID: key}},
+		Subscriptions: subs, Currency: e.cfg.Reporting.Currency, FX: e.cfg.Reporting.FX}, asOf, s, nil)
+	return r.MRR
+}
+
+func (e *Engine) scoreAll(ctx context.Context, jobs []*Scored, inputs []scoring.AccountInput, asOf time.Time) error {
+	n := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				jobs[i].Result = scoring.ScoreAccount(inputs[i], asOf, e.score, e.rules)
+			}
+		}()
+	}
+	var err error
+	for i := range jobs {
+		if err = ctx.Err(); err != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return err
+}
+
+// applyGates blocks write-back where the data cannot be trusted.
+func (e *Engine) applyGates(rec *Reconciled, w *world) {
+	for _, c := range e.conns {
+		st := e.sourceState(c.Name())
+		if st.Gate == "" && st.LastComplete.IsZero() {
+			st.Gate = "no complete pull yet"
+		}
+		if st.Gate == "" {
+			continue
+		}
+		if c.IsCRM() {
+			rec.Gates[c.Name()] = c.Name() + ": " + st.Gate
+			continue
+		}
+		for _, s := range rec.Accounts {
+			for _, ck := range s.Customers {
+				if w.custConn[ck] == c.Name() {
+					rec.AccountGates[s.Account.Key()] = c.Name() + ": " + st.Gate
+				}
+			}
+		}
+	}
+	if min := e.cfg.Matching.MinMatchRate; min > 0 && rec.MatchRate < min {
+		rec.Gates["*"] = fmt.Sprintf("match rate %.0f%% is below %.0f%%", rec.MatchRate*100, min*100)
+	}
+}
+
+// snapshotDetail is what a score snapshot keeps beyond the store's fields.
+type snapshotDetail struct {
+	TouchBase   string    `json:"touch_base"`
+	Touch       string    `json:"touch"`
+	Trend       float64   `json:"trend"`
+	OnboardedAt time.Time `json:"onboarded_at,omitzero"`
+	ARR         int64     `json:"arr"`
+	Override    bool      `json:"override,omitempty"`
+}
+
+func (e *Engine) storeSnapshots(rec *Reconciled, partial bool) error {
+	snaps := make([]store.ScoreSnapshot, 0, len(rec.Accounts))
+	for _, s := range rec.Accounts {
+		r := &s.Result
+		d, _ := json.Marshal(snapshotDetail{TouchBase: r.TouchBase, Touch: r.Touch, Trend: r.Health.Trend,
+			OnboardedAt: r.OnboardedAt, ARR: r.ARR, Override: r.Health.Override})
+		comps := map[string]float64{}
+		for _, m := range r.Health.Measures {
+			comps[m.Name] = m.Points
+		}
+		snaps = append(snaps, store.ScoreSnapshot{AccountKey: s.Account.Key(), At: rec.AsOf, Score: r.Health.Score,
+			Band: r.Health.Band, Lifecycle: r.Phase, MRR: r.MRR, Components: comps, Reasons: r.Health.Reasons, Detail: d})
+	}
+	return e.st.PutScores(snaps)
+}
+
+func (e *Engine) lastTaskTimes() (map[string]map[string]time.Time, error) {
+	out := map[string]map[string]time.Time{}
+	tasks, err := e.st.OpenTasks()
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tasks {
+		if out[t.AccountKey] == nil {
+			out[t.AccountKey] = map[string]time.Time{}
+		}
+		if t.Created.After(out[t.AccountKey][t.Rule]) {
+			out[t.AccountKey][t.Rule] = t.Created
+		}
+	}
+	return out, nil
+}
+
+// crmKind maps a record system to its config kind (they are the same
+// words).
+func crmKind(system string) string {
+	if system == record.HubSpot {
+		return config.KindHubSpot
+	}
+	return config.KindSalesforce
+}

@@ -1,0 +1,261 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/healthsync/healthsync/sync/store"
+)
+
+// SyncOptions select what a sync pass does.
+type SyncOptions struct {
+	Connector string // only this connector's pull ("" = all)
+	Full      bool   // force full enumerations
+	DryRun    bool   // pull, then plan without writing
+	NoPull    bool   // reconcile and write from the store only
+}
+
+// SyncReport is the outcome of a sync pass.
+type SyncReport struct {
+	RunID     string        `json:"run_id"`
+	Start     time.Time     `json:"start"`
+	Duration  time.Duration `json:"duration"`
+	Pulls     []*PullReport `json:"pulls"`
+	Plan      *Plan         `json:"plan"`
+	Write     *WriteReport  `json:"write,omitempty"`
+	Reconcile *Reconciled   `json:"-"`
+	Errors    []string      `json:"errors,omitempty"`
+}
+
+// ErrNeedsConfirm is returned when a plan exceeds the band-change ceiling.
+var ErrNeedsConfirm = errors.New("plan needs confirmation")
+
+// Sync pulls every source (concurrently; one source's failure does not stop
+// the others), reconciles, plans and writes.
+func (e *Engine) Sync(ctx context.Context, o SyncOptions) (*SyncReport, error) {
+	start := e.now()
+	rep := &SyncReport{RunID: newRunID(start, "sync", o.Connector), Start: start}
+	var errs firstErrors
+	if !o.NoPull {
+		var targets []*Connector
+		for _, c := range e.conns {
+			if o.Connector == "" || c.Name() == o.Connector {
+				targets = append(targets, c)
+			}
+		}
+		if o.Connector != "" && len(targets) == 0 {
+			return nil, fmt.Errorf("%w: %q", ErrUnknownConnector, o.Connector)
+		}
+		rep.Pulls = e.pullAll(ctx, targets, o.Full)
+		for _, p := range rep.Pulls {
+			if p.Err != "" {
+				errs.add(fmt.Errorf("%s: %s", p.Connector, p.Err))
+			}
+		}
+	}
+	if err := waitCtx(ctx, "sync"); err != nil {
+		return rep, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rec, err := e.Reconcile(ctx, e.now(), !o.DryRun, nil)
+	if err != nil {
+		return rep, fmt.Errorf("reconciling: %w", err)
+	}
+	rep.Reconcile = rec
+	plan, err := e.MakePlan(rec)
+	if err != nil {
+		return rep, fmt.Errorf("planning: %w", err)
+	}
+	rep.Plan = plan
+	if err := e.savePlan(plan); err != nil {
+		return rep, err
+	}
+	status := "ok"
+	defer func() {
+		rep.Duration = e.now().Sub(start)
+		rep.Errors = errs
+		e.recordSync(rep, status)
+	}()
+	if o.DryRun {
+		status = "dry_run"
+		return rep, nil
+	}
+	if plan.NeedsConfirm {
+		status = "needs_confirm"
+		return rep, fmt.Errorf("%w: %s", ErrNeedsConfirm, plan.ConfirmReason)
+	}
+	wr, err := e.execute(ctx, plan, nil)
+	rep.Write = wr
+	if err != nil {
+		status = "failed"
+		errs.add(err)
+		return rep, err
+	}
+	for _, s := range wr.Errors {
+		errs = append(errs, s)
+	}
+	if len(errs) > 0 {
+		status = "partial"
+	}
+	return rep, nil
+}
+
+func (e *Engine) pullAll(ctx context.Context, targets []*Connector, full bool) []*PullReport {
+	workers := e.cfg.Engine.Workers
+	if workers <= 0 {
+		workers = 4
+	}
+	out := make([]*PullReport, len(targets))
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	for i, c := range targets {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			rep, err := e.Pull(ctx, c.Name(), full)
+			if rep == nil {
+				rep = &PullReport{Connector: c.Name()}
+				if err != nil {
+					rep.Err = err.Error()
+				}
+			}
+			out[i] = rep
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// execute makes the plan's writes durable, drains them and the tasks, and
+// publishes the plan's notices.
+func (e *Engine) execute(ctx context.Context, p *Plan, ids map[string]bool) (*WriteReport, error) {
+	if err := e.Enqueue(p); err != nil {
+		return nil, fmt.Errorf("queueing writes: %w", err)
+	}
+	wr, err := e.Write(ctx, p, ids)
+	if err != nil {
+		return wr, err
+	}
+	if e.pub != nil {
+		notices := append([]Notice(nil), p.Notices...)
+		for _, t := range wr.Created {
+			notices = append(notices, Notice{Type: "task_created", Account: t.Account, Name: t.Name, Time: p.AsOf,
+				Data: map[string]any{"rule": t.Intent.Rule, "subject": t.Intent.Subject, "due": t.Intent.Due.Format("2006-01-02")}})
+		}
+		if len(notices) > 0 {
+			if err := e.pub.Publish(notices); err != nil {
+				e.log.Error().Err(err).Msg("queueing notifications failed")
+			}
+		}
+	}
+	return wr, nil
+}
+
+func (e *Engine) recordSync(rep *SyncReport, status string) {
+	c := map[string]int64{}
+	for _, p := range rep.Pulls {
+		c["records_pulled"] += int64(p.Stats.Inserted + p.Stats.Updated + p.Stats.Unchanged)
+		c["records_changed"] += int64(p.Stats.Inserted + p.Stats.Updated)
+		c["records_deleted"] += int64(p.Stats.Deleted + p.Deleted)
+		c["api_calls"] += p.API.Calls
+		c["retries"] += p.API.Retries
+		c["throttled"] += p.API.Throttled
+	}
+	if rep.Plan != nil {
+		c["writes_planned"] = int64(len(rep.Plan.Writes))
+		c["tasks_planned"] = int64(len(rep.Plan.Creates))
+	}
+	if w := rep.Write; w != nil {
+		c["writes_done"] = int64(w.Written)
+		c["writes_failed"] = int64(w.Failed)
+		c["tasks_created"] = int64(w.TasksCreated)
+		c["tasks_closed"] = int64(w.TasksClosed)
+		c["api_calls"] += int64(w.Calls)
+	}
+	e.putRun(store.Run{ID: rep.RunID, Kind: "sync", Start: rep.Start, End: rep.Start.Add(rep.Duration), Status: status,
+		Counters: c, Errors: rep.Errors})
+}
+
+const planKey = "engine/plan"
+
+func (e *Engine) savePlan(p *Plan) error {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	return e.st.SetMeta(planKey, b)
+}
+
+// PlanOnly reconciles from the store alone (no API call), saves and returns
+// the plan for `healthsync apply`.
+func (e *Engine) PlanOnly(ctx context.Context) (*Plan, *Reconciled, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rec, err := e.Reconcile(ctx, e.now(), false, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := e.MakePlan(rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, rec, e.savePlan(p)
+}
+
+// ErrNoPlan is returned by Apply when no plan was saved.
+var ErrNoPlan = errors.New("no saved plan: run `healthsync plan` or `healthsync sync --dry-run` first")
+
+// SavedPlan returns the last saved plan.
+func (e *Engine) SavedPlan() (*Plan, error) {
+	b, err := e.st.Meta(planKey)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) == 0 {
+		return nil, ErrNoPlan
+	}
+	var p Plan
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("reading saved plan: %w", err)
+	}
+	return &p, nil
+}
+
+// Apply executes exactly the saved plan. A plan over the band-change ceiling
+// needs confirm.
+func (e *Engine) Apply(ctx context.Context, confirm bool) (*WriteReport, *Plan, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p, err := e.SavedPlan()
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.NeedsConfirm && !confirm {
+		return nil, p, fmt.Errorf("%w: %s", ErrNeedsConfirm, p.ConfirmReason)
+	}
+	start := e.now()
+	wr, err := e.execute(ctx, p, nil)
+	status := "ok"
+	if err != nil {
+		status = "failed"
+	} else if wr.Failed > 0 || wr.TasksFailed > 0 {
+		status = "partial"
+	}
+	var c map[string]int64
+	if wr != nil {
+		c = map[string]int64{"writes_planned": int64(len(p.Writes)), "writes_done": int64(wr.Written),
+			"writes_failed": int64(wr.Failed), "tasks_created": int64(wr.TasksCreated), "api_calls": int64(wr.Calls)}
+	}
+	e.putRun(store.Run{ID: newRunID(start, "apply", ""), Kind: "apply", Start: start, End: e.now(), Status: status, Counters: c})
+	if err == nil {
+		e.st.SetMeta(planKey, nil)
+	}
+	return wr, p, err
+}

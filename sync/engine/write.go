@@ -1,0 +1,260 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/healthsync/healthsync/connectors/httpclient"
+	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/sync/store"
+)
+
+// WriteReport is the outcome of a write pass.
+type WriteReport struct {
+	Planned      int            `json:"planned"` // record updates due
+	Written      int            `json:"written"`
+	Failed       int            `json:"failed"`
+	Permanent    int            `json:"permanent"`
+	Calls        int            `json:"calls"` // write calls made
+	TasksCreated int            `json:"tasks_created"`
+	TasksFailed  int            `json:"tasks_failed"`
+	TasksClosed  int            `json:"tasks_closed"`
+	Created      []TaskCreate   `json:"created,omitempty"`
+	Errors       []string       `json:"errors,omitempty"`
+	ByConnector  map[string]int `json:"by_connector,omitempty"`
+}
+
+// Enqueue makes the plan's record writes durable as pending writes, so a
+// crash or a failed call loses nothing: the write pass drains them.
+func (e *Engine) Enqueue(p *Plan) error {
+	if len(p.Writes) == 0 {
+		return nil
+	}
+	ws := make([]store.PendingWrite, 0, len(p.Writes))
+	for _, w := range p.Writes {
+		u := w.Update()
+		ws = append(ws, store.PendingWrite{Connector: w.Connector, Object: u.Object, ID: u.ID, Fields: u.Fields, Planned: p.AsOf})
+	}
+	return e.st.PutPending(ws)
+}
+
+// Write drains due pending writes of every CRM connector (or only those for
+// the given account IDs when ids is non-nil), then creates and closes the
+// plan's tasks. One bad record never blocks its batch; a failed call keeps
+// its writes pending with back-off.
+func (e *Engine) Write(ctx context.Context, p *Plan, ids map[string]bool) (*WriteReport, error) {
+	rep := &WriteReport{ByConnector: map[string]int{}}
+	var errs firstErrors
+	now := e.now()
+	for _, c := range e.conns {
+		if !c.IsCRM() || c.Writer == nil {
+			continue
+		}
+		pend, err := e.st.Pending(c.Name())
+		if err != nil {
+			return nil, err
+		}
+		var due []store.PendingWrite
+		for _, w := range pend {
+			if w.Permanent || w.RetryAt.After(now) || (ids != nil && !ids[w.ID]) {
+				continue
+			}
+			due = append(due, w)
+		}
+		if len(due) == 0 {
+			continue
+		}
+		rep.Planned += len(due)
+		n, err := e.writeBatch(ctx, c, due, rep, &errs)
+		rep.ByConnector[c.Name()] += n
+		if err != nil {
+			errs.add(err)
+		}
+	}
+	if p != nil {
+		e.createTasks(ctx, p, rep, &errs)
+		e.closeTasks(ctx, p, rep, &errs)
+	}
+	rep.Errors = errs
+	return rep, nil
+}
+
+func (e *Engine) writeBatch(ctx context.Context, c *Connector, due []store.PendingWrite, rep *WriteReport, errs *firstErrors) (int, error) {
+	before := c.stats()
+	updates := make([]record.FieldUpdate, len(due))
+	attempts := map[string]int{}
+	for i, w := range due {
+		updates[i] = record.FieldUpdate{Object: w.Object, ID: w.ID, Fields: w.Fields}
+		attempts[w.ID] = w.Attempts
+	}
+	results, err := c.Writer.Update(ctx, updates)
+	rep.Calls += int(c.stats().Sub(before).Calls)
+	now := e.now()
+	if err != nil {
+		// The whole call failed: everything stays pending, retried later.
+		fails := make([]store.WriteFailure, len(due))
+		for i, w := range due {
+			fails[i] = store.WriteFailure{Object: w.Object, ID: w.ID, RetryAt: now.Add(e.retryDelay(w.Attempts)), Err: err.Error()}
+		}
+		rep.Failed += len(due)
+		if mErr := e.st.MarkFailed(c.Name(), fails); mErr != nil {
+			return 0, mErr
+		}
+		return 0, fmt.Errorf("writing to %s: %w", c.Name(), err)
+	}
+	byID := map[string]record.FieldUpdate{}
+	for _, u := range updates {
+		byID[u.ID] = u
+	}
+	var ok []record.FieldUpdate
+	var fails []store.WriteFailure
+	seen := map[string]bool{}
+	for _, r := range results {
+		u, known := byID[r.ID]
+		if !known {
+			continue
+		}
+		seen[r.ID] = true
+		if r.Error == nil {
+			ok = append(ok, u)
+			continue
+		}
+		errs.add(fmt.Errorf("%s %s %s: %s", c.Name(), u.Object, u.ID, r.Error.Error()))
+		f := store.WriteFailure{Object: u.Object, ID: u.ID, Err: r.Error.Error(), Permanent: !r.Error.Transient,
+			RetryAt: now.Add(e.retryDelay(attempts[u.ID]))}
+		if f.Permanent {
+			rep.Permanent++
+		}
+		rep.Failed++
+		fails = append(fails, f)
+	}
+	for _, u := range updates {
+		if !seen[u.ID] {
+			rep.Failed++
+			fails = append(fails, store.WriteFailure{Object: u.Object, ID: u.ID, Err: "no result returned for this record",
+				RetryAt: now.Add(e.retryDelay(attempts[u.ID]))})
+		}
+	}
+	if len(ok) > 0 {
+		if err := e.st.MarkWritten(c.Name(), ok, now); err != nil {
+			return 0, err
+		}
+	}
+	if len(fails) > 0 {
+		if err := e.st.MarkFailed(c.Name(), fails); err != nil {
+			return len(ok), err
+		}
+	}
+	rep.Written += len(ok)
+	return len(ok), nil
+}
+
+func (e *Engine) retryDelay(attempts int) time.Duration {
+	min, max := e.cfg.Engine.WriteRetry.Min.D(), e.cfg.Engine.WriteRetry.Max.D()
+	if min <= 0 {
+		min = time.Minute
+	}
+	if max <= 0 {
+		max = 6 * time.Hour
+	}
+	return httpclient.Backoff(min, max, attempts)
+}
+
+func (e *Engine) createTasks(ctx context.Context, p *Plan, rep *WriteReport, errs *firstErrors) {
+	byConn := map[string][]TaskCreate{}
+	for _, t := range p.Creates {
+		byConn[t.Connector] = append(byConn[t.Connector], t)
+	}
+	for name, creates := range byConn {
+		c := e.byName[name]
+		if c == nil || c.Tasks == nil {
+			continue
+		}
+		tasks := make([]record.Task, len(creates))
+		byKey := map[string]TaskCreate{}
+		for i, t := range creates {
+			in := t.Intent
+			tasks[i] = record.Task{AccountID: in.AccountID, OwnerID: in.OwnerID, Subject: in.Subject, Body: in.Body,
+				Due: in.Due, Priority: in.Priority, Status: record.TaskOpen, DedupeKey: in.DedupeKey}
+			byKey[in.DedupeKey] = t
+		}
+		before := c.stats()
+		results, err := c.Tasks.CreateTasks(ctx, tasks)
+		rep.Calls += int(c.stats().Sub(before).Calls)
+		if err != nil {
+			rep.TasksFailed += len(tasks)
+			errs.add(fmt.Errorf("creating tasks in %s: %w", name, err))
+			continue
+		}
+		now := e.now()
+		var created []store.CreatedTask
+		for _, r := range results {
+			t, ok := byKey[r.Key]
+			if !ok {
+				continue
+			}
+			if r.Error != nil {
+				rep.TasksFailed++
+				errs.add(fmt.Errorf("task %s: %s", r.Key, r.Error.Error()))
+				continue
+			}
+			created = append(created, store.CreatedTask{DedupeKey: r.Key, Connector: name, TaskID: r.ID,
+				AccountKey: t.Account, Rule: t.Intent.Rule, Status: record.TaskOpen, Created: now})
+			rep.Created = append(rep.Created, t)
+		}
+		if err := e.st.PutTasks(created); err != nil {
+			errs.add(err)
+			continue
+		}
+		rep.TasksCreated += len(created)
+	}
+}
+
+func (e *Engine) closeTasks(ctx context.Context, p *Plan, rep *WriteReport, errs *firstErrors) {
+	byConn := map[string][]TaskClose{}
+	for _, t := range p.Closes {
+		byConn[t.Connector] = append(byConn[t.Connector], t)
+	}
+	for name, closes := range byConn {
+		c := e.byName[name]
+		if c == nil || c.Tasks == nil {
+			continue
+		}
+		tasks := make([]record.Task, len(closes))
+		for i, t := range closes {
+			tasks[i] = record.Task{Ref: record.Ref{ID: t.TaskID}, Status: record.TaskCompleted, DedupeKey: t.DedupeKey,
+				Note: "Closed by healthsync: the condition of rule " + t.Rule + " no longer holds."}
+		}
+		results, err := c.Tasks.CompleteTasks(ctx, tasks)
+		if err != nil {
+			errs.add(fmt.Errorf("closing tasks in %s: %w", name, err))
+			continue
+		}
+		now := e.now()
+		ok := map[string]bool{}
+		for _, r := range results {
+			if r.Error == nil {
+				ok[r.ID] = true
+			} else {
+				errs.add(fmt.Errorf("closing task %s: %s", r.ID, r.Error.Error()))
+			}
+		}
+		var done []store.CreatedTask
+		for _, t := range closes {
+			if !ok[t.TaskID] {
+				continue
+			}
+			ct, found, err := e.st.TaskByKey(t.DedupeKey)
+			if err != nil || !found {
+				continue
+			}
+			ct.Status, ct.Completed = record.TaskCompleted, now
+			done = append(done, ct)
+		}
+		if err := e.st.PutTasks(done); err != nil {
+			errs.add(err)
+		}
+		rep.TasksClosed += len(done)
+	}
+}
