@@ -1,7 +1,6 @@
 package salesforce
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -13,19 +12,12 @@ import (
 // (string, float64, bool, nil, or a map for attributes).
 type row map[string]any
 
-func decodeRow(raw map[string]json.RawMessage) (row, error) {
-	r := make(row, len(raw))
-	for k, v := range raw {
-		if k == "attributes" {
-			continue
-		}
-		var x any
-		if err := json.Unmarshal(v, &x); err != nil {
-			return nil, fmt.Errorf("decoding field %s: %w", k, err)
-		}
-		r[k] = x
+func decodeRow(raw map[string]any) (row, error) {
+	if _, ok := raw["Id"].(string); !ok {
+		return nil, fmt.Errorf("record without Id")
 	}
-	return r, nil
+	delete(raw, "attributes")
+	return row(raw), nil
 }
 
 func (r row) str(k string) string {
