@@ -95,7 +95,7 @@ func TestServerErrorsAndFilters(t *testing.T) {
 	if status, _ := get(t, s, "k", "/api/v2/subscriptions", nil); status != 200 {
 		t.Errorf("after the window: status %d, want 200", status)
 	}
-	if got := s.Count("GET /api/v2/subscriptions"); got != 9 {
-		t.Errorf("count = %d, want 9", got)
+	if got := s.Count("GET /api/v2/subscriptions"); got != 8 {
+		t.Errorf("count = %d, want 8", got)
 	}
 }
