@@ -17,10 +17,16 @@ type Problem struct {
 	Message string
 }
 
-// String formats the problem as FILE:LINE:COL: key.path: message.
+// String formats the problem as FILE:LINE:COL: key.path: message (without
+// the position when there is none).
 func (p Problem) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s:%d:%d: ", p.File, p.Line, p.Col)
+	switch {
+	case p.Line > 0:
+		fmt.Fprintf(&b, "%s:%d:%d: ", p.File, p.Line, p.Col)
+	case p.File != "":
+		b.WriteString(p.File + ": ") // a Config built in code has no positions
+	}
 	if p.Path != "" {
 		b.WriteString(p.Path)
 		b.WriteString(": ")
