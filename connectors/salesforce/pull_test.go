@@ -279,3 +279,50 @@ func TestPullRepeatedNextRecordsURL(t *testing.T) {
 		t.Fatalf("err = %v", last)
 	}
 }
+
+// Formula and roll-up fields change without touching SystemModstamp: an
+// incremental pull misses them, the periodic full re-read catches them.
+func TestFormulaChangeNeedsFullRead(t *testing.T) {
+	e := newEnv(t, salesforcetest.Options{BatchSize: 200})
+	e.fake.AddFields("Account", salesforcetest.Field{Name: "Open_Pipeline__c", Type: salesforcetest.TypeCurrency, Custom: true, Nillable: true, Calculated: true})
+	e.cfg.Objects = []config.Object{{Name: "Account", Fields: []string{"Open_Pipeline__c"}}}
+	ids := e.seedAccounts(250)
+	c := e.client(salesforce.Options{})
+	cursors := map[string][]byte{}
+	if _, err := pull(t, c, cursors, false, 0); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Hour)
+	if err := e.fake.SetCalculated("Account", ids[7], "Open_Pipeline__c", 5000); err != nil {
+		t.Fatal(err)
+	}
+	// A mass update gives 240 records one SystemModstamp.
+	if err := e.fake.BulkUpdate("Account", ids[10:], map[string]any{"Industry": "Retail"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := pull(t, c, cursors, false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(accountIDs(got)); n != 240 {
+		t.Fatalf("incremental after mass update: %d accounts, want 240", n)
+	}
+	if slices.Contains(accountIDs(got), ids[7]) {
+		t.Fatal("incremental pull saw a formula change (it should not)")
+	}
+	got, err = pull(t, c, cursors, true, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, b := range byStream(got, "Account") {
+		for _, a := range b.Accounts {
+			if a.ID == ids[7] {
+				found = a.Fields["Open_Pipeline__c"] == 5000.0
+			}
+		}
+	}
+	if !found {
+		t.Error("full re-read did not carry the new formula value")
+	}
+}

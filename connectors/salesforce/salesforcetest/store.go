@@ -169,6 +169,22 @@ func (s *Server) Update(object, id string, fields map[string]any) error {
 	return nil
 }
 
+// BulkUpdate applies the same change to many records with one
+// SystemModstamp, as a data loader or mass update does.
+func (s *Server) BulkUpdate(object string, ids []string, fields map[string]any) error {
+	s.mu.Lock()
+	now := stamp(s.now())
+	s.mu.Unlock()
+	for _, id := range ids {
+		f := maps.Clone(fields)
+		f["SystemModstamp"], f["LastModifiedDate"] = now, now
+		if err := s.Update(object, id, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // SetCalculated changes a formula or roll-up value without touching
 // SystemModstamp, as Salesforce does.
 func (s *Server) SetCalculated(object, id, field string, value any) error {
