@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -180,5 +181,37 @@ func (v *validatingTransport) check(t testing.TB) {
 		if !strings.Contains(k, "/crm/v3/properties/") {
 			t.Errorf("request matches no operation of the specs: %s", k)
 		}
+	}
+}
+
+// TestSpecValidatorRejects shows the validator used by every test catches
+// requests the specs do not allow.
+func TestSpecValidatorRejects(t *testing.T) {
+	tests := []struct {
+		name, method, path, body string
+		wantFail                 bool
+	}{
+		{"batch update without properties", "POST", "/crm/v3/objects/companies/batch/update", `{"inputs":[{"id":"1"}]}`, true},
+		{"search with string sorts", "POST", "/crm/v3/objects/companies/search", `{"filterGroups":[],"sorts":["name"],"properties":[],"limit":1,"after":"0"}`, true},
+		{"search without after", "POST", "/crm/v3/objects/deals/search", `{"filterGroups":[],"sorts":[],"properties":[],"limit":1}`, true},
+		{"valid batch update", "POST", "/crm/v3/objects/companies/batch/update", `{"inputs":[{"id":"1","properties":{"a":"b"}}]}`, false},
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer srv.Close()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			vt := newValidatingTransport(t)
+			req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer x")
+			resp, err := vt.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := len(vt.failures) > 0; got != tc.wantFail {
+				t.Errorf("failures = %v, want failing=%v", vt.failures, tc.wantFail)
+			}
+		})
 	}
 }
