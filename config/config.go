@@ -115,10 +115,11 @@ func Parse(filename string, data []byte, env func(string) (string, bool)) (*Conf
 	return cfg, nil
 }
 
-// related reports whether path is, contains or is inside one of paths.
+// related reports whether path is, contains or is inside one of paths (""
+// is the whole file).
 func related(path string, paths []string) bool {
 	for _, b := range paths {
-		if b == path || within(path, b) || within(b, path) {
+		if b == "" || b == path || within(path, b) || within(b, path) {
 			return true
 		}
 	}

@@ -2,4 +2,12 @@
 // ${VAR} expansion, defaults, and validation that reports every problem at
 // once as FILE:LINE:COL: key.path: message. Credentials are Secret values that
 // redact themselves. It is a leaf package.
+//
+// Load(path) reads a file with the process environment; Parse(name, data,
+// env) does the same for bytes and a given environment. Both return a
+// *Config with defaults filled in, or an *Errors listing every problem.
+// Example returns the commented example that `healthsync config example`
+// prints, and (*Config).Redacted the effective configuration that
+// `healthsync config show` prints. ParseSchedule parses cron specs exactly as
+// validation does.
 package config
