@@ -2,8 +2,11 @@ package scoring
 
 import (
 	"math"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/healthsync/healthsync/connectors/record"
@@ -117,7 +120,14 @@ func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *Compiled
 	cur := MonthOf(asOf)
 	first := cur - Month(h) + 1
 	res.Months = make([]MonthMRR, h)
-	prev := calc.at((first - 1).LastInstant(), nil)
+	instants := make([]time.Time, h+1)
+	for i := range instants {
+		instants[i] = (first + Month(i) - 1).LastInstant()
+	}
+	instants[h] = asOf
+	vals := make([]int64, h+1)
+	calc.series(instants, vals)
+	prev := vals[0]
 	if v, ok := recorded(in.Recorded, first-1, cur); ok {
 		prev = v
 	}
@@ -125,22 +135,17 @@ func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *Compiled
 	hadMRR := false
 	for i := range res.Months {
 		m := first + Month(i)
-		t := m.LastInstant()
-		if m == cur {
-			t = asOf
-		}
-		var ledger *[]LedgerLine
 		mm := &res.Months[i]
-		if m == cur || in.Explain {
-			ledger = &mm.Lines
-		}
 		v, ok := recorded(in.Recorded, m, cur)
-		if ok {
-			if ledger != nil {
-				*ledger = append(*ledger, LedgerLine{Kind: LedgerRecorded, Detail: "value recorded by the store in " + m.String(), Currency: res.Currency, Amount: v, Rate: 1, Converted: v})
+		if m == cur || in.Explain {
+			if ok {
+				mm.Lines = append(mm.Lines, LedgerLine{Kind: LedgerRecorded, Detail: "value recorded by the store in " + m.String(), Currency: res.Currency, Amount: v, Rate: 1, Converted: v})
+			} else {
+				calc.at(instants[i+1], &mm.Lines)
 			}
-		} else {
-			v = calc.at(t, ledger)
+		}
+		if !ok {
+			v = vals[i+1]
 		}
 		mm.Month, mm.MRR, mm.Delta = m, v, v-prev
 		mm.Kind = Classify(prev, v, hadMRR)
@@ -157,6 +162,11 @@ func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *Compiled
 			res.Problems = append(res.Problems, l.Detail)
 		}
 	}
+
+	// Signals of the metrics scoring reads, indexed once.
+	sx := signalPool.Get().(*signalIndex)
+	defer signalPool.Put(sx)
+	sx.build(in.Signals, signalNames(s))
 
 	// Derived values.
 	dv := derivedValues{daysToRenewal: math.NaN(), mrrTrend: math.NaN(), daysSinceStart: math.NaN(), planUsage: math.NaN(), failed90: math.NaN()}
@@ -228,7 +238,7 @@ func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *Compiled
 	var limit int64
 	for i := range in.Subscriptions {
 		sub := &in.Subscriptions[i]
-		if excludedAt(sub, asOf, &s.Metrics) != "" {
+		if excludedAt(sub, asOf, &s.Metrics) != counts {
 			continue
 		}
 		for j := range sub.Items {
@@ -236,13 +246,13 @@ func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *Compiled
 		}
 	}
 	if limit > 0 {
-		if u := aggregateSignals(in.Signals, s.Lifecycle.Expansion.UsageSignal, AggLast, 30, asOf); !math.IsNaN(u) {
+		if u := sx.aggregate(sx.lookup(s.Lifecycle.Expansion.UsageSignal), AggLast, 30, asOf); !math.IsNaN(u) {
 			dv.planUsage = u / float64(limit)
 		}
 	}
 
 	// Health, touch, onboarding, phase.
-	res.Health = scoreHealth(&s.Health, in, &dv, asOf)
+	res.Health = scoreHealth(&s.Health, in, sx, &dv, asOf)
 	arrMajor := float64(res.ARR) / pow10[MinorUnitExponent(in.Currency)]
 	res.TouchBase, res.Touch = TouchFor(arrMajor, in.PreviousTouch, res.Health.Band, &s.Touch)
 	if !in.OnboardedAt.IsZero() {
@@ -262,8 +272,8 @@ func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *Compiled
 	}
 	res.Phase = phaseFor(&s.Lifecycle, res.MRR, everMRR, res.Onboarded, onboardingDays, res.DaysToRenewal,
 		res.Health.Band, zeroNaN(dv.planUsage), openUpsell)
-	res.LoginsPerWeek = minusOneNaN(aggregateSignals(in.Signals, "logins", AggSum, 7, asOf))
-	res.FeaturesUsed = minusOneNaN(aggregateSignals(in.Signals, "features_used", AggLast, 30, asOf))
+	res.LoginsPerWeek = minusOneNaN(sx.aggregate(sx.lookup("logins"), AggSum, 7, asOf))
+	res.FeaturesUsed = minusOneNaN(sx.aggregate(sx.lookup("features_used"), AggLast, 30, asOf))
 	res.Segments = segmentValues(&in.Account, s.Segments)
 
 	// Task rules.
@@ -301,6 +311,32 @@ func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *Compiled
 	return res
 }
 
+var signalPool = sync.Pool{New: func() any { return new(signalIndex) }}
+
+// signalNames lists the metrics scoring reads: the measures' signals, the
+// expansion usage signal, logins and features_used (KPI targets).
+func signalNames(s *Settings) []string {
+	names := make([]string, 0, len(s.Health.Measures)+3)
+	add := func(n string) {
+		if n == "" {
+			return
+		}
+		for _, x := range names {
+			if x == n {
+				return
+			}
+		}
+		names = append(names, n)
+	}
+	for i := range s.Health.Measures {
+		add(s.Health.Measures[i].Signal)
+	}
+	add(s.Lifecycle.Expansion.UsageSignal)
+	add("logins")
+	add("features_used")
+	return names
+}
+
 func recorded(rs []RecordedMonth, m, cur Month) (int64, bool) {
 	if m >= cur {
 		return 0, false
@@ -330,7 +366,7 @@ func renewalDate(in *AccountInput, asOf time.Time, l *LifecycleSettings, m *Metr
 	bestTerm := 0
 	for i := range in.Subscriptions {
 		sub := &in.Subscriptions[i]
-		if excludedAt(sub, asOf, m) != "" || sub.CurrentPeriodEnd.IsZero() || sub.CurrentPeriodEnd.Before(asOf) {
+		if excludedAt(sub, asOf, m) != counts || sub.CurrentPeriodEnd.IsZero() || sub.CurrentPeriodEnd.Before(asOf) {
 			continue
 		}
 		iv, n := mainInterval(sub)
@@ -409,4 +445,38 @@ func minusOneNaN(f float64) float64 {
 		return -1
 	}
 	return f
+}
+
+// ScoreAccounts scores n accounts on workers goroutines (GOMAXPROCS when
+// workers < 1) and returns the results in order. input(i) supplies the
+// i-th account; it is called from the workers, so it must be safe for
+// concurrent use. ScoreAccounts returns when every account is scored.
+func ScoreAccounts(n int, input func(i int) AccountInput, asOf time.Time, s Settings, rules *CompiledRules, workers int) []AccountResult {
+	if workers < 1 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	out := make([]AccountResult, n)
+	asOf = asOf.UTC()
+	const chunk = 256
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= n {
+					return
+				}
+				hi := min(lo+chunk, n)
+				for i := lo; i < hi; i++ {
+					in := input(i)
+					out[i] = scoreAccount(&in, asOf, &s, rules)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }

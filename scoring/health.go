@@ -77,47 +77,85 @@ func (d *derivedValues) get(name string) float64 {
 // Worked example: logins on days -1, -3 and -40 with values 2, 1, 5 and a
 // 28-day window: count 2, sum 3, avg 1.5, last 2 (the latest), days_since 1.
 func aggregateSignals(signals []record.Signal, metric, agg string, days int, asOf time.Time) float64 {
-	from := asOf.Add(-time.Duration(days) * 24 * time.Hour)
-	var n int
-	var sum float64
-	var last, lastPos time.Time
-	var lastV float64
-	min, max := math.Inf(1), math.Inf(-1)
-	seen := false
+	var idx signalIndex
+	idx.build(signals, []string{metric})
+	return idx.aggregate(0, agg, days, asOf)
+}
+
+// signalIndex holds an account's signals of the metrics scoring needs in a
+// compact form (Unix nanoseconds, metric number), built once per account.
+type signalIndex struct {
+	names []string
+	pts   []sigPoint
+	seen  []bool
+}
+
+type sigPoint struct {
+	t int64
+	v float64
+	m int
+}
+
+func (x *signalIndex) build(signals []record.Signal, names []string) {
+	x.names = names
+	x.pts = x.pts[:0]
+	if cap(x.seen) < len(names) {
+		x.seen = make([]bool, len(names))
+	}
+	x.seen = x.seen[:len(names)]
+	clear(x.seen)
 	for i := range signals {
 		s := &signals[i]
-		if s.Metric != metric {
-			continue
+		for m, n := range names {
+			if s.Metric == n {
+				x.pts = append(x.pts, sigPoint{t: s.Time.UnixNano(), v: s.Value, m: m})
+				x.seen[m] = true
+				break
+			}
 		}
-		seen = true
-		if !s.Time.After(from) || s.Time.After(asOf) {
+	}
+}
+
+func (x *signalIndex) lookup(metric string) int {
+	for i, n := range x.names {
+		if n == metric {
+			return i
+		}
+	}
+	return -1
+}
+
+// aggregate is aggregateSignals over the metric numbered m.
+func (x *signalIndex) aggregate(m int, agg string, days int, asOf time.Time) float64 {
+	if m < 0 || !x.seen[m] {
+		return math.NaN()
+	}
+	to := asOf.UnixNano()
+	from := to - int64(days)*int64(day)
+	var n int
+	var sum, lastV float64
+	last, lastPos := int64(math.MinInt64), int64(math.MinInt64)
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i := range x.pts {
+		p := &x.pts[i]
+		if p.m != m || p.t <= from || p.t > to {
 			continue
 		}
 		n++
-		sum += s.Value
-		if s.Value < min {
-			min = s.Value
+		sum += p.v
+		lo = math.Min(lo, p.v)
+		hi = math.Max(hi, p.v)
+		if p.t >= last {
+			last, lastV = p.t, p.v
 		}
-		if s.Value > max {
-			max = s.Value
-		}
-		if !s.Time.Before(last) {
-			last, lastV = s.Time, s.Value
-		}
-		if s.Value > 0 && s.Time.After(lastPos) {
-			lastPos = s.Time
+		if p.v > 0 && p.t > lastPos {
+			lastPos = p.t
 		}
 	}
 	switch agg {
 	case AggCount:
-		if !seen {
-			return math.NaN()
-		}
 		return float64(n)
 	case AggSum:
-		if !seen {
-			return math.NaN()
-		}
 		return sum
 	}
 	if n == 0 {
@@ -127,14 +165,14 @@ func aggregateSignals(signals []record.Signal, metric, agg string, days int, asO
 	case AggAvg:
 		return sum / float64(n)
 	case AggMax:
-		return max
+		return hi
 	case AggMin:
-		return min
+		return lo
 	case AggDaysSince:
-		if lastPos.IsZero() {
+		if lastPos == math.MinInt64 {
 			return math.NaN()
 		}
-		return math.Floor(asOf.Sub(lastPos).Hours() / 24)
+		return math.Floor(float64(to-lastPos) / float64(day))
 	default:
 		return lastV
 	}
@@ -203,7 +241,7 @@ func fieldNumber(fields map[string]any, name string) (float64, bool) {
 // Bands: >= healthy (80) healthy, >= caution (50) caution, else at_risk. The
 // trend is the score minus the latest score at or before asOf - TrendDays.
 // Reasons are the three measures that lost the most points, as text.
-func scoreHealth(h *HealthSettings, in *AccountInput, dv *derivedValues, asOf time.Time) Health {
+func scoreHealth(h *HealthSettings, in *AccountInput, sx *signalIndex, dv *derivedValues, asOf time.Time) Health {
 	res := Health{Measures: make([]MeasureResult, len(h.Measures))}
 	var totalW, presentW, sum float64
 	for i := range h.Measures {
@@ -211,7 +249,7 @@ func scoreHealth(h *HealthSettings, in *AccountInput, dv *derivedValues, asOf ti
 		v := math.NaN()
 		switch {
 		case ms.Signal != "":
-			v = aggregateSignals(in.Signals, ms.Signal, ms.Aggregation, ms.WindowDays, asOf)
+			v = sx.aggregate(sx.lookup(ms.Signal), ms.Aggregation, ms.WindowDays, asOf)
 		case ms.Derived != "":
 			v = dv.get(ms.Derived)
 		case ms.Field != "":

@@ -62,7 +62,9 @@ func TestHealthMissingPolicies(t *testing.T) {
 		t.Run(tc.policy, func(t *testing.T) {
 			s := Settings{Health: HealthSettings{Measures: measures, Missing: tc.policy}}
 			s.ApplyDefaults()
-			h := scoreHealth(&s.Health, &in, &derivedValues{}, asOf)
+			var sx signalIndex
+			sx.build(in.Signals, signalNames(&s))
+			h := scoreHealth(&s.Health, &in, &sx, &derivedValues{}, asOf)
 			if h.Score != tc.score || h.Band != tc.band {
 				t.Errorf("score %v %s, want %v %s", h.Score, h.Band, tc.score, tc.band)
 			}
@@ -89,7 +91,9 @@ func TestHealthReasonsOverrideTrend(t *testing.T) {
 		ScoreHistory: []ScorePoint{{Time: asOf.AddDate(0, 0, -45), Score: 90}, {Time: asOf.AddDate(0, 0, -31), Score: 85}, {Time: asOf.AddDate(0, 0, -2), Score: 60}},
 	}
 	dv := derivedValues{failed90: 2, mrrTrend: 0.05, daysToRenewal: math.NaN()}
-	h := scoreHealth(&s.Health, &in, &dv, asOf)
+	var sx signalIndex
+	sx.build(in.Signals, signalNames(&s))
+	h := scoreHealth(&s.Health, &in, &sx, &dv, asOf)
 	// Present weight 95 (days to renewal missing): logins 25 pts x 20,
 	// tickets 20 x 10, failed payments 0 x 15, the rest 100: 5700 / 95 = 60.
 	// Lost: logins 75x20/95 = 15.8, failed payments 15.8, tickets 8.4.
@@ -108,7 +112,7 @@ func TestHealthReasonsOverrideTrend(t *testing.T) {
 		t.Errorf("trend %v from %v", h.Trend, h.PreviousScore)
 	}
 	in.Account.Fields = map[string]any{"Health_Override__c": "95"}
-	h = scoreHealth(&s.Health, &in, &dv, asOf)
+	h = scoreHealth(&s.Health, &in, &sx, &dv, asOf)
 	if !h.Override || h.Score != 95 || h.ComputedScore != 60 || h.Band != BandHealthy || h.Reasons[0] != "score set manually in the CRM" {
 		t.Errorf("override %+v", h)
 	}

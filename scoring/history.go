@@ -2,6 +2,8 @@ package scoring
 
 import (
 	"fmt"
+	"math"
+	"sort"
 	"time"
 
 	"github.com/healthsync/healthsync/connectors/record"
@@ -17,6 +19,8 @@ type histLine struct {
 	sub     int // index into the subscriptions, -1 when unknown
 	from    time.Time
 	to      time.Time
+	fromN   int64 // from and to as Unix nanoseconds
+	toN     int64
 	monthly float64
 	line    *record.InvoiceLine
 	inv     *record.Invoice
@@ -47,6 +51,9 @@ type mrrCalc struct {
 	conv     *converter
 	lines    []histLine
 	earliest []time.Time
+	// invoice windows per subscription in Unix nanoseconds: invoices
+	// apply at t when invFrom <= t < invTo.
+	invFrom, invTo []int64
 }
 
 func newMRRCalc(subs []record.Subscription, invoices []record.Invoice, m *MetricsSettings, conv *converter) *mrrCalc {
@@ -102,13 +109,58 @@ func newMRRCalc(subs []record.Subscription, invoices []record.Invoice, m *Metric
 				days := l.PeriodEnd.Sub(l.PeriodStart).Hours() / 24
 				monthly = amount * avgMonthDays / days
 			}
-			c.lines = append(c.lines, histLine{sub: idx, from: l.PeriodStart, to: l.PeriodEnd, monthly: monthly, line: l, inv: inv, mult: mult})
+			c.lines = append(c.lines, histLine{sub: idx, from: l.PeriodStart, to: l.PeriodEnd, fromN: l.PeriodStart.UnixNano(), toN: l.PeriodEnd.UnixNano(),
+				monthly: monthly, line: l, inv: inv, mult: mult})
 			if idx >= 0 && (c.earliest[idx].IsZero() || l.PeriodStart.Before(c.earliest[idx])) {
 				c.earliest[idx] = l.PeriodStart
 			}
 		}
 	}
+	c.invFrom = make([]int64, 2*len(subs))
+	c.invTo = c.invFrom[len(subs):]
+	c.invFrom = c.invFrom[:len(subs)]
+	for i := range subs {
+		c.invFrom[i], c.invTo[i] = math.MaxInt64, math.MinInt64
+		if !c.earliest[i].IsZero() && !subs[i].CurrentPeriodStart.IsZero() {
+			c.invFrom[i], c.invTo[i] = c.earliest[i].UnixNano(), subs[i].CurrentPeriodStart.UnixNano()
+		}
+	}
 	return c
+}
+
+// series sets vals[k] to the MRR at instants[k], exactly as at(instants[k],
+// nil) would, with the invoice lines visited once instead of per instant.
+// instants must be increasing.
+func (c *mrrCalc) series(instants []time.Time, vals []int64) {
+	n := len(instants)
+	buf := make([]int64, n)
+	hist := make([]float64, n)
+	for k, t := range instants {
+		buf[k] = t.UnixNano()
+	}
+	for li := range c.lines {
+		hl := &c.lines[li]
+		k := sort.Search(n, func(k int) bool { return buf[k] >= hl.fromN })
+		for ; k < n && buf[k] < hl.toN; k++ {
+			if hl.sub < 0 || (c.invFrom[hl.sub] <= buf[k] && buf[k] < c.invTo[hl.sub]) {
+				hist[k] += hl.monthly * hl.mult
+			}
+		}
+	}
+	for k, t := range instants {
+		var total int64
+		for i := range c.subs {
+			if c.invFrom != nil && c.invFrom[i] <= buf[k] && buf[k] < c.invTo[i] {
+				continue
+			}
+			total += SubscriptionMRR(&c.subs[i], t, c.m, c.conv, nil)
+		}
+		h := hist[k]
+		if h < 0 {
+			h = 0
+		}
+		vals[k] = total + roundInt(h)
+	}
 }
 
 // at returns the account's MRR at t in reporting minor units, appending the
@@ -152,11 +204,11 @@ func (c *mrrCalc) at(t time.Time, ledger *[]LedgerLine) int64 {
 }
 
 func (c *mrrCalc) useInvoices(i int, t time.Time) bool {
-	if c.earliest == nil || i >= len(c.earliest) || c.earliest[i].IsZero() || t.Before(c.earliest[i]) {
+	if c.invFrom == nil {
 		return false
 	}
-	cps := c.subs[i].CurrentPeriodStart
-	return !cps.IsZero() && t.Before(cps)
+	n := t.UnixNano()
+	return c.invFrom[i] <= n && n < c.invTo[i]
 }
 
 func lineDetail(hl *histLine) string {

@@ -159,3 +159,26 @@ func TestPropertiesMRRAndMovements(t *testing.T) {
 		}
 	}
 }
+
+func TestSeriesMatchesLedgerPath(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	asOf := date(2026, 11, 23).Add(5 * time.Hour)
+	m := metrics("")
+	for i := 0; i < 300; i++ {
+		in := randomAccount(r, i, asOf)
+		c := newMRRCalc(in.Subscriptions, in.Invoices, &m, newConverter("JPY", in.FX))
+		var instants []time.Time
+		for k := MonthOf(asOf) - 30; k < MonthOf(asOf); k++ {
+			instants = append(instants, k.LastInstant())
+		}
+		instants = append(instants, asOf)
+		vals := make([]int64, len(instants))
+		c.series(instants, vals)
+		for k, at := range instants {
+			var ledger []LedgerLine
+			if got := c.at(at, &ledger); got != vals[k] {
+				t.Fatalf("account %d at %v: series %d, at %d", i, at, vals[k], got)
+			}
+		}
+	}
+}

@@ -146,48 +146,90 @@ func subStart(sub *record.Subscription) time.Time {
 	return sub.Created
 }
 
-// excludedAt reports why a subscription does not count at t, or "" when it
-// counts. The current status (past_due, unpaid, paused) applies from the
+// Reasons a subscription does not count at an instant.
+type exclusion uint8
+
+const (
+	counts exclusion = iota
+	exDeleted
+	exNotStarted
+	exCanceled
+	exEnded
+	exIncomplete
+	exTrial
+	exPastDue
+	exUnpaid
+	exPaused
+)
+
+// excludedAt reports why a subscription does not count at t (counts when
+// it does). The current status (past_due, unpaid, paused) applies from the
 // current period start; trials apply between TrialStart and TrialEnd.
-func excludedAt(sub *record.Subscription, t time.Time, m *MetricsSettings) string {
+func excludedAt(sub *record.Subscription, t time.Time, m *MetricsSettings) exclusion {
 	if sub.Deleted {
-		return "deleted"
+		return exDeleted
 	}
 	start := subStart(sub)
 	if start.IsZero() || t.Before(start) {
-		return "not started"
+		return exNotStarted
 	}
 	if end := countingEnd(sub, m); !end.IsZero() && !t.Before(end) {
 		if sub.CancelAtPeriodEnd || sub.Status == record.StatusNonRenewing || !sub.CancelAt.IsZero() {
-			return "canceled (counts until " + end.UTC().Format("2006-01-02") + ")"
+			return exCanceled
 		}
-		return "ended " + end.UTC().Format("2006-01-02")
+		return exEnded
 	}
 	if sub.Status == record.StatusIncomplete || sub.Status == record.StatusIncompleteExpired {
-		return "incomplete: first payment never succeeded"
+		return exIncomplete
 	}
-	if !sub.TrialEnd.IsZero() && t.Before(sub.TrialEnd) && !t.Before(sub.TrialStart) && m.Trials != Include {
-		return "in trial until " + sub.TrialEnd.UTC().Format("2006-01-02")
+	if m.Trials != Include {
+		if !sub.TrialEnd.IsZero() && t.Before(sub.TrialEnd) && !t.Before(sub.TrialStart) {
+			return exTrial
+		}
+		if sub.Status == record.StatusTrialing && sub.TrialEnd.IsZero() {
+			return exTrial
+		}
 	}
-	if sub.Status == record.StatusTrialing && sub.TrialEnd.IsZero() && m.Trials != Include {
-		return "in trial"
-	}
-	current := sub.CurrentPeriodStart.IsZero() || !t.Before(sub.CurrentPeriodStart)
-	if current {
-		switch sub.Status {
-		case record.StatusPastDue:
-			if m.PastDue == Exclude {
-				return "past due"
-			}
-		case record.StatusUnpaid:
-			if m.Unpaid != Include {
-				return "unpaid"
-			}
-		case record.StatusPaused:
-			if m.Paused != Include {
-				return "paused"
+	if sub.Status == record.StatusPastDue || sub.Status == record.StatusUnpaid || sub.Status == record.StatusPaused {
+		if sub.CurrentPeriodStart.IsZero() || !t.Before(sub.CurrentPeriodStart) {
+			switch {
+			case sub.Status == record.StatusPastDue && m.PastDue == Exclude:
+				return exPastDue
+			case sub.Status == record.StatusUnpaid && m.Unpaid != Include:
+				return exUnpaid
+			case sub.Status == record.StatusPaused && m.Paused != Include:
+				return exPaused
 			}
 		}
+	}
+	return counts
+}
+
+// exclusionText explains an exclusion for the ledger.
+func exclusionText(e exclusion, sub *record.Subscription, m *MetricsSettings) string {
+	day := func(t time.Time) string { return t.UTC().Format("2006-01-02") }
+	switch e {
+	case exDeleted:
+		return "deleted"
+	case exNotStarted:
+		return "not started"
+	case exCanceled:
+		return "canceled (counts until " + day(countingEnd(sub, m)) + ")"
+	case exEnded:
+		return "ended " + day(countingEnd(sub, m))
+	case exIncomplete:
+		return "incomplete: first payment never succeeded"
+	case exTrial:
+		if sub.TrialEnd.IsZero() {
+			return "in trial"
+		}
+		return "in trial until " + day(sub.TrialEnd)
+	case exPastDue:
+		return "past due"
+	case exUnpaid:
+		return "unpaid"
+	case exPaused:
+		return "paused"
 	}
 	return ""
 }
@@ -346,14 +388,17 @@ func mainInterval(sub *record.Subscription) (string, int) {
 // 49.00 USD is 9,800 cents = 14,700 JPY of MRR; with a forever 10% coupon it
 // is 13,230 JPY.
 func SubscriptionMRR(sub *record.Subscription, t time.Time, m *MetricsSettings, conv *converter, ledger *[]LedgerLine) int64 {
-	if why := excludedAt(sub, t, m); why != "" {
+	if why := excludedAt(sub, t, m); why != counts {
 		if ledger != nil {
-			*ledger = append(*ledger, LedgerLine{Subscription: sub.Key(), Kind: LedgerExcluded, Detail: why, Currency: sub.Currency})
+			*ledger = append(*ledger, LedgerLine{Subscription: sub.Key(), Kind: LedgerExcluded, Detail: exclusionText(why, sub, m), Currency: sub.Currency})
 		}
 		return 0
 	}
 	mainIv, mainCount := mainInterval(sub)
-	periodStart := billingPeriodStart(sub, mainIv, mainCount, t)
+	var periodStart time.Time
+	if len(sub.Discounts) > 0 {
+		periodStart = billingPeriodStart(sub, mainIv, mainCount, t)
+	}
 	var total float64 // reporting minor units
 	for i := range sub.Items {
 		it := &sub.Items[i]
@@ -379,8 +424,8 @@ func SubscriptionMRR(sub *record.Subscription, t time.Time, m *MetricsSettings, 
 		amount := ItemAmount(it, q)
 		num, den := monthlyFactor(it.Interval, it.IntervalCount)
 		monthly := float64(amount) * num / den
-		ips := periodStart
-		if it.Interval != mainIv || it.IntervalCount != mainCount {
+		var ips time.Time
+		if len(it.Discounts) > 0 {
 			ips = billingPeriodStart(sub, it.Interval, it.IntervalCount, t)
 		}
 		mult, ok := conv.multiplier(cur)

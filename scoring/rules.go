@@ -3,6 +3,7 @@ package scoring
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 
@@ -83,6 +84,9 @@ var templateFuncs = template.FuncMap{
 	"neg":  func(f float64) float64 { return -f },
 	"pct":  func(f float64) float64 { return f * 100 },
 }
+
+// vmPool reuses expr virtual machines (their stacks) across evaluations.
+var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}
 
 // CompiledRules are task rules with their conditions compiled and templates
 // parsed, ready to evaluate for many accounts concurrently.
@@ -244,7 +248,9 @@ func (c *CompiledRules) Evaluate(env *RuleEnv, accountKey string, asOf time.Time
 		if r.when == nil {
 			continue
 		}
-		v, err := expr.Run(r.when, env)
+		machine := vmPool.Get().(*vm.VM)
+		v, err := machine.Run(r.when, env)
+		vmPool.Put(machine)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("rule %s: %w", r.Name, err))
 			continue
