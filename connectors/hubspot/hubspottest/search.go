@@ -3,7 +3,7 @@ package hubspottest
 import (
 	"encoding/json"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -124,28 +124,40 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request, typ string
 		}
 	}
 	// Sort keys are computed once per record, not per comparison.
-	keys := make(map[*Object][]sortKey, len(matched))
-	for _, o := range matched {
-		ks := make([]sortKey, len(in.Sorts))
-		for i, so := range in.Sorts {
-			ks[i] = keyOf(o.Properties[so.PropertyName])
-		}
-		keys[o] = ks
+	type entry struct {
+		o    *Object
+		keys []sortKey
 	}
-	sort.SliceStable(matched, func(i, j int) bool {
-		ki, kj := keys[matched[i]], keys[matched[j]]
+	entries := make([]entry, len(matched))
+	for i, o := range matched {
+		ks := make([]sortKey, len(in.Sorts))
 		for n, so := range in.Sorts {
-			c := ki[n].cmp(kj[n])
+			ks[n] = keyOf(o.Properties[so.PropertyName])
+		}
+		entries[i] = entry{o, ks}
+	}
+	slices.SortFunc(entries, func(x, y entry) int {
+		for n, so := range in.Sorts {
+			c := x.keys[n].cmp(y.keys[n])
 			if c == 0 {
 				continue
 			}
 			if so.Direction == "DESCENDING" {
-				return c > 0
+				return -c
 			}
-			return c < 0
+			return c
 		}
-		return idLess(matched[i].ID, matched[j].ID)
+		if idLess(x.o.ID, y.o.ID) {
+			return -1
+		}
+		if x.o.ID == y.o.ID {
+			return 0
+		}
+		return 1
 	})
+	for i := range entries {
+		matched[i] = entries[i].o
+	}
 	total := len(matched)
 	end := offset + in.Limit
 	if end > total {
@@ -215,38 +227,10 @@ func match(o *Object, f searchFilter) bool {
 	return false
 }
 
-// compare orders two property values: as instants when both are datetimes
-// (ISO 8601 or epoch milliseconds, both accepted in filters), as numbers when
-// both are numeric, else as case-insensitive strings.
-func compare(a, b string) int {
-	ta, oka := parseInstant(a)
-	tb, okb := parseInstant(b)
-	if oka && okb && (strings.Contains(a, "T") || strings.Contains(b, "T")) {
-		return ta.Compare(tb)
-	}
-	fa, ea := strconv.ParseFloat(a, 64)
-	fb, eb := strconv.ParseFloat(b, 64)
-	if ea == nil && eb == nil {
-		switch {
-		case fa < fb:
-			return -1
-		case fa > fb:
-			return 1
-		}
-		return 0
-	}
-	return strings.Compare(strings.ToLower(a), strings.ToLower(b))
-}
-
-func parseInstant(s string) (time.Time, bool) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, true
-	}
-	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return time.UnixMilli(ms).UTC(), true
-	}
-	return time.Time{}, false
-}
+// compare orders two property values: datetimes (ISO 8601 or epoch
+// milliseconds, both accepted in filters) and numbers numerically, else as
+// case-insensitive strings.
+func compare(a, b string) int { return keyOf(a).cmp(keyOf(b)) }
 
 // sortKey orders values as compare does: numbers (datetimes as epoch
 // milliseconds) before strings.
