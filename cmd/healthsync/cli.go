@@ -46,6 +46,16 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"run", "run the daemon: schedules, webhook receiver, API, metrics", cmdRun},
+		{"sync", "run one pull, reconcile and write pass now", cmdSync},
+		{"plan", "show the write plan computed from the store, with no API call", cmdPlan},
+		{"apply", "execute the saved write plan", cmdApply},
+		{"runs", "list run history", cmdRuns},
+		{"report", "portfolio KPIs, MRR movements, segments, at-risk accounts", cmdReport},
+		{"explain", "one account's score, measures, MRR ledger and links", cmdExplain},
+		{"config", "config example | validate FILE | show FILE", cmdConfig},
+		{"setup", "setup hubspot: create healthsync's custom company properties", cmdSetup},
+		{"webhooks", "webhooks dlq | replay ID: dead-lettered webhook events", cmdWebhooks},
 		{"healthcheck", "probe a running daemon's /healthz (for containers)", cmdHealthcheck},
 		{"version", "print the version", cmdVersion},
 	}
@@ -69,8 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "healthsync %s: %v\n", c.name, err)
 		var ue usageError
-		var ce interface{ ConfigProblems() int }
-		if errors.As(err, &ue) || errors.As(err, &ce) {
+		if errors.As(err, &ue) {
 			return exitUsage
 		}
 		return exitFailure

@@ -80,6 +80,8 @@ type Engine struct {
 	now    func() time.Time
 	rules  *scoring.CompiledRules
 	score  scoring.Settings
+	// explain keeps the MRR ledger of every month (guarded by mu).
+	explain bool
 
 	// mu serialises reconcile and write passes (the webhook path takes it
 	// per account); pulls of different connectors run concurrently.

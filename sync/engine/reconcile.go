@@ -225,7 +225,8 @@ func (e *Engine) Reconcile(ctx context.Context, asOf time.Time, recordState bool
 	inputs := make([]scoring.AccountInput, len(jobs))
 	for i, s := range jobs {
 		in := scoring.AccountInput{Account: s.Account, Deals: w.deals[s.Account.Key()], Currency: e.cfg.Reporting.Currency,
-			FX: e.cfg.Reporting.FX, LastTasks: lastTasks[s.Account.Key()], Signals: w.signals[s.Account.Key()]}
+			FX: e.cfg.Reporting.FX, LastTasks: lastTasks[s.Account.Key()], Signals: w.signals[s.Account.Key()],
+			Explain: e.explain}
 		for _, ck := range s.Customers {
 			in.Subscriptions = append(in.Subscriptions, w.subs[ck]...)
 			in.Invoices = append(in.Invoices, w.invoices[ck]...)

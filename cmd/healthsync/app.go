@@ -1,0 +1,88 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/rs/zerolog"
+
+	"github.com/healthsync/healthsync/config"
+	"github.com/healthsync/healthsync/sync/engine"
+	"github.com/healthsync/healthsync/sync/store"
+)
+
+// app is a loaded configuration with its logger, store, connectors and
+// engine: what every command but `config` and `version` needs.
+type app struct {
+	cfg   *config.Config
+	log   zerolog.Logger
+	st    *store.Store
+	wired *wired
+	eng   *engine.Engine
+}
+
+// loadConfig reads and validates the file; problems exit with code 2.
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return nil, usagef("--config FILE is required")
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		var ce *config.Errors
+		if errors.As(err, &ce) {
+			return nil, usageError{err}
+		}
+		return nil, usageError{err}
+	}
+	return cfg, nil
+}
+
+// openApp loads everything. logFormat overrides the config's log.format.
+func openApp(path, logFormat string, stderr io.Writer) (*app, error) {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	return openAppConfig(cfg, logFormat, stderr, nil)
+}
+
+// openAppConfig opens the store and builds the engine; pub, when set, makes
+// the engine's notification publisher once the store is open.
+func openAppConfig(cfg *config.Config, logFormat string, stderr io.Writer, pub func(*app) engine.Publisher) (*app, error) {
+	format := cfg.Log.Format
+	if logFormat != "" {
+		format = logFormat
+	}
+	log, err := newLogger(stderr, cfg.Log.Level, format)
+	if err != nil {
+		return nil, err
+	}
+	w, err := wire(cfg, log)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	st, err := store.Open(cfg.Store.Path, store.Options{DedupeTTL: cfg.Webhooks.DedupeTTL.D()})
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, st: st, wired: w}
+	var p engine.Publisher
+	if pub != nil {
+		p = pub(a)
+	}
+	eng, err := engine.New(engine.Options{Config: cfg, Store: st, Connectors: w.connectors, Publisher: p, Logger: log})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.eng = eng
+	return a, nil
+}
+
+func (a *app) Close() error {
+	if err := a.st.Close(); err != nil {
+		return fmt.Errorf("closing store: %w", err)
+	}
+	return nil
+}

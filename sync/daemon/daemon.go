@@ -1,0 +1,196 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+
+	"github.com/healthsync/healthsync/config"
+	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/sync/engine"
+	"github.com/healthsync/healthsync/sync/notify"
+	"github.com/healthsync/healthsync/sync/schedule"
+	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/webhook"
+)
+
+// Options configure the daemon.
+type Options struct {
+	Config   *config.Config
+	Store    *store.Store
+	Engine   *engine.Engine
+	Webhooks []webhook.Source
+	Notifier *notify.Notifier
+	Registry *prometheus.Registry
+	Logger   zerolog.Logger
+	// Listener, when set, is used instead of listening on server.listen
+	// (tests and the demo pick a free port).
+	Listener net.Listener
+	// Started is called once the daemon serves and the scheduler runs.
+	Started func(addr string)
+	// NoSchedule skips the cron jobs (the demo drives passes itself).
+	NoSchedule bool
+}
+
+// Daemon is a running healthsync process.
+type Daemon struct {
+	o       Options
+	ready   atomic.Bool
+	workers *webhook.Workers
+	handler *webhook.Handler
+	Addr    string
+}
+
+// New prepares a daemon; Run starts it.
+func New(o Options) *Daemon {
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	return &Daemon{o: o}
+}
+
+// Run serves until ctx ends, then stops accepting work, finishes in-flight
+// jobs within server.shutdown_timeout and returns. The caller closes the
+// store.
+func (d *Daemon) Run(ctx context.Context) error {
+	o := d.o
+	cfg := o.Config
+	log := o.Logger
+	reg := o.Registry
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(newConnectorCollector(o.Engine, o.Store))
+	wm := webhook.NewMetrics(reg)
+
+	workers := webhook.NewWorkers(webhook.WorkerOptions{Queue: o.Store, Processor: o.Engine, Workers: cfg.Webhooks.Workers,
+		MaxAttempts: cfg.Webhooks.MaxAttempts, Metrics: wm, Logger: log.With().Str("component", "webhook").Logger()})
+	d.workers = workers
+	var signals *webhook.SignalsEndpoint
+	if !cfg.Webhooks.SignalsToken.IsZero() {
+		signals = &webhook.SignalsEndpoint{Token: cfg.Webhooks.SignalsToken, Store: signalStore{o.Store}}
+	}
+	d.handler = webhook.NewHandler(webhook.Options{Sources: o.Webhooks, Queue: o.Store, MaxBody: cfg.Webhooks.MaxBodyBytes,
+		Signals: signals, Metrics: wm, Logger: log, Notify: workers.Wake})
+
+	api := NewAPI(o.Engine, o.Store, log)
+	routes := Routes{APIToken: cfg.Server.APIToken, Ready: d.ready.Load, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		API: api, Report: http.HandlerFunc(api.serveReportHTML), Webhooks: d.handler}
+	srv := &http.Server{Handler: NewMux(routes), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	ln := o.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
+			return fmt.Errorf("listening on %s: %w", cfg.Server.Listen, err)
+		}
+	}
+	d.Addr = ln.Addr().String()
+	var metricsSrv *http.Server
+	if cfg.Server.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.Server.MetricsListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listening on %s: %w", cfg.Server.MetricsListen, err)
+		}
+		metricsSrv = &http.Server{Handler: NewMux(Routes{Metrics: routes.Metrics, MetricsOpen: true, Ready: d.ready.Load}),
+			ReadHeaderTimeout: 10 * time.Second}
+		go metricsSrv.Serve(mln)
+	}
+
+	sched := schedule.New(log)
+	if !o.NoSchedule {
+		for _, c := range o.Engine.Connectors() {
+			name := c.Name()
+			err := sched.Add("pull:"+name, c.Config.Schedule, func(ctx context.Context) {
+				l := log.With().Str("run", schedule.RunID(ctx)).Str("connector", name).Logger()
+				if _, err := o.Engine.Sync(ctx, engine.SyncOptions{Connector: name}); err != nil {
+					l.Error().Err(err).Msg("scheduled sync failed")
+				}
+			})
+			if err != nil {
+				return fmt.Errorf("scheduling %s: %w", name, err)
+			}
+		}
+		if spec := cfg.Engine.ReconcileSchedule; spec != "" {
+			err := sched.Add("reconcile", spec, func(ctx context.Context) {
+				if _, err := o.Engine.Sync(ctx, engine.SyncOptions{NoPull: true}); err != nil {
+					log.Error().Err(err).Str("run", schedule.RunID(ctx)).Msg("scheduled reconcile failed")
+				}
+			})
+			if err != nil {
+				return fmt.Errorf("scheduling reconcile: %w", err)
+			}
+		}
+	}
+
+	// Background workers share one context, stopped after the server.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); workers.Run(bg) }()
+	if o.Notifier != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); o.Notifier.Run(bg, time.Second) }()
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	sched.Start()
+	d.ready.Store(true)
+	log.Info().Str("addr", d.Addr).Int("jobs", len(sched.Entries())).Msg("healthsync running")
+	if o.Started != nil {
+		o.Started(d.Addr)
+	}
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+	}
+	d.ready.Store(false)
+	log.Info().Msg("shutting down")
+	timeout := cfg.Server.ShutdownTimeout.D()
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	// Stop accepting webhooks first, then let in-flight jobs finish.
+	if shErr := srv.Shutdown(sctx); shErr != nil {
+		err = errors.Join(err, fmt.Errorf("http shutdown: %w", shErr))
+	}
+	if metricsSrv != nil {
+		metricsSrv.Shutdown(sctx)
+	}
+	if stErr := sched.Stop(sctx); stErr != nil {
+		err = errors.Join(err, fmt.Errorf("stopping jobs: %w", stErr))
+	}
+	stopBG()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-sctx.Done():
+		err = errors.Join(err, errors.New("webhook workers did not stop in time; pending events resume at the next start"))
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	log.Info().Msg("stopped")
+	return err
+}
+
+// Handler returns the webhook handler (after Run started).
+func (d *Daemon) Handler() *webhook.Handler { return d.handler }
+
+type signalStore struct{ st *store.Store }
+
+func (s signalStore) AddSignals(sg []record.Signal) error { _, err := s.st.AddSignals(sg); return err }
