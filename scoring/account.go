@@ -66,6 +66,9 @@ type AccountResult struct {
 	// the month of AsOf; each month's MRR is as of its last instant (the
 	// current month: as of AsOf).
 	Months []MonthMRR `json:"months"`
+	// Ledger explains the months: the current month always, every month of
+	// the series when AccountInput.Explain is set. Oldest first.
+	Ledger []MonthLedger `json:"ledger"`
 	// PrevMRR is the MRR of the month before Months[0].
 	PrevMRR int64 `json:"prev_mrr"`
 	// Start is when the first subscription started (zero: none).
@@ -137,18 +140,20 @@ func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *Compiled
 		m := first + Month(i)
 		mm := &res.Months[i]
 		v, ok := recorded(in.Recorded, m, cur)
-		if m == cur || in.Explain {
-			if ok {
-				mm.Lines = append(mm.Lines, LedgerLine{Kind: LedgerRecorded, Detail: "value recorded by the store in " + m.String(), Currency: res.Currency, Amount: v, Rate: 1, Converted: v})
-			} else {
-				calc.at(instants[i+1], &mm.Lines)
-			}
-		}
 		if !ok {
 			v = vals[i+1]
 		}
 		mm.Month, mm.MRR, mm.Delta = m, v, v-prev
 		mm.Kind = Classify(prev, v, hadMRR)
+		if m == cur || in.Explain {
+			ml := MonthLedger{Month: m, MRR: v, Delta: mm.Delta, Kind: mm.Kind, Why: mm.Kind.Why()}
+			if ok {
+				ml.Lines = append(ml.Lines, LedgerLine{Kind: LedgerRecorded, Detail: "value recorded by the store in " + m.String(), Currency: res.Currency, Amount: v, Rate: 1, Converted: v})
+			} else {
+				calc.at(instants[i+1], &ml.Lines)
+			}
+			res.Ledger = append(res.Ledger, ml)
+		}
 		if prev > 0 {
 			hadMRR = true
 		}
@@ -157,7 +162,7 @@ func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *Compiled
 	res.MRR = res.Months[h-1].MRR
 	res.ARR = 12 * res.MRR
 	everMRR := hadMRR || res.MRR > 0
-	for _, l := range res.Months[h-1].Lines {
+	for _, l := range res.Ledger[len(res.Ledger)-1].Lines {
 		if l.Kind == LedgerExcluded && strings.HasPrefix(l.Detail, "no FX rate") {
 			res.Problems = append(res.Problems, l.Detail)
 		}
@@ -293,10 +298,12 @@ func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *Compiled
 		if env.Account.Fields == nil {
 			env.Account.Fields = map[string]any{}
 		}
-		env.Measures = make(map[string]float64, len(res.Health.Measures))
-		for _, mr := range res.Health.Measures {
-			if !mr.Missing {
-				env.Measures[mr.Name] = mr.Value
+		if rules.usesMeasures {
+			env.Measures = make(map[string]float64, len(res.Health.Measures))
+			for _, mr := range res.Health.Measures {
+				if !mr.Missing {
+					env.Measures[mr.Name] = mr.Value
+				}
 			}
 		}
 		if env.Reasons == nil {

@@ -2,7 +2,6 @@ package scoring
 
 import (
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -86,7 +85,9 @@ func aggregateSignals(signals []record.Signal, metric, agg string, days int, asO
 // compact form (Unix nanoseconds, metric number), built once per account.
 type signalIndex struct {
 	names []string
-	pts   []sigPoint
+	pts   []sigPoint // grouped by metric: metric m is pts[off[m]:off[m+1]]
+	tmp   []sigPoint
+	off   []int
 	seen  []bool
 }
 
@@ -98,21 +99,39 @@ type sigPoint struct {
 
 func (x *signalIndex) build(signals []record.Signal, names []string) {
 	x.names = names
-	x.pts = x.pts[:0]
+	x.tmp = x.tmp[:0]
 	if cap(x.seen) < len(names) {
 		x.seen = make([]bool, len(names))
+		x.off = make([]int, len(names)+1)
 	}
 	x.seen = x.seen[:len(names)]
+	x.off = x.off[:len(names)+1]
 	clear(x.seen)
+	clear(x.off)
 	for i := range signals {
 		s := &signals[i]
 		for m, n := range names {
 			if s.Metric == n {
-				x.pts = append(x.pts, sigPoint{t: s.Time.UnixNano(), v: s.Value, m: m})
+				x.tmp = append(x.tmp, sigPoint{t: s.Time.UnixNano(), v: s.Value, m: m})
 				x.seen[m] = true
+				x.off[m+1]++
 				break
 			}
 		}
+	}
+	// counting sort by metric
+	for m := 1; m < len(x.off); m++ {
+		x.off[m] += x.off[m-1]
+	}
+	if cap(x.pts) < len(x.tmp) {
+		x.pts = make([]sigPoint, len(x.tmp), 2*len(x.tmp))
+	}
+	x.pts = x.pts[:len(x.tmp)]
+	var posBuf [16]int
+	pos := append(posBuf[:0], x.off[:len(names)]...)
+	for _, p := range x.tmp {
+		x.pts[pos[p.m]] = p
+		pos[p.m]++
 	}
 }
 
@@ -136,15 +155,20 @@ func (x *signalIndex) aggregate(m int, agg string, days int, asOf time.Time) flo
 	var sum, lastV float64
 	last, lastPos := int64(math.MinInt64), int64(math.MinInt64)
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for i := range x.pts {
-		p := &x.pts[i]
-		if p.m != m || p.t <= from || p.t > to {
+	pts := x.pts[x.off[m]:x.off[m+1]]
+	for i := range pts {
+		p := &pts[i]
+		if p.t <= from || p.t > to {
 			continue
 		}
 		n++
 		sum += p.v
-		lo = math.Min(lo, p.v)
-		hi = math.Max(hi, p.v)
+		if p.v < lo {
+			lo = p.v
+		}
+		if p.v > hi {
+			hi = p.v
+		}
 		if p.t >= last {
 			last, lastV = p.t, p.v
 		}
@@ -336,21 +360,32 @@ func BandFor(score float64, b Bands) string {
 // topReasons: the three measures that cost the most points (at least half
 // a point), as "logins in 28 days: 3 (good 12 or more), -15 pts".
 func topReasons(h *HealthSettings, mrs []MeasureResult, override bool) []string {
-	idx := make([]int, 0, len(mrs))
+	var top [3]int
+	n := 0
 	for i := range mrs {
-		if mrs[i].Lost >= 0.5 {
-			idx = append(idx, i)
+		if mrs[i].Lost < 0.5 {
+			continue
 		}
+		// insert i into top (sorted by Lost, descending; earlier wins ties)
+		j := n
+		if j < 3 {
+			n++
+		} else if mrs[i].Lost <= mrs[top[2]].Lost {
+			continue
+		} else {
+			j = 2
+		}
+		for j > 0 && mrs[i].Lost > mrs[top[j-1]].Lost {
+			top[j] = top[j-1]
+			j--
+		}
+		top[j] = i
 	}
-	sort.SliceStable(idx, func(a, b int) bool { return mrs[idx[a]].Lost > mrs[idx[b]].Lost })
-	if len(idx) > 3 {
-		idx = idx[:3]
-	}
-	out := make([]string, 0, len(idx)+1)
+	out := make([]string, 0, n+1)
 	if override {
 		out = append(out, "score set manually in the CRM")
 	}
-	for _, i := range idx {
+	for _, i := range top[:n] {
 		ms := &h.Measures[i]
 		mr := &mrs[i]
 		lost := strconv.FormatFloat(math.Round(mr.Lost), 'f', 0, 64)

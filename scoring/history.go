@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/healthsync/healthsync/connectors/record"
@@ -62,6 +63,11 @@ func newMRRCalc(subs []record.Subscription, invoices []record.Invoice, m *Metric
 		return c
 	}
 	c.earliest = make([]time.Time, len(subs))
+	nl := 0
+	for i := range invoices {
+		nl += len(invoices[i].Lines)
+	}
+	c.lines = make([]histLine, 0, nl)
 	for i := range invoices {
 		inv := &invoices[i]
 		if inv.Deleted || inv.Status == record.InvoiceVoid || inv.Status == record.InvoiceDraft {
@@ -109,7 +115,7 @@ func newMRRCalc(subs []record.Subscription, invoices []record.Invoice, m *Metric
 				days := l.PeriodEnd.Sub(l.PeriodStart).Hours() / 24
 				monthly = amount * avgMonthDays / days
 			}
-			c.lines = append(c.lines, histLine{sub: idx, from: l.PeriodStart, to: l.PeriodEnd, fromN: l.PeriodStart.UnixNano(), toN: l.PeriodEnd.UnixNano(),
+			c.lines = append(c.lines, histLine{sub: idx, fromN: l.PeriodStart.UnixNano(), toN: l.PeriodEnd.UnixNano(),
 				monthly: monthly, line: l, inv: inv, mult: mult})
 			if idx >= 0 && (c.earliest[idx].IsZero() || l.PeriodStart.Before(c.earliest[idx])) {
 				c.earliest[idx] = l.PeriodStart
@@ -133,8 +139,13 @@ func newMRRCalc(subs []record.Subscription, invoices []record.Invoice, m *Metric
 // instants must be increasing.
 func (c *mrrCalc) series(instants []time.Time, vals []int64) {
 	n := len(instants)
-	buf := make([]int64, n)
-	hist := make([]float64, n)
+	sc := seriesPool.Get().(*seriesScratch)
+	defer seriesPool.Put(sc)
+	if cap(sc.ns) < n {
+		sc.ns, sc.hist = make([]int64, n), make([]float64, n)
+	}
+	buf, hist := sc.ns[:n], sc.hist[:n]
+	clear(hist)
 	for k, t := range instants {
 		buf[k] = t.UnixNano()
 	}
@@ -163,6 +174,13 @@ func (c *mrrCalc) series(instants []time.Time, vals []int64) {
 	}
 }
 
+type seriesScratch struct {
+	ns   []int64
+	hist []float64
+}
+
+var seriesPool = sync.Pool{New: func() any { return new(seriesScratch) }}
+
 // at returns the account's MRR at t in reporting minor units, appending the
 // computation to ledger when it is non-nil.
 func (c *mrrCalc) at(t time.Time, ledger *[]LedgerLine) int64 {
@@ -183,7 +201,7 @@ func (c *mrrCalc) at(t time.Time, ledger *[]LedgerLine) int64 {
 		if hl.sub >= 0 && !c.useInvoices(hl.sub, t) {
 			continue
 		}
-		if t.Before(hl.from) || !t.Before(hl.to) {
+		if tn := t.UnixNano(); tn < hl.fromN || tn >= hl.toN {
 			continue
 		}
 		hist += hl.monthly * hl.mult
@@ -221,5 +239,5 @@ func lineDetail(hl *histLine) string {
 		kind = "proration"
 	}
 	return fmt.Sprintf("%s %s line %s to %s", what, kind,
-		hl.from.UTC().Format("2006-01-02"), hl.to.UTC().Format("2006-01-02"))
+		hl.line.PeriodStart.UTC().Format("2006-01-02"), hl.line.PeriodEnd.UTC().Format("2006-01-02"))
 }

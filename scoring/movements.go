@@ -85,12 +85,21 @@ func Classify(prev, now int64, hadMRR bool) MovementKind {
 // the current month: as of the asOf time). Delta = MRR - previous month's MRR.
 type MonthMRR struct {
 	Month Month        `json:"month"`
+	Kind  MovementKind `json:"kind"`
+	MRR   int64        `json:"mrr"`
+	Delta int64        `json:"delta"`
+}
+
+// MonthLedger explains an account's MRR in a month: the lines (items,
+// discounts, invoice lines, exclusions, conversion) and the movement with
+// the rule that classified it.
+type MonthLedger struct {
+	Month Month        `json:"month"`
 	MRR   int64        `json:"mrr"`
 	Delta int64        `json:"delta"`
 	Kind  MovementKind `json:"kind"`
-	// Lines explain MRR (see LedgerLine); filled for the current month, and
-	// for every month when AccountInput.Explain is set.
-	Lines []LedgerLine `json:"lines,omitempty"`
+	Why   string       `json:"why"`
+	Lines []LedgerLine `json:"lines"`
 }
 
 // Movements sums an account's or a portfolio's movements in a month, in

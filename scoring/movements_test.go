@@ -53,12 +53,12 @@ func TestAccountSeriesReactivation(t *testing.T) {
 	if res.MRR != 5000 || res.ARR != 60000 {
 		t.Errorf("MRR %d ARR %d", res.MRR, res.ARR)
 	}
-	if len(res.Months[8].Lines) == 0 || len(res.Months[3].Lines) != 0 {
+	if len(res.Ledger) != 1 || res.Ledger[0].Month.String() != "2026-08" || len(res.Ledger[0].Lines) == 0 {
 		t.Errorf("ledger only for the current month without Explain")
 	}
 	in.Explain = true
 	res = ScoreAccount(in, date(2026, 8, 15), shortHistory(9), nil)
-	if len(res.Months[3].Lines) == 0 {
+	if len(res.Ledger) != 9 || res.Ledger[3].Kind != MoveExpansion || res.Ledger[3].Why != "MRR went up" || len(res.Ledger[3].Lines) != 3 {
 		t.Errorf("Explain keeps every month's ledger")
 	}
 }

@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -481,11 +482,11 @@ func SubscriptionMRR(sub *record.Subscription, t time.Time, m *MetricsSettings, 
 func itemDetail(it *record.Item, q, amount int64, cur string, metered bool) string {
 	per := it.Interval
 	if it.IntervalCount > 1 {
-		per = fmt.Sprintf("%d %ss", it.IntervalCount, it.Interval)
+		per = strconv.Itoa(it.IntervalCount) + " " + it.Interval + "s"
 	}
-	what := fmt.Sprintf("%d x %s", q, FormatMoney(it.UnitAmount, cur))
+	what := strconv.FormatInt(q, 10) + " x " + FormatMoney(it.UnitAmount, cur)
 	if it.BillingScheme == record.SchemeTiered {
-		what = fmt.Sprintf("%d units, %s tiers = %s", q, it.TiersMode, FormatMoney(amount, cur))
+		what = strconv.FormatInt(q, 10) + " units, " + it.TiersMode + " tiers = " + FormatMoney(amount, cur)
 	}
 	if metered {
 		what += " (last period's usage)"

@@ -92,6 +92,9 @@ var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}
 // parsed, ready to evaluate for many accounts concurrently.
 type CompiledRules struct {
 	rules []compiledRule
+	// usesMeasures is true when a condition reads the measures map, which
+	// is then filled (it costs an allocation per account).
+	usesMeasures bool
 }
 
 type compiledRule struct {
@@ -150,6 +153,9 @@ func compileRules(rules []TaskRule) (*CompiledRules, []FieldError) {
 			add(p+".when", "%s", oneLine(err.Error()))
 		} else {
 			cr.when = prog
+			if strings.Contains(r.When, "measures") {
+				out.usesMeasures = true
+			}
 		}
 		if strings.TrimSpace(r.Subject) == "" {
 			add(p+".subject", "is required")
