@@ -20,7 +20,22 @@ type item struct {
 	id      string
 	created int64
 	seq     int64
-	render  func() any
+}
+
+// sorted returns the objects of a kind newest first, cached until the next
+// mutation (every mutation emits an event, which clears the cache); the
+// caller holds s.mu.
+func (s *Server) sorted(kind string, build func() []item) []item {
+	if s.order == nil {
+		s.order = map[string][]item{}
+	}
+	if its, ok := s.order[kind]; ok {
+		return its
+	}
+	its := build()
+	slices.SortFunc(its, newestFirst)
+	s.order[kind] = its
+	return its
 }
 
 func newestFirst(a, b item) int {
@@ -159,9 +174,11 @@ func createdFilter(q url.Values) (func(int64) bool, *apiError) {
 // page applies Stripe's cursor pagination to items (any order) and writes
 // the list object. lookup finds a cursor object among all objects of the
 // kind, filtered or not.
-func page(w http.ResponseWriter, p listParams, items []item, url, kind string, lookup func(string) (item, bool)) {
+func page(w http.ResponseWriter, p listParams, items []item, url, kind string, lookup func(string) (item, bool), render func(id string) any) {
 	items = slices.DeleteFunc(items, func(it item) bool { return !p.created(it.created) })
-	slices.SortFunc(items, newestFirst)
+	if !slices.IsSortedFunc(items, newestFirst) {
+		slices.SortFunc(items, newestFirst)
+	}
 	var sel []item
 	hasMore := false
 	switch {
@@ -188,7 +205,7 @@ func page(w http.ResponseWriter, p listParams, items []item, url, kind string, l
 	}
 	data := make([]any, 0, len(sel))
 	for _, it := range sel {
-		data = append(data, it.render())
+		data = append(data, render(it.id))
 	}
 	writeJSON(w, map[string]any{"object": "list", "data": data, "has_more": hasMore, "url": url})
 }
@@ -207,13 +224,19 @@ func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) {
 	email := r.URL.Query().Get("email")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var items []item
-	for _, e := range s.customers {
-		if e.v.Deleted || (email != "" && e.v.Email != email) {
+	all := s.sorted("customers", func() []item {
+		its := make([]item, 0, len(s.customers))
+		for _, e := range s.customers {
+			its = append(its, item{e.v.ID, e.v.Created.Unix(), e.seq})
+		}
+		return its
+	})
+	items := make([]item, 0, len(all))
+	for _, it := range all {
+		if c := s.customers[it.id].v; c.Deleted || (email != "" && c.Email != email) {
 			continue
 		}
-		c := e.v
-		items = append(items, item{c.ID, c.Created.Unix(), e.seq, func() any { return s.renderCustomer(c) }})
+		items = append(items, it)
 	}
 	page(w, p, items, "/v1/customers", "customer", func(id string) (item, bool) {
 		e, ok := s.customers[id]
@@ -221,7 +244,7 @@ func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) {
 			return item{}, false
 		}
 		return item{id: id, created: e.v.Created.Unix(), seq: e.seq}, true
-	})
+	}, func(id string) any { return s.renderCustomer(s.customers[id].v) })
 }
 
 func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) {
@@ -266,9 +289,16 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request) {
 	status, customer, price := q.Get("status"), q.Get("customer"), q.Get("price")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var items []item
-	for _, e := range s.subs {
-		sub := e.v
+	all := s.sorted("subscriptions", func() []item {
+		its := make([]item, 0, len(s.subs))
+		for _, e := range s.subs {
+			its = append(its, item{e.v.ID, e.v.Created.Unix(), e.seq})
+		}
+		return its
+	})
+	items := make([]item, 0, len(all))
+	for _, it := range all {
+		sub := s.subs[it.id].v
 		// https://docs.stripe.com/api/subscriptions/list#list_subscriptions-status:
 		// by default canceled subscriptions are not returned; "ended" is
 		// canceled or incomplete_expired; "all" returns every status.
@@ -284,9 +314,7 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request) {
 		case price != "" && !slices.ContainsFunc(sub.Items, func(it SubscriptionItem) bool { return it.Price == price }):
 			continue
 		}
-		items = append(items, item{sub.ID, sub.Created.Unix(), e.seq, func() any {
-			return s.renderSubscription(sub, ri.version, p.expand)
-		}})
+		items = append(items, it)
 	}
 	page(w, p, items, "/v1/subscriptions", "subscription", func(id string) (item, bool) {
 		e, ok := s.subs[id]
@@ -294,7 +322,7 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request) {
 			return item{}, false
 		}
 		return item{id: id, created: e.v.Created.Unix(), seq: e.seq}, true
-	})
+	}, func(id string) any { return s.renderSubscription(s.subs[id].v, ri.version, p.expand) })
 }
 
 func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request) {
@@ -336,9 +364,7 @@ func (s *Server) listSubscriptionItems(w http.ResponseWriter, r *http.Request) {
 	sub := e.v
 	var items []item
 	for i, it := range sub.Items {
-		items = append(items, item{it.ID, 0, int64(-i), func() any {
-			return s.renderItem(it, sub, ri.version, p.expand["price.tiers"])
-		}})
+		items = append(items, item{it.ID, 0, int64(-i)})
 	}
 	page(w, p, items, "/v1/subscription_items", "subscription item", func(id string) (item, bool) {
 		for i, it := range sub.Items {
@@ -347,6 +373,13 @@ func (s *Server) listSubscriptionItems(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		return item{}, false
+	}, func(id string) any {
+		for _, it := range sub.Items {
+			if it.ID == id {
+				return s.renderItem(it, sub, ri.version, p.expand["price.tiers"])
+			}
+		}
+		return nil
 	})
 }
 
@@ -368,9 +401,7 @@ func (s *Server) listInvoices(w http.ResponseWriter, r *http.Request) {
 			(sub != "" && in.Subscription != sub) {
 			continue
 		}
-		items = append(items, item{in.ID, in.Created.Unix(), e.seq, func() any {
-			return s.renderInvoice(in, ri.version, p.expand)
-		}})
+		items = append(items, item{in.ID, in.Created.Unix(), e.seq})
 	}
 	page(w, p, items, "/v1/invoices", "invoice", func(id string) (item, bool) {
 		e, ok := s.invoices[id]
@@ -378,7 +409,7 @@ func (s *Server) listInvoices(w http.ResponseWriter, r *http.Request) {
 			return item{}, false
 		}
 		return item{id: id, created: e.v.Created.Unix(), seq: e.seq}, true
-	})
+	}, func(id string) any { return s.renderInvoice(s.invoices[id].v, ri.version, p.expand) })
 }
 
 func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request) {
@@ -419,7 +450,7 @@ func (s *Server) listInvoiceLines(w http.ResponseWriter, r *http.Request) {
 	in := e.v
 	var items []item
 	for i, l := range in.Lines {
-		items = append(items, item{l.ID, 0, int64(-i), func() any { return s.renderLine(l, in, ri.version) }})
+		items = append(items, item{l.ID, 0, int64(-i)})
 	}
 	page(w, p, items, "/v1/invoices/"+id+"/lines", "line item", func(lid string) (item, bool) {
 		for i, l := range in.Lines {
@@ -428,6 +459,13 @@ func (s *Server) listInvoiceLines(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		return item{}, false
+	}, func(lid string) any {
+		for _, l := range in.Lines {
+			if l.ID == lid {
+				return s.renderLine(l, in, ri.version)
+			}
+		}
+		return nil
 	})
 }
 
@@ -461,8 +499,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 		if e.Created.Unix() < cut || !matchType(e.Type, typ, types) {
 			continue
 		}
-		ev := e
-		items = append(items, item{e.ID, e.Created.Unix(), e.seq, func() any { return s.renderEvent(ev) }})
+		items = append(items, item{e.ID, e.Created.Unix(), e.seq})
 	}
 	page(w, p, items, "/v1/events", "event", func(id string) (item, bool) {
 		for _, e := range s.events {
@@ -471,6 +508,13 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		return item{}, false
+	}, func(id string) any {
+		for _, e := range s.events {
+			if e.ID == id {
+				return s.renderEvent(e)
+			}
+		}
+		return nil
 	})
 }
 

@@ -180,6 +180,7 @@ func (s *Server) at(t time.Time) time.Time {
 // emit records an event; the caller holds s.mu.
 func (s *Server) emit(typ string, obj map[string]any) {
 	b := mustJSON(obj)
+	s.order = nil // list order may have changed
 	s.seq++
 	s.events = append(s.events, Event{
 		ID: fmt.Sprintf("evt_%014d", s.seq), Type: typ, Created: s.now,

@@ -86,6 +86,7 @@ type Server struct {
 	subs      map[string]*entry[Subscription]
 	invoices  map[string]*entry[Invoice]
 	events    []Event
+	order     map[string][]item
 	endpoints []endpoint
 	delivered int
 }
