@@ -54,7 +54,7 @@ func BenchmarkWriteBack10k(b *testing.B) {
 	at := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
 	for i, id := range ids {
 		updates[i] = record.FieldUpdate{Object: "Account", ID: id, Fields: map[string]any{
-			"Health_Score__c": float64(i % 100), "Health_Band__c": "Green", "MRR__c": 990.0, "Healthsync_Updated_At__c": at,
+			"Health_Score__c": float64(i % 100), "Health_Band__c": "healthy", "MRR__c": 990.0, "Healthsync_Updated_At__c": at,
 		}}
 	}
 	runs := 0

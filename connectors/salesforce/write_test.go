@@ -36,7 +36,7 @@ func TestUpdateBatchWithBadRecords(t *testing.T) {
 			score = 140
 		}
 		updates[i] = record.FieldUpdate{Object: "Account", ID: id, Fields: map[string]any{
-			"Health_Score__c": score, "Health_Band__c": "Green", "Health_Reasons__c": "usage up 20%",
+			"Health_Score__c": score, "Health_Band__c": "healthy", "Health_Reasons__c": "usage up 20%",
 			"MRR__c": int64(1250), "Healthsync_Updated_At__c": at,
 		}}
 	}
@@ -69,7 +69,7 @@ func TestUpdateBatchWithBadRecords(t *testing.T) {
 		t.Errorf("ok = %d, failed = %s\nwant 447 and %s", ok, jsonString(failed), jsonString(want))
 	}
 	got := e.fake.Get("Account", ids[5])
-	if got["Health_Score__c"] != 5.0 || got["MRR__c"] != 1250.0 || got["Health_Band__c"] != "Green" || !got["Healthsync_Updated_At__c"].(time.Time).Equal(at) {
+	if got["Health_Score__c"] != 5.0 || got["MRR__c"] != 1250.0 || got["Health_Band__c"] != "healthy" || !got["Healthsync_Updated_At__c"].(time.Time).Equal(at) {
 		t.Errorf("stored = %v", got)
 	}
 	// The transient failure succeeds on the next pass.
@@ -104,7 +104,7 @@ func TestUpdateTypesValues(t *testing.T) {
 		{name: "date from time", fields: map[string]any{"Renewal_Date__c": time.Date(2025, 6, 30, 22, 0, 0, 0, time.UTC)}, wantStore: map[string]any{"Renewal_Date__c": "2025-06-30"}},
 		{name: "datetime from other zone", fields: map[string]any{"Healthsync_Updated_At__c": time.Date(2025, 3, 1, 14, 0, 0, 0, time.FixedZone("CET", 3600))},
 			wantStore: map[string]any{"Healthsync_Updated_At__c": time.Date(2025, 3, 1, 13, 0, 0, 0, time.UTC)}},
-		{name: "picklist", fields: map[string]any{"Health_Band__c": "Red", "Touch_Model__c": "Tech Touch"}, wantStore: map[string]any{"Health_Band__c": "Red"}},
+		{name: "picklist", fields: map[string]any{"Health_Band__c": "at_risk", "Touch_Model__c": "tech"}, wantStore: map[string]any{"Health_Band__c": "at_risk"}},
 		{name: "null clears", fields: map[string]any{"Health_Reasons__c": nil}, wantStore: map[string]any{"Health_Reasons__c": nil}},
 		{name: "text too long", fields: map[string]any{"Health_Reasons__c": strings.Repeat("x", 256)}, wantCode: "INVALID_VALUE"},
 		{name: "restricted picklist value", fields: map[string]any{"Health_Band__c": "Purple"}, wantCode: "INVALID_VALUE"},

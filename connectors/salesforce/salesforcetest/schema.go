@@ -173,17 +173,19 @@ func standardObjects() []*sobject {
 }
 
 // HealthsyncFields are the custom Account fields healthsync writes back.
+// The picklist values are healthsync's API values (what it writes); an org
+// may give them any labels.
 func HealthsyncFields() []Field {
 	return []Field{
 		{Name: "Health_Score__c", Label: "Health Score", Type: TypeDouble, Updateable: true, Createable: true, Custom: true, Nillable: true},
 		{Name: "Health_Band__c", Label: "Health Band", Type: TypePicklist, Length: 255, Updateable: true, Createable: true, Custom: true, Nillable: true,
-			Picklist: []string{"Green", "Yellow", "Red"}, Restricted: true},
+			Picklist: []string{"healthy", "caution", "at_risk"}, Restricted: true},
 		{Name: "Health_Trend__c", Label: "Health Trend", Type: TypeDouble, Updateable: true, Createable: true, Custom: true, Nillable: true},
 		{Name: "Health_Reasons__c", Label: "Health Reasons", Type: TypeString, Length: 255, Updateable: true, Createable: true, Custom: true, Nillable: true},
 		{Name: "Touch_Model__c", Label: "Touch Model", Type: TypePicklist, Length: 255, Updateable: true, Createable: true, Custom: true, Nillable: true,
-			Picklist: []string{"High Touch", "Low Touch", "Tech Touch"}},
+			Picklist: []string{"high", "low", "tech"}, Restricted: true},
 		{Name: "Lifecycle_Phase__c", Label: "Lifecycle Phase", Type: TypePicklist, Length: 255, Updateable: true, Createable: true, Custom: true, Nillable: true,
-			Picklist: []string{"Onboarding", "Adoption", "Expansion", "Renewal", "At Risk", "Churned"}},
+			Picklist: []string{"onboarding", "adoption", "expansion", "renewal", "churned"}, Restricted: true},
 		{Name: "MRR__c", Label: "MRR", Type: TypeCurrency, Updateable: true, Createable: true, Custom: true, Nillable: true},
 		{Name: "ARR__c", Label: "ARR", Type: TypeCurrency, Updateable: true, Createable: true, Custom: true, Nillable: true},
 		{Name: "Healthsync_Updated_At__c", Label: "Healthsync Updated At", Type: TypeDateTime, Updateable: true, Createable: true, Custom: true, Nillable: true},
