@@ -182,3 +182,36 @@ func TestSeriesMatchesLedgerPath(t *testing.T) {
 		}
 	}
 }
+
+func TestScoreAccountsMatchesScoreAccount(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	asOf := date(2026, 11, 23)
+	inputs := make([]AccountInput, 700)
+	for i := range inputs {
+		inputs[i] = randomAccount(r, i, asOf)
+	}
+	s := DefaultSettings()
+	rules, err := CompileRules(DefaultTaskRules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ScoreAccounts(len(inputs), func(i int) AccountInput { return inputs[i] }, asOf, s, rules, 3)
+	for i := range inputs {
+		want := ScoreAccount(inputs[i], asOf, s, rules)
+		if got[i].MRR != want.MRR || got[i].Health.Score != want.Health.Score || len(got[i].Tasks) != len(want.Tasks) || got[i].Months[5] != want.Months[5] {
+			t.Fatalf("account %d differs: %+v vs %+v", i, got[i].Months[5], want.Months[5])
+		}
+	}
+}
+
+func TestRecordedMonthsWin(t *testing.T) {
+	sub := activeSub("JPY", monthly(10000, 1, "JPY"))
+	sub.StartDate = date(2026, 1, 1)
+	in := AccountInput{Subscriptions: []record.Subscription{sub}, Currency: "JPY",
+		Recorded: []RecordedMonth{{Month: MonthFor(2026, 9), MRR: 8000}, {Month: MonthFor(2026, 11), MRR: 1}}}
+	res := ScoreAccount(in, date(2026, 11, 20), shortHistory(3), nil)
+	got := []int64{res.Months[0].MRR, res.Months[1].MRR, res.Months[2].MRR}
+	if got[0] != 8000 || got[1] != 10000 || got[2] != 10000 || res.Months[1].Kind != MoveExpansion {
+		t.Errorf("series %v (recorded past month wins, the current month is always computed)", got)
+	}
+}
