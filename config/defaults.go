@@ -29,7 +29,7 @@ var (
 	DefaultSalesforceFields = map[string]string{
 		FieldHealthScore: "Health_Score__c", FieldBand: "Health_Band__c", FieldTrend: "Health_Trend__c",
 		FieldReasons: "Health_Reasons__c", FieldTouchModel: "Touch_Model__c", FieldPhase: "Lifecycle_Phase__c",
-		FieldMRR: "MRR__c", FieldARR: "ARR__c", FieldUpdatedAt: "Health_Updated_At__c",
+		FieldMRR: "MRR__c", FieldARR: "ARR__c", FieldUpdatedAt: "Healthsync_Updated_At__c",
 	}
 	DefaultHubSpotFields = map[string]string{
 		FieldHealthScore: "healthsync_health_score", FieldBand: "healthsync_band", FieldTrend: "healthsync_trend",

@@ -105,12 +105,12 @@ func printExplain(w io.Writer, ex *engine.Explanation) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "reasons: %s\n", strings.Join(r.Health.Reasons, "; "))
-	fmt.Fprintln(w, "MRR by month:")
-	for _, m := range r.Months {
+	fmt.Fprintln(w, "MRR by month (ledger):")
+	for _, m := range r.Ledger {
 		if m.MRR == 0 && m.Delta == 0 && len(m.Lines) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "  %s %14s  %14s  %s\n", m.Month, money(m.MRR, r.Currency), money(m.Delta, r.Currency), m.Kind)
+		fmt.Fprintf(w, "  %s %14s  %14s  %s: %s\n", m.Month, money(m.MRR, r.Currency), money(m.Delta, r.Currency), m.Kind, m.Why)
 		for _, l := range m.Lines {
 			fmt.Fprintf(w, "      %-12s %-28s %s = %s\n", l.Kind, l.Subscription+" "+l.Item, l.Detail, money(l.Converted, r.Currency))
 		}

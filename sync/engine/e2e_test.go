@@ -1,0 +1,249 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/healthsync/healthsync/config"
+	"github.com/healthsync/healthsync/connectors/salesforce"
+	"github.com/healthsync/healthsync/connectors/salesforce/salesforcetest"
+	"github.com/healthsync/healthsync/connectors/stripe"
+	"github.com/healthsync/healthsync/connectors/stripe/stripetest"
+	"github.com/healthsync/healthsync/sync/engine"
+	"github.com/healthsync/healthsync/sync/store"
+)
+
+// sfStripe is a Salesforce org and a Stripe account with three customers.
+type sfStripe struct {
+	sf      *salesforcetest.Server
+	stripe  *stripetest.Server
+	eng     *engine.Engine
+	st      *store.Store
+	cfg     *config.Config
+	accts   []string // Salesforce account IDs
+	subs    []string // Stripe subscription IDs
+	path    string
+	now     time.Time
+	sfConn  *salesforce.Client
+	stConn  *stripe.Client
+	connect func(t *testing.T)
+}
+
+const e2eConfig = `
+store: {path: %q}
+reporting: {currency: JPY, fx: {USD: 150}}
+connectors:
+  - name: sf
+    kind: salesforce
+    login_url: %s
+    auth: {flow: client_credentials, client_id: cid, client_secret: csecret}
+    schedule: "@every 15m"
+    http: {retry_max: 1, retry_wait_min: 1ms, retry_wait_max: 2ms}
+  - name: billing
+    kind: stripe
+    base_url: %s
+    auth: {api_key: sk_test_e2e}
+    schedule: "@every 10m"
+    http: {retry_max: 1, retry_wait_min: 1ms, retry_wait_max: 2ms}
+matching:
+  rules:
+    - {kind: billing_metadata, key: salesforce_account_id}
+    - {kind: email_domain}
+write_back:
+  max_band_change_share: 1
+`
+
+func newSFStripe(t *testing.T) *sfStripe {
+	t.Helper()
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	e := &sfStripe{now: now, path: filepath.Join(t.TempDir(), "e2e.db")}
+	e.sf = salesforcetest.NewServer(salesforcetest.Options{ClientID: "cid", ClientSecret: "csecret", Now: func() time.Time { return e.now }})
+	t.Cleanup(e.sf.Close)
+	e.sf.AddHealthsyncFields()
+	e.stripe = stripetest.NewServer(stripetest.Options{APIKey: "sk_test_e2e", Now: now.AddDate(0, -6, 0)})
+	t.Cleanup(e.stripe.Close)
+
+	price := e.stripe.AddPrice(stripetest.Price{Currency: "jpy", UnitAmount: 10000, Interval: "month"})
+	usd := e.stripe.AddPrice(stripetest.Price{Currency: "usd", UnitAmount: 12000, Interval: "year"}) // 120 USD/yr = 10 USD/mo
+	for i, q := range []int64{3, 1, 5} {
+		id, err := e.sf.Insert("Account", map[string]any{"Name": fmt.Sprintf("Account %d", i), "Website": fmt.Sprintf("https://acct%d.example.com", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.accts = append(e.accts, id)
+		c := e.stripe.AddCustomer(stripetest.Customer{Name: fmt.Sprintf("Customer %d", i), Email: fmt.Sprintf("billing@acct%d.example.com", i),
+			Metadata: map[string]string{"salesforce_account_id": id}})
+		if i == 2 { // matched by e-mail domain only
+			e.stripe.UpdateCustomer(c.ID, func(c *stripetest.Customer) { c.Metadata = nil })
+		}
+		p := price.ID
+		if i == 1 {
+			p = usd.ID
+		}
+		sub, err := e.stripe.AddSubscription(stripetest.Subscription{Customer: c.ID, Items: []stripetest.SubscriptionItem{{Price: p, Quantity: q}},
+			StartDate: now.AddDate(0, -6, 0)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.subs = append(e.subs, sub.ID)
+	}
+	e.stripe.SetNow(now)
+	e.connect = func(t *testing.T) {
+		cfg, err := config.Parse("e2e.yaml", []byte(fmt.Sprintf(e2eConfig, e.path, e.sf.URL, e.stripe.URL)), func(string) (string, bool) { return "", false })
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.cfg = cfg
+		sfc := cfg.Connectors[0]
+		sfc.Objects = append(sfc.Objects, config.Object{Name: "Account", Fields: []string{"Health_Score__c", "Health_Band__c",
+			"Health_Trend__c", "Health_Reasons__c", "Touch_Model__c", "Lifecycle_Phase__c", "MRR__c", "ARR__c", "Healthsync_Updated_At__c"}})
+		clock := func() time.Time { return e.now }
+		if e.sfConn, err = salesforce.New(sfc, salesforce.Options{Now: clock}); err != nil {
+			t.Fatal(err)
+		}
+		if e.stConn, err = stripe.New(cfg.Connectors[1], stripe.Options{Now: clock}); err != nil {
+			t.Fatal(err)
+		}
+		if e.st, err = store.Open(e.path, store.Options{Now: clock}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { e.st.Close() })
+		e.eng, err = engine.New(engine.Options{Config: cfg, Store: e.st, Now: clock, Logger: zerolog.Nop(), Connectors: []*engine.Connector{
+			{Config: sfc, Source: e.sfConn, Fetcher: e.sfConn, Writer: e.sfConn, Tasks: e.sfConn, Stats: e.sfConn.Stats},
+			{Config: cfg.Connectors[1], Source: e.stConn, Fetcher: e.stConn, Stats: e.stConn.Stats},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.connect(t)
+	return e
+}
+
+func (e *sfStripe) sync(t *testing.T) *engine.SyncReport {
+	t.Helper()
+	rep, err := e.eng.Sync(context.Background(), engine.SyncOptions{})
+	if err != nil {
+		t.Fatalf("sync: %v (errors %v)", err, rep.Errors)
+	}
+	return rep
+}
+
+func TestEndToEndSalesforceStripe(t *testing.T) {
+	e := newSFStripe(t)
+	rep := e.sync(t)
+	if len(rep.Errors) > 0 {
+		t.Fatalf("first sync errors: %v", rep.Errors)
+	}
+	// MRR in the CRM equals the subscriptions: 3 x 10,000 JPY; 120 USD a
+	// year x 150 = 1,500 JPY a month; 5 x 10,000 JPY.
+	wantMRR := []float64{30000, 1500, 50000}
+	for i, id := range e.accts {
+		acc := e.sf.Get("Account", id)
+		if acc["MRR__c"] != wantMRR[i] || acc["ARR__c"] != wantMRR[i]*12 {
+			t.Errorf("account %d: MRR__c %v ARR__c %v, want %v / %v", i, acc["MRR__c"], acc["ARR__c"], wantMRR[i], wantMRR[i]*12)
+		}
+		for _, f := range []string{"Health_Score__c", "Health_Band__c", "Touch_Model__c", "Lifecycle_Phase__c", "Healthsync_Updated_At__c"} {
+			if acc[f] == nil {
+				t.Errorf("account %d: %s not written", i, f)
+			}
+		}
+		sc, ok, err := e.st.Score("salesforce/" + id)
+		if err != nil || !ok {
+			t.Fatalf("no score stored for %s", id)
+		}
+		if acc["Health_Score__c"] != float64(int(sc.Score+0.5)) || acc["Health_Band__c"] != sc.Band {
+			t.Errorf("account %d: CRM has %v/%v, store has %v/%v", i, acc["Health_Score__c"], acc["Health_Band__c"], sc.Score, sc.Band)
+		}
+	}
+	if rep.Reconcile.MatchRate != 1 {
+		t.Errorf("match rate %v, want 1 (two by metadata, one by domain)", rep.Reconcile.MatchRate)
+	}
+
+	// A second run with no change: zero write calls, at most one query call
+	// per object and connector.
+	before := e.sf.Counts()
+	stripeBefore := e.stripe.Counts()
+	rep = e.sync(t)
+	after := e.sf.Counts()
+	if d := after["composite"] - before["composite"]; d != 0 {
+		t.Errorf("second run made %d composite calls, want 0 (plan: %+v)", d, rep.Plan.Writes)
+	}
+	if d := after["query"] - before["query"]; d > 5 {
+		t.Errorf("second run made %d query calls (Account, Opportunity, their deletions, tasks): want at most 5", d)
+	}
+	stripeCalls := 0
+	calls := map[string]int{}
+	for k, v := range e.stripe.Counts() {
+		if k == "total" {
+			continue
+		}
+		stripeCalls += v - stripeBefore[k]
+		if v != stripeBefore[k] {
+			calls[k] = v - stripeBefore[k]
+		}
+	}
+	if stripeCalls > 1 {
+		t.Errorf("second run made %d Stripe calls %v, want 1 (the events feed)", stripeCalls, calls)
+	}
+
+	// A changed subscription rewrites exactly that account.
+	e.now = e.now.Add(time.Hour)
+	e.stripe.SetNow(e.now)
+	sub, _ := e.stripe.Subscription(e.subs[0])
+	if err := e.stripe.UpdateSubscription(e.subs[0], func(s *stripetest.Subscription) { s.Items[0].Quantity = 4 }); err != nil {
+		t.Fatal(err)
+	}
+	_ = sub
+	before = e.sf.Counts()
+	rep = e.sync(t)
+	if len(rep.Plan.Writes) != 1 || rep.Plan.Writes[0].ID != e.accts[0] {
+		t.Fatalf("plan writes %+v, want exactly account 0", rep.Plan.Writes)
+	}
+	if got := e.sf.Get("Account", e.accts[0])["MRR__c"]; got != 40000.0 {
+		t.Errorf("MRR__c after upgrade = %v, want 40000", got)
+	}
+	if d := e.sf.Counts()["composite"] - before["composite"]; d != 1 {
+		t.Errorf("upgrade made %d composite calls, want 1", d)
+	}
+}
+
+func TestEndToEndFaultMidWriteLosesNothing(t *testing.T) {
+	e := newSFStripe(t)
+	// The write call fails on every attempt (2 with retry_max 1): the
+	// writes stay pending. Task creation, the next composite call, works.
+	e.sf.InjectFault(salesforcetest.Fault{Path: "/composite/sobjects", Count: 2, Status: 503})
+	rep, err := e.eng.Sync(context.Background(), engine.SyncOptions{})
+	if err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	if rep.Write.Written != 0 || rep.Write.Failed != 3 {
+		t.Fatalf("write %+v, want 0 written 3 failed", rep.Write)
+	}
+	pend, _ := e.st.Pending("sf")
+	if len(pend) != 3 {
+		t.Fatalf("pending %d, want 3", len(pend))
+	}
+	// Restart the process: pending writes survive and are retried once due.
+	e.st.Close()
+	e.connect(t)
+	e.now = e.now.Add(7 * time.Hour)
+	e.stripe.SetNow(e.now)
+	rep = e.sync(t)
+	if rep.Write.Written != 3 {
+		t.Fatalf("after restart wrote %d, want 3 (%+v)", rep.Write.Written, rep.Write)
+	}
+	for i, id := range e.accts {
+		if e.sf.Get("Account", id)["MRR__c"] == nil {
+			t.Errorf("account %d has no MRR after the retry", i)
+		}
+	}
+	if pend, _ := e.st.Pending("sf"); len(pend) != 0 {
+		t.Errorf("%d writes still pending", len(pend))
+	}
+}
