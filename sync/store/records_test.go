@@ -347,3 +347,29 @@ func BenchmarkSubscriptions20k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCommitBatch commits pages of 100 subscriptions (fsync on), as a
+// Stripe pull does, and reports records/s.
+func BenchmarkCommitBatch(b *testing.B) {
+	s, err := Open(filepath.Join(b.TempDir(), "h.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	n := 0
+	for b.Loop() {
+		batch := &record.Batch{Stream: "subscriptions", Cursor: []byte(fmt.Sprint(n))}
+		for range 100 {
+			batch.Subscriptions = append(batch.Subscriptions, record.Subscription{
+				Ref: record.Ref{System: record.Stripe, ID: fmt.Sprintf("sub_%08d", n), Modified: t0}, CustomerID: "cus_1",
+				Status: record.StatusActive, Currency: "USD",
+				Items: []record.Item{{ID: "si_1", Currency: "USD", UnitAmount: 4900, Interval: "month", IntervalCount: 1, Quantity: 3, Recurring: true}},
+			})
+			n++
+		}
+		if _, err := s.CommitBatch("billing", batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+}
