@@ -1,0 +1,5 @@
+// Package layout holds the test that enforces the package rules of
+// ../shared/STYLE.md: nothing imports upward, scoring stays pure, connectors
+// never import sync, and a vendor fake imports neither its client nor
+// "testing" (the demo links it).
+package layout
