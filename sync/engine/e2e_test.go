@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/healthsync/healthsync/config"
+	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/connectors/salesforce"
 	"github.com/healthsync/healthsync/connectors/salesforce/salesforcetest"
 	"github.com/healthsync/healthsync/connectors/stripe"
@@ -245,5 +247,134 @@ func TestEndToEndFaultMidWriteLosesNothing(t *testing.T) {
 	}
 	if pend, _ := e.st.Pending("sf"); len(pend) != 0 {
 		t.Errorf("%d writes still pending", len(pend))
+	}
+}
+
+func TestEndToEndTasksAndDedupe(t *testing.T) {
+	e := newSFStripe(t)
+	// Poor usage makes every account at risk, so the at-risk rule fires.
+	var sigs []record.Signal
+	for _, id := range e.accts {
+		for d := 0; d < 30; d++ {
+			ts := e.now.AddDate(0, 0, -d)
+			sigs = append(sigs, record.Signal{Account: record.Ref{System: record.Salesforce, ID: id}, Metric: "logins", Time: ts, Value: 0},
+				record.Signal{Account: record.Ref{System: record.Salesforce, ID: id}, Metric: "nps", Time: ts, Value: 1},
+				record.Signal{Account: record.Ref{System: record.Salesforce, ID: id}, Metric: "tickets_open", Time: ts, Value: 9})
+		}
+	}
+	if _, err := e.st.AddSignals(sigs); err != nil {
+		t.Fatal(err)
+	}
+	rep := e.sync(t)
+	if rep.Write.TasksCreated == 0 {
+		t.Fatalf("no tasks created; plan %+v", rep.Plan.Creates)
+	}
+	tasks := e.sf.All("Task")
+	if len(tasks) != rep.Write.TasksCreated {
+		t.Fatalf("CRM has %d tasks, run created %d", len(tasks), rep.Write.TasksCreated)
+	}
+	for _, tk := range tasks {
+		if tk["WhatId"] == nil || tk["Subject"] == "" {
+			t.Errorf("task without account or subject: %v", tk)
+		}
+	}
+	// The next run creates none: deduplicated by key.
+	rep = e.sync(t)
+	if len(rep.Plan.Creates) != 0 || len(e.sf.All("Task")) != len(tasks) {
+		t.Fatalf("second run planned %d tasks, CRM has %d (was %d)", len(rep.Plan.Creates), len(e.sf.All("Task")), len(tasks))
+	}
+	// A new process with an empty task memory still dedupes: against the
+	// store and against the open tasks read back from the CRM.
+	e.st.Close()
+	e.connect(t)
+	if rep = e.sync(t); len(rep.Plan.Creates) != 0 {
+		t.Fatalf("after restart planned %d tasks again", len(rep.Plan.Creates))
+	}
+}
+
+func TestEndToEndPersonEditIsLeftAlone(t *testing.T) {
+	e := newSFStripe(t)
+	e.sync(t)
+	// A CSM overwrites the MRR field by hand, a minute later.
+	e.now = e.now.Add(time.Minute)
+	if err := e.sf.Update("Account", e.accts[0], map[string]any{"MRR__c": 1.0}); err != nil {
+		t.Fatal(err)
+	}
+	e.now = e.now.Add(time.Hour)
+	e.stripe.SetNow(e.now)
+	if err := e.stripe.UpdateSubscription(e.subs[0], func(s *stripetest.Subscription) { s.Items[0].Quantity = 7 }); err != nil {
+		t.Fatal(err)
+	}
+	rep := e.sync(t)
+	if got := e.sf.Get("Account", e.accts[0])["MRR__c"]; got != 1.0 {
+		t.Fatalf("MRR__c = %v: healthsync overwrote a person's edit", got)
+	}
+	found := false
+	for _, s := range rep.Plan.Skips {
+		if s.ID == e.accts[0] && s.Field == "MRR__c" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("the edit was not reported: %+v", rep.Plan.Skips)
+	}
+}
+
+func TestEndToEndGates(t *testing.T) {
+	e := newSFStripe(t)
+	e.sync(t)
+	before := e.sf.Counts()["composite"]
+	// The billing pull fails: accounts it feeds are not written.
+	e.now = e.now.Add(time.Hour)
+	e.stripe.SetNow(e.now)
+	e.stripe.UpdateSubscription(e.subs[1], func(s *stripetest.Subscription) { s.Items[0].Quantity = 9 })
+	e.stripe.InjectFault(stripetest.Fault{Path: "/v1/events", Count: 10, Status: 500})
+	rep, _ := e.eng.Sync(context.Background(), engine.SyncOptions{})
+	if len(rep.Plan.Writes) != 0 {
+		t.Fatalf("planned %d writes although the billing pull failed", len(rep.Plan.Writes))
+	}
+	blocked := 0
+	for _, s := range rep.Plan.Skips {
+		if s.Field == "" && s.Reason != "" {
+			blocked++
+		}
+	}
+	if blocked != 3 || e.sf.Counts()["composite"] != before {
+		t.Fatalf("blocked %d accounts (want 3), composite calls %d -> %d", blocked, before, e.sf.Counts()["composite"])
+	}
+}
+
+func TestEndToEndBandCeilingNeedsConfirm(t *testing.T) {
+	e := newSFStripe(t)
+	e.sync(t)
+	// Every account collapses to at risk: above a 20% ceiling.
+	e.cfg.WriteBack.MaxBandChangeShare = 0.2
+	var sigs []record.Signal
+	for _, id := range e.accts {
+		for d := 0; d < 30; d++ {
+			ts := e.now.AddDate(0, 0, -d)
+			sigs = append(sigs, record.Signal{Account: record.Ref{System: record.Salesforce, ID: id}, Metric: "logins", Time: ts, Value: 0},
+				record.Signal{Account: record.Ref{System: record.Salesforce, ID: id}, Metric: "tickets_open", Time: ts, Value: 20},
+				record.Signal{Account: record.Ref{System: record.Salesforce, ID: id}, Metric: "nps", Time: ts, Value: 0})
+		}
+	}
+	e.st.AddSignals(sigs)
+	before := e.sf.Counts()["composite"]
+	rep, err := e.eng.Sync(context.Background(), engine.SyncOptions{})
+	if !errors.Is(err, engine.ErrNeedsConfirm) || !rep.Plan.NeedsConfirm {
+		t.Skipf("bands did not move enough to trip the ceiling (err %v, %d/%d changes)", err, rep.Plan.BandChanges, rep.Plan.BandBase)
+	}
+	if e.sf.Counts()["composite"] != before {
+		t.Fatal("wrote before confirmation")
+	}
+	if _, _, err := e.eng.Apply(context.Background(), false); !errors.Is(err, engine.ErrNeedsConfirm) {
+		t.Fatalf("apply without --confirm: %v", err)
+	}
+	wr, _, err := e.eng.Apply(context.Background(), true)
+	if err != nil || wr.Written == 0 {
+		t.Fatalf("apply --confirm: %+v %v", wr, err)
+	}
+	if e.sf.Get("Account", e.accts[0])["Health_Band__c"] != "at_risk" {
+		t.Fatalf("band after confirm = %v", e.sf.Get("Account", e.accts[0])["Health_Band__c"])
 	}
 }
