@@ -139,6 +139,14 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 			}
 		}
 	}
+	openTasks, err := e.st.OpenTasks()
+	if err != nil {
+		return nil, err
+	}
+	openByAccount := map[string][]store.CreatedTask{}
+	for _, t := range openTasks {
+		openByAccount[t.AccountKey] = append(openByAccount[t.AccountKey], t)
+	}
 	wb := e.cfg.WriteBack
 	for _, s := range rec.Accounts {
 		m := wb.Mapping(s.Kind)
@@ -228,12 +236,8 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 			p.Creates = append(p.Creates, TaskCreate{Connector: s.Connector, Account: s.Account.Key(), Name: s.Account.Name, Intent: in})
 		}
 		if len(s.Result.ClearedRules) > 0 {
-			open, err := e.st.OpenTasks()
-			if err != nil {
-				return nil, err
-			}
-			for _, t := range open {
-				if t.AccountKey != s.Account.Key() || t.Connector != s.Connector {
+			for _, t := range openByAccount[s.Account.Key()] {
+				if t.Connector != s.Connector {
 					continue
 				}
 				for _, rule := range s.Result.ClearedRules {

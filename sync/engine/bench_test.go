@@ -1,0 +1,119 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/healthsync/healthsync/config"
+	"github.com/healthsync/healthsync/connectors/salesforce"
+	"github.com/healthsync/healthsync/connectors/salesforce/salesforcetest"
+	"github.com/healthsync/healthsync/connectors/stripe"
+	"github.com/healthsync/healthsync/connectors/stripe/stripetest"
+	"github.com/healthsync/healthsync/sync/engine"
+	"github.com/healthsync/healthsync/sync/store"
+)
+
+// BenchmarkSyncEndToEnd: 10,000 Salesforce accounts and 20,000 Stripe
+// subscriptions (two per customer) synced end to end against the fakes with
+// no latency: first full sync, then an idle incremental sync. Reports API
+// calls by kind and peak heap.
+func BenchmarkSyncEndToEnd(b *testing.B) {
+	const accounts = 10000
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	sf := salesforcetest.NewServer(salesforcetest.Options{ClientID: "cid", ClientSecret: "csecret", Now: clock, DailyAllocation: 1_000_000})
+	defer sf.Close()
+	sf.AddHealthsyncFields()
+	st := stripetest.NewServer(stripetest.Options{APIKey: "sk_test_e2e", Now: now.AddDate(0, -6, 0)})
+	defer st.Close()
+	p1 := st.AddPrice(stripetest.Price{Currency: "jpy", UnitAmount: 10000, Interval: "month"})
+	p2 := st.AddPrice(stripetest.Price{Currency: "usd", UnitAmount: 120000, Interval: "year"})
+	for i := 0; i < accounts; i++ {
+		id, err := sf.Insert("Account", map[string]any{"Name": fmt.Sprintf("Account %d", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := st.AddCustomer(stripetest.Customer{Name: fmt.Sprintf("C%d", i), Metadata: map[string]string{"salesforce_account_id": id}})
+		for j, p := range []string{p1.ID, p2.ID} {
+			if _, err := st.AddSubscription(stripetest.Subscription{Customer: c.ID, Items: []stripetest.SubscriptionItem{{Price: p, Quantity: int64(1 + (i+j)%5)}},
+				StartDate: now.AddDate(0, -6, 0)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	st.SetNow(now)
+
+	for i := 0; i < b.N; i++ {
+		path := filepath.Join(b.TempDir(), "bench.db")
+		cfg, err := config.Parse("b.yaml", []byte(fmt.Sprintf(e2eConfig, path, sf.URL, st.URL)), func(string) (string, bool) { return "", false })
+		if err != nil {
+			b.Fatal(err)
+		}
+		sfc := cfg.Connectors[0]
+		sfc.Objects = append(sfc.Objects, config.Object{Name: "Account", Fields: []string{"Health_Score__c", "Health_Band__c",
+			"Health_Trend__c", "Health_Reasons__c", "Touch_Model__c", "Lifecycle_Phase__c", "MRR__c", "ARR__c", "Healthsync_Updated_At__c"}})
+		sfcl, _ := salesforce.New(sfc, salesforce.Options{Now: clock})
+		stcl, _ := stripe.New(cfg.Connectors[1], stripe.Options{Now: clock})
+		db, err := store.Open(path, store.Options{Now: clock})
+		if err != nil {
+			b.Fatal(err)
+		}
+		eng, _ := engine.New(engine.Options{Config: cfg, Store: db, Now: clock, Logger: zerolog.Nop(), Connectors: []*engine.Connector{
+			{Config: sfc, Source: sfcl, Fetcher: sfcl, Writer: sfcl, Tasks: sfcl, Stats: sfcl.Stats},
+			{Config: cfg.Connectors[1], Source: stcl, Fetcher: stcl, Stats: stcl.Stats},
+		}})
+		sfBefore, stBefore := sf.Counts(), st.Counts()
+		var peak uint64
+		stop := make(chan struct{})
+		go func() {
+			var ms runtime.MemStats
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(20 * time.Millisecond):
+					runtime.ReadMemStats(&ms)
+					if ms.HeapInuse > peak {
+						peak = ms.HeapInuse
+					}
+				}
+			}
+		}()
+		t0 := time.Now()
+		rep, err := eng.Sync(context.Background(), engine.SyncOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		full := time.Since(t0)
+		t1 := time.Now()
+		if _, err := eng.Sync(context.Background(), engine.SyncOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		idle := time.Since(t1)
+		close(stop)
+		db.Close()
+		b.ReportMetric(full.Seconds(), "full-sync-s")
+		b.ReportMetric(idle.Seconds(), "idle-sync-s")
+		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+		b.ReportMetric(float64(rep.Write.Written), "records-written")
+		sfAfter, stAfter := sf.Counts(), st.Counts()
+		b.Logf("full sync %s, idle sync %s, written %d, tasks %d, peak heap %d MiB", full.Round(time.Millisecond), idle.Round(time.Millisecond),
+			rep.Write.Written, rep.Write.TasksCreated, peak>>20)
+		for k, v := range sfAfter {
+			if d := v - sfBefore[k]; d > 0 {
+				b.Logf("salesforce %-12s %d calls", k, d)
+			}
+		}
+		for k, v := range stAfter {
+			if d := v - stBefore[k]; d > 0 && k != "total" {
+				b.Logf("stripe %-24s %d calls", k, d)
+			}
+		}
+	}
+}
