@@ -378,3 +378,38 @@ func TestEndToEndBandCeilingNeedsConfirm(t *testing.T) {
 		t.Fatalf("band after confirm = %v", e.sf.Get("Account", e.accts[0])["Health_Band__c"])
 	}
 }
+
+func TestEndToEndWebhookEventRescoresOneAccount(t *testing.T) {
+	e := newSFStripe(t)
+	e.sync(t)
+	e.now = e.now.Add(time.Minute)
+	e.stripe.SetNow(e.now)
+	if err := e.stripe.UpdateSubscription(e.subs[2], func(s *stripetest.Subscription) { s.Items[0].Quantity = 2 }); err != nil {
+		t.Fatal(err)
+	}
+	before := e.sf.Counts()
+	// The payload is not trusted: only the object's ID is used, the current
+	// state is fetched from Stripe.
+	ev := store.QueuedEvent{Connector: "billing", Event: record.Event{System: "stripe", ID: "evt_test_1",
+		Type: "customer.subscription.updated", ObjectType: "subscription", ObjectID: e.subs[2], Object: []byte(`{"id":"` + e.subs[2] + `","quantity":999}`)}}
+	wrote, err := e.eng.Process(context.Background(), ev)
+	if err != nil || !wrote {
+		t.Fatalf("Process = %v, %v", wrote, err)
+	}
+	if got := e.sf.Get("Account", e.accts[2])["MRR__c"]; got != 20000.0 {
+		t.Fatalf("MRR__c = %v, want 20000", got)
+	}
+	after := e.sf.Counts()
+	if d := after["composite"] - before["composite"]; d != 1 {
+		t.Fatalf("%d composite calls, want 1", d)
+	}
+	if d := after["query"] - before["query"]; d != 0 {
+		t.Fatalf("%d Salesforce queries on the webhook path, want 0", d)
+	}
+	// The other accounts were not touched.
+	for _, id := range e.accts[:2] {
+		if lw, _ := e.st.LastWritten("sf", "Account", id); lw["MRR__c"].At.After(e.now.Add(-time.Minute)) {
+			t.Errorf("account %s was rewritten", id)
+		}
+	}
+}

@@ -82,6 +82,8 @@ type Engine struct {
 	score  scoring.Settings
 	// explain keeps the MRR ledger of every month (guarded by mu).
 	explain bool
+	// idx locates one account's records for targeted re-scores (mu).
+	idx *recordIndex
 
 	// mu serialises reconcile and write passes (the webhook path takes it
 	// per account); pulls of different connectors run concurrently.

@@ -17,6 +17,7 @@ import (
 func (e *Engine) Process(ctx context.Context, ev store.QueuedEvent) (wrote bool, err error) {
 	affected := map[string]bool{}
 	var paymentFailed bool
+	var fetched *record.Batch
 	switch {
 	case ev.Connector == record.Signals:
 		affected[ev.Event.ObjectID] = true
@@ -29,6 +30,7 @@ func (e *Engine) Process(ctx context.Context, ev store.QueuedEvent) (wrote bool,
 		if err != nil {
 			return false, err
 		}
+		fetched = b
 		if b != nil {
 			b.Stream, b.Cursor, b.Full, b.Done = "", nil, false, false
 			if _, err := e.st.CommitBatch(c.Name(), b); err != nil {
@@ -54,6 +56,7 @@ func (e *Engine) Process(ctx context.Context, ev store.QueuedEvent) (wrote bool,
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.idx.add(fetched)
 	rec, err := e.Reconcile(ctx, e.now(), true, affected)
 	if err != nil {
 		return false, fmt.Errorf("re-scoring: %w", err)

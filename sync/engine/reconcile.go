@@ -155,44 +155,53 @@ func (e *Engine) matchRules(crm, billing string) []MatchRule {
 // path).
 func (e *Engine) Reconcile(ctx context.Context, asOf time.Time, recordState bool, only map[string]bool) (*Reconciled, error) {
 	asOf = asOf.UTC()
-	w, err := e.load(asOf)
-	if err != nil {
-		return nil, fmt.Errorf("reading the store: %w", err)
-	}
 	rec := &Reconciled{AsOf: asOf, byKey: map[string]*Scored{}, Gates: map[string]string{}, AccountGates: map[string]string{}}
-
-	// Identity matching per CRM connector and billing connector.
+	var w *world
+	var err error
 	linked := map[string][]string{} // account key -> customer keys
 	custLinked := map[string]bool{} // customer key -> linked anywhere
 	unmatchedEverywhere := map[string]int{}
 	crmCount := 0
-	var links []store.Link
-	for _, c := range e.conns {
-		if !c.IsCRM() {
-			continue
+	if only != nil && e.idx != nil {
+		// Targeted re-score (webhooks): read only these accounts' records
+		// and use the links the last full reconcile stored.
+		if w, linked, err = e.loadTargeted(only, asOf); err != nil {
+			return nil, fmt.Errorf("reading the store: %w", err)
 		}
-		crmCount++
-		for bill, custs := range w.byConnCus {
-			res := Match(c.Config.Kind, w.accounts[c.Name()], custs, e.matchRules(c.Name(), bill), e.cfg.Matching.IgnoreDomains)
-			for _, l := range res.Links {
-				linked[l.Account] = append(linked[l.Account], l.Customer)
-				custLinked[l.Customer] = true
-				links = append(links, store.Link{AccountKey: l.Account, CustomerKey: l.Customer, Rule: l.Rule, Created: asOf})
+	} else {
+		if w, err = e.load(asOf); err != nil {
+			return nil, fmt.Errorf("reading the store: %w", err)
+		}
+		e.idx = newIndex(w)
+		// Identity matching per CRM connector and billing connector.
+		var links []store.Link
+		for _, c := range e.conns {
+			if !c.IsCRM() {
+				continue
 			}
-			rec.Conflicts = append(rec.Conflicts, res.Conflicts...)
-			for _, u := range res.Unmatched {
-				unmatchedEverywhere[u]++
+			crmCount++
+			for bill, custs := range w.byConnCus {
+				res := Match(c.Config.Kind, w.accounts[c.Name()], custs, e.matchRules(c.Name(), bill), e.cfg.Matching.IgnoreDomains)
+				for _, l := range res.Links {
+					linked[l.Account] = append(linked[l.Account], l.Customer)
+					custLinked[l.Customer] = true
+					links = append(links, store.Link{AccountKey: l.Account, CustomerKey: l.Customer, Rule: l.Rule, Created: asOf})
+				}
+				rec.Conflicts = append(rec.Conflicts, res.Conflicts...)
+				for _, u := range res.Unmatched {
+					unmatchedEverywhere[u]++
+				}
+			}
+		}
+		if recordState && only == nil {
+			if err := e.st.SetLinks(links); err != nil {
+				return nil, err
 			}
 		}
 	}
 	conflicted := map[string]bool{}
 	for _, c := range rec.Conflicts {
 		conflicted[c.Customer] = true
-	}
-	if recordState && only == nil {
-		if err := e.st.SetLinks(links); err != nil {
-			return nil, err
-		}
 	}
 
 	// Score each account (in parallel: scoring is pure).

@@ -1,0 +1,163 @@
+package engine
+
+import (
+	"strings"
+	"time"
+
+	"github.com/healthsync/healthsync/connectors/record"
+)
+
+// recordIndex maps billing customers to their subscriptions and invoices and
+// CRM accounts to their deals, so the webhook path can re-score one account
+// by reading only its records. It is rebuilt by every full reconcile and
+// extended by every fetched object; guarded by Engine.mu.
+type recordIndex struct {
+	subs     map[string][]string // customer key -> subscription IDs
+	invoices map[string][]string // customer key -> invoice IDs
+	deals    map[string][]string // account key -> deal IDs
+}
+
+func newIndex(w *world) *recordIndex {
+	ix := &recordIndex{subs: map[string][]string{}, invoices: map[string][]string{}, deals: map[string][]string{}}
+	for k, ss := range w.subs {
+		for _, s := range ss {
+			ix.subs[k] = append(ix.subs[k], s.ID)
+		}
+	}
+	for k, is := range w.invoices {
+		for _, in := range is {
+			ix.invoices[k] = append(ix.invoices[k], in.ID)
+		}
+	}
+	for k, ds := range w.deals {
+		for _, d := range ds {
+			ix.deals[k] = append(ix.deals[k], d.ID)
+		}
+	}
+	return ix
+}
+
+func addUnique(s []string, v string) []string {
+	for _, x := range s {
+		if x == v {
+			return s
+		}
+	}
+	return append(s, v)
+}
+
+// add records a fetched batch's objects.
+func (ix *recordIndex) add(b *record.Batch) {
+	if ix == nil || b == nil {
+		return
+	}
+	for _, s := range b.Subscriptions {
+		k := record.Ref{System: s.System, ID: s.CustomerID}.Key()
+		ix.subs[k] = addUnique(ix.subs[k], s.ID)
+	}
+	for _, in := range b.Invoices {
+		k := record.Ref{System: in.System, ID: in.CustomerID}.Key()
+		ix.invoices[k] = addUnique(ix.invoices[k], in.ID)
+	}
+	for _, d := range b.Deals {
+		if d.AccountID != "" {
+			k := record.Ref{System: d.System, ID: d.AccountID}.Key()
+			ix.deals[k] = addUnique(ix.deals[k], d.ID)
+		}
+	}
+}
+
+// connectorFor returns the first connector whose kind is the record system.
+func (e *Engine) connectorFor(system string) string {
+	for _, c := range e.conns {
+		if c.Config.Kind == system {
+			return c.Name()
+		}
+	}
+	return ""
+}
+
+// loadTargeted reads only what re-scoring the given accounts needs: the
+// accounts, their deals, their stored links, the linked customers with their
+// subscriptions and invoices, and their signals.
+func (e *Engine) loadTargeted(only map[string]bool, asOf time.Time) (*world, map[string][]string, error) {
+	w := &world{accounts: map[string][]record.Account{}, deals: map[string][]record.Deal{},
+		customers: map[string]record.Customer{}, custConn: map[string]string{}, byConnCus: map[string][]record.Customer{},
+		subs: map[string][]record.Subscription{}, invoices: map[string][]record.Invoice{}, signals: map[string][]record.Signal{}}
+	since := asOf.AddDate(-1, 0, 0)
+	linked := map[string][]string{}
+	links, err := e.st.Links()
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, l := range links {
+		if only[l.AccountKey] {
+			linked[l.AccountKey] = append(linked[l.AccountKey], l.CustomerKey)
+		}
+	}
+	signals := func(key string) error {
+		sg, err := e.st.Signals(key, since)
+		if err == nil && len(sg) > 0 {
+			w.signals[key] = sg
+		}
+		return err
+	}
+	for key := range only {
+		sys, id, _ := strings.Cut(key, "/")
+		conn := e.connectorFor(sys)
+		if conn == "" {
+			continue
+		}
+		a, ok, err := e.st.Account(conn, id)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok || a.Deleted {
+			continue
+		}
+		w.accounts[conn] = append(w.accounts[conn], a)
+		for _, did := range e.idx.deals[key] {
+			if d, ok, err := e.st.Deal(conn, did); err != nil {
+				return nil, nil, err
+			} else if ok && !d.Deleted {
+				w.deals[key] = append(w.deals[key], d)
+			}
+		}
+		if err := signals(key); err != nil {
+			return nil, nil, err
+		}
+		for _, ck := range linked[key] {
+			csys, cid, _ := strings.Cut(ck, "/")
+			bconn := e.connectorFor(csys)
+			if bconn == "" {
+				continue
+			}
+			cu, ok, err := e.st.Customer(bconn, cid)
+			if err != nil {
+				return nil, nil, err
+			}
+			if !ok || cu.Deleted {
+				continue
+			}
+			w.customers[ck], w.custConn[ck] = cu, bconn
+			for _, sid := range e.idx.subs[ck] {
+				if s, ok, err := e.st.Subscription(bconn, sid); err != nil {
+					return nil, nil, err
+				} else if ok && !s.Deleted {
+					w.subs[ck] = append(w.subs[ck], s)
+				}
+			}
+			for _, iid := range e.idx.invoices[ck] {
+				if in, ok, err := e.st.Invoice(bconn, iid); err != nil {
+					return nil, nil, err
+				} else if ok && !in.Deleted {
+					w.invoices[ck] = append(w.invoices[ck], in)
+				}
+			}
+			if err := signals(ck); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return w, linked, nil
+}
