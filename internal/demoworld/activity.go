@@ -100,6 +100,34 @@ func (g *gen) deals(a *account) {
 	}
 }
 
+// onboarding plans the first weeks of an account that started within the
+// last 13 months, for the onboarding criteria (a login within 7 days, 5
+// features within 30, setup_complete within 30): most complete them; a
+// stalled one logs in once and never finishes setup.
+func (g *gen) onboarding(a *account, stalled bool) {
+	now := g.w.now
+	start := a.Customer.Subs[0].Start
+	if now.Sub(start) > 395*24*time.Hour {
+		return
+	}
+	at := func(days float64) time.Time {
+		return start.Add(time.Duration(days*24*float64(time.Hour)) + time.Duration(g.intn(3600))*time.Second)
+	}
+	plan := []signal{{"logins", at(float64(g.between(0, 4)) / 2), 1}, {"features_used", at(3), 2}}
+	if stalled {
+		plan = append(plan, signal{"features_used", at(12), float64(g.between(1, 3))})
+	} else {
+		ttv := float64(g.between(3, 25))
+		plan = append(plan, signal{"features_used", at(ttv / 2), 4}, signal{"features_used", at(ttv), float64(g.between(5, 7))},
+			signal{"setup_complete", at(ttv - 1), 1})
+	}
+	for _, s := range plan {
+		if !s.Time.After(now) {
+			a.Signals = append(a.Signals, s)
+		}
+	}
+}
+
 // signals plans an account's usage: daily logins and active users, weekly
 // features used and open tickets, one NPS answer, and setup_complete for
 // accounts that finished onboarding. The window is 35 days, or since the
@@ -107,6 +135,8 @@ func (g *gen) deals(a *account) {
 func (g *gen) signals(a *account) {
 	now := g.w.now
 	day := 24 * time.Hour
+	stalled := a.Profile == profOnboarding && g.chance(0.45) || a.Profile != profOnboarding && g.chance(0.08)
+	g.onboarding(a, stalled)
 	last := a.Customer.Subs[len(a.Customer.Subs)-1]
 	if !last.EndedAt.IsZero() && !last.EndedAt.After(now) {
 		return
@@ -118,7 +148,7 @@ func (g *gen) signals(a *account) {
 	}
 	seats := last.phaseAt(now).Qty
 	prof := a.Profile
-	stalled := prof == profOnboarding && g.chance(0.45)
+	stalled = stalled && prof == profOnboarding
 	var (
 		logins     func() float64
 		users      func() float64
@@ -173,9 +203,6 @@ func (g *gen) signals(a *account) {
 		if d%7 == 0 {
 			a.Signals = append(a.Signals, signal{"features_used", at, features(d)},
 				signal{"tickets_open", at, tickets()})
-		}
-		if onboarding && d == 5 || young && prof != profOnboarding && d == 2 {
-			a.Signals = append(a.Signals, signal{"setup_complete", at, 1})
 		}
 		d++
 	}

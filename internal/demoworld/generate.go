@@ -168,13 +168,13 @@ func (g *gen) drawRole() role {
 		rl.tier = tierTech
 	}
 	switch x := g.r.Float64(); {
-	case x < 0.45:
+	case x < 0.48:
 		rl.profile = profHealthy
-	case x < 0.65:
+	case x < 0.70:
 		rl.profile = profCaution
-	case x < 0.78:
+	case x < 0.82:
 		rl.profile = profAtRisk
-	case x < 0.88:
+	case x < 0.94:
 		rl.profile = profOnboarding
 	default:
 		rl.profile = profChurned
