@@ -238,7 +238,7 @@ func Portfolio(accounts []AccountResult, from, to Month, s Settings) PortfolioRe
 			continue
 		}
 		total.add(ar, fi, ti)
-		addSeg(segKey{"touch", ar.Touch}, ar)
+		addSeg(segKey{"touch", segmentTouch(ar, fi, ti, &s.Touch)}, ar)
 		for i, dim := range s.Segments {
 			if i < len(ar.Segments) {
 				addSeg(segKey{dim, ar.Segments[i]}, ar)
@@ -392,4 +392,28 @@ func targetStatuses(ts []Target, p *PortfolioResult, have bool) []TargetStatus {
 		out = append(out, st)
 	}
 	return out
+}
+
+// segmentTouch is the touch tier an account is counted in for segment
+// retention: its current tier, except that an account that churned during
+// the period counts in the tier its ARR at the period start gave it (with no
+// MRR left, its current tier is always the lowest, which would pile every
+// churned account into tech touch). Example: an account at 1,200,000 JPY ARR
+// (low touch) that churns in the period counts in low touch, not tech touch.
+func segmentTouch(ar *AccountResult, fi, ti int, t *TouchSettings) string {
+	if ar.Months[ti].MRR > 0 {
+		return ar.Touch
+	}
+	start := ar.PrevMRR
+	if fi > 0 {
+		start = ar.Months[fi-1].MRR
+	}
+	if start <= 0 {
+		return ar.Touch
+	}
+	arr := float64(start*12) / math.Pow10(MinorUnitExponent(ar.Currency))
+	if _, touch := TouchFor(arr, "", "", t); touch != "" {
+		return touch
+	}
+	return ar.Touch
 }

@@ -75,8 +75,14 @@ func TestPortfolioWorkedExample(t *testing.T) {
 	for _, sg := range p.Segments {
 		segs[sg.Dimension+"="+sg.Value] = sg.Retention
 	}
-	if low := segs["touch=low"]; low.MRRStart != 50000 || low.MRR != 30000 || !approx(low.NRR, 0) {
+	// b churned: it counts in the tier its starting ARR gave it (600,000
+	// JPY a year: tech touch), not in its last label, so low touch holds
+	// only the new account c.
+	if low := segs["touch=low"]; low.MRRStart != 0 || low.MRR != 30000 || low.NewCustomers != 1 {
 		t.Errorf("low-touch segment %+v", low)
+	}
+	if tech := segs["touch=tech"]; tech.MRRStart != 50000 || tech.MRR != 0 || !approx(tech.NRR, 0) || tech.LogoChurn != 1 {
+		t.Errorf("tech-touch segment %+v", tech)
 	}
 	if high := segs["touch=high"]; !approx(high.NRR, 1.2) || high.GRR != 1 {
 		t.Errorf("high-touch segment NRR %v GRR %v", high.NRR, high.GRR)

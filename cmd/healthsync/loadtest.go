@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/healthsync/healthsync/connectors/httpclient"
+	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/connectors/stripe/stripetest"
+	"github.com/healthsync/healthsync/sync/daemon"
+	"github.com/healthsync/healthsync/sync/engine"
+)
+
+// cmdLoadtest is the webhook receiver's load test over loopback: the demo
+// world, the real daemon, signed Stripe events. It measures event-to-CRM
+// latency on an empty queue, then sustained verified ingest with durable
+// commit and the acknowledge latency.
+func cmdLoadtest(e *env) error {
+	fs := newFlags(e, "loadtest", "[--duration D] [--concurrency N] [--accounts N] [--changes N]")
+	duration := fs.Duration("duration", 10*time.Second, "how long to send events")
+	conc := fs.Int("concurrency", 32, "concurrent senders")
+	accounts := fs.Int("accounts", 300, "accounts in the generated world")
+	changes := fs.Int("changes", 20, "subscription changes timed from event to CRM field")
+	if err := parseFlags(fs, e.args); err != nil {
+		return err
+	}
+	stack, err := newDemoStack(*accounts, 1, "")
+	if err != nil {
+		return err
+	}
+	defer stack.Close()
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	var runErr error
+	started := func(d *daemon.Daemon, a *app) {
+		go func() {
+			defer cancel()
+			runErr = runLoad(ctx, e, d, a, stack, *duration, *conc, *changes)
+		}()
+	}
+	quiet := *e
+	quiet.ctx = ctx
+	if err := runDaemon(&quiet, stack.cfg, "", started); err != nil {
+		return err
+	}
+	return runErr
+}
+
+func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoStack, duration time.Duration, conc, changes int) error {
+	w := e.stdout
+	if _, err := a.eng.Sync(ctx, engine.SyncOptions{Full: true}); err != nil {
+		return fmt.Errorf("initial sync: %w", err)
+	}
+	url := "http://" + d.Addr + "/webhooks/stripe"
+	client := httpclient.New(httpclient.Options{Name: "loadtest", RetryMax: -1, Timeout: 10 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: conc * 2}})
+	post := func(body []byte) (int, time.Duration, error) {
+		req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Stripe-Signature", stripetest.SignPayload(body, demoStripeWHSecret, time.Now()))
+		t0 := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, time.Since(t0), nil
+	}
+
+	// Subscriptions of customers linked to Salesforce accounts.
+	links, err := a.st.Links()
+	if err != nil {
+		return err
+	}
+	acctOf := map[string]string{}
+	for _, l := range links {
+		if strings.HasPrefix(l.AccountKey, record.Salesforce+"/") && strings.HasPrefix(l.CustomerKey, record.Stripe+"/") {
+			acctOf[strings.TrimPrefix(l.CustomerKey, "stripe/")] = strings.TrimPrefix(l.AccountKey, "salesforce/")
+		}
+	}
+	subs, err := a.st.Subscriptions("stripe")
+	if err != nil {
+		return err
+	}
+	type target struct{ sub, acct string }
+	var targets []target
+	for _, s := range subs {
+		if s.Status == record.StatusActive && acctOf[s.CustomerID] != "" && len(s.Items) > 0 {
+			targets = append(targets, target{s.ID, acctOf[s.CustomerID]})
+		}
+	}
+	sort.Slice(targets, func(i, j int) bool { return targets[i].sub < targets[j].sub })
+	if len(targets) == 0 {
+		return fmt.Errorf("no active Stripe subscription linked to a Salesforce account")
+	}
+
+	// 1. Event to CRM: a real change in Stripe, its signed event, the time
+	// until the Salesforce field shows it.
+	var toCRM []time.Duration
+	for i := 0; i < changes; i++ {
+		tg := targets[i%len(targets)]
+		before := fmt.Sprint(stack.sf.Get("Account", tg.acct)["MRR__c"])
+		n := len(stack.st.Events())
+		if err := stack.st.UpdateSubscription(tg.sub, func(s *stripetest.Subscription) { s.Items[0].Quantity++ }); err != nil {
+			return err
+		}
+		evs := stack.st.Events()
+		if len(evs) <= n {
+			return fmt.Errorf("no event for %s", tg.sub)
+		}
+		body, _ := stack.st.EventJSON(evs[len(evs)-1].ID)
+		t0 := time.Now()
+		if code, _, err := post(body); err != nil || code != 200 {
+			return fmt.Errorf("posting change event: %d %v", code, err)
+		}
+		for {
+			if fmt.Sprint(stack.sf.Get("Account", tg.acct)["MRR__c"]) != before {
+				toCRM = append(toCRM, time.Since(t0))
+				break
+			}
+			if time.Since(t0) > 30*time.Second {
+				return fmt.Errorf("change to %s not in the CRM after 30s", tg.sub)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	fmt.Fprintf(w, "event to CRM field (%d subscription changes, fakes at zero latency): p50 %s  p95 %s  max %s\n",
+		len(toCRM), pct(toCRM, 50), pct(toCRM, 95), pct(toCRM, 100))
+
+	// 2. Sustained ingest: unique, verified events, committed before the 2xx.
+	var sent, ok, bad atomic.Int64
+	lat := make([][]time.Duration, conc)
+	deadline := time.Now().Add(duration)
+	var wg sync.WaitGroup
+	startAt := time.Now()
+	for g := 0; g < conc; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
+				tg := targets[(g*7919+i)%len(targets)]
+				body := fmt.Appendf(nil, `{"id":"evt_load_%d_%d","object":"event","api_version":"2025-03-31.basil","created":%d,"type":"customer.subscription.updated","livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},"data":{"object":{"id":%q,"object":"subscription","customer":"cus_load"}}}`,
+					g, i, time.Now().Unix(), tg.sub)
+				code, d, err := post(body)
+				sent.Add(1)
+				if err != nil || code != 200 {
+					bad.Add(1)
+					continue
+				}
+				ok.Add(1)
+				lat[g] = append(lat[g], d)
+			}
+		}(g)
+	}
+	wg.Wait()
+	elapsed := time.Since(startAt)
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	q, _, _ := a.st.QueueDepth()
+	fmt.Fprintf(w, "ingest (%d senders, %s, fsync on): %d events acknowledged (%d failed), %.0f events/s; acknowledge p50 %s  p99 %s  max %s; queue depth after %d\n",
+		conc, duration, ok.Load(), bad.Load(), float64(ok.Load())/elapsed.Seconds(), pct(all, 50), pct(all, 99), pct(all, 100), q)
+	return nil
+}
+
+func pct(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := (len(s)*p + 99) / 100
+	if i > 0 {
+		i--
+	}
+	return s[i].Round(10 * time.Microsecond)
+}
