@@ -29,23 +29,24 @@ const (
 type role struct {
 	tier, profile, interval, currency, feature string
 	tiered                                     bool
+	coupon                                     string // "": drawn, "percent", "forever"
 }
 
 // cast are the first accounts of each CRM, fixed so even a small world shows
 // every case the demo talks about; the rest are drawn at random.
 var cast = []role{
-	{tierHigh, profHealthy, "year", "JPY", featPriceUpgrade, false},
-	{tierLow, profHealthy, "month", "USD", featScnDowngrade, true},
-	{tierTech, profAtRisk, "month", "JPY", featFailedOpen, false},
-	{tierLow, profChurned, "month", "JPY", featChurn, false},
-	{tierLow, profHealthy, "month", "USD", featReactivated, false},
-	{tierTech, profOnboarding, "month", "JPY", featTrial, false},
-	{tierLow, profCaution, "month", "JPY", featDowngrade, false},
-	{tierLow, profCaution, "year", "JPY", featCancelEnd, false},
-	{tierTech, profHealthy, "month", "JPY", featScnFailed, false},
-	{tierLow, profHealthy, "month", "JPY", featScnCancel, false},
-	{tierHigh, profAtRisk, "year", "USD", featFailedPaid, false},
-	{tierHigh, profCaution, "month", "JPY", featUpgrade, false},
+	{tierHigh, profHealthy, "year", "JPY", featPriceUpgrade, false, ""},
+	{tierLow, profHealthy, "month", "USD", featScnDowngrade, true, ""},
+	{tierTech, profAtRisk, "month", "JPY", featFailedOpen, false, ""},
+	{tierLow, profChurned, "month", "JPY", featChurn, false, ""},
+	{tierLow, profHealthy, "month", "USD", featReactivated, false, ""},
+	{tierTech, profOnboarding, "month", "JPY", featTrial, false, ""},
+	{tierLow, profCaution, "month", "JPY", featDowngrade, false, "forever"},
+	{tierLow, profCaution, "year", "JPY", featCancelEnd, false, ""},
+	{tierTech, profHealthy, "month", "JPY", featScnFailed, false, ""},
+	{tierLow, profHealthy, "month", "JPY", featScnCancel, false, ""},
+	{tierHigh, profAtRisk, "year", "USD", featFailedPaid, false, ""},
+	{tierHigh, profCaution, "month", "JPY", featUpgrade, false, "percent"},
 }
 
 // Generate builds the world for o. The same Options always give the same
@@ -389,7 +390,12 @@ func (g *gen) subscription(c *customer, p *price, qty int64, rl role) *sub {
 		}
 	}
 	s := g.newSub(c, p, qty, start, trialEnd)
-	if rl.feature == featTrial || rl.feature == featScnFailed || rl.feature == featScnDowngrade || rl.feature == featScnCancel {
+	switch {
+	case rl.coupon == "percent":
+		s.Coupon = w.couponFor(c.System, true, "")
+	case rl.coupon == "forever":
+		s.Coupon = w.couponFor(c.System, false, p.Currency)
+	case rl.feature == featTrial || rl.feature == featScnFailed || rl.feature == featScnDowngrade || rl.feature == featScnCancel:
 		s.Coupon = nil
 	}
 	bounds := periods(s.anchor(), s.Interval, now)
@@ -632,41 +638,48 @@ func (g *gen) unmatched() {
 	}
 }
 
-// conflicts makes two Stripe customers ambiguous: one whose metadata names
-// account X while account Y's Stripe_Customer_Id__c names it too, and one
-// that two accounts name in Stripe_Customer_Id__c.
+// conflicts adds two Stripe customers that matching must report rather
+// than guess: a duplicate customer whose metadata names account X while
+// account Y's Stripe_Customer_Id__c names it too, and a customer without
+// metadata that two accounts name in Stripe_Customer_Id__c (a copy-paste
+// error). The accounts keep their own customers, linked by metadata (a
+// field naming their own customer is overwritten).
 func (g *gen) conflicts() {
 	w := g.w
-	var meta, fieldOnly, free []*account
+	var free []*account
 	for _, a := range w.accounts {
-		if a.CRM != sysSalesforce || a.idx < 2*len(cast) {
-			continue
+		scenario := false
+		for _, s := range []*sub{w.scenarios.downgrade, w.scenarios.cancel} {
+			scenario = scenario || s != nil && s.Customer.Account == a
 		}
-		switch {
-		case a.Customer.MetaOf == a && a.StripeField == "":
-			meta = append(meta, a)
-		case a.Customer.MetaOf == nil && a.StripeField != "":
-			fieldOnly = append(fieldOnly, a)
+		if f := w.scenarios.failed; f != nil && f.Sub.Customer.Account == a {
+			scenario = true
+		}
+		if a.CRM == sysSalesforce && a.Customer.MetaOf == a && !scenario {
+			free = append(free, a)
 		}
 	}
-	free = meta
-	take := func() *account {
-		if len(free) == 0 {
-			return nil
-		}
-		a := free[0]
-		free = free[1:]
-		return a
+	if len(free) < 4 {
+		return
 	}
-	if x, y := take(), take(); x != nil && y != nil {
-		y.StripeField = x.Customer.ID
-		x.Customer.Kind = kindConflict
-	}
-	if len(fieldOnly) > 0 {
-		if v := take(); v != nil {
-			z := fieldOnly[0]
-			v.StripeField = z.StripeField
-			z.Customer.Kind = kindConflict
+	g.r.Shuffle(len(free), func(i, j int) { free[i], free[j] = free[j], free[i] })
+	for i, pair := range [][2]*account{{free[0], free[1]}, {free[2], free[3]}} {
+		x, y := pair[0], pair[1]
+		c := &customer{ID: g.id("cus_", 14), System: sysStripe, Kind: kindConflict, Name: x.Name, Currency: x.Currency,
+			InvPrefix: strings.ToUpper(g.id("", 8)), Email: "finance@" + x.Domain}
+		if i == 0 {
+			c.MetaOf = x // metadata says X, Y's field says this customer
+		} else {
+			x.StripeField = c.ID // two fields name the same customer
+			c.Email = "it-billing@" + x.Domain
 		}
+		y.StripeField = c.ID
+		p := w.priceFor(sysStripe, "starter", x.Currency, "month")
+		s := g.newSub(c, p, int64(g.between(2, 6)), g.timeIn(w.now.AddDate(0, -6, 0), w.now.AddDate(0, -1, 0)), time.Time{})
+		s.Coupon = nil
+		g.bill(s)
+		c.Subs = []*sub{s}
+		c.Created = s.Created.Add(-time.Hour)
+		w.customers = append(w.customers, c)
 	}
 }
