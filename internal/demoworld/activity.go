@@ -60,7 +60,7 @@ func (g *gen) deals(a *account) {
 			created = now.Add(-time.Duration(g.between(3, 40)) * day)
 		}
 		a.Deals = append(a.Deals, &deal{Name: a.Name + " - " + name, Type: typ, Stage: stage, Amount: amount, Currency: a.Currency,
-			Close: closeAt, Created: created.Truncate(time.Second), Closed: closed, Won: stage == "Closed Won", Probabity: prob})
+			Close: closeAt, Created: created.Truncate(time.Second), Closed: closed, Won: stage == "Closed Won", Probability: prob})
 	}
 	running := false
 	for i, s := range a.Customer.Subs {

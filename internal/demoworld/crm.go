@@ -63,7 +63,7 @@ func (w *World) LoadSalesforce(s *salesforcetest.Server) error {
 			}
 			_, err := s.Insert("Opportunity", map[string]any{
 				"Name": d.Name, "AccountId": id, "StageName": d.Stage, "Type": d.Type, "Amount": amount,
-				"CloseDate": d.Close, "OwnerId": a.Owner.sfID, "Probability": d.Probabity,
+				"CloseDate": d.Close, "OwnerId": a.Owner.sfID, "Probability": d.Probability,
 				"CreatedDate": d.Created, "LastModifiedDate": minTime(mod, w.now), "SystemModstamp": minTime(mod, w.now),
 			})
 			if err != nil {

@@ -104,16 +104,16 @@ type account struct {
 
 // deal is an Opportunity or a HubSpot deal.
 type deal struct {
-	Name      string
-	Type      string // New Business, Upsell, Renewal
-	Stage     string // Salesforce stage name; mapped for HubSpot
-	Amount    float64
-	Currency  string
-	Close     time.Time
-	Created   time.Time
-	Closed    bool
-	Won       bool
-	Probabity float64
+	Name        string
+	Type        string // New Business, Upsell, Renewal
+	Stage       string // Salesforce stage name; mapped for HubSpot
+	Amount      float64
+	Currency    string
+	Close       time.Time
+	Created     time.Time
+	Closed      bool
+	Won         bool
+	Probability float64
 }
 
 // signal is one planned usage observation.
