@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -28,6 +31,8 @@ func cmdLoadtest(e *env) error {
 	conc := fs.Int("concurrency", 32, "concurrent senders")
 	accounts := fs.Int("accounts", 300, "accounts in the generated world")
 	changes := fs.Int("changes", 20, "subscription changes timed from event to CRM field")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the ingest phase to this file")
+	process := fs.Bool("process", true, "keep processing events while ingesting (false: measure ingest alone)")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
@@ -42,7 +47,7 @@ func cmdLoadtest(e *env) error {
 	started := func(d *daemon.Daemon, a *app) {
 		go func() {
 			defer cancel()
-			runErr = runLoad(ctx, e, d, a, stack, *duration, *conc, *changes)
+			runErr = runLoad(ctx, e, d, a, stack, *duration, *conc, *changes, *cpuprofile, *process)
 		}()
 	}
 	quiet := *e
@@ -53,7 +58,7 @@ func cmdLoadtest(e *env) error {
 	return runErr
 }
 
-func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoStack, duration time.Duration, conc, changes int) error {
+func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoStack, duration time.Duration, conc, changes int, cpuprofile string, process bool) error {
 	w := e.stdout
 	if _, err := a.eng.Sync(ctx, engine.SyncOptions{Full: true}); err != nil {
 		return fmt.Errorf("initial sync: %w", err)
@@ -70,6 +75,7 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 		if err != nil {
 			return 0, 0, err
 		}
+		io.Copy(io.Discard, resp.Body) // drained, so the connection is reused
 		resp.Body.Close()
 		return resp.StatusCode, time.Since(t0), nil
 	}
@@ -89,11 +95,11 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 	if err != nil {
 		return err
 	}
-	type target struct{ sub, acct string }
+	type target struct{ sub, acct, cus string }
 	var targets []target
 	for _, s := range subs {
 		if s.Status == record.StatusActive && acctOf[s.CustomerID] != "" && len(s.Items) > 0 {
-			targets = append(targets, target{s.ID, acctOf[s.CustomerID]})
+			targets = append(targets, target{s.ID, acctOf[s.CustomerID], s.CustomerID})
 		}
 	}
 	sort.Slice(targets, func(i, j int) bool { return targets[i].sub < targets[j].sub })
@@ -137,6 +143,21 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 	// 2. Sustained ingest: unique, verified events, committed before the 2xx.
 	var sent, ok, bad atomic.Int64
 	lat := make([][]time.Duration, conc)
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if !process {
+		d.PauseWorkers(true)
+		defer d.PauseWorkers(false)
+	}
 	deadline := time.Now().Add(duration)
 	var wg sync.WaitGroup
 	startAt := time.Now()
@@ -146,8 +167,8 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 			defer wg.Done()
 			for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
 				tg := targets[(g*7919+i)%len(targets)]
-				body := fmt.Appendf(nil, `{"id":"evt_load_%d_%d","object":"event","api_version":"2025-03-31.basil","created":%d,"type":"customer.subscription.updated","livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},"data":{"object":{"id":%q,"object":"subscription","customer":"cus_load"}}}`,
-					g, i, time.Now().Unix(), tg.sub)
+				body := fmt.Appendf(nil, `{"id":"evt_load_%d_%d","object":"event","api_version":"2025-03-31.basil","created":%d,"type":"customer.subscription.updated","livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},"data":{"object":{"id":%q,"object":"subscription","customer":%q}}}`,
+					g, i, time.Now().Unix(), tg.sub, tg.cus)
 				code, d, err := post(body)
 				sent.Add(1)
 				if err != nil || code != 200 {
@@ -166,8 +187,12 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 		all = append(all, l...)
 	}
 	q, _, _ := a.st.QueueDepth()
-	fmt.Fprintf(w, "ingest (%d senders, %s, fsync on): %d events acknowledged (%d failed), %.0f events/s; acknowledge p50 %s  p99 %s  max %s; queue depth after %d\n",
-		conc, duration, ok.Load(), bad.Load(), float64(ok.Load())/elapsed.Seconds(), pct(all, 50), pct(all, 99), pct(all, 100), q)
+	mode := "processing concurrently"
+	if !process {
+		mode = "processing paused"
+	}
+	fmt.Fprintf(w, "ingest (%d senders, %s, fsync on, %s): %d events acknowledged (%d failed), %.0f events/s; acknowledge p50 %s  p99 %s  max %s; queue depth after %d\n",
+		conc, duration, mode, ok.Load(), bad.Load(), float64(ok.Load())/elapsed.Seconds(), pct(all, 50), pct(all, 99), pct(all, 100), q)
 	return nil
 }
 

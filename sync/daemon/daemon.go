@@ -188,6 +188,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return err
 }
 
+// PauseWorkers pauses or resumes webhook processing (receiving goes on).
+func (d *Daemon) PauseWorkers(p bool) {
+	if d.workers != nil {
+		d.workers.Pause(p)
+	}
+}
+
 // Handler returns the webhook handler (after Run started).
 func (d *Daemon) Handler() *webhook.Handler { return d.handler }
 

@@ -42,7 +42,12 @@ func (e *Engine) Process(ctx context.Context, ev store.QueuedEvent) (wrote bool,
 				}
 			}
 		}
-		keys, err := e.affectedAccounts(c, ev.Event, b)
+	}
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c, ok := e.byName[ev.Connector]; ok {
+		keys, err := e.affectedAccounts(c, ev.Event, fetched)
 		if err != nil {
 			return false, err
 		}
@@ -53,9 +58,6 @@ func (e *Engine) Process(ctx context.Context, ev store.QueuedEvent) (wrote bool,
 	if len(affected) == 0 {
 		return false, nil
 	}
-
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.idx.add(fetched)
 	rec, err := e.Reconcile(ctx, e.now(), true, affected)
 	if err != nil {
@@ -144,11 +146,17 @@ func (e *Engine) affectedAccounts(c *Connector, ev record.Event, b *record.Batch
 	if len(customers) == 0 && ev.ObjectType == "customer" {
 		customers[record.Ref{System: c.Config.Kind, ID: ev.ObjectID}.Key()] = true
 	}
+	var out []string
+	if e.idx != nil {
+		for ck := range customers {
+			out = append(out, e.idx.accountsOf[ck]...)
+		}
+		return out, nil
+	}
 	links, err := e.st.Links()
 	if err != nil {
 		return nil, err
 	}
-	var out []string
 	for _, l := range links {
 		if customers[l.CustomerKey] {
 			out = append(out, l.AccountKey)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/sync/store"
 )
 
 // recordIndex maps billing customers to their subscriptions and invoices and
@@ -15,6 +16,32 @@ type recordIndex struct {
 	subs     map[string][]string // customer key -> subscription IDs
 	invoices map[string][]string // customer key -> invoice IDs
 	deals    map[string][]string // account key -> deal IDs
+	// The links of the last full reconcile, both ways.
+	accountsOf  map[string][]string // customer key -> account keys
+	customersOf map[string][]string // account key -> customer keys
+	// taskTimes: account key -> rule -> when its last open task was
+	// created (cooldowns).
+	taskTimes map[string]map[string]time.Time
+}
+
+// setLinks indexes the links of a full reconcile.
+func (ix *recordIndex) setLinks(links []store.Link) {
+	ix.accountsOf, ix.customersOf = map[string][]string{}, map[string][]string{}
+	for _, l := range links {
+		ix.accountsOf[l.CustomerKey] = append(ix.accountsOf[l.CustomerKey], l.AccountKey)
+		ix.customersOf[l.AccountKey] = append(ix.customersOf[l.AccountKey], l.CustomerKey)
+	}
+}
+
+// taskCreated records a new task for cooldowns.
+func (ix *recordIndex) taskCreated(account, rule string, at time.Time) {
+	if ix == nil {
+		return
+	}
+	if ix.taskTimes[account] == nil {
+		ix.taskTimes[account] = map[string]time.Time{}
+	}
+	ix.taskTimes[account][rule] = at
 }
 
 func newIndex(w *world) *recordIndex {
@@ -86,13 +113,9 @@ func (e *Engine) loadTargeted(only map[string]bool, asOf time.Time) (*world, map
 		subs: map[string][]record.Subscription{}, invoices: map[string][]record.Invoice{}, signals: map[string][]record.Signal{}}
 	since := asOf.AddDate(-1, 0, 0)
 	linked := map[string][]string{}
-	links, err := e.st.Links()
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, l := range links {
-		if only[l.AccountKey] {
-			linked[l.AccountKey] = append(linked[l.AccountKey], l.CustomerKey)
+	for key := range only {
+		if cs := e.idx.customersOf[key]; len(cs) > 0 {
+			linked[key] = cs
 		}
 	}
 	signals := func(key string) error {

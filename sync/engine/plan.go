@@ -124,8 +124,23 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 		if !c.IsCRM() {
 			continue
 		}
-		wv, err := e.st.AllWritten(c.Name())
-		if err != nil {
+		var wv map[store.WriteKey]map[string]store.WrittenValue
+		var err error
+		if len(rec.Accounts) <= 50 {
+			// A targeted plan (webhooks) reads only its accounts' values.
+			wv = map[store.WriteKey]map[string]store.WrittenValue{}
+			obj := e.cfg.WriteBack.Mapping(c.Config.Kind).Object
+			for _, s := range rec.Accounts {
+				if s.Connector != c.Name() {
+					continue
+				}
+				lw, err := e.st.LastWritten(c.Name(), obj, s.Account.ID)
+				if err != nil {
+					return nil, err
+				}
+				wv[store.WriteKey{Object: obj, ID: s.Account.ID}] = lw
+			}
+		} else if wv, err = e.st.AllWritten(c.Name()); err != nil {
 			return nil, err
 		}
 		written[c.Name()] = wv

@@ -198,6 +198,10 @@ func (e *Engine) Reconcile(ctx context.Context, asOf time.Time, recordState bool
 				return nil, err
 			}
 		}
+		e.idx.setLinks(links)
+		if e.idx.taskTimes, err = e.lastTaskTimes(); err != nil {
+			return nil, err
+		}
 	}
 	conflicted := map[string]bool{}
 	for _, c := range rec.Conflicts {
@@ -219,17 +223,24 @@ func (e *Engine) Reconcile(ctx context.Context, asOf time.Time, recordState bool
 		}
 	}
 	prevScores := map[string]store.ScoreSnapshot{}
-	if snaps, err := e.st.Scores(); err == nil {
+	if only != nil {
+		for key := range only {
+			sn, ok, err := e.st.Score(key)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				prevScores[key] = sn
+			}
+		}
+	} else if snaps, err := e.st.Scores(); err == nil {
 		for _, sn := range snaps {
 			prevScores[sn.AccountKey] = sn
 		}
 	} else {
 		return nil, err
 	}
-	lastTasks, err := e.lastTaskTimes()
-	if err != nil {
-		return nil, err
-	}
+	lastTasks := e.idx.taskTimes
 	trendSince := asOf.AddDate(0, 0, -e.score.Health.TrendDays-7)
 	inputs := make([]scoring.AccountInput, len(jobs))
 	for i, s := range jobs {

@@ -201,6 +201,7 @@ func (e *Engine) createTasks(ctx context.Context, p *Plan, rep *WriteReport, err
 			}
 			created = append(created, store.CreatedTask{DedupeKey: r.Key, Connector: name, TaskID: r.ID,
 				AccountKey: t.Account, Rule: t.Intent.Rule, Status: record.TaskOpen, Created: now})
+			e.idx.taskCreated(t.Account, t.Intent.Rule, now)
 			rep.Created = append(rep.Created, t)
 		}
 		if err := e.st.PutTasks(created); err != nil {

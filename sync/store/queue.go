@@ -40,6 +40,11 @@ type QueuedEvent struct {
 	LastError string    `json:"last_error,omitempty"`
 	// DeadAt is when the event was moved to the dead letters.
 	DeadAt time.Time `json:"dead_at,omitzero"`
+	// Covers lists later queued copies of this event (same connector, type
+	// and object, same ordering key) that Claim coalesced into it: Ack
+	// removes them too, since processing reads the object's current state.
+	// Retry and DeadLetter leave them queued. Not persisted.
+	Covers []uint64 `json:"-"`
 }
 
 func (e *QueuedEvent) orderKey() string {
@@ -161,15 +166,43 @@ func (s *Store) Claim(n int, now time.Time) ([]QueuedEvent, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []QueuedEvent
+	claimed := map[string]int{} // key -> index in out, for coalescing
+	open := map[string]bool{}   // the claimed event's duplicates may still follow
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		blocked := map[string]bool{}
+		scanned := 0
 		c := tx.Bucket(bucketQueue).Cursor()
-		for k, v := c.First(); k != nil && len(out) < n; k, v = c.Next() {
+		for k, v := c.First(); k != nil; k, v = c.Next() {
 			due, key, _, err := queueHeader(v)
 			if err != nil {
 				return fmt.Errorf("queue entry %d: %w", readSeq(k), err)
 			}
 			seq := readSeq(k)
+			if i, ok := claimed[key]; ok && open[key] {
+				// Coalesce: a later copy of the same event (same
+				// connector, type and object) is covered by processing
+				// the claimed one, which reads the object's current state.
+				e, err := decodeQueued(k, v)
+				if err != nil {
+					return err
+				}
+				p := &out[i]
+				if !due.After(now) && len(p.Covers) < maxCovers && e.Connector == p.Connector && e.Event.Type == p.Event.Type &&
+					e.Event.ObjectType == p.Event.ObjectType && e.Event.ObjectID == p.Event.ObjectID {
+					p.Covers = append(p.Covers, seq)
+					continue
+				}
+				open[key] = false
+				continue
+			}
+			if len(out) >= n {
+				// Look a bounded distance further for copies to coalesce.
+				if len(claimed) == 0 || scanned > coalesceLookahead {
+					break
+				}
+				scanned++
+				continue
+			}
 			if _, busy := s.busyKeys[key]; busy || blocked[key] || due.After(now) {
 				blocked[key] = true
 				continue
@@ -182,6 +215,8 @@ func (s *Store) Claim(n int, now time.Time) ([]QueuedEvent, error) {
 			if err != nil {
 				return err
 			}
+			claimed[key] = len(out)
+			open[key] = true
 			out = append(out, e)
 			blocked[key] = true
 		}
@@ -193,14 +228,24 @@ func (s *Store) Claim(n int, now time.Time) ([]QueuedEvent, error) {
 	for _, e := range out {
 		s.inflight[e.Seq] = e.Key
 		s.busyKeys[e.Key] = e.Seq
+		if len(e.Covers) > 0 {
+			s.covers[e.Seq] = e.Covers
+		}
 	}
 	return out, nil
 }
 
-// release drops the in-memory claim of seq.
+// maxCovers bounds how many queued copies one claim acknowledges;
+// coalesceLookahead how many entries Claim reads past its last claim.
+const (
+	maxCovers         = 1000
+	coalesceLookahead = 5000
+)
+
 func (s *Store) release(seq uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	delete(s.covers, seq)
 	if key, ok := s.inflight[seq]; ok {
 		delete(s.inflight, seq)
 		if s.busyKeys[key] == seq {
@@ -212,11 +257,19 @@ func (s *Store) release(seq uint64) {
 // Ack removes a processed event from the queue. Its dedupe ID stays until
 // it expires. Concurrent Acks share a transaction.
 func (s *Store) Ack(seq uint64) error {
+	s.mu.Lock()
+	covers := s.covers[seq]
+	s.mu.Unlock()
 	defer s.release(seq)
 	err := s.db.Batch(func(tx *bbolt.Tx) error {
 		q := tx.Bucket(bucketQueue)
 		if q.Get(seqKey(seq)) == nil {
 			return ErrNotFound
+		}
+		for _, c := range covers {
+			if err := q.Delete(seqKey(c)); err != nil {
+				return err
+			}
 		}
 		return q.Delete(seqKey(seq))
 	})

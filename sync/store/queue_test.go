@@ -73,10 +73,19 @@ func TestEnqueueDedupe(t *testing.T) {
 	}
 }
 
+// distinct gives each event its own type, so no two are copies that Claim
+// would coalesce.
+func distinct(es ...QueuedEvent) []QueuedEvent {
+	for i := range es {
+		es[i].Event.Type = "test." + es[i].Event.ID
+	}
+	return es
+}
+
 func TestClaimOrdersPerKey(t *testing.T) {
 	s := openTest(t)
 	// a1 a2 b1 a3 c1 b2: keys by customer.
-	_, err := s.Enqueue([]QueuedEvent{ev("b", "a1", "A"), ev("b", "a2", "A"), ev("b", "b1", "B"), ev("b", "a3", "A"), ev("b", "c1", "C"), ev("b", "b2", "B")})
+	_, err := s.Enqueue(distinct(ev("b", "a1", "A"), ev("b", "a2", "A"), ev("b", "b1", "B"), ev("b", "a3", "A"), ev("b", "c1", "C"), ev("b", "b2", "B")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,5 +318,47 @@ func TestOpenSweepsExpiredDedupeIDs(t *testing.T) {
 	}
 	if q, _, _ := s.QueueDepth(); q != 2 {
 		t.Errorf("queue depth %d: sweeping must not touch queued events", q)
+	}
+}
+
+// TestClaimCoalescesCopies: later queued copies of the same event (same
+// connector, type and object) ride along with the claimed one and are
+// acknowledged with it; a different event of the key stops the run, and a
+// retry leaves the copies queued.
+func TestClaimCoalescesCopies(t *testing.T) {
+	s := openTest(t)
+	other := ev("b", "x1", "A")
+	other.Event.Type = "customer.deleted"
+	if _, err := s.Enqueue([]QueuedEvent{ev("b", "a1", "A"), ev("b", "a2", "A"), ev("b", "b1", "B"), ev("b", "a3", "A"), other, ev("b", "a4", "A")}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Claim(10, t0)
+	if ids := eventIDs(got); !slices.Equal(ids, []string{"a1", "b1"}) {
+		t.Fatalf("claim %v", ids)
+	}
+	if len(got[0].Covers) != 2 {
+		t.Fatalf("a1 covers %v, want a2 and a3 (x1 differs, a4 comes after it)", got[0].Covers)
+	}
+	// A retry keeps the copies.
+	if err := s.Retry(got[0].Seq, t0, errors.New("boom")); err != nil {
+		t.Fatal(err)
+	}
+	if q, _, _ := s.QueueDepth(); q != 6 {
+		t.Fatalf("queue %d after retry, want 6", q)
+	}
+	got, _ = s.Claim(10, t0)
+	if ids := eventIDs(got); !slices.Equal(ids, []string{"a1"}) || len(got[0].Covers) != 2 {
+		t.Fatalf("second claim %v covers %v", ids, got)
+	}
+	if err := s.Ack(got[0].Seq); err != nil {
+		t.Fatal(err)
+	}
+	// a1, a2, a3 gone; b1 still in flight; x1 then a4 remain in order.
+	if q, _, _ := s.QueueDepth(); q != 3 {
+		t.Fatalf("queue %d after ack, want 3 (b1, x1, a4)", q)
+	}
+	got, _ = s.Claim(10, t0)
+	if ids := eventIDs(got); !slices.Equal(ids, []string{"x1"}) {
+		t.Fatalf("third claim %v, want [x1]", ids)
 	}
 }

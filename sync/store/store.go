@@ -67,8 +67,9 @@ type Store struct {
 
 	// mu guards the in-memory claims of the webhook queue.
 	mu       sync.Mutex
-	inflight map[uint64]string // seq -> ordering key
-	busyKeys map[string]uint64 // ordering key -> seq
+	inflight map[uint64]string   // seq -> ordering key
+	busyKeys map[string]uint64   // ordering key -> seq
+	covers   map[uint64][]uint64 // claimed seq -> coalesced copies
 }
 
 // Open opens or creates the store at path, takes its lock (failing with an
@@ -107,6 +108,7 @@ func open(path string, opts Options, migs []Migration) (*Store, error) {
 		ttl:      opts.DedupeTTL,
 		inflight: map[uint64]string{},
 		busyKeys: map[string]uint64{},
+		covers:   map[uint64][]uint64{},
 	}
 	if _, err := s.SweepDedupe(opts.Now()); err != nil {
 		db.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -51,8 +52,19 @@ type WorkerOptions struct {
 
 // Workers drain the queue.
 type Workers struct {
-	o    WorkerOptions
-	wake chan struct{}
+	o      WorkerOptions
+	wake   chan struct{}
+	paused atomic.Bool
+}
+
+// Pause stops claiming new events (in-flight ones finish); Pause(false)
+// resumes. Events keep being received and committed meanwhile. Used by the
+// load test to measure ingest alone.
+func (w *Workers) Pause(p bool) {
+	w.paused.Store(p)
+	if !p {
+		w.Wake()
+	}
 }
 
 // NewWorkers builds Workers; call Run to start them.
@@ -103,7 +115,7 @@ func (w *Workers) Run(ctx context.Context) {
 		case <-w.wake:
 		case <-timer.C:
 		}
-		for ctx.Err() == nil {
+		for ctx.Err() == nil && !w.paused.Load() {
 			free := w.o.Workers - len(sem)
 			if free == 0 {
 				break
