@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/healthsync/healthsync/config"
+	"github.com/healthsync/healthsync/sync/report"
+	"github.com/healthsync/healthsync/sync/store"
+)
+
+// TestDemo runs `healthsync demo` on a small world and checks that its
+// numbers are consistent: the MRR movements add up, every CRM account
+// carries the written fields, at-risk accounts have tasks, and the three
+// webhooks reached the CRM.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole demo")
+	}
+	dir := t.TempDir()
+	html := filepath.Join(dir, "report.html")
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"demo", "--accounts", "60", "--seed", "7", "--dir", dir, "--out", html}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("demo exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	text := out.String()
+	for _, want := range []string{"full sync", "Stripe invoice.payment_failed", "cancellation", "Portfolio as of", "MRR movements",
+		"Accounts most at risk", "Tasks created", "API calls used", "HTML report written"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	if strings.Contains(text, "not seen within") {
+		t.Errorf("a webhook change did not reach the CRM:\n%s", text)
+	}
+	if b, err := os.ReadFile(html); err != nil || !bytes.Contains(b, []byte(`id="chart-movements"`)) {
+		t.Fatalf("HTML report missing: %v", err)
+	}
+
+	// The report from the demo's store (no API call).
+	cfgPath := filepath.Join(dir, "healthsync.yaml")
+	out.Reset()
+	if code := run(context.Background(), []string{"report", "--config", cfgPath, "--format", "json"}, &out, &errb); code != 0 {
+		t.Fatalf("report exit %d: %s", code, errb.String())
+	}
+	var r report.Report
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Movements) != 12 || r.Portfolio.Customers == 0 || r.Portfolio.MRR <= 0 {
+		t.Fatalf("report: %d months, %d customers, MRR %v", len(r.Movements), r.Portfolio.Customers, r.Portfolio.MRR)
+	}
+	for i := 1; i < len(r.Movements); i++ {
+		m, prev := r.Movements[i], r.Movements[i-1]
+		sum := m.New + m.Expansion + m.Reactivation + m.Contraction + m.Churn
+		if math.Abs(sum-(m.MRREnd-prev.MRREnd)) > 0.5 {
+			t.Errorf("%s: movements sum to %.2f, MRR changed by %.2f", m.Month, sum, m.MRREnd-prev.MRREnd)
+		}
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(cfg.Store.Path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, conn := range []struct{ name, object, field string }{{"salesforce", "Account", "Health_Score__c"}, {"hubspot", "companies", "healthsync_health_score"}} {
+		accts := 0
+		written, err := st.AllWritten(conn.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		as, err := st.Accounts(conn.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range as {
+			accts++
+			if _, ok := written[store.WriteKey{Object: conn.object, ID: a.ID}][conn.field]; !ok {
+				t.Errorf("%s account %s has no %s written", conn.name, a.ID, conn.field)
+			}
+		}
+		if accts == 0 {
+			t.Errorf("no %s accounts", conn.name)
+		}
+	}
+	tasks, _ := st.OpenTasks()
+	withTask := map[string]bool{}
+	for _, tk := range tasks {
+		withTask[tk.AccountKey] = true
+	}
+	for _, a := range r.Accounts {
+		if a.Band == "at_risk" && a.MRR > 0 && !withTask[a.ID] {
+			t.Errorf("at-risk account %s (%s) has no task", a.Name, a.ID)
+		}
+	}
+}
