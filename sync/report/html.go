@@ -171,7 +171,7 @@ func movementChart(ms []Movement) template.HTML {
 var bandColors = map[string]string{"healthy": "#27ae60", "caution": "#f2c94c", "at_risk": "#eb5757"}
 
 func bandChart(bands []BandCount) template.HTML {
-	const W, H, padL, barH = 520.0, 150.0, 90.0, 30.0
+	const W, H, padL, barH = 620.0, 150.0, 90.0, 30.0
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" role="img" aria-label="Accounts by health band">`, W, H)
 	max := 0
@@ -185,7 +185,7 @@ func bandChart(bands []BandCount) template.HTML {
 	}
 	for i, x := range bands {
 		y := 10 + float64(i)*(barH+12)
-		w := float64(x.Accounts) / float64(max) * (W - padL - 150)
+		w := float64(x.Accounts) / float64(max) * (W - padL - 260)
 		color := bandColors[x.Band]
 		if color == "" {
 			color = "#9aa5b1"
