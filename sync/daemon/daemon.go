@@ -125,6 +125,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 				if _, err := o.Engine.Sync(ctx, engine.SyncOptions{NoPull: true}); err != nil {
 					log.Error().Err(err).Str("run", schedule.RunID(ctx)).Msg("scheduled reconcile failed")
 				}
+				if err := o.Engine.Housekeeping(time.Now()); err != nil {
+					log.Error().Err(err).Msg("store housekeeping failed")
+				}
 			})
 			if err != nil {
 				return fmt.Errorf("scheduling reconcile: %w", err)

@@ -194,6 +194,11 @@ func TestEndToEndSalesforceStripe(t *testing.T) {
 		t.Errorf("second run made %d Stripe calls %v, want 1 (the events feed)", stripeCalls, calls)
 	}
 
+	// An unchanged score adds no history point (one a day, or per change).
+	if h, _ := e.st.ScoreHistory("salesforce/"+e.accts[0], time.Time{}); len(h) != 1 {
+		t.Errorf("score history has %d points after two identical runs, want 1", len(h))
+	}
+
 	// A changed subscription rewrites exactly that account.
 	e.now = e.now.Add(time.Hour)
 	e.stripe.SetNow(e.now)
@@ -212,6 +217,9 @@ func TestEndToEndSalesforceStripe(t *testing.T) {
 	}
 	if d := e.sf.Counts()["composite"] - before["composite"]; d != 1 {
 		t.Errorf("upgrade made %d composite calls, want 1", d)
+	}
+	if h, _ := e.st.ScoreHistory("salesforce/"+e.accts[0], time.Time{}); len(h) != 2 {
+		t.Errorf("score history has %d points after a change, want 2", len(h))
 	}
 }
 

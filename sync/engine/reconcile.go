@@ -407,8 +407,15 @@ func (e *Engine) storeSnapshots(rec *Reconciled, partial bool) error {
 		for _, m := range r.Health.Measures {
 			comps[m.Name] = m.Points
 		}
+		if p := s.Previous; p != nil && rec.AsOf.Sub(p.At) < 24*time.Hour && p.Score == r.Health.Score &&
+			p.Band == r.Health.Band && p.Lifecycle == r.Phase && p.MRR == r.MRR && string(p.Detail) == string(d) {
+			continue // unchanged: history keeps one point a day, or a point per change
+		}
 		snaps = append(snaps, store.ScoreSnapshot{AccountKey: s.Account.Key(), At: rec.AsOf, Score: r.Health.Score,
 			Band: r.Health.Band, Lifecycle: r.Phase, MRR: r.MRR, Components: comps, Reasons: r.Health.Reasons, Detail: d})
+	}
+	if len(snaps) == 0 {
+		return nil
 	}
 	return e.st.PutScores(snaps)
 }

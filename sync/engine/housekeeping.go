@@ -1,0 +1,25 @@
+package engine
+
+import (
+	"time"
+)
+
+// Housekeeping bounds the store's growth: it keeps the last 2,000 runs,
+// drops usage signals older than 400 days (scores use at most a year) and
+// forgets expired webhook dedupe IDs. The daemon runs it after each
+// reconcile at most once a day.
+func (e *Engine) Housekeeping(now time.Time) error {
+	if last, err := e.st.MetaTime("engine/housekeeping"); err == nil && now.Sub(last) < 24*time.Hour {
+		return nil
+	}
+	if _, err := e.st.PruneRuns(2000); err != nil {
+		return err
+	}
+	if _, err := e.st.PruneSignals(now.AddDate(0, 0, -400)); err != nil {
+		return err
+	}
+	if _, err := e.st.SweepDedupe(now); err != nil {
+		return err
+	}
+	return e.st.SetMetaTime("engine/housekeeping", now)
+}
