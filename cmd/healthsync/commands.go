@@ -79,6 +79,10 @@ func cmdSync(e *env) error {
 		return err
 	}
 	defer a.Close()
+	if *dryRun {
+		problems, err := a.eng.Preflight(e.ctx)
+		printPreflight(e.stdout, problems, err)
+	}
 	rep, err := a.eng.Sync(e.ctx, engine.SyncOptions{Connector: *connector, DryRun: *dryRun, Full: *full})
 	if rep != nil {
 		if *asJSON {

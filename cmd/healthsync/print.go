@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/scoring"
 	"github.com/healthsync/healthsync/sync/engine"
 )
@@ -128,4 +129,19 @@ func printExplain(w io.Writer, ex *engine.Explanation) {
 
 func money(minor int64, currency string) string {
 	return scoring.FormatMoney(minor, currency)
+}
+
+func printPreflight(w io.Writer, problems map[string][]record.FieldProblem, err error) {
+	if err != nil {
+		fmt.Fprintf(w, "preflight could not run: %v\n", err)
+	}
+	if len(problems) == 0 && err == nil {
+		fmt.Fprintln(w, "preflight: every mapped CRM field exists and is writable")
+		return
+	}
+	for conn, ps := range problems {
+		for _, p := range ps {
+			fmt.Fprintf(w, "preflight %s: %s.%s %s\n", conn, p.Object, p.Field, p.Problem)
+		}
+	}
 }

@@ -149,6 +149,22 @@ func (d *Daemon) Run(ctx context.Context) error {
 	sched.Start()
 	d.ready.Store(true)
 	log.Info().Str("addr", d.Addr).Int("jobs", len(sched.Entries())).Msg("healthsync running")
+	if !o.NoSchedule {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			problems, err := o.Engine.Preflight(bg)
+			if err != nil {
+				log.Warn().Err(err).Msg("preflight could not run")
+			}
+			for conn, ps := range problems {
+				for _, p := range ps {
+					log.Warn().Str("connector", conn).Str("object", p.Object).Str("field", p.Field).Str("problem", p.Problem).
+						Msg("mapped CRM field unusable: writes to it will fail")
+				}
+			}
+		}()
+	}
 	if o.Started != nil {
 		o.Started(d.Addr)
 	}

@@ -116,7 +116,7 @@ func newSFStripe(t *testing.T) *sfStripe {
 		}
 		t.Cleanup(func() { e.st.Close() })
 		e.eng, err = engine.New(engine.Options{Config: cfg, Store: e.st, Now: clock, Logger: zerolog.Nop(), Connectors: []*engine.Connector{
-			{Config: sfc, Source: e.sfConn, Fetcher: e.sfConn, Writer: e.sfConn, Tasks: e.sfConn, Stats: e.sfConn.Stats},
+			{Config: sfc, Source: e.sfConn, Fetcher: e.sfConn, Writer: e.sfConn, Tasks: e.sfConn, Preflight: e.sfConn, Stats: e.sfConn.Stats},
 			{Config: cfg.Connectors[1], Source: e.stConn, Fetcher: e.stConn, Stats: e.stConn.Stats},
 		}})
 		if err != nil {
@@ -419,5 +419,22 @@ func TestEndToEndWebhookEventRescoresOneAccount(t *testing.T) {
 		if lw, _ := e.st.LastWritten("sf", "Account", id); lw["MRR__c"].At.After(e.now.Add(-time.Minute)) {
 			t.Errorf("account %s was rewritten", id)
 		}
+	}
+}
+
+func TestEndToEndPreflightReportsMissingFields(t *testing.T) {
+	e := newSFStripe(t)
+	e.sf.RemoveField("Account", "Touch_Model__c")
+	e.sf.RemoveField("Account", "ARR__c")
+	problems, err := e.eng.Preflight(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, p := range problems["sf"] {
+		got[p.Field] = true
+	}
+	if len(problems["sf"]) != 2 || !got["Touch_Model__c"] || !got["ARR__c"] {
+		t.Fatalf("problems %+v, want Touch_Model__c and ARR__c at once", problems)
 	}
 }
