@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -436,5 +437,80 @@ func TestEndToEndPreflightReportsMissingFields(t *testing.T) {
 	}
 	if len(problems["sf"]) != 2 || !got["Touch_Model__c"] || !got["ARR__c"] {
 		t.Fatalf("problems %+v, want Touch_Model__c and ARR__c at once", problems)
+	}
+}
+
+func signalsFor(accts []string, now time.Time, offset time.Duration, logins, nps, tickets float64) []record.Signal {
+	var sigs []record.Signal
+	for _, id := range accts {
+		ref := record.Ref{System: record.Salesforce, ID: id}
+		for d := 0; d < 30; d++ {
+			ts := now.AddDate(0, 0, -d).Add(offset)
+			sigs = append(sigs, record.Signal{Account: ref, Metric: "logins", Time: ts, Value: logins},
+				record.Signal{Account: ref, Metric: "active_users", Time: ts, Value: logins},
+				record.Signal{Account: ref, Metric: "features_used", Time: ts, Value: logins / 2},
+				record.Signal{Account: ref, Metric: "nps", Time: ts, Value: nps},
+				record.Signal{Account: ref, Metric: "tickets_open", Time: ts, Value: tickets})
+		}
+	}
+	return sigs
+}
+
+// TestEndToEndTaskClosesWhenCleared: an at-risk task closes itself (status
+// Completed, a note) once the account is no longer at risk.
+func TestEndToEndTaskClosesWhenCleared(t *testing.T) {
+	e := newSFStripe(t)
+	e.st.AddSignals(signalsFor(e.accts[:1], e.now, 0, 0, 0, 20))
+	rep := e.sync(t)
+	var taskID string
+	for _, c := range rep.Write.Created {
+		if c.Intent.Rule == "at_risk_follow_up" && c.Account == "salesforce/"+e.accts[0] {
+			taskID = "found"
+		}
+	}
+	if taskID == "" {
+		t.Fatalf("no at-risk task; score %v", rep.Reconcile.Accounts[0].Result.Health)
+	}
+	// Usage recovers: many logins, high NPS, no tickets, later the same days.
+	e.now = e.now.Add(2 * time.Hour)
+	e.stripe.SetNow(e.now)
+	e.st.AddSignals(signalsFor(e.accts[:1], e.now, time.Hour, 40, 10, 0))
+	rep = e.sync(t)
+	if rep.Write.TasksClosed != 1 {
+		t.Fatalf("closed %d tasks, want 1 (plan closes %+v, band now %s)", rep.Write.TasksClosed, rep.Plan.Closes,
+			rep.Reconcile.Accounts[0].Result.Health.Band)
+	}
+	var closed map[string]any
+	for _, tk := range e.sf.All("Task") {
+		if tk["Status"] == "Completed" {
+			closed = tk
+		}
+	}
+	if closed == nil || !strings.Contains(fmt.Sprint(closed["Description"]), "no longer holds") {
+		t.Fatalf("no completed task with a note in the CRM: %v", e.sf.All("Task"))
+	}
+	if open, _ := e.st.OpenTasks(); len(open) != 0 {
+		for _, o := range open {
+			if o.Rule == "at_risk_follow_up" {
+				t.Fatalf("store still has the task open: %+v", o)
+			}
+		}
+	}
+}
+
+// TestEndToEndOwnedFieldOverridesEdit: a field in write_back.owned_fields is
+// written even after a person edited it.
+func TestEndToEndOwnedFieldOverridesEdit(t *testing.T) {
+	e := newSFStripe(t)
+	e.sync(t)
+	e.cfg.WriteBack.OwnedFields = []string{"mrr"}
+	e.now = e.now.Add(time.Minute)
+	e.sf.Update("Account", e.accts[0], map[string]any{"MRR__c": 1.0})
+	e.now = e.now.Add(time.Hour)
+	e.stripe.SetNow(e.now)
+	e.stripe.UpdateSubscription(e.subs[0], func(s *stripetest.Subscription) { s.Items[0].Quantity = 7 })
+	e.sync(t)
+	if got := e.sf.Get("Account", e.accts[0])["MRR__c"]; got != 70000.0 {
+		t.Fatalf("MRR__c = %v, want 70000 (healthsync owns mrr)", got)
 	}
 }
