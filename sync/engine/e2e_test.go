@@ -17,6 +17,7 @@ import (
 	"github.com/healthsync/healthsync/connectors/salesforce/salesforcetest"
 	"github.com/healthsync/healthsync/connectors/stripe"
 	"github.com/healthsync/healthsync/connectors/stripe/stripetest"
+	"github.com/healthsync/healthsync/scoring"
 	"github.com/healthsync/healthsync/sync/engine"
 	"github.com/healthsync/healthsync/sync/store"
 )
@@ -512,5 +513,38 @@ func TestEndToEndOwnedFieldOverridesEdit(t *testing.T) {
 	e.sync(t)
 	if got := e.sf.Get("Account", e.accts[0])["MRR__c"]; got != 70000.0 {
 		t.Fatalf("MRR__c = %v, want 70000 (healthsync owns mrr)", got)
+	}
+}
+
+// TestEndToEndRecordedMonthsKeepHistory: once healthsync has seen a month,
+// its month-end MRR comes from what was recorded, not from a rebuild (here
+// the subscription's later state would rewrite November).
+func TestEndToEndRecordedMonthsKeepHistory(t *testing.T) {
+	e := newSFStripe(t)
+	e.sync(t) // 2026-11-20: account 0 at 3 x 10,000 JPY
+	e.now = time.Date(2026, 12, 15, 12, 0, 0, 0, time.UTC)
+	e.stripe.SetNow(e.now)
+	if err := e.stripe.UpdateSubscription(e.subs[0], func(s *stripetest.Subscription) { s.Items[0].Quantity = 5 }); err != nil {
+		t.Fatal(err)
+	}
+	rep := e.sync(t)
+	s, ok := rep.Reconcile.Account("salesforce/" + e.accts[0])
+	if !ok {
+		t.Fatal("account missing")
+	}
+	var nov, dec *scoring.MonthMRR
+	for i := range s.Result.Months {
+		switch s.Result.Months[i].Month.String() {
+		case "2026-11":
+			nov = &s.Result.Months[i]
+		case "2026-12":
+			dec = &s.Result.Months[i]
+		}
+	}
+	if nov == nil || dec == nil {
+		t.Fatal("months missing")
+	}
+	if nov.MRR != 30000 || dec.MRR != 50000 || dec.Kind != scoring.MoveExpansion {
+		t.Fatalf("November %d, December %d (%s); want 30000 recorded, then 50000 expansion", nov.MRR, dec.MRR, dec.Kind)
 	}
 }

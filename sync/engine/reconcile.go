@@ -259,6 +259,7 @@ func (e *Engine) Reconcile(ctx context.Context, asOf time.Time, recordState bool
 			json.Unmarshal(p.Detail, &d)
 			in.PreviousTouch = d.TouchBase
 			in.OnboardedAt = d.OnboardedAt
+			in.Recorded = recordedMonths(d.Months, asOf)
 		}
 		hist, err := e.st.ScoreHistory(s.Account.Key(), trendSince)
 		if err != nil {
@@ -389,12 +390,17 @@ func (e *Engine) applyGates(rec *Reconciled, w *world) {
 
 // snapshotDetail is what a score snapshot keeps beyond the store's fields.
 type snapshotDetail struct {
-	TouchBase   string    `json:"touch_base"`
-	Touch       string    `json:"touch"`
-	Trend       float64   `json:"trend"`
-	OnboardedAt time.Time `json:"onboarded_at,omitzero"`
-	ARR         int64     `json:"arr"`
-	Override    bool      `json:"override,omitempty"`
+	// Months is the account's MRR as healthsync saw it at the end of each
+	// month since its first sync (YYYY-MM -> reporting minor units): the
+	// last value of a month is its month-end value. It replaces the history
+	// rebuilt from invoices for those months.
+	Months      map[string]int64 `json:"months,omitempty"`
+	TouchBase   string           `json:"touch_base"`
+	Touch       string           `json:"touch"`
+	Trend       float64          `json:"trend"`
+	OnboardedAt time.Time        `json:"onboarded_at,omitzero"`
+	ARR         int64            `json:"arr"`
+	Override    bool             `json:"override,omitempty"`
 }
 
 func (e *Engine) storeSnapshots(rec *Reconciled, partial bool) error {
@@ -402,7 +408,8 @@ func (e *Engine) storeSnapshots(rec *Reconciled, partial bool) error {
 	for _, s := range rec.Accounts {
 		r := &s.Result
 		d, _ := json.Marshal(snapshotDetail{TouchBase: r.TouchBase, Touch: r.Touch, Trend: r.Health.Trend,
-			OnboardedAt: r.OnboardedAt, ARR: r.ARR, Override: r.Health.Override})
+			OnboardedAt: r.OnboardedAt, ARR: r.ARR, Override: r.Health.Override,
+			Months: e.monthsWith(s.Previous, rec.AsOf, r.MRR)})
 		comps := map[string]float64{}
 		for _, m := range r.Health.Measures {
 			comps[m.Name] = m.Points
@@ -444,4 +451,44 @@ func crmKind(system string) string {
 		return config.KindHubSpot
 	}
 	return config.KindSalesforce
+}
+
+// monthsWith returns the previous snapshot's month-end MRR values with the
+// current month set to mrr, trimmed to the configured history.
+func (e *Engine) monthsWith(prev *store.ScoreSnapshot, asOf time.Time, mrr int64) map[string]int64 {
+	months := map[string]int64{}
+	if prev != nil {
+		var d snapshotDetail
+		if json.Unmarshal(prev.Detail, &d) == nil {
+			for k, v := range d.Months {
+				months[k] = v
+			}
+		}
+	}
+	cur := scoring.MonthOf(asOf)
+	months[cur.String()] = mrr
+	oldest := cur - scoring.Month(e.score.Metrics.HistoryMonths)
+	for k := range months {
+		if m, err := time.Parse("2006-01", k); err != nil || scoring.MonthOf(m) <= oldest {
+			delete(months, k)
+		}
+	}
+	return months
+}
+
+// recordedMonths turns stored month-end values into scoring's Recorded
+// months, the current month excluded (it is computed live).
+func recordedMonths(months map[string]int64, asOf time.Time) []scoring.RecordedMonth {
+	cur := scoring.MonthOf(asOf)
+	var out []scoring.RecordedMonth
+	for k, v := range months {
+		t, err := time.Parse("2006-01", k)
+		if err != nil {
+			continue
+		}
+		if m := scoring.MonthOf(t); m < cur {
+			out = append(out, scoring.RecordedMonth{Month: m, MRR: v})
+		}
+	}
+	return out
 }
