@@ -36,6 +36,9 @@ func printSync(w io.Writer, r *engine.SyncReport) {
 		fmt.Fprintf(w, "write: %d written, %d failed (%d permanent), %d tasks created, %d closed, %d API calls\n",
 			wr.Written, wr.Failed, wr.Permanent, wr.TasksCreated, wr.TasksClosed, wr.Calls)
 	}
+	for _, d := range r.DataQuality {
+		fmt.Fprintf(w, "  data quality: %s\n", d)
+	}
 	for _, e := range r.Errors {
 		fmt.Fprintf(w, "  error: %s\n", e)
 	}

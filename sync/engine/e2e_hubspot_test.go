@@ -65,7 +65,8 @@ func TestEndToEndHubSpotChargebee(t *testing.T) {
 		cb.PutCustomer(chargebeetest.Customer{ID: cus, Company: fmt.Sprintf("Company %d", i), Email: fmt.Sprintf("ap@co%d.example.com", i),
 			MetaData: map[string]any{"hubspot_company_id": id}, CreatedAt: start, UpdatedAt: start})
 		sub := fmt.Sprintf("cb_sub_%d", i)
-		cb.PutSubscription(chargebeetest.Subscription{ID: sub, CustomerID: cus, Status: "active", CurrencyCode: "JPY",
+		vendorMRR := []int64{10000, 12345}[i] // the second disagrees with ours (50,000)
+		cb.PutSubscription(chargebeetest.Subscription{ID: sub, CustomerID: cus, Status: "active", CurrencyCode: "JPY", MRR: &vendorMRR,
 			BillingPeriod: 1, BillingPeriodUnit: "month", StartDate: start, StartedAt: start, CreatedAt: start, UpdatedAt: start,
 			CurrentTermStart: now.AddDate(0, 0, -10).Unix(), CurrentTermEnd: now.AddDate(0, 0, 20).Unix(),
 			SubscriptionItems: []chargebeetest.SubscriptionItem{{ItemPriceID: "pro-JPY-monthly", ItemType: "plan", Quantity: q,
@@ -118,7 +119,10 @@ func TestEndToEndHubSpotChargebee(t *testing.T) {
 		}
 		return rep
 	}
-	sync()
+	first := sync()
+	if dq := strings.Join(first.DataQuality, "\n"); !strings.Contains(dq, "2 billing customers compared, 1 differ") {
+		t.Errorf("data quality lines lack the vendor MRR comparison:\n%s", dq)
+	}
 	for i, want := range []string{"10000", "50000"} {
 		c, _ := hs.Get("companies", companies[i])
 		if c.Properties["healthsync_mrr"] != want {

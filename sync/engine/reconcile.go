@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,6 +49,9 @@ type Reconciled struct {
 	Gates        map[string]string
 	AccountGates map[string]string
 	Problems     []string
+	// DataQuality are lines for the run report, e.g. how the vendor's own
+	// MRR figures compare with healthsync's.
+	DataQuality []string
 }
 
 // Account returns the scored account with the given key.
@@ -309,6 +314,11 @@ func (e *Engine) Reconcile(ctx context.Context, asOf time.Time, recordState bool
 		}
 		return rec.Unmatched[i].Customer.Key() < rec.Unmatched[j].Customer.Key()
 	})
+	if only == nil {
+		if line := e.vendorMRRCheck(w, asOf); line != "" {
+			rec.DataQuality = append(rec.DataQuality, line)
+		}
+	}
 	rec.MatchRate = 1
 	if withRevenue > 0 {
 		rec.MatchRate = float64(matched) / float64(withRevenue)
@@ -491,4 +501,54 @@ func recordedMonths(months map[string]int64, asOf time.Time) []scoring.RecordedM
 		}
 	}
 	return out
+}
+
+// vendorMRRCheck compares, per billing customer, the vendor's own MRR
+// (Chargebee's subscription.mrr) with healthsync's, both converted to the
+// reporting currency. Differences are expected where the rules differ
+// (discount or trial handling); the line says how many and by how much.
+func (e *Engine) vendorMRRCheck(w *world, asOf time.Time) string {
+	compared, differ := 0, 0
+	var vendorTotal, oursTotal float64
+	var worst string
+	var worstDiff float64
+	for key, subs := range w.subs {
+		var vendor float64
+		seen := false
+		for _, s := range subs {
+			if s.VendorMRR == nil {
+				continue
+			}
+			seen = true
+			rate := 1.0
+			if cur := strings.ToUpper(s.Currency); cur != strings.ToUpper(e.cfg.Reporting.Currency) {
+				if rate = e.cfg.Reporting.FX[cur]; rate == 0 {
+					continue
+				}
+			}
+			vendor += float64(*s.VendorMRR) / math.Pow10(scoring.MinorUnitExponent(s.Currency)) * rate
+		}
+		if !seen {
+			continue
+		}
+		ours := float64(e.customerMRR(w, key, asOf)) / math.Pow10(scoring.MinorUnitExponent(e.cfg.Reporting.Currency))
+		compared++
+		vendorTotal += vendor
+		oursTotal += ours
+		if d := math.Abs(vendor - ours); d > 0.01*math.Max(vendor, ours) && d >= 1 {
+			differ++
+			if d > worstDiff {
+				worstDiff, worst = d, fmt.Sprintf("%s (vendor %.0f, healthsync %.0f)", key, vendor, ours)
+			}
+		}
+	}
+	if compared == 0 {
+		return ""
+	}
+	line := fmt.Sprintf("vendor MRR check: %d billing customers compared, %d differ by more than 1%%; vendor total %.0f, healthsync %.0f %s",
+		compared, differ, vendorTotal, oursTotal, e.cfg.Reporting.Currency)
+	if worst != "" {
+		line += "; largest difference " + worst
+	}
+	return line
 }

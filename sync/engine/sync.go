@@ -28,7 +28,9 @@ type SyncReport struct {
 	Plan      *Plan         `json:"plan"`
 	Write     *WriteReport  `json:"write,omitempty"`
 	Reconcile *Reconciled   `json:"-"`
-	Errors    []string      `json:"errors,omitempty"`
+	// DataQuality lines: gates that blocked write-back, vendor MRR checks.
+	DataQuality []string `json:"data_quality,omitempty"`
+	Errors      []string `json:"errors,omitempty"`
 }
 
 // ErrNeedsConfirm is returned when a plan exceeds the band-change ceiling.
@@ -67,6 +69,14 @@ func (e *Engine) Sync(ctx context.Context, o SyncOptions) (*SyncReport, error) {
 		return rep, fmt.Errorf("reconciling: %w", err)
 	}
 	rep.Reconcile = rec
+	rep.DataQuality = append(rep.DataQuality, rec.DataQuality...)
+	for name, g := range rec.Gates {
+		rep.DataQuality = append(rep.DataQuality, "write-back blocked for "+name+": "+g)
+	}
+	if len(rec.Unmatched) > 0 || len(rec.Conflicts) > 0 {
+		rep.DataQuality = append(rep.DataQuality, fmt.Sprintf("identity: match rate %.0f%%, %d unmatched billing customers, %d conflicts",
+			rec.MatchRate*100, len(rec.Unmatched), len(rec.Conflicts)))
+	}
 	plan, err := e.MakePlan(rec)
 	if err != nil {
 		return rep, fmt.Errorf("planning: %w", err)
@@ -180,7 +190,7 @@ func (e *Engine) recordSync(rep *SyncReport, status string) {
 		c["api_calls"] += int64(w.Calls)
 	}
 	e.putRun(store.Run{ID: rep.RunID, Kind: "sync", Start: rep.Start, End: rep.Start.Add(rep.Duration), Status: status,
-		Counters: c, Errors: rep.Errors})
+		Counters: c, Errors: append(append([]string(nil), rep.Errors...), rep.DataQuality...)})
 }
 
 const planKey = "engine/plan"
