@@ -133,7 +133,8 @@ func cmdDemo(e *env) error {
 			fmt.Fprintf(w, "\nserving until Ctrl-C:\n  report   curl -H 'Authorization: Bearer %s' http://%s/report\n", demoAPIToken, d.Addr)
 			fmt.Fprintf(w, "  API      curl -H 'Authorization: Bearer %s' http://%s/api/report\n", demoAPIToken, d.Addr)
 			fmt.Fprintf(w, "  metrics  curl -H 'Authorization: Bearer %s' http://%s/metrics\n", demoAPIToken, d.Addr)
-			fmt.Fprintf(w, "  CRM      curl -H 'Authorization: Bearer <token>' %s/services/data/v62.0/query?q=SELECT+Name,Health_Score__c+FROM+Account\n", sf.URL)
+			fmt.Fprintf(w, "  CRM      TOKEN=$(curl -s -d grant_type=client_credentials -d client_id=%s -d client_secret=%s %s/services/oauth2/token | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\n", demoSFClientID, demoSFClientSecret, sf.URL)
+			fmt.Fprintf(w, "           curl -H \"Authorization: Bearer $TOKEN\" '%s/services/data/v62.0/query?q=SELECT+Name,Health_Score__c,Health_Band__c,MRR__c+FROM+Account+LIMIT+5'\n", sf.URL)
 		}()
 	}
 	env2 := *e
@@ -205,6 +206,21 @@ func newDemoStack(accounts int, seed int64, dir string) (*demoStack, error) {
 		return nil, fmt.Errorf("the demo's own config is invalid: %w", err)
 	}
 	s.cfg = cfg
+	// HubSpot's custom properties, as `healthsync setup hubspot` creates
+	// them before the daemon first runs.
+	for _, cc := range cfg.Connectors {
+		if cc.Kind != config.KindHubSpot {
+			continue
+		}
+		c, err := hubspot.New(cc, hubspot.Options{})
+		if err == nil {
+			_, err = c.Setup(context.Background(), hubspot.DefaultProperties())
+		}
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("hubspot setup: %w", err)
+		}
+	}
 	return s, nil
 }
 
@@ -242,13 +258,6 @@ func runDemoScenario(ctx context.Context, w io.Writer, d *daemon.Daemon, a *app,
 	world, sf, hs, st, revops := stack.world, stack.sf, stack.hs, stack.st, stack.revops
 	base := "http://" + d.Addr
 	hc := httpclient.New(httpclient.Options{Name: "demo", RetryMax: 2, RetryWaitMin: 50 * time.Millisecond, RetryWaitMax: time.Second})
-
-	// 0. HubSpot custom properties, as `healthsync setup hubspot` makes them.
-	if c, ok := a.wired.hubspot["hubspot"]; ok {
-		if _, err := c.Setup(ctx, hubspot.DefaultProperties()); err != nil {
-			return fmt.Errorf("hubspot setup: %w", err)
-		}
-	}
 
 	// 1. Product usage through the real receiver (POST /v1/signals).
 	sigs := world.Signals()
