@@ -9,6 +9,7 @@ import (
 
 	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/sync/engine"
+	"github.com/healthsync/healthsync/sync/notify"
 	"github.com/healthsync/healthsync/sync/store"
 )
 
@@ -67,7 +68,9 @@ func openAppConfig(cfg *config.Config, logFormat string, stderr io.Writer, pub f
 		return nil, err
 	}
 	a := &app{cfg: cfg, log: log, st: st, wired: w}
-	var p engine.Publisher
+	// Every command that can change scores queues its notifications in the
+	// store's outbox; the daemon delivers them.
+	var p engine.Publisher = notify.New(notify.Options{Config: cfg.Notify, Outbox: st, Logger: log})
 	if pub != nil {
 		p = pub(a)
 	}

@@ -42,9 +42,10 @@ func cmdRun(e *env) error {
 	return runDaemon(e, cfg, *logFormat, nil)
 }
 
-// runDaemon runs the daemon until e.ctx ends; started, when set, is called
-// once it serves.
-func runDaemon(e *env, cfg *config.Config, logFormat string, started func(*daemon.Daemon, *app)) error {
+// runDaemon runs the daemon until e.ctx ends. started, when set, is called
+// once it serves, with a channel it closes when the work it started is done;
+// the store is closed only after that.
+func runDaemon(e *env, cfg *config.Config, logFormat string, started func(*daemon.Daemon, *app, chan<- struct{})) error {
 	reg := prometheus.NewRegistry()
 	var n *notify.Notifier
 	a, err := openAppConfig(cfg, logFormat, e.stderr, func(a *app) engine.Publisher {
@@ -56,13 +57,19 @@ func runDaemon(e *env, cfg *config.Config, logFormat string, started func(*daemo
 	}
 	defer a.Close()
 	var d *daemon.Daemon
+	var done chan struct{}
 	d = daemon.New(daemon.Options{Config: cfg, Store: a.st, Engine: a.eng, Webhooks: a.wired.webhooks, Notifier: n,
 		Registry: reg, Logger: a.log, Started: func(string) {
 			if started != nil {
-				started(d, a)
+				done = make(chan struct{})
+				started(d, a, done)
 			}
 		}})
-	return d.Run(e.ctx)
+	err = d.Run(e.ctx)
+	if done != nil {
+		<-done // the caller's work ends with e.ctx; the store is still open
+	}
+	return err
 }
 
 func cmdSync(e *env) error {
@@ -397,7 +404,7 @@ func cmdWebhooks(e *env) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "event %d queued again as %d; a running daemon processes it\n", id, seq)
+		fmt.Fprintf(e.stdout, "event %d queued again as %d; the daemon processes it when it next runs (while it runs, use POST /api/webhooks/replay/%d)\n", id, seq, id)
 		return nil
 	}
 	return usagef("unknown webhooks command %q", sub)

@@ -123,8 +123,9 @@ func cmdDemo(e *env) error {
 	defer cancel()
 	var demoErr error
 	var once sync.Once
-	started := func(d *daemon.Daemon, a *app) {
+	started := func(d *daemon.Daemon, a *app, done chan<- struct{}) {
 		go func() {
+			defer close(done)
 			demoErr = runDemoScenario(ctx, w, d, a, stack, *out)
 			if demoErr != nil || !*serve {
 				once.Do(cancel)

@@ -44,8 +44,9 @@ func cmdLoadtest(e *env) error {
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	var runErr error
-	started := func(d *daemon.Daemon, a *app) {
+	started := func(d *daemon.Daemon, a *app, done chan<- struct{}) {
 		go func() {
+			defer close(done)
 			defer cancel()
 			runErr = runLoad(ctx, e, d, a, stack, *duration, *conc, *changes, *cpuprofile, *process)
 		}()

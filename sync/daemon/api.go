@@ -17,10 +17,11 @@ import (
 // API serves /api/... (JSON) and the HTML report; the mux guards both with
 // the API token.
 type API struct {
-	eng *engine.Engine
-	st  *store.Store
-	log zerolog.Logger
-	mux *http.ServeMux
+	eng  *engine.Engine
+	st   *store.Store
+	log  zerolog.Logger
+	mux  *http.ServeMux
+	wake func() // wakes the webhook workers after a replay
 }
 
 // NewAPI builds the API handler.
@@ -31,6 +32,7 @@ func NewAPI(eng *engine.Engine, st *store.Store, log zerolog.Logger) *API {
 	a.mux.HandleFunc("GET /api/accounts/{id...}", a.account)
 	a.mux.HandleFunc("GET /api/plan", a.plan)
 	a.mux.HandleFunc("GET /api/webhooks/dlq", a.dlq)
+	a.mux.HandleFunc("POST /api/webhooks/replay/{id}", a.replay)
 	return a
 }
 
@@ -119,4 +121,27 @@ func (a *API) dlq(w http.ResponseWriter, r *http.Request) {
 		dl = []store.QueuedEvent{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"dead_letters": dl})
+}
+
+// replay puts a dead-lettered event back on the queue (the running
+// daemon's equivalent of `healthsync webhooks replay ID`).
+func (a *API) replay(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "id must be a dead-letter ID from /api/webhooks/dlq"})
+		return
+	}
+	seq, err := a.st.Replay(id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such dead letter"})
+		return
+	}
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	if a.wake != nil {
+		a.wake()
+	}
+	writeJSON(w, http.StatusOK, map[string]uint64{"replayed": id, "queued_as": seq})
 }

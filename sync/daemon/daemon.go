@@ -82,30 +82,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 		Signals: signals, Metrics: wm, Logger: log, Notify: workers.Wake})
 
 	api := NewAPI(o.Engine, o.Store, log)
+	api.wake = workers.Wake
 	routes := Routes{APIToken: cfg.Server.APIToken, Ready: d.ready.Load, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		API: api, Report: http.HandlerFunc(api.serveReportHTML), Webhooks: d.handler}
 	srv := &http.Server{Handler: NewMux(routes), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
-	ln := o.Listener
-	if ln == nil {
-		var err error
-		if ln, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
-			return fmt.Errorf("listening on %s: %w", cfg.Server.Listen, err)
-		}
-	}
-	d.Addr = ln.Addr().String()
-	var metricsSrv *http.Server
-	if cfg.Server.MetricsListen != "" {
-		mln, err := net.Listen("tcp", cfg.Server.MetricsListen)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("listening on %s: %w", cfg.Server.MetricsListen, err)
-		}
-		metricsSrv = &http.Server{Handler: NewMux(Routes{Metrics: routes.Metrics, MetricsOpen: true, Ready: d.ready.Load}),
-			ReadHeaderTimeout: 10 * time.Second}
-		go metricsSrv.Serve(mln)
-	}
-
 	sched := schedule.New(log)
 	if !o.NoSchedule {
 		for _, c := range o.Engine.Connectors() {
@@ -133,6 +114,26 @@ func (d *Daemon) Run(ctx context.Context) error {
 				return fmt.Errorf("scheduling reconcile: %w", err)
 			}
 		}
+	}
+
+	ln := o.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.Server.Listen); err != nil {
+			return fmt.Errorf("listening on %s: %w", cfg.Server.Listen, err)
+		}
+	}
+	d.Addr = ln.Addr().String()
+	var metricsSrv *http.Server
+	if cfg.Server.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.Server.MetricsListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listening on %s: %w", cfg.Server.MetricsListen, err)
+		}
+		metricsSrv = &http.Server{Handler: NewMux(Routes{Metrics: routes.Metrics, MetricsOpen: true, Ready: d.ready.Load}),
+			ReadHeaderTimeout: 10 * time.Second}
+		go metricsSrv.Serve(mln)
 	}
 
 	// Background workers share one context, stopped after the server.
@@ -189,17 +190,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if metricsSrv != nil {
 		metricsSrv.Shutdown(sctx)
 	}
+	// Stop the workers and the notifier together with the scheduler: an
+	// event in flight is left unacknowledged and resumes at the next start.
+	stopBG()
 	if stErr := sched.Stop(sctx); stErr != nil {
 		err = errors.Join(err, fmt.Errorf("stopping jobs: %w", stErr))
 	}
-	stopBG()
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-sctx.Done():
-		err = errors.Join(err, errors.New("webhook workers did not stop in time; pending events resume at the next start"))
-	}
+	// Always wait: the caller closes the store after Run returns.
+	wg.Wait()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

@@ -548,3 +548,56 @@ func TestEndToEndRecordedMonthsKeepHistory(t *testing.T) {
 		t.Fatalf("November %d, December %d (%s); want 30000 recorded, then 50000 expansion", nov.MRR, dec.MRR, dec.Kind)
 	}
 }
+
+// TestEndToEndFullPullKeepsRecordsCommittedMeanwhile: a complete
+// enumeration deletes records it did not see only if they predate it; one a
+// webhook fetch committed while it ran survives.
+func TestEndToEndFullPullKeepsRecordsCommittedMeanwhile(t *testing.T) {
+	e := newSFStripe(t)
+	e.sync(t)
+	ghost := func(id string, modified time.Time) record.Customer {
+		return record.Customer{Ref: record.Ref{System: record.Stripe, ID: id, Modified: modified}, Name: id}
+	}
+	if _, err := e.st.CommitBatch("billing", &record.Batch{Customers: []record.Customer{
+		ghost("cus_gone_long_ago", e.now.Add(-time.Hour)), ghost("cus_committed_meanwhile", e.now.Add(time.Second))}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eng.Sync(context.Background(), engine.SyncOptions{Full: true, Connector: "billing"}); err != nil {
+		t.Fatal(err)
+	}
+	if c, _, _ := e.st.Customer("billing", "cus_gone_long_ago"); !c.Deleted {
+		t.Error("a customer missing from the complete enumeration was not deleted")
+	}
+	if c, ok, _ := e.st.Customer("billing", "cus_committed_meanwhile"); !ok || c.Deleted {
+		t.Error("a customer committed after the enumeration began was deleted")
+	}
+}
+
+// TestEndToEndOwnWriteIsNotAnEdit: between healthsync's write and the next
+// CRM pull the stored account still holds the older value; that is not a
+// person's edit, so a billing-only sync still writes.
+func TestEndToEndOwnWriteIsNotAnEdit(t *testing.T) {
+	e := newSFStripe(t)
+	e.sync(t)
+	for i, q := range []int64{4, 6} {
+		e.now = e.now.Add(time.Hour)
+		e.stripe.SetNow(e.now)
+		e.stripe.UpdateSubscription(e.subs[0], func(s *stripetest.Subscription) { s.Items[0].Quantity = q })
+		opts := engine.SyncOptions{}
+		if i == 1 {
+			opts.Connector = "billing" // no Salesforce pull: the stored account is older than the last write
+		}
+		rep, err := e.eng.Sync(context.Background(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range rep.Plan.Skips {
+			if s.ID == e.accts[0] {
+				t.Fatalf("run %d skipped %s: %s", i, s.Field, s.Reason)
+			}
+		}
+	}
+	if got := e.sf.Get("Account", e.accts[0])["MRR__c"]; got != 60000.0 {
+		t.Fatalf("MRR__c = %v, want 60000", got)
+	}
+}

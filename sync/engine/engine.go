@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -82,12 +83,18 @@ type Engine struct {
 	score  scoring.Settings
 	// explain keeps the MRR ledger of every month (guarded by mu).
 	explain bool
-	// idx locates one account's records for targeted re-scores (mu).
-	idx *recordIndex
+	// idxp locates one account's records for targeted re-scores. The
+	// pointer is swapped by a full reconcile (under mu); its maps are read
+	// under mu, its task times under their own lock (see recordIndex).
+	idxp atomic.Pointer[recordIndex]
 
 	// mu serialises reconcile and write passes (the webhook path takes it
 	// per account); pulls of different connectors run concurrently.
-	mu      sync.Mutex
+	mu sync.Mutex
+	// wmu serialises CRM write calls and task creation (taken per batch,
+	// after mu when both are held), so a long write pass lets webhook
+	// writes interleave and a task is never created twice.
+	wmu     sync.Mutex
 	pullMu  map[string]*sync.Mutex
 	pullsMu sync.Mutex
 }
@@ -173,3 +180,6 @@ func waitCtx(ctx context.Context, step string) error {
 	}
 	return nil
 }
+
+// index is the current record index (nil before the first full reconcile).
+func (e *Engine) index() *recordIndex { return e.idxp.Load() }

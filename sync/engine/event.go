@@ -20,6 +20,8 @@ func (e *Engine) Process(ctx context.Context, ev store.QueuedEvent) (wrote bool,
 	var fetched *record.Batch
 	switch {
 	case ev.Connector == record.Signals:
+		// Signals name a CRM account or a billing customer; a customer is
+		// re-scored through the accounts it is linked to (below).
 		affected[ev.Event.ObjectID] = true
 	default:
 		c, ok := e.byName[ev.Connector]
@@ -46,6 +48,15 @@ func (e *Engine) Process(ctx context.Context, ev store.QueuedEvent) (wrote bool,
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if ev.Connector == record.Signals {
+		key := ev.Event.ObjectID
+		if sys, _, _ := strings.Cut(key, "/"); sys == record.Stripe || sys == record.Chargebee {
+			delete(affected, key)
+			for _, a := range e.accountsOfCustomer(key) {
+				affected[a] = true
+			}
+		}
+	}
 	if c, ok := e.byName[ev.Connector]; ok {
 		keys, err := e.affectedAccounts(c, ev.Event, fetched)
 		if err != nil {
@@ -58,7 +69,7 @@ func (e *Engine) Process(ctx context.Context, ev store.QueuedEvent) (wrote bool,
 	if len(affected) == 0 {
 		return false, nil
 	}
-	e.idx.add(fetched)
+	e.index().add(fetched)
 	rec, err := e.Reconcile(ctx, e.now(), true, affected)
 	if err != nil {
 		return false, fmt.Errorf("re-scoring: %w", err)
@@ -80,9 +91,14 @@ func (e *Engine) Process(ctx context.Context, ev store.QueuedEvent) (wrote bool,
 	}
 	if len(ids) == 0 && plan.Empty() {
 		if e.pub != nil && len(plan.Notices) > 0 {
-			e.pub.Publish(plan.Notices)
+			if err := e.pub.Publish(plan.Notices); err != nil {
+				return false, fmt.Errorf("queueing notifications: %w", err)
+			}
 		}
 		return false, nil
+	}
+	if err := e.Enqueue(plan); err != nil {
+		return false, fmt.Errorf("queueing writes: %w", err)
 	}
 	wr, err := e.execute(ctx, plan, ids)
 	if err != nil {
@@ -147,20 +163,28 @@ func (e *Engine) affectedAccounts(c *Connector, ev record.Event, b *record.Batch
 		customers[record.Ref{System: c.Config.Kind, ID: ev.ObjectID}.Key()] = true
 	}
 	var out []string
-	if e.idx != nil {
-		for ck := range customers {
-			out = append(out, e.idx.accountsOf[ck]...)
-		}
-		return out, nil
+	for ck := range customers {
+		out = append(out, e.accountsOfCustomer(ck)...)
+	}
+	return out, nil
+}
+
+// accountsOfCustomer returns the accounts a billing customer is linked to,
+// from the index or, before the first full reconcile, the stored links.
+func (e *Engine) accountsOfCustomer(key string) []string {
+	if ix := e.index(); ix != nil {
+		return ix.accountsOf[key]
 	}
 	links, err := e.st.Links()
 	if err != nil {
-		return nil, err
+		e.log.Error().Err(err).Msg("reading identity links failed")
+		return nil
 	}
+	var out []string
 	for _, l := range links {
-		if customers[l.CustomerKey] {
+		if l.CustomerKey == key {
 			out = append(out, l.AccountKey)
 		}
 	}
-	return out, nil
+	return out
 }

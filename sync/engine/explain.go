@@ -97,11 +97,10 @@ func (e *Engine) Explain(ctx context.Context, id string) (*Explanation, error) {
 // explainResult scores one account with Explain set (ledger for every
 // month).
 func (e *Engine) explainResult(ctx context.Context, key string) (*scoring.AccountResult, error) {
-	saved := e.explain
-	e.explain = true
-	defer func() { e.explain = saved }()
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.explain = true
+	defer func() { e.explain = false }()
 	rec, err := e.Reconcile(ctx, e.now(), false, map[string]bool{key: true})
 	if err != nil {
 		return nil, err

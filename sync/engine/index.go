@@ -2,6 +2,7 @@ package engine
 
 import (
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/healthsync/healthsync/connectors/record"
@@ -20,8 +21,26 @@ type recordIndex struct {
 	accountsOf  map[string][]string // customer key -> account keys
 	customersOf map[string][]string // account key -> customer keys
 	// taskTimes: account key -> rule -> when its last open task was
-	// created (cooldowns).
+	// created (cooldowns). Guarded by tasksMu, not Engine.mu, because task
+	// creation runs under the write lock; inner maps are copy-on-write.
+	tasksMu   sync.Mutex
 	taskTimes map[string]map[string]time.Time
+}
+
+// lastTasks returns an account's rule -> last task time (do not modify).
+func (ix *recordIndex) lastTasks(account string) map[string]time.Time {
+	if ix == nil {
+		return nil
+	}
+	ix.tasksMu.Lock()
+	defer ix.tasksMu.Unlock()
+	return ix.taskTimes[account]
+}
+
+func (ix *recordIndex) setTaskTimes(t map[string]map[string]time.Time) {
+	ix.tasksMu.Lock()
+	ix.taskTimes = t
+	ix.tasksMu.Unlock()
 }
 
 // setLinks indexes the links of a full reconcile.
@@ -38,10 +57,17 @@ func (ix *recordIndex) taskCreated(account, rule string, at time.Time) {
 	if ix == nil {
 		return
 	}
-	if ix.taskTimes[account] == nil {
-		ix.taskTimes[account] = map[string]time.Time{}
+	ix.tasksMu.Lock()
+	defer ix.tasksMu.Unlock()
+	if ix.taskTimes == nil {
+		ix.taskTimes = map[string]map[string]time.Time{}
 	}
-	ix.taskTimes[account][rule] = at
+	m := make(map[string]time.Time, len(ix.taskTimes[account])+1)
+	for k, v := range ix.taskTimes[account] {
+		m[k] = v
+	}
+	m[rule] = at
+	ix.taskTimes[account] = m
 }
 
 func newIndex(w *world) *recordIndex {
@@ -114,7 +140,7 @@ func (e *Engine) loadTargeted(only map[string]bool, asOf time.Time) (*world, map
 	since := asOf.AddDate(-1, 0, 0)
 	linked := map[string][]string{}
 	for key := range only {
-		if cs := e.idx.customersOf[key]; len(cs) > 0 {
+		if cs := e.index().customersOf[key]; len(cs) > 0 {
 			linked[key] = cs
 		}
 	}
@@ -139,7 +165,7 @@ func (e *Engine) loadTargeted(only map[string]bool, asOf time.Time) (*world, map
 			continue
 		}
 		w.accounts[conn] = append(w.accounts[conn], a)
-		for _, did := range e.idx.deals[key] {
+		for _, did := range e.index().deals[key] {
 			if d, ok, err := e.st.Deal(conn, did); err != nil {
 				return nil, nil, err
 			} else if ok && !d.Deleted {
@@ -163,14 +189,14 @@ func (e *Engine) loadTargeted(only map[string]bool, asOf time.Time) (*world, map
 				continue
 			}
 			w.customers[ck], w.custConn[ck] = cu, bconn
-			for _, sid := range e.idx.subs[ck] {
+			for _, sid := range e.index().subs[ck] {
 				if s, ok, err := e.st.Subscription(bconn, sid); err != nil {
 					return nil, nil, err
 				} else if ok && !s.Deleted {
 					w.subs[ck] = append(w.subs[ck], s)
 				}
 			}
-			for _, iid := range e.idx.invoices[ck] {
+			for _, iid := range e.index().invoices[ck] {
 				if in, ok, err := e.st.Invoice(bconn, iid); err != nil {
 					return nil, nil, err
 				} else if ok && !in.Deleted {

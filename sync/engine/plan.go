@@ -209,7 +209,10 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 			}
 			lw, hasLW := last[field]
 			cur, hasCur := s.Account.Fields[field]
-			if hasLW && hasCur && cur != nil && !sameValue(cur, lw.Value) && !wb.Owns(key) {
+			// A person's edit: the CRM holds another value than healthsync
+			// last wrote, and the record changed after that write (an older
+			// copy of the record is just not pulled again yet).
+			if hasLW && hasCur && cur != nil && !sameValue(cur, lw.Value) && s.Account.Modified.After(lw.At) && !wb.Owns(key) {
 				p.Skips = append(p.Skips, Skip{s.Connector, s.Account.ID, s.Account.Name, field,
 					fmt.Sprintf("edited in the CRM since healthsync wrote it (%v -> %v); not overwritten", lw.Value, cur)})
 				continue
@@ -219,6 +222,9 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 				continue
 			case !hasLW && hasCur && sameValue(cur, nv):
 				continue
+			}
+			if hasLW && hasCur && !sameValue(cur, lw.Value) && !s.Account.Modified.After(lw.At) {
+				cur = lw.Value // the stored copy predates healthsync's write
 			}
 			var old any
 			if hasLW {

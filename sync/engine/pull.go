@@ -117,7 +117,13 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 		rep.Stats.Unchanged += st.Unchanged
 		rep.Stats.Stale += st.Stale
 		rep.Stats.Deleted += st.Deleted
-		unseen = append(unseen, st.Unseen...)
+		// Records changed after the enumeration began (a webhook fetch
+		// committed them meanwhile) are not evidence of a deletion.
+		for _, g := range st.Unseen {
+			if g.Modified.IsZero() || g.Modified.Before(start.Add(-deletionSkew)) {
+				unseen = append(unseen, g)
+			}
+		}
 		si := rep.Streams[b.Stream]
 		si.Records += b.Len()
 		si.Full = si.Full || b.Full
@@ -209,6 +215,10 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 	}
 	return rep, nil
 }
+
+// deletionSkew is the margin for vendor clocks ahead of ours when deciding
+// that a record unseen by a full enumeration predates it.
+const deletionSkew = 5 * time.Minute
 
 func kindOf(full bool) string {
 	if full {

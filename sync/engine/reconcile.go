@@ -167,7 +167,7 @@ func (e *Engine) Reconcile(ctx context.Context, asOf time.Time, recordState bool
 	custLinked := map[string]bool{} // customer key -> linked anywhere
 	unmatchedEverywhere := map[string]int{}
 	crmCount := 0
-	if only != nil && e.idx != nil {
+	if only != nil && e.index() != nil {
 		// Targeted re-score (webhooks): read only these accounts' records
 		// and use the links the last full reconcile stored.
 		if w, linked, err = e.loadTargeted(only, asOf); err != nil {
@@ -177,7 +177,7 @@ func (e *Engine) Reconcile(ctx context.Context, asOf time.Time, recordState bool
 		if w, err = e.load(asOf); err != nil {
 			return nil, fmt.Errorf("reading the store: %w", err)
 		}
-		e.idx = newIndex(w)
+		e.idxp.Store(newIndex(w))
 		// Identity matching per CRM connector and billing connector.
 		var links []store.Link
 		for _, c := range e.conns {
@@ -203,10 +203,12 @@ func (e *Engine) Reconcile(ctx context.Context, asOf time.Time, recordState bool
 				return nil, err
 			}
 		}
-		e.idx.setLinks(links)
-		if e.idx.taskTimes, err = e.lastTaskTimes(); err != nil {
+		e.index().setLinks(links)
+		tt, err := e.lastTaskTimes()
+		if err != nil {
 			return nil, err
 		}
+		e.index().setTaskTimes(tt)
 	}
 	conflicted := map[string]bool{}
 	for _, c := range rec.Conflicts {
@@ -245,12 +247,11 @@ func (e *Engine) Reconcile(ctx context.Context, asOf time.Time, recordState bool
 	} else {
 		return nil, err
 	}
-	lastTasks := e.idx.taskTimes
 	trendSince := asOf.AddDate(0, 0, -e.score.Health.TrendDays-7)
 	inputs := make([]scoring.AccountInput, len(jobs))
 	for i, s := range jobs {
 		in := scoring.AccountInput{Account: s.Account, Deals: w.deals[s.Account.Key()], Currency: e.cfg.Reporting.Currency,
-			FX: e.cfg.Reporting.FX, LastTasks: lastTasks[s.Account.Key()], Signals: w.signals[s.Account.Key()],
+			FX: e.cfg.Reporting.FX, LastTasks: e.index().lastTasks(s.Account.Key()), Signals: w.signals[s.Account.Key()],
 			Explain: e.explain}
 		for _, ck := range s.Customers {
 			in.Subscriptions = append(in.Subscriptions, w.subs[ck]...)

@@ -30,7 +30,9 @@ func (e *Engine) Report(ctx context.Context, o ReportOptions) (*report.Report, *
 	if asOf.IsZero() {
 		asOf = e.now()
 	}
+	e.mu.Lock()
 	rec, err := e.Reconcile(ctx, asOf, false, nil)
+	e.mu.Unlock()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -38,10 +38,23 @@ var ErrNeedsConfirm = errors.New("plan needs confirmation")
 
 // Sync pulls every source (concurrently; one source's failure does not stop
 // the others), reconciles, plans and writes.
-func (e *Engine) Sync(ctx context.Context, o SyncOptions) (*SyncReport, error) {
+func (e *Engine) Sync(ctx context.Context, o SyncOptions) (rep *SyncReport, err error) {
 	start := e.now()
-	rep := &SyncReport{RunID: newRunID(start, "sync", o.Connector), Start: start}
+	rep = &SyncReport{RunID: newRunID(start, "sync", o.Connector), Start: start}
 	var errs firstErrors
+	status := "ok"
+	// Every outcome is recorded in run history, failures included.
+	defer func() {
+		if err != nil {
+			if status == "ok" {
+				status = "failed"
+			}
+			errs.add(err)
+		}
+		rep.Duration = e.now().Sub(start)
+		rep.Errors = errs
+		e.recordSync(rep, status)
+	}()
 	if !o.NoPull {
 		var targets []*Connector
 		for _, c := range e.conns {
@@ -50,7 +63,7 @@ func (e *Engine) Sync(ctx context.Context, o SyncOptions) (*SyncReport, error) {
 			}
 		}
 		if o.Connector != "" && len(targets) == 0 {
-			return nil, fmt.Errorf("%w: %q", ErrUnknownConnector, o.Connector)
+			return rep, fmt.Errorf("%w: %q", ErrUnknownConnector, o.Connector)
 		}
 		rep.Pulls = e.pullAll(ctx, targets, o.Full)
 		for _, p := range rep.Pulls {
@@ -63,9 +76,9 @@ func (e *Engine) Sync(ctx context.Context, o SyncOptions) (*SyncReport, error) {
 		return rep, err
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	rec, err := e.Reconcile(ctx, e.now(), !o.DryRun, nil)
 	if err != nil {
+		e.mu.Unlock()
 		return rep, fmt.Errorf("reconciling: %w", err)
 	}
 	rep.Reconcile = rec
@@ -79,36 +92,40 @@ func (e *Engine) Sync(ctx context.Context, o SyncOptions) (*SyncReport, error) {
 	}
 	plan, err := e.MakePlan(rec)
 	if err != nil {
+		e.mu.Unlock()
 		return rep, fmt.Errorf("planning: %w", err)
 	}
 	rep.Plan = plan
-	if err := e.savePlan(plan); err != nil {
-		return rep, err
-	}
-	status := "ok"
-	defer func() {
-		rep.Duration = e.now().Sub(start)
-		rep.Errors = errs
-		e.recordSync(rep, status)
-	}()
-	if o.DryRun {
-		status = "dry_run"
-		return rep, nil
-	}
-	if plan.NeedsConfirm {
+	if o.DryRun || plan.NeedsConfirm {
+		// Saved for `healthsync apply`; nothing was executed.
+		err := e.savePlan(plan)
+		e.mu.Unlock()
+		if err != nil {
+			return rep, err
+		}
+		if o.DryRun {
+			status = "dry_run"
+			return rep, nil
+		}
 		status = "needs_confirm"
 		return rep, fmt.Errorf("%w: %s", ErrNeedsConfirm, plan.ConfirmReason)
 	}
+	// This plan executes now: no saved plan may run it a second time.
+	if err := e.clearPlan(); err != nil {
+		e.mu.Unlock()
+		return rep, err
+	}
+	if err := e.Enqueue(plan); err != nil {
+		e.mu.Unlock()
+		return rep, fmt.Errorf("queueing writes: %w", err)
+	}
+	e.mu.Unlock()
 	wr, err := e.execute(ctx, plan, nil)
 	rep.Write = wr
 	if err != nil {
-		status = "failed"
-		errs.add(err)
 		return rep, err
 	}
-	for _, s := range wr.Errors {
-		errs = append(errs, s)
-	}
+	errs = append(errs, wr.Errors...)
 	if len(errs) > 0 {
 		status = "partial"
 	}
@@ -143,12 +160,9 @@ func (e *Engine) pullAll(ctx context.Context, targets []*Connector, full bool) [
 	return out
 }
 
-// execute makes the plan's writes durable, drains them and the tasks, and
-// publishes the plan's notices.
+// execute drains the plan's (already durable) writes and its tasks, and
+// publishes the plan's notices. Callers Enqueue the plan first.
 func (e *Engine) execute(ctx context.Context, p *Plan, ids map[string]bool) (*WriteReport, error) {
-	if err := e.Enqueue(p); err != nil {
-		return nil, fmt.Errorf("queueing writes: %w", err)
-	}
 	wr, err := e.Write(ctx, p, ids)
 	if err != nil {
 		return wr, err
@@ -194,6 +208,8 @@ func (e *Engine) recordSync(rep *SyncReport, status string) {
 }
 
 const planKey = "engine/plan"
+
+func (e *Engine) clearPlan() error { return e.st.SetMeta(planKey, nil) }
 
 func (e *Engine) savePlan(p *Plan) error {
 	b, err := json.Marshal(p)
@@ -250,6 +266,13 @@ func (e *Engine) Apply(ctx context.Context, confirm bool) (*WriteReport, *Plan, 
 	if p.NeedsConfirm && !confirm {
 		return nil, p, fmt.Errorf("%w: %s", ErrNeedsConfirm, p.ConfirmReason)
 	}
+	// Cleared before it runs, so it can never run twice.
+	if err := e.clearPlan(); err != nil {
+		return nil, p, err
+	}
+	if err := e.Enqueue(p); err != nil {
+		return nil, p, fmt.Errorf("queueing writes: %w", err)
+	}
 	start := e.now()
 	wr, err := e.execute(ctx, p, nil)
 	status := "ok"
@@ -264,8 +287,5 @@ func (e *Engine) Apply(ctx context.Context, confirm bool) (*WriteReport, *Plan, 
 			"writes_failed": int64(wr.Failed), "tasks_created": int64(wr.TasksCreated), "api_calls": int64(wr.Calls)}
 	}
 	e.putRun(store.Run{ID: newRunID(start, "apply", ""), Kind: "apply", Start: start, End: e.now(), Status: status, Counters: c})
-	if err == nil {
-		e.st.SetMeta(planKey, nil)
-	}
 	return wr, p, err
 }

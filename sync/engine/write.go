@@ -66,10 +66,19 @@ func (e *Engine) Write(ctx context.Context, p *Plan, ids map[string]bool) (*Writ
 			continue
 		}
 		rep.Planned += len(due)
-		n, err := e.writeBatch(ctx, c, due, rep, &errs)
-		rep.ByConnector[c.Name()] += n
-		if err != nil {
-			errs.add(err)
+		size := batchSize(c)
+		for i := 0; i < len(due); i += size {
+			chunk := due[i:min(i+size, len(due))]
+			e.wmu.Lock()
+			n, err := e.writeBatch(ctx, c, chunk, rep, &errs)
+			e.wmu.Unlock()
+			rep.ByConnector[c.Name()] += n
+			if err != nil {
+				errs.add(err)
+			}
+			if ctx.Err() != nil {
+				break
+			}
 		}
 	}
 	if p != nil {
@@ -171,45 +180,62 @@ func (e *Engine) createTasks(ctx context.Context, p *Plan, rep *WriteReport, err
 		if c == nil || c.Tasks == nil {
 			continue
 		}
-		tasks := make([]record.Task, len(creates))
-		byKey := map[string]TaskCreate{}
-		for i, t := range creates {
-			in := t.Intent
-			tasks[i] = record.Task{AccountID: in.AccountID, OwnerID: in.OwnerID, Subject: in.Subject, Body: in.Body,
-				Due: in.Due, Priority: in.Priority, Status: record.TaskOpen, DedupeKey: in.DedupeKey}
-			byKey[in.DedupeKey] = t
-		}
-		before := c.stats()
-		results, err := c.Tasks.CreateTasks(ctx, tasks)
-		rep.Calls += int(c.stats().Sub(before).Calls)
-		if err != nil {
-			rep.TasksFailed += len(tasks)
-			errs.add(fmt.Errorf("creating tasks in %s: %w", name, err))
-			continue
-		}
-		now := e.now()
-		var created []store.CreatedTask
-		for _, r := range results {
-			t, ok := byKey[r.Key]
-			if !ok {
-				continue
-			}
-			if r.Error != nil {
-				rep.TasksFailed++
-				errs.add(fmt.Errorf("task %s: %s", r.Key, r.Error.Error()))
-				continue
-			}
-			created = append(created, store.CreatedTask{DedupeKey: r.Key, Connector: name, TaskID: r.ID,
-				AccountKey: t.Account, Rule: t.Intent.Rule, Status: record.TaskOpen, Created: now})
-			e.idx.taskCreated(t.Account, t.Intent.Rule, now)
-			rep.Created = append(rep.Created, t)
-		}
-		if err := e.st.PutTasks(created); err != nil {
+		e.wmu.Lock()
+		e.createTaskBatch(ctx, c, name, creates, rep, errs)
+		e.wmu.Unlock()
+	}
+}
+
+// createTaskBatch creates one connector's tasks; the caller holds wmu, so
+// the dedupe check and the create cannot race another pass.
+func (e *Engine) createTaskBatch(ctx context.Context, c *Connector, name string, creates []TaskCreate, rep *WriteReport, errs *firstErrors) {
+	var tasks []record.Task
+	byKey := map[string]TaskCreate{}
+	for _, t := range creates {
+		in := t.Intent
+		if _, done, err := e.st.TaskByKey(in.DedupeKey); err != nil {
 			errs.add(err)
 			continue
+		} else if done {
+			continue // created by another pass since the plan was made
 		}
-		rep.TasksCreated += len(created)
+		tasks = append(tasks, record.Task{AccountID: in.AccountID, OwnerID: in.OwnerID, Subject: in.Subject, Body: in.Body,
+			Due: in.Due, Priority: in.Priority, Status: record.TaskOpen, DedupeKey: in.DedupeKey})
+		byKey[in.DedupeKey] = t
 	}
+	if len(tasks) == 0 {
+		return
+	}
+	before := c.stats()
+	results, err := c.Tasks.CreateTasks(ctx, tasks)
+	rep.Calls += int(c.stats().Sub(before).Calls)
+	if err != nil {
+		rep.TasksFailed += len(tasks)
+		errs.add(fmt.Errorf("creating tasks in %s: %w", name, err))
+		return
+	}
+	now := e.now()
+	var created []store.CreatedTask
+	for _, r := range results {
+		t, ok := byKey[r.Key]
+		if !ok {
+			continue
+		}
+		if r.Error != nil {
+			rep.TasksFailed++
+			errs.add(fmt.Errorf("task %s: %s", r.Key, r.Error.Error()))
+			continue
+		}
+		created = append(created, store.CreatedTask{DedupeKey: r.Key, Connector: name, TaskID: r.ID,
+			AccountKey: t.Account, Rule: t.Intent.Rule, Status: record.TaskOpen, Created: now})
+		e.index().taskCreated(t.Account, t.Intent.Rule, now)
+		rep.Created = append(rep.Created, t)
+	}
+	if err := e.st.PutTasks(created); err != nil {
+		errs.add(err)
+		return
+	}
+	rep.TasksCreated += len(created)
 }
 
 func (e *Engine) closeTasks(ctx context.Context, p *Plan, rep *WriteReport, errs *firstErrors) {

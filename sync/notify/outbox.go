@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -152,6 +153,8 @@ func newID() string {
 	return "msg_" + hex.EncodeToString(b[:])
 }
 
+var errSubscriberDown = errors.New("subscriber failed earlier in this round")
+
 // Wake tells Run new notifications are queued.
 func (n *Notifier) Wake() {
 	select {
@@ -179,38 +182,52 @@ func (n *Notifier) Run(ctx context.Context, poll time.Duration) {
 	}
 }
 
-// DeliverDue attempts every due notification once.
+// DeliverDue attempts every due notification once. A subscriber that fails
+// is skipped for the rest of the round, so one dead endpoint does not hold
+// up the others. Nothing is dropped: past max_attempts a notification keeps
+// being retried at the longest back-off, and each such failure is logged
+// as an error.
 func (n *Notifier) DeliverDue(ctx context.Context) (delivered, failed int) {
+	down := map[string]time.Time{} // subscriber -> retry time after a failure this round
+	bmin, bmax := n.o.Config.Backoff.Min.D(), n.o.Config.Backoff.Max.D()
+	if bmin <= 0 {
+		bmin = 10 * time.Second
+	}
+	if bmax <= 0 {
+		bmax = time.Hour
+	}
+	max := n.o.Config.MaxAttempts
+	if max <= 0 {
+		max = 10
+	}
 	for ctx.Err() == nil {
 		due, err := n.o.Outbox.DueOutbox(n.o.Now(), 50)
 		if err != nil {
 			n.o.Logger.Error().Err(err).Msg("reading outbox failed")
 			return
 		}
-		if len(due) == 0 {
-			return
-		}
 		for _, nt := range due {
+			if at, ok := down[nt.Subscriber]; ok {
+				// Rescheduled with the subscriber, so its backlog does not
+				// sit at the head of the outbox in front of the others.
+				if rErr := n.o.Outbox.OutboxRetry(nt.ID, at, errSubscriberDown); rErr != nil {
+					n.o.Logger.Error().Err(rErr).Msg("scheduling notification retry failed")
+				}
+				continue
+			}
 			if err := n.deliver(ctx, nt); err != nil {
 				failed++
 				n.failed.WithLabelValues(nt.Subscriber).Inc()
-				max := n.o.Config.MaxAttempts
-				if max <= 0 {
-					max = 10
-				}
+				wait := httpclient.Backoff(bmin, bmax, nt.Attempts)
 				if nt.Attempts+1 >= max {
-					n.o.Logger.Error().Err(err).Str("subscriber", nt.Subscriber).Str("id", nt.EventID).Msg("notification given up")
-					n.o.Outbox.OutboxDelivered(nt.ID)
-					continue
+					wait = bmax
+					n.o.Logger.Error().Err(err).Str("subscriber", nt.Subscriber).Str("id", nt.EventID).Int("attempts", nt.Attempts+1).
+						Msg("notification still undelivered; retrying at the longest back-off")
 				}
-				bmin, bmax := n.o.Config.Backoff.Min.D(), n.o.Config.Backoff.Max.D()
-				if bmin <= 0 {
-					bmin = 10 * time.Second
+				down[nt.Subscriber] = n.o.Now().Add(wait)
+				if rErr := n.o.Outbox.OutboxRetry(nt.ID, down[nt.Subscriber], err); rErr != nil {
+					n.o.Logger.Error().Err(rErr).Msg("scheduling notification retry failed")
 				}
-				if bmax <= 0 {
-					bmax = time.Hour
-				}
-				n.o.Outbox.OutboxRetry(nt.ID, n.o.Now().Add(httpclient.Backoff(bmin, bmax, nt.Attempts)), err)
 				continue
 			}
 			delivered++
@@ -219,8 +236,8 @@ func (n *Notifier) DeliverDue(ctx context.Context) (delivered, failed int) {
 				n.o.Logger.Error().Err(err).Msg("marking notification delivered failed")
 			}
 		}
-		if failed > 0 {
-			return // what failed is no longer due; the rest waits for the next tick
+		if len(due) < 50 {
+			return
 		}
 	}
 	return

@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -116,5 +117,39 @@ func TestSlackFormat(t *testing.T) {
 	}
 	if rcv.got[0].Get(HeaderSignature) != "" {
 		t.Error("slack messages are not signed")
+	}
+}
+
+// TestDeadSubscriberDoesNotBlockOthers: a failing endpoint's backlog is
+// rescheduled as a whole, the healthy subscriber gets everything, and the
+// failing one keeps its notifications (nothing is dropped).
+func TestDeadSubscriberDoesNotBlockOthers(t *testing.T) {
+	good := &receiver{}
+	gsrv := httptest.NewServer(good)
+	defer gsrv.Close()
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(500) }))
+	defer bad.Close()
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	st, err := store.Open(filepath.Join(t.TempDir(), "n.db"), store.Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	n := New(Options{Outbox: st, Now: func() time.Time { return now }, Config: config.Notify{MaxAttempts: 1,
+		Subscribers: []config.Subscriber{{Name: "dead", URL: bad.URL, Secret: config.NewSecret(vecSecret)},
+			{Name: "alive", URL: gsrv.URL, Secret: config.NewSecret(vecSecret)}}}})
+	var notices []engine.Notice
+	for i := 0; i < 80; i++ {
+		notices = append(notices, engine.Notice{Type: "mrr_changed", Account: fmt.Sprint(i), Time: now, Data: map[string]any{}})
+	}
+	if err := n.Publish(notices); err != nil {
+		t.Fatal(err)
+	}
+	delivered, _ := n.DeliverDue(context.Background())
+	if delivered != 80 {
+		t.Fatalf("delivered %d to the healthy subscriber, want 80", delivered)
+	}
+	if l, _ := st.OutboxLen(); l != 80 {
+		t.Fatalf("outbox holds %d, want the dead subscriber's 80 (never dropped)", l)
 	}
 }

@@ -177,9 +177,13 @@ func (h *Handler) enqueue(connector string, events []record.Event) error {
 func OrderKey(connector string, ev record.Event) string {
 	if len(ev.Object) > 0 {
 		var obj struct {
-			Customer json.RawMessage `json:"customer"`
+			Customer   json.RawMessage `json:"customer"`
+			CustomerID string          `json:"customer_id"` // Chargebee
 		}
-		if json.Unmarshal(ev.Object, &obj) == nil && len(obj.Customer) > 0 {
+		if json.Unmarshal(ev.Object, &obj) == nil && obj.CustomerID != "" {
+			return connector + "/customer/" + obj.CustomerID
+		}
+		if len(obj.Customer) > 0 {
 			var id string
 			if json.Unmarshal(obj.Customer, &id) == nil && id != "" {
 				return connector + "/customer/" + id
