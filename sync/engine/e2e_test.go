@@ -601,3 +601,31 @@ func TestEndToEndOwnWriteIsNotAnEdit(t *testing.T) {
 		t.Fatalf("MRR__c = %v, want 60000", got)
 	}
 }
+
+// TestEndToEndPendingWriteRespectsLaterEdit: a write that failed stays
+// pending, but if a person edits the field before the retry, the stale
+// pending value is not sent over the edit.
+func TestEndToEndPendingWriteRespectsLaterEdit(t *testing.T) {
+	e := newSFStripe(t)
+	e.sync(t) // MRR__c written: 30,000
+	e.now = e.now.Add(time.Hour)
+	e.stripe.SetNow(e.now)
+	e.stripe.UpdateSubscription(e.subs[0], func(s *stripetest.Subscription) { s.Items[0].Quantity = 8 })
+	e.sf.InjectFault(salesforcetest.Fault{Path: "/composite/sobjects", Count: 2, Status: 503})
+	rep, _ := e.eng.Sync(context.Background(), engine.SyncOptions{})
+	if rep.Write.Failed == 0 {
+		t.Fatalf("the write did not fail: %+v", rep.Write)
+	}
+	// A CSM edits MRR__c before the retry.
+	e.now = e.now.Add(time.Minute)
+	e.sf.Update("Account", e.accts[0], map[string]any{"MRR__c": 12345.0})
+	e.now = e.now.Add(7 * time.Hour)
+	e.stripe.SetNow(e.now)
+	e.sync(t)
+	if got := e.sf.Get("Account", e.accts[0])["MRR__c"]; got != 12345.0 {
+		t.Fatalf("MRR__c = %v: a stale pending write overwrote the person's edit", got)
+	}
+	if got := e.sf.Get("Account", e.accts[0])["ARR__c"]; got != 960000.0 {
+		t.Fatalf("ARR__c = %v, want the other pending fields written (960,000)", got)
+	}
+}

@@ -86,6 +86,19 @@ type Plan struct {
 	Calls map[string]int `json:"estimated_calls"`
 	// Notices are the outbound events the plan's changes produce.
 	Notices []Notice `json:"notices,omitempty"`
+	// Drops are pending writes (from earlier failed passes) that must not
+	// be sent any more: fields a person has since edited, accounts a gate
+	// now blocks. Enqueue removes them.
+	Drops []PendingDrop `json:"pending_drops,omitempty"`
+}
+
+// PendingDrop removes fields (all when Fields is empty) from a record's
+// pending write.
+type PendingDrop struct {
+	Connector string   `json:"connector"`
+	Object    string   `json:"object"`
+	ID        string   `json:"id"`
+	Fields    []string `json:"fields,omitempty"`
 }
 
 // Empty reports whether the plan changes nothing.
@@ -167,14 +180,17 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 		m := wb.Mapping(s.Kind)
 		if g, ok := rec.Gates["*"]; ok {
 			p.Skips = append(p.Skips, Skip{s.Connector, s.Account.ID, s.Account.Name, "", "blocked: " + g})
+			p.Drops = append(p.Drops, PendingDrop{Connector: s.Connector, Object: m.Object, ID: s.Account.ID})
 			continue
 		}
 		if g, ok := rec.Gates[s.Connector]; ok {
 			p.Skips = append(p.Skips, Skip{s.Connector, s.Account.ID, s.Account.Name, "", "blocked: " + g})
+			p.Drops = append(p.Drops, PendingDrop{Connector: s.Connector, Object: m.Object, ID: s.Account.ID})
 			continue
 		}
 		if g, ok := rec.AccountGates[s.Account.Key()]; ok {
 			p.Skips = append(p.Skips, Skip{s.Connector, s.Account.ID, s.Account.Name, "", "blocked: " + g})
+			p.Drops = append(p.Drops, PendingDrop{Connector: s.Connector, Object: m.Object, ID: s.Account.ID})
 			continue
 		}
 		last := written[s.Connector][store.WriteKey{Object: m.Object, ID: s.Account.ID}]
@@ -215,6 +231,7 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 			if hasLW && hasCur && cur != nil && !sameValue(cur, lw.Value) && s.Account.Modified.After(lw.At) && !wb.Owns(key) {
 				p.Skips = append(p.Skips, Skip{s.Connector, s.Account.ID, s.Account.Name, field,
 					fmt.Sprintf("edited in the CRM since healthsync wrote it (%v -> %v); not overwritten", lw.Value, cur)})
+				p.Drops = append(p.Drops, PendingDrop{Connector: s.Connector, Object: m.Object, ID: s.Account.ID, Fields: []string{field}})
 				continue
 			}
 			switch {

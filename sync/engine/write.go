@@ -28,6 +28,9 @@ type WriteReport struct {
 // Enqueue makes the plan's record writes durable as pending writes, so a
 // crash or a failed call loses nothing: the write pass drains them.
 func (e *Engine) Enqueue(p *Plan) error {
+	if err := e.applyDrops(p.Drops); err != nil {
+		return err
+	}
 	if len(p.Writes) == 0 {
 		return nil
 	}
@@ -37,6 +40,49 @@ func (e *Engine) Enqueue(p *Plan) error {
 		ws = append(ws, store.PendingWrite{Connector: w.Connector, Object: u.Object, ID: u.ID, Fields: u.Fields, Planned: p.AsOf})
 	}
 	return e.st.PutPending(ws)
+}
+
+// applyDrops removes fields from pending writes that must no longer be sent.
+func (e *Engine) applyDrops(drops []PendingDrop) error {
+	byConn := map[string][]PendingDrop{}
+	for _, d := range drops {
+		byConn[d.Connector] = append(byConn[d.Connector], d)
+	}
+	for conn, ds := range byConn {
+		pend, err := e.st.Pending(conn)
+		if err != nil {
+			return err
+		}
+		idx := map[store.WriteKey]store.PendingWrite{}
+		for _, w := range pend {
+			idx[store.WriteKey{Object: w.Object, ID: w.ID}] = w
+		}
+		for _, d := range ds {
+			w, ok := idx[store.WriteKey{Object: d.Object, ID: d.ID}]
+			if !ok {
+				continue
+			}
+			remaining := map[string]any{}
+			if len(d.Fields) > 0 {
+				for f, v := range w.Fields {
+					remaining[f] = v
+				}
+				for _, f := range d.Fields {
+					delete(remaining, f)
+				}
+			}
+			if err := e.st.DropPending(conn, d.Object, d.ID); err != nil {
+				return err
+			}
+			if len(remaining) > 0 {
+				w.Fields = remaining
+				if err := e.st.PutPending([]store.PendingWrite{w}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // Write drains due pending writes of every CRM connector (or only those for
