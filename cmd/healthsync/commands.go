@@ -23,23 +23,31 @@ import (
 	"github.com/healthsync/healthsync/sync/report"
 )
 
-func configFlags(e *env, name, usage string) (fsWrap, *string, *string) {
+func configFlags(e *env, name, usage string) fsWrap {
 	fs := newFlags(e, name, usage)
 	cfgPath := fs.String("config", os.Getenv("HEALTHSYNC_CONFIG"), "configuration file (default $HEALTHSYNC_CONFIG)")
 	logFormat := fs.String("log-format", "", "log format: json or console (default: console on a terminal)")
-	return fsWrap{fs}, cfgPath, logFormat
+	return fsWrap{FlagSet: fs, cfgPath: cfgPath, logFormat: logFormat, e: e}
+}
+
+// open parses args and opens the app the flags name; the caller closes it.
+func (f fsWrap) open(args []string) (*app, error) {
+	if err := parseFlags(f.FlagSet, args); err != nil {
+		return nil, err
+	}
+	return openApp(*f.cfgPath, *f.logFormat, f.e.stderr)
 }
 
 func cmdRun(e *env) error {
-	fs, cfgPath, logFormat := configFlags(e, "run", "--config FILE")
+	fs := configFlags(e, "run", "--config FILE")
 	if err := parseFlags(fs.FlagSet, e.args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*cfgPath)
+	cfg, err := loadConfig(*fs.cfgPath)
 	if err != nil {
 		return err
 	}
-	return runDaemon(e, cfg, *logFormat, nil)
+	return runDaemon(e, cfg, *fs.logFormat, nil)
 }
 
 // runDaemon runs the daemon until e.ctx ends. started, when set, is called
@@ -73,15 +81,12 @@ func runDaemon(e *env, cfg *config.Config, logFormat string, started func(*daemo
 }
 
 func cmdSync(e *env) error {
-	fs, cfgPath, logFormat := configFlags(e, "sync", "--config FILE [--connector NAME] [--dry-run] [--full]")
+	fs := configFlags(e, "sync", "--config FILE [--connector NAME] [--dry-run] [--full]")
 	connector := fs.String("connector", "", "pull only this connector")
 	dryRun := fs.Bool("dry-run", false, "pull, then print the plan without writing")
 	full := fs.Bool("full", false, "force a full re-read instead of an incremental pull")
 	asJSON := fs.Bool("json", false, "print the run report as JSON")
-	if err := parseFlags(fs.FlagSet, e.args); err != nil {
-		return err
-	}
-	a, err := openApp(*cfgPath, *logFormat, e.stderr)
+	a, err := fs.open(e.args)
 	if err != nil {
 		return err
 	}
@@ -108,12 +113,9 @@ func cmdSync(e *env) error {
 }
 
 func cmdPlan(e *env) error {
-	fs, cfgPath, logFormat := configFlags(e, "plan", "--config FILE [--json]")
+	fs := configFlags(e, "plan", "--config FILE [--json]")
 	asJSON := fs.Bool("json", false, "print the plan as JSON")
-	if err := parseFlags(fs.FlagSet, e.args); err != nil {
-		return err
-	}
-	a, err := openApp(*cfgPath, *logFormat, e.stderr)
+	a, err := fs.open(e.args)
 	if err != nil {
 		return err
 	}
@@ -130,12 +132,9 @@ func cmdPlan(e *env) error {
 }
 
 func cmdApply(e *env) error {
-	fs, cfgPath, logFormat := configFlags(e, "apply", "--config FILE [--confirm]")
+	fs := configFlags(e, "apply", "--config FILE [--confirm]")
 	confirm := fs.Bool("confirm", false, "execute a plan that exceeds the band-change ceiling")
-	if err := parseFlags(fs.FlagSet, e.args); err != nil {
-		return err
-	}
-	a, err := openApp(*cfgPath, *logFormat, e.stderr)
+	a, err := fs.open(e.args)
 	if err != nil {
 		return err
 	}
@@ -156,13 +155,10 @@ func cmdApply(e *env) error {
 }
 
 func cmdRuns(e *env) error {
-	fs, cfgPath, logFormat := configFlags(e, "runs", "--config FILE [--limit N] [--json]")
+	fs := configFlags(e, "runs", "--config FILE [--limit N] [--json]")
 	limit := fs.Int("limit", 20, "how many runs")
 	asJSON := fs.Bool("json", false, "print as JSON")
-	if err := parseFlags(fs.FlagSet, e.args); err != nil {
-		return err
-	}
-	a, err := openApp(*cfgPath, *logFormat, e.stderr)
+	a, err := fs.open(e.args)
 	if err != nil {
 		return err
 	}
@@ -196,7 +192,7 @@ func cmdRuns(e *env) error {
 }
 
 func cmdReport(e *env) error {
-	fs, cfgPath, logFormat := configFlags(e, "report", "--config FILE [--format table|json|csv|html] [--segment FIELD] [--account ID] [--from YYYY-MM --to YYYY-MM] [--as-of DATE]")
+	fs := configFlags(e, "report", "--config FILE [--format table|json|csv|html] [--segment FIELD] [--account ID] [--from YYYY-MM --to YYYY-MM] [--as-of DATE]")
 	format := fs.String("format", "table", "table, json, csv or html")
 	segment := fs.String("segment", "", "add a segment dimension: a CRM field, owner or industry")
 	account := fs.String("account", "", "limit the accounts list to one account (key or CRM ID)")
@@ -221,7 +217,7 @@ func cmdReport(e *env) error {
 		}
 		o.AsOf = t.Add(24*time.Hour - time.Nanosecond)
 	}
-	a, err := openApp(*cfgPath, *logFormat, e.stderr)
+	a, err := openApp(*fs.cfgPath, *fs.logFormat, e.stderr)
 	if err != nil {
 		return err
 	}
@@ -255,7 +251,7 @@ func parseMonth(s string) (scoring.Month, error) {
 }
 
 func cmdExplain(e *env) error {
-	fs, cfgPath, logFormat := configFlags(e, "explain", "--config FILE [--json] ACCOUNT")
+	fs := configFlags(e, "explain", "--config FILE [--json] ACCOUNT")
 	asJSON := fs.Bool("json", false, "print as JSON")
 	if err := parseFlags(fs.FlagSet, e.args); err != nil {
 		return err
@@ -263,7 +259,7 @@ func cmdExplain(e *env) error {
 	if fs.NArg() != 1 {
 		return usagef("want one ACCOUNT (a key like salesforce/001... or a CRM ID)")
 	}
-	a, err := openApp(*cfgPath, *logFormat, e.stderr)
+	a, err := openApp(*fs.cfgPath, *fs.logFormat, e.stderr)
 	if err != nil {
 		return err
 	}
@@ -321,12 +317,9 @@ func cmdSetup(e *env) error {
 	if len(e.args) == 0 || e.args[0] != "hubspot" {
 		return usagef("want: setup hubspot --config FILE [--connector NAME]")
 	}
-	fs, cfgPath, logFormat := configFlags(e, "setup hubspot", "--config FILE [--connector NAME]")
+	fs := configFlags(e, "setup hubspot", "--config FILE [--connector NAME]")
 	connector := fs.String("connector", "", "the HubSpot connector (default: the only one)")
-	if err := parseFlags(fs.FlagSet, e.args[1:]); err != nil {
-		return err
-	}
-	a, err := openApp(*cfgPath, *logFormat, e.stderr)
+	a, err := fs.open(e.args[1:])
 	if err != nil {
 		return err
 	}
@@ -370,11 +363,8 @@ func cmdWebhooks(e *env) error {
 		return usagef("want: webhooks dlq | webhooks replay ID")
 	}
 	sub := e.args[0]
-	fs, cfgPath, logFormat := configFlags(e, "webhooks "+sub, "--config FILE")
-	if err := parseFlags(fs.FlagSet, e.args[1:]); err != nil {
-		return err
-	}
-	a, err := openApp(*cfgPath, *logFormat, e.stderr)
+	fs := configFlags(e, "webhooks "+sub, "--config FILE")
+	a, err := fs.open(e.args[1:])
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,13 @@ import (
 	"github.com/healthsync/healthsync/sync/engine"
 )
 
-type fsWrap struct{ *flag.FlagSet }
+// fsWrap is a command's flags with the --config and --log-format every
+// app-opening command shares.
+type fsWrap struct {
+	*flag.FlagSet
+	cfgPath, logFormat *string
+	e                  *env
+}
 
 func printSync(w io.Writer, r *engine.SyncReport) {
 	fmt.Fprintf(w, "sync %s\n", r.RunID)
