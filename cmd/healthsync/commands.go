@@ -109,6 +109,22 @@ func cmdSync(e *env) error {
 	if errors.Is(err, engine.ErrUnknownConnector) {
 		return usageError{err}
 	}
+	if err == nil && rep != nil {
+		// A run that could not do all its work is a runtime failure (exit
+		// 1), so schedulers and scripts notice.
+		failed := 0
+		for _, p := range rep.Pulls {
+			if !p.Complete {
+				failed++
+			}
+		}
+		switch {
+		case failed > 0:
+			err = fmt.Errorf("%d of %d pulls did not finish", failed, len(rep.Pulls))
+		case rep.Write != nil && (rep.Write.Failed > 0 || rep.Write.TasksFailed > 0):
+			err = fmt.Errorf("%d record writes and %d tasks failed (kept pending)", rep.Write.Failed, rep.Write.TasksFailed)
+		}
+	}
 	return err
 }
 

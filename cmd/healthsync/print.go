@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -96,8 +97,8 @@ func show(v any) string {
 func printExplain(w io.Writer, ex *engine.Explanation) {
 	r := ex.Result
 	fmt.Fprintf(w, "%s (%s via %s)\n", ex.Name, ex.Account, ex.Connector)
-	fmt.Fprintf(w, "health %.0f (%s), trend %+.0f, touch %s, phase %s, MRR %s %s\n", r.Health.Score, r.Health.Band,
-		r.Health.Trend, r.Touch, r.Phase, money(r.MRR, r.Currency), r.Currency)
+	fmt.Fprintf(w, "health %.0f (%s), trend %+.0f, touch %s, phase %s, MRR %s\n", math.Round(r.Health.Score), r.Health.Band,
+		math.Round(r.Health.Trend), r.Touch, r.Phase, money(r.MRR, r.Currency))
 	if r.Health.Override {
 		fmt.Fprintf(w, "score overridden in the CRM (computed %.0f)\n", r.Health.ComputedScore)
 	}
@@ -117,8 +118,8 @@ func printExplain(w io.Writer, ex *engine.Explanation) {
 	fmt.Fprintf(w, "reasons: %s\n", strings.Join(r.Health.Reasons, "; "))
 	fmt.Fprintln(w, "MRR by month (ledger):")
 	for _, m := range r.Ledger {
-		if m.MRR == 0 && m.Delta == 0 && len(m.Lines) == 0 {
-			continue
+		if m.MRR == 0 && m.Delta == 0 {
+			continue // before the start or after the end
 		}
 		fmt.Fprintf(w, "  %s %14s  %14s  %s: %s\n", m.Month, money(m.MRR, r.Currency), money(m.Delta, r.Currency), m.Kind, m.Why)
 		for _, l := range m.Lines {

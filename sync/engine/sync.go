@@ -204,7 +204,7 @@ func (e *Engine) recordSync(rep *SyncReport, status string) {
 		c["api_calls"] += int64(w.Calls)
 	}
 	e.putRun(store.Run{ID: rep.RunID, Kind: "sync", Start: rep.Start, End: rep.Start.Add(rep.Duration), Status: status,
-		Counters: c, Errors: append(append([]string(nil), rep.Errors...), rep.DataQuality...)})
+		Counters: c, Errors: rep.Errors, Notes: rep.DataQuality})
 }
 
 const planKey = "engine/plan"

@@ -20,6 +20,8 @@ type Run struct {
 	Counters  map[string]int64 `json:"counters,omitempty"`
 	// Errors holds the first errors of the run, already redacted.
 	Errors []string `json:"errors,omitempty"`
+	// Notes are data-quality lines of the run (gates, vendor checks).
+	Notes []string `json:"notes,omitempty"`
 }
 
 func runKey(r Run) []byte { return append(timeKey(r.Start), r.ID...) }
