@@ -193,6 +193,8 @@ func (c *Client) pullObject(ctx context.Context, req record.PullRequest, o objec
 			last = &Cursor{Modstamp: r.time("SystemModstamp"), ID: r.str("Id")}
 		}
 		switch {
+		case last != nil && b.Done:
+			b.Cursor = c.settled(*last, req.Now).encode()
 		case last != nil:
 			b.Cursor = last.encode()
 		case full && b.Done:
@@ -205,6 +207,24 @@ func (c *Client) pullObject(ctx context.Context, req record.PullRequest, o objec
 		}
 	}
 	return true
+}
+
+// settleWindow: the cursor that ends a read never moves past now minus this
+// window. A record saved within the same second as the cursor's
+// SystemModstamp but with a lower Id, or committed by a transaction that
+// started earlier, would otherwise fall behind the compound cursor; instead
+// the next read looks at the last two minutes again (upserts are
+// idempotent, so the cost is a few re-read records).
+const settleWindow = 2 * time.Minute
+
+func (c *Client) settled(last Cursor, now time.Time) Cursor {
+	if now.IsZero() {
+		now = c.now()
+	}
+	if limit := now.Add(-settleWindow).UTC(); last.Modstamp.After(limit) {
+		return Cursor{Modstamp: limit}
+	}
+	return last
 }
 
 func (c *Client) pullDeleted(ctx context.Context, req record.PullRequest, o objectSpec, yield func(*record.Batch, error) bool) bool {

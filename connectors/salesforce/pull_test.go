@@ -326,3 +326,47 @@ func TestFormulaChangeNeedsFullRead(t *testing.T) {
 		t.Error("full re-read did not carry the new formula value")
 	}
 }
+
+// TestPullSameSecondEditIsNotSkipped: after a read ends at (T, id2), a
+// record with a lower Id saved within the same second T must still be read
+// by the next incremental pull (the settle window), and nothing is lost when
+// the clock has moved on.
+func TestPullSameSecondEditIsNotSkipped(t *testing.T) {
+	e := newEnv(t, salesforcetest.Options{})
+	first := e.mustInsert("Account", map[string]any{"Name": "First"})
+	e.mustInsert("Account", map[string]any{"Name": "Second"})
+	c := e.client(salesforce.Options{Now: e.clock.Now})
+	cursors := map[string][]byte{}
+	if _, err := pull(t, c, cursors, false, 0); err != nil {
+		t.Fatal(err)
+	}
+	// Same instant, lower Id than the last record read.
+	if err := e.fake.Update("Account", first, map[string]any{"Name": "First, renamed"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := pull(t, c, cursors, false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, b := range byStream(got, "Account") {
+		for _, a := range b.Accounts {
+			if a.ID == first && a.Name == "First, renamed" {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Fatal("an edit in the cursor's own second was skipped")
+	}
+	// Once the clock is past the settle window, an idle pull reads nothing
+	// (the re-read window has moved on).
+	e.clock.Advance(10 * time.Minute)
+	pull(t, c, cursors, false, 0)
+	got, _ = pull(t, c, cursors, false, 0)
+	for _, b := range byStream(got, "Account") {
+		if len(b.Accounts) != 0 {
+			t.Fatalf("idle pull after the window read %d accounts", len(b.Accounts))
+		}
+	}
+}
