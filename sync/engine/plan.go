@@ -294,9 +294,6 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 				p.BandChanges, p.BandBase, share*100, max*100)
 		}
 	}
-	for _, w := range p.Writes {
-		p.Calls[w.Connector] += 0
-	}
 	perConn := map[string]int{}
 	for _, w := range p.Writes {
 		perConn[w.Connector]++

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/scoring"
 	"github.com/healthsync/healthsync/sync/store"
@@ -453,15 +452,6 @@ func (e *Engine) lastTaskTimes() (map[string]map[string]time.Time, error) {
 		}
 	}
 	return out, nil
-}
-
-// crmKind maps a record system to its config kind (they are the same
-// words).
-func crmKind(system string) string {
-	if system == record.HubSpot {
-		return config.KindHubSpot
-	}
-	return config.KindSalesforce
 }
 
 // monthsWith returns the previous snapshot's month-end MRR values with the
