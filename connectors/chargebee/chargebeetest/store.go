@@ -160,72 +160,49 @@ func (s *Server) touch() (int64, int64) {
 	return now.Unix(), now.UnixMilli()
 }
 
-// UpdateSubscription applies fn to a stored subscription and sets its
-// updated_at and resource_version from the clock.
-func (s *Server) UpdateSubscription(id string, fn func(*Subscription)) error {
+// update applies fn to a copy of the stored record id of one kind and
+// stamps it with the clock's updated_at and resource_version.
+func update[T any](s *Server, records map[string]*T, kind, id string, clone func(T) T, fn func(*T), stamp func(*T, int64, int64)) error {
 	u, rv := s.touch()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, ok := s.subscriptions[id]
+	v, ok := records[id]
 	if !ok {
-		return fmt.Errorf("subscription %q: %w", id, ErrNotFound)
+		return fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
 	}
-	c := cloneSub(*v)
+	c := clone(*v)
 	fn(&c)
-	c.UpdatedAt, c.ResourceVersion = u, rv
-	s.subscriptions[id] = &c
+	stamp(&c, u, rv)
+	records[id] = &c
 	return nil
+}
+
+// UpdateSubscription applies fn to a stored subscription and sets its
+// updated_at and resource_version from the clock.
+func (s *Server) UpdateSubscription(id string, fn func(*Subscription)) error {
+	return update(s, s.subscriptions, "subscription", id, cloneSub, fn,
+		func(c *Subscription, u, rv int64) { c.UpdatedAt, c.ResourceVersion = u, rv })
 }
 
 // UpdateCustomer applies fn to a stored customer and sets its updated_at
 // and resource_version from the clock.
 func (s *Server) UpdateCustomer(id string, fn func(*Customer)) error {
-	u, rv := s.touch()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.customers[id]
-	if !ok {
-		return fmt.Errorf("customer %q: %w", id, ErrNotFound)
-	}
-	c := cloneCustomer(*v)
-	fn(&c)
-	c.UpdatedAt, c.ResourceVersion = u, rv
-	s.customers[id] = &c
-	return nil
+	return update(s, s.customers, "customer", id, cloneCustomer, fn,
+		func(c *Customer, u, rv int64) { c.UpdatedAt, c.ResourceVersion = u, rv })
 }
 
 // UpdateInvoice applies fn to a stored invoice and sets its updated_at and
 // resource_version from the clock.
 func (s *Server) UpdateInvoice(id string, fn func(*Invoice)) error {
-	u, rv := s.touch()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.invoices[id]
-	if !ok {
-		return fmt.Errorf("invoice %q: %w", id, ErrNotFound)
-	}
-	c := cloneInvoice(*v)
-	fn(&c)
-	c.UpdatedAt, c.ResourceVersion = u, rv
-	s.invoices[id] = &c
-	return nil
+	return update(s, s.invoices, "invoice", id, cloneInvoice, fn,
+		func(c *Invoice, u, rv int64) { c.UpdatedAt, c.ResourceVersion = u, rv })
 }
 
 // UpdateTransaction applies fn to a stored transaction and sets its
 // updated_at and resource_version from the clock.
 func (s *Server) UpdateTransaction(id string, fn func(*Transaction)) error {
-	u, rv := s.touch()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.transactions[id]
-	if !ok {
-		return fmt.Errorf("transaction %q: %w", id, ErrNotFound)
-	}
-	c := cloneTxn(*v)
-	fn(&c)
-	c.UpdatedAt, c.ResourceVersion = u, rv
-	s.transactions[id] = &c
-	return nil
+	return update(s, s.transactions, "transaction", id, cloneTxn, fn,
+		func(c *Transaction, u, rv int64) { c.UpdatedAt, c.ResourceVersion = u, rv })
 }
 
 // DeleteSubscription marks a subscription deleted, as Chargebee does: it
