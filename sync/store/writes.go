@@ -264,31 +264,15 @@ func (s *Store) MarkWritten(connector string, updates []record.FieldUpdate, at t
 			return nil
 		}
 		for _, u := range updates {
-			k := writeKey(u.Object, u.ID)
-			v := b.Get(k)
-			if v == nil {
-				continue
-			}
-			var w PendingWrite
-			if err := json.Unmarshal(v, &w); err != nil {
-				return fmt.Errorf("pending write %s %s: %w: %v", u.Object, u.ID, ErrCorrupt, err)
-			}
-			for f, val := range u.Fields {
-				if pv, ok := w.Fields[f]; ok && sameJSON(pv, val) {
-					delete(w.Fields, f)
+			err := changePending(b, u.Object, u.ID, func(w *PendingWrite) bool {
+				for f, val := range u.Fields {
+					if pv, ok := w.Fields[f]; ok && sameJSON(pv, val) {
+						delete(w.Fields, f)
+					}
 				}
-			}
-			if len(w.Fields) == 0 {
-				if err := b.Delete(k); err != nil {
-					return err
-				}
-				continue
-			}
-			js, err := json.Marshal(w)
+				return len(w.Fields) > 0
+			})
 			if err != nil {
-				return err
-			}
-			if err := b.Put(k, js); err != nil {
 				return err
 			}
 		}
@@ -298,6 +282,28 @@ func (s *Store) MarkWritten(connector string, updates []record.FieldUpdate, at t
 		return fmt.Errorf("marking writes done: %w", err)
 	}
 	return nil
+}
+
+// changePending applies change to the pending write of (object, id), if
+// there is one, and stores it, or deletes it when change returns false.
+func changePending(b *bbolt.Bucket, object, id string, change func(*PendingWrite) (keep bool)) error {
+	k := writeKey(object, id)
+	v := b.Get(k)
+	if v == nil {
+		return nil
+	}
+	var w PendingWrite
+	if err := json.Unmarshal(v, &w); err != nil {
+		return fmt.Errorf("pending write %s %s: %w: %v", object, id, ErrCorrupt, err)
+	}
+	if !change(&w) {
+		return b.Delete(k)
+	}
+	js, err := json.Marshal(w)
+	if err != nil {
+		return err
+	}
+	return b.Put(k, js)
 }
 
 // WriteFailure is one record's failed write.
@@ -319,24 +325,14 @@ func (s *Store) MarkFailed(connector string, fails []WriteFailure) error {
 			return nil
 		}
 		for _, f := range fails {
-			k := writeKey(f.Object, f.ID)
-			v := b.Get(k)
-			if v == nil {
-				continue
-			}
-			var w PendingWrite
-			if err := json.Unmarshal(v, &w); err != nil {
-				return fmt.Errorf("pending write %s %s: %w: %v", f.Object, f.ID, ErrCorrupt, err)
-			}
-			w.Attempts++
-			w.LastError = f.Err
-			w.Permanent = f.Permanent
-			w.RetryAt = f.RetryAt.UTC()
-			js, err := json.Marshal(w)
+			err := changePending(b, f.Object, f.ID, func(w *PendingWrite) bool {
+				w.Attempts++
+				w.LastError = f.Err
+				w.Permanent = f.Permanent
+				w.RetryAt = f.RetryAt.UTC()
+				return true
+			})
 			if err != nil {
-				return err
-			}
-			if err := b.Put(k, js); err != nil {
 				return err
 			}
 		}
