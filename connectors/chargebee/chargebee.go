@@ -201,9 +201,10 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, out any) er
 		return err
 	}
 	defer resp.Body.Close()
-	b := httpclient.PeekBody(resp)
 	if resp.StatusCode >= 300 {
-		e := decodeError(resp, b)
+		// Error bodies are small JSON objects (docs "Error handling"); only
+		// they are read through PeekBody's 1 MiB window.
+		e := decodeError(resp, httpclient.PeekBody(resp))
 		he := &httpclient.Error{
 			Vendor:  record.Chargebee,
 			Status:  resp.StatusCode,
@@ -215,7 +216,9 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, out any) er
 		}
 		return he
 	}
-	if err := json.Unmarshal(b, out); err != nil {
+	// A success body is decoded from the stream with no size cap: a page of
+	// 100 invoices with many line items is several MiB.
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 		return fmt.Errorf("decoding %s response: %w", path, err)
 	}
 	return nil
