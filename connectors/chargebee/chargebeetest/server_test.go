@@ -99,3 +99,48 @@ func TestServerErrorsAndFilters(t *testing.T) {
 		t.Errorf("count = %d, want 8", got)
 	}
 }
+
+// TestSeedingFollowsTheDocs pins the attributes the fake derives as
+// Chargebee does: a line's discount_amount is the total of its
+// line_item_discounts and includes the item-level ones ("Invoices >
+// line_items"), and included_in_mrr is false on any discount or coupon that
+// is not one_time ("Subscriptions > discounts[].included_in_mrr", "Coupons >
+// included_in_mrr").
+func TestSeedingFollowsTheDocs(t *testing.T) {
+	s := NewServer(Options{APIKey: "k"})
+	defer s.Close()
+	s.PutInvoice(Invoice{ID: "inv_1", CustomerID: "c", Status: "paid", CurrencyCode: "USD",
+		LineItems: []LineItem{{ID: "li_1", Amount: 5000}, {ID: "li_2", Amount: 100, ItemLevelDiscountAmount: 30}},
+		LineItemDiscounts: []LineItemDiscount{
+			{LineItemID: "li_1", DiscountType: "item_level_coupon", DiscountAmount: 150},
+			{LineItemID: "li_1", DiscountType: "document_level_coupon", DiscountAmount: 100},
+		}})
+	s.PutSubscription(Subscription{ID: "sub_1", CustomerID: "c", Status: "active", CurrencyCode: "USD", Discounts: []Discount{
+		{ID: "d_once", Type: "percentage", Percentage: 5, DurationType: "one_time", IncludedInMRR: true, ApplyOn: "invoice_amount"},
+		{ID: "d_forever", Type: "percentage", Percentage: 5, DurationType: "forever", IncludedInMRR: true, ApplyOn: "invoice_amount"},
+	}})
+	s.PutCoupon(Coupon{ID: "C1", DiscountType: "percentage", DiscountPercentage: 5, DurationType: "forever", IncludedInMRR: true})
+
+	_, inv := get(t, s, "k", "/api/v2/invoices/inv_1", nil)
+	type totals struct{ Discount, ItemLevel float64 }
+	var gotLines []totals
+	for _, l := range inv["invoice"].(map[string]any)["line_items"].([]any) {
+		m := l.(map[string]any)
+		gotLines = append(gotLines, totals{m["discount_amount"].(float64), m["item_level_discount_amount"].(float64)})
+	}
+	if want := []totals{{250, 150}, {30, 30}}; !reflect.DeepEqual(gotLines, want) {
+		t.Errorf("line discount totals = %v, want %v", gotLines, want)
+	}
+	_, sub := get(t, s, "k", "/api/v2/subscriptions/sub_1", nil)
+	var gotIncl []bool
+	for _, d := range sub["subscription"].(map[string]any)["discounts"].([]any) {
+		gotIncl = append(gotIncl, d.(map[string]any)["included_in_mrr"].(bool))
+	}
+	if want := []bool{true, false}; !reflect.DeepEqual(gotIncl, want) {
+		t.Errorf("discounts included_in_mrr = %v, want %v", gotIncl, want)
+	}
+	_, cp := get(t, s, "k", "/api/v2/coupons/C1", nil)
+	if c := cp["coupon"].(map[string]any); c["included_in_mrr"] != false || c["apply_on"] != "invoice_amount" {
+		t.Errorf("coupon = %v, want included_in_mrr false and apply_on invoice_amount", c)
+	}
+}
