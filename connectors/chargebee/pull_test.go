@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/connectors/chargebee"
 	"github.com/healthsync/healthsync/connectors/chargebee/chargebeetest"
 	"github.com/healthsync/healthsync/connectors/httpclient"
@@ -248,5 +249,40 @@ func TestMalformedResponse(t *testing.T) {
 			t.Fatal("want a decoding error on a truncated body")
 		}
 		return
+	}
+}
+
+// TestDefaultRateLimitKeepsUnderTheSiteLimit pins the budget a client uses
+// without rate_limit: at most 150 requests in any 60 seconds (docs: "What
+// are the Chargebee API limits?", test sites and the Starter plan), so a
+// first load of a large site is not blocked. With a burst of 30 and 2 a
+// second, 32 calls take at least (32 - 30) x 0.5 s = 1 s; without a limiter
+// they took a few milliseconds and a 20,000-subscription load sent 401
+// requests in 5 s.
+func TestDefaultRateLimitKeepsUnderTheSiteLimit(t *testing.T) {
+	r := chargebee.DefaultRateLimit
+	if perMinute := r.Burst + r.Requests*int(time.Minute/r.Per.D()); perMinute > 150 {
+		t.Fatalf("DefaultRateLimit allows %d requests in 60 s, over 150", perMinute)
+	}
+	fake := chargebeetest.NewServer(chargebeetest.Options{APIKey: apiKey, RateLimit: 150})
+	t.Cleanup(fake.Close)
+	fake.PutCustomer(chargebeetest.Customer{ID: "cus_1", Company: "Acme"})
+	cfg := testConfig(fake.URL)
+	cfg.RateLimit = config.RateLimit{}
+	c, err := chargebee.New(cfg, chargebee.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for range 32 {
+		if _, err := c.Fetch(context.Background(), "customer", "cus_1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if took := time.Since(start); took < 900*time.Millisecond {
+		t.Errorf("32 calls took %v, want at least ~1 s under the default budget", took)
+	}
+	if fake.Throttled() != 0 {
+		t.Errorf("fake throttled %d requests", fake.Throttled())
 	}
 }
