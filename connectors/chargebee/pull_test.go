@@ -286,3 +286,36 @@ func TestDefaultRateLimitKeepsUnderTheSiteLimit(t *testing.T) {
 		t.Errorf("fake throttled %d requests", fake.Throttled())
 	}
 }
+
+// TestRequestsStayInsideTheContract pins what the client sends against the
+// limits in CONTRACT.md: a page size asked above Chargebee's maximum is
+// clamped to limit=100 (the fake refuses 101), lists use only limit, offset
+// (the previous next_offset), updated_at[after], sort_by[asc]=updated_at and
+// include_deleted=true, and every request authenticates with the API key as
+// Basic user name (the fake answers 401 otherwise).
+func TestRequestsStayInsideTheContract(t *testing.T) {
+	w := newWorld(t, chargebeetest.Options{}, chargebee.Options{PageSize: 1000})
+	seedBasic(w)
+	first := pullAll(t, w.client, record.PullRequest{Now: w.clk.Now()})
+	w.clk.Advance(time.Hour)
+	pullAll(t, w.client, record.PullRequest{Cursors: lastCursors(first), Now: w.clk.Now()})
+	allowed := map[string]bool{"limit": true, "offset": true, "updated_at[after]": true, "sort_by[asc]": true, "include_deleted": true}
+	lists := 0
+	for _, r := range w.fake.Requests() {
+		if strings.HasSuffix(r.Endpoint, "{id}") {
+			continue
+		}
+		lists++
+		if got := r.Query.Get("limit"); got != "100" {
+			t.Errorf("%s: limit=%q, want 100", r.Path, got)
+		}
+		for k := range r.Query {
+			if !allowed[k] {
+				t.Errorf("%s: parameter %q outside the contract", r.Path, k)
+			}
+		}
+	}
+	if lists == 0 || w.fake.Throttled() != 0 {
+		t.Errorf("%d list requests, %d throttled; want some and none", lists, w.fake.Throttled())
+	}
+}
