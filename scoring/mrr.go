@@ -322,7 +322,11 @@ func discountEnd(d *record.Discount, interval string, count int) time.Time {
 // that is when the invoice it reduces was issued. Worked example: an annual
 // plan starting 2025-01-01 with a 3-month 20% coupon has its 2025 invoice
 // discounted, so MRR is reduced for all of 2025 and not from 2026-01-01.
+// A discount marked ExcludedFromMRR by its vendor never counts.
 func discountApplies(d *record.Discount, periodStart time.Time, interval string, count int, m *MetricsSettings) bool {
+	if d.ExcludedFromMRR {
+		return false
+	}
 	switch m.Discounts {
 	case DiscountsNone:
 		return false
@@ -381,7 +385,8 @@ func mainInterval(sub *record.Subscription) (string, int) {
 
 // SubscriptionMRR is the MRR of a subscription as of t from its current
 // state, in minor units of the reporting currency: the sum over recurring
-// items of amount per interval (unit amount x quantity, or tiers) normalised
+// items of amount per interval (unit amount x (quantity - free quantity),
+// or tiers over the charged quantity) normalised
 // to a month, less the discounts that apply, converted. Taxes and one-time
 // items never count. When ledger is non-nil the computation is appended.
 //
@@ -410,7 +415,7 @@ func SubscriptionMRR(sub *record.Subscription, t time.Time, m *MetricsSettings, 
 		if cur == "" {
 			cur = sub.Currency
 		}
-		q := it.Quantity
+		q := max(it.Quantity-it.FreeQuantity, 0) // free units are never charged
 		metered := it.UsageType == record.UsageMetered
 		if metered {
 			if m.Metered == MeteredNone {

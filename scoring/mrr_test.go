@@ -54,6 +54,18 @@ func TestSubscriptionMRR(t *testing.T) {
 	onceOff.Discounts = []record.Discount{{CouponID: "WELCOME", AmountOff: 2500, Currency: "USD", Duration: record.DurationOnce, Start: date(2026, 11, 1)}}
 	foreverPct := activeSub("USD", monthly(4900, 2, "USD"))
 	foreverPct.Discounts = []record.Discount{{CouponID: "PARTNER", PercentOff: 10, Duration: record.DurationForever, Start: date(2025, 1, 1)}}
+	// Chargebee one-time coupon the site leaves out of MRR (included_in_mrr
+	// false): 100.00 USD a month stays 100 x 150 = 15,000 JPY in its period.
+	onceExcluded := activeSub("USD", monthly(10000, 1, "USD"))
+	onceExcluded.Discounts = []record.Discount{{CouponID: "WELCOME", AmountOff: 2500, Currency: "USD", Duration: record.DurationOnce, Start: date(2026, 11, 1), ExcludedFromMRR: true}}
+	// Chargebee free_quantity: 5 seats at 10.00 USD with 2 free charge
+	// (5 - 2) x 1,000 = 3,000 cents = 30 USD x 150 = 4,500 JPY (not 7,500).
+	freeSeats := monthly(1000, 5, "USD")
+	freeSeats.FreeQuantity = 2
+	// More free units than seats charge nothing: max(2 - 3, 0) = 0, so only
+	// a second 1-seat 10.00 USD item counts: 1,000 cents = 1,500 JPY.
+	allFree := monthly(1000, 2, "USD")
+	allFree.FreeQuantity = 3
 	bigOff := activeSub("JPY", monthly(1000, 1, "JPY"))
 	bigOff.Discounts = []record.Discount{{AmountOff: 5000, Currency: "JPY", Duration: record.DurationForever}}
 
@@ -95,6 +107,9 @@ func TestSubscriptionMRR(t *testing.T) {
 		{"once amount-off in its period", onceOff, asOf, "", 11250},
 		{"once amount-off gone next period", onceOff, date(2026, 12, 5), "", 15000},
 		{"amount off larger than the price floors at zero", bigOff, asOf, "", 0},
+		{"once discount excluded from MRR by the vendor", onceExcluded, asOf, "", 15000},
+		{"free quantity is not charged", activeSub("USD", freeSeats), asOf, "", 4500},
+		{"free quantity above the quantity charges nothing", activeSub("USD", allFree, monthly(1000, 1, "USD")), asOf, "", 1500},
 		{"before the start", activeSub("JPY", monthly(1000, 1, "JPY")), date(2024, 12, 31), "", 0},
 		{"missing FX rate excluded", activeSub("GBP", monthly(1000, 1, "GBP")), asOf, "", 0},
 	}

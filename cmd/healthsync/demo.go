@@ -79,6 +79,7 @@ connectors:
     auth: {api_key: %[14]s}
     webhook: {username: %[15]s, password: %[16]s}
     schedule: "@every 10m"
+    rate_limit: {requests: 1000, per: 10s}
 matching:
   rules:
     - {kind: billing_metadata, key: salesforce_account_id}

@@ -27,6 +27,15 @@ import (
 	"github.com/healthsync/healthsync/connectors/record"
 )
 
+// DefaultRateLimit is the client's request budget when the connector sets
+// no rate_limit. Docs ("What are the Chargebee API limits?"): a site allows
+// a number of "requests in the past 60 seconds", 150 on test sites and the
+// Starter plan, and answers 429 api_request_limit_exceeded for about a
+// minute beyond it. A bucket of 30 refilled at 2 a second never sends more
+// than 30 + 120 = 150 in any 60 seconds. Sites on a larger plan set
+// rate_limit (e.g. {requests: 900, per: 1m, burst: 100} under 1,000).
+var DefaultRateLimit = config.RateLimit{Requests: 120, Per: config.Duration(time.Minute), Burst: 30}
+
 // Options are the connector's process-level dependencies.
 type Options struct {
 	// Logger receives the connector's log lines (zero value: disabled).
@@ -112,6 +121,9 @@ func New(cfg config.Connector, opts Options) (*Client, error) {
 	}
 	log := opts.Logger.With().Str("connector", cfg.Name).Str("vendor", record.Chargebee).Logger()
 	ho := httpclient.FromConfig(cfg, opts.Logger)
+	if ho.Limiter == nil {
+		ho.Limiter = httpclient.NewLimiter(DefaultRateLimit)
+	}
 	ho.Hint = hint
 	ho.Transport = opts.Transport
 	if !cfg.Webhook.Password.IsZero() {
@@ -201,9 +213,10 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, out any) er
 		return err
 	}
 	defer resp.Body.Close()
-	b := httpclient.PeekBody(resp)
 	if resp.StatusCode >= 300 {
-		e := decodeError(resp, b)
+		// Error bodies are small JSON objects (docs "Error handling"); only
+		// they are read through PeekBody's 1 MiB window.
+		e := decodeError(resp, httpclient.PeekBody(resp))
 		he := &httpclient.Error{
 			Vendor:  record.Chargebee,
 			Status:  resp.StatusCode,
@@ -215,7 +228,9 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, out any) er
 		}
 		return he
 	}
-	if err := json.Unmarshal(b, out); err != nil {
+	// A success body is decoded from the stream with no size cap: a page of
+	// 100 invoices with many line items is several MiB.
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 		return fmt.Errorf("decoding %s response: %w", path, err)
 	}
 	return nil

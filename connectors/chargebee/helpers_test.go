@@ -68,6 +68,8 @@ func testConfig(baseURL string) config.Connector {
 			RetryWaitMax: config.Duration(2 * time.Millisecond),
 		},
 		Webhook: config.Webhook{Username: "cbhook", Password: config.NewSecret("s3cret-hook-pass")},
+		// Tests and benchmarks measure the client, not DefaultRateLimit.
+		RateLimit: config.RateLimit{Requests: 1_000_000, Per: config.Duration(time.Second)},
 	}
 }
 

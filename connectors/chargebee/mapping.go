@@ -1,8 +1,10 @@
 package chargebee
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -149,10 +151,11 @@ func mapSubscription(w wireSubscription, cat catalog) record.Subscription {
 		s.CancelAt = ts(w.CancelledAt)
 	}
 
+	// Discounts by item price id, for those that apply to items only.
 	itemDiscounts := map[string][]record.Discount{}
 	if len(w.Discounts) > 0 {
 		for _, d := range w.Discounts {
-			rd, ok := discountFrom(d.Type, d.Percentage, d.Amount, d.CurrencyCode, d.DurationType, d.Period, d.PeriodUnit, 0)
+			rd, ok := discountFrom(d.Type, d.Percentage, d.Amount, d.CurrencyCode, d.DurationType, d.Period, d.PeriodUnit, 0, d.IncludedInMRR)
 			if !ok {
 				continue
 			}
@@ -170,12 +173,17 @@ func mapSubscription(w wireSubscription, cat catalog) record.Subscription {
 			if !ok {
 				continue
 			}
-			rd, ok := discountFrom(cp.DiscountType, cp.DiscountPercentage, cp.DiscountAmount, cp.CurrencyCode, cp.DurationType, cp.Period, cp.PeriodUnit, cp.DurationMonth)
+			rd, ok := discountFrom(cp.DiscountType, cp.DiscountPercentage, cp.DiscountAmount, cp.CurrencyCode, cp.DurationType, cp.Period, cp.PeriodUnit, cp.DurationMonth, cp.IncludedInMRR)
 			if !ok {
 				continue
 			}
 			rd.ID, rd.CouponID, rd.End = c.CouponID, c.CouponID, ts(c.ApplyTill)
-			s.Discounts = append(s.Discounts, rd)
+			switch cp.ApplyOn {
+			case "each_specified_item", "each_unit_of_specified_items", "specified_items_total":
+				itemCoupon(w, cp, rd, cat, itemDiscounts)
+			default: // invoice_amount
+				s.Discounts = append(s.Discounts, rd)
+			}
 		}
 	}
 
@@ -185,6 +193,71 @@ func mapSubscription(w wireSubscription, cat catalog) record.Subscription {
 		s.Items = append(s.Items, it)
 	}
 	return s
+}
+
+// itemCoupon hands a coupon that applies to specified items (docs:
+// "Coupons > Coupon object > apply_on") to the subscription items its item
+// constraints allow, never to the whole subscription: each_specified_item
+// discounts each of them by the coupon's terms; each_unit_of_specified_items
+// multiplies a fixed amount by the item's charged quantity;
+// specified_items_total takes a fixed amount once, from the first allowed
+// item (a percentage discounts each allowed item alike).
+func itemCoupon(w wireSubscription, cp coupon, rd record.Discount, cat catalog, into map[string][]record.Discount) {
+	taken := false
+	for _, si := range w.SubscriptionItems {
+		if !couponAllows(cp, si, w.CurrencyCode, cat) {
+			continue
+		}
+		d := rd
+		if d.AmountOff > 0 {
+			switch cp.ApplyOn {
+			case "each_unit_of_specified_items":
+				d.AmountOff *= max(si.Quantity-si.FreeQuantity, 1)
+			case "specified_items_total":
+				if taken {
+					continue
+				}
+			}
+		}
+		taken = true
+		into[si.ItemPriceID] = append(into[si.ItemPriceID], d)
+	}
+}
+
+// couponAllows applies a coupon's item_constraints to one subscription
+// item (docs: "Coupons > Coupon object > item_constraints",
+// "item_constraint_criteria"): the entry for the item's type decides; all
+// allows, specific allows the listed item prices, criteria allows item
+// prices matching every non-empty list (currencies, item families, period
+// units) of a criteria entry for that type; none, or no entry, refuses.
+func couponAllows(cp coupon, si wireSubscriptionItem, currency string, cat catalog) bool {
+	for _, ic := range cp.ItemConstraints {
+		if ic.ItemType != si.ItemType {
+			continue
+		}
+		switch ic.Constraint {
+		case "all":
+			return true
+		case "specific":
+			return slices.Contains(ic.ItemPriceIDs, si.ItemPriceID)
+		case "criteria":
+			ip, _ := cat.itemPrice(si.ItemPriceID)
+			unit := cmp.Or(si.BillingPeriodUnit, ip.PeriodUnit)
+			for _, cr := range cp.ItemConstraintCriteria {
+				if cr.ItemType == si.ItemType && anyOrFold(cr.Currencies, currency) &&
+					anyOrFold(cr.ItemFamilyIDs, ip.ItemFamilyID) && anyOrFold(cr.ItemPricePeriods, unit) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return false
+}
+
+// anyOrFold reports whether list is empty or holds v, ignoring case.
+func anyOrFold(list []string, v string) bool {
+	return len(list) == 0 || slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, v) })
 }
 
 // mapItem maps one subscription item. Period comes from the item, then its
@@ -234,6 +307,8 @@ func mapItem(w wireSubscription, si wireSubscriptionItem, cat catalog) record.It
 			model = "per_unit"
 		}
 	}
+	// Only the quantity above free_quantity is charged (docs: "Subscriptions
+	// > subscription_items[].free_quantity"; item prices with a quantity).
 	switch model {
 	case "flat_fee":
 		it.Quantity = 1
@@ -242,11 +317,13 @@ func mapItem(w wireSubscription, si wireSubscriptionItem, cat catalog) record.It
 			it.UnitAmount = si.Amount
 		}
 	case "per_unit":
+		it.FreeQuantity = si.FreeQuantity
 		it.UnitAmount = si.UnitPrice
 		if it.UnitAmount == 0 && si.Amount == 0 {
 			it.UnitAmount = ip.Price
 		}
 	case "tiered", "volume", "stairstep":
+		it.FreeQuantity = si.FreeQuantity
 		it.BillingScheme = record.SchemeTiered
 		it.TiersMode = record.TiersVolume
 		if model == "tiered" {
@@ -269,9 +346,12 @@ func mapItem(w wireSubscription, si wireSubscriptionItem, cat catalog) record.It
 }
 
 // discountFrom maps a coupon or discount's terms; offer_quantity (free
-// units, no money) is skipped.
-func discountFrom(typ string, pct float64, amount int64, currency, duration string, period int, unit string, months int) (record.Discount, bool) {
-	d := record.Discount{}
+// units, no money) is skipped. A one_time discount counts towards MRR only
+// when included_in_mrr says so (docs: "Subscriptions > discounts[].
+// included_in_mrr", "Coupons > included_in_mrr": applicable to one_time
+// only, and false when the site leaves one-time discounts out of MRR).
+func discountFrom(typ string, pct float64, amount int64, currency, duration string, period int, unit string, months int, includedInMRR bool) (record.Discount, bool) {
+	d := record.Discount{ExcludedFromMRR: duration == "one_time" && !includedInMRR}
 	switch typ {
 	case "percentage":
 		d.PercentOff = pct
@@ -359,7 +439,10 @@ func mapInvoice(w wireInvoice, cat catalog) record.Invoice {
 			Description:    l.Description,
 			Quantity:       l.Quantity,
 			Amount:         l.Amount,
-			DiscountAmount: l.DiscountAmount + l.ItemLevelDiscountAmount,
+			// discount_amount is "Total discounts for this line" and already
+			// includes item_level_discount_amount (docs: "Invoices > Invoice
+			// object > line_items").
+			DiscountAmount: l.DiscountAmount,
 			Currency:       in.Currency,
 			PeriodStart:    ts(l.DateFrom),
 			PeriodEnd:      ts(l.DateTo),

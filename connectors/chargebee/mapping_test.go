@@ -193,7 +193,7 @@ func TestFailedPayments(t *testing.T) {
 			Status: record.InvoicePaid, Paid: true, PaymentFailed: true, AttemptCount: 2, Currency: "USD", Subtotal: 10000, Tax: 2000, Total: 12000, AmountPaid: 12000,
 			Created: t0.Add(-30 * day), PaidAt: t0.Add(-27 * day), PeriodStart: t0.Add(-30 * day), PeriodEnd: t0,
 			Lines: []record.InvoiceLine{{ID: "li_1", SubscriptionID: "sub_1", SubscriptionItemID: "pro-USD-monthly", PriceID: "pro-USD-monthly", Description: "Pro", Quantity: 10, Amount: 10000,
-				DiscountAmount: 150, Currency: "USD", PeriodStart: t0.Add(-30 * day), PeriodEnd: t0, Recurring: true, Interval: "month", IntervalCount: 1, UsageType: record.UsageLicensed}},
+				DiscountAmount: 100, Currency: "USD", PeriodStart: t0.Add(-30 * day), PeriodEnd: t0, Recurring: true, Interval: "month", IntervalCount: 1, UsageType: record.UsageLicensed}},
 		}},
 		{name: "payment due in dunning", inv: due, want: record.Invoice{
 			Ref: record.Ref{System: record.Chargebee, ID: "inv_due", Modified: t0}, CustomerID: "cus_1", SubscriptionID: "sub_1", Number: "inv_due",

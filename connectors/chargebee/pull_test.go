@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/connectors/chargebee"
 	"github.com/healthsync/healthsync/connectors/chargebee/chargebeetest"
 	"github.com/healthsync/healthsync/connectors/httpclient"
@@ -248,5 +249,73 @@ func TestMalformedResponse(t *testing.T) {
 			t.Fatal("want a decoding error on a truncated body")
 		}
 		return
+	}
+}
+
+// TestDefaultRateLimitKeepsUnderTheSiteLimit pins the budget a client uses
+// without rate_limit: at most 150 requests in any 60 seconds (docs: "What
+// are the Chargebee API limits?", test sites and the Starter plan), so a
+// first load of a large site is not blocked. With a burst of 30 and 2 a
+// second, 32 calls take at least (32 - 30) x 0.5 s = 1 s; without a limiter
+// they took a few milliseconds and a 20,000-subscription load sent 401
+// requests in 5 s.
+func TestDefaultRateLimitKeepsUnderTheSiteLimit(t *testing.T) {
+	r := chargebee.DefaultRateLimit
+	if perMinute := r.Burst + r.Requests*int(time.Minute/r.Per.D()); perMinute > 150 {
+		t.Fatalf("DefaultRateLimit allows %d requests in 60 s, over 150", perMinute)
+	}
+	fake := chargebeetest.NewServer(chargebeetest.Options{APIKey: apiKey, RateLimit: 150})
+	t.Cleanup(fake.Close)
+	fake.PutCustomer(chargebeetest.Customer{ID: "cus_1", Company: "Acme"})
+	cfg := testConfig(fake.URL)
+	cfg.RateLimit = config.RateLimit{}
+	c, err := chargebee.New(cfg, chargebee.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for range 32 {
+		if _, err := c.Fetch(context.Background(), "customer", "cus_1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if took := time.Since(start); took < 900*time.Millisecond {
+		t.Errorf("32 calls took %v, want at least ~1 s under the default budget", took)
+	}
+	if fake.Throttled() != 0 {
+		t.Errorf("fake throttled %d requests", fake.Throttled())
+	}
+}
+
+// TestRequestsStayInsideTheContract pins what the client sends against the
+// limits in CONTRACT.md: a page size asked above Chargebee's maximum is
+// clamped to limit=100 (the fake refuses 101), lists use only limit, offset
+// (the previous next_offset), updated_at[after], sort_by[asc]=updated_at and
+// include_deleted=true, and every request authenticates with the API key as
+// Basic user name (the fake answers 401 otherwise).
+func TestRequestsStayInsideTheContract(t *testing.T) {
+	w := newWorld(t, chargebeetest.Options{}, chargebee.Options{PageSize: 1000})
+	seedBasic(w)
+	first := pullAll(t, w.client, record.PullRequest{Now: w.clk.Now()})
+	w.clk.Advance(time.Hour)
+	pullAll(t, w.client, record.PullRequest{Cursors: lastCursors(first), Now: w.clk.Now()})
+	allowed := map[string]bool{"limit": true, "offset": true, "updated_at[after]": true, "sort_by[asc]": true, "include_deleted": true}
+	lists := 0
+	for _, r := range w.fake.Requests() {
+		if strings.HasSuffix(r.Endpoint, "{id}") {
+			continue
+		}
+		lists++
+		if got := r.Query.Get("limit"); got != "100" {
+			t.Errorf("%s: limit=%q, want 100", r.Path, got)
+		}
+		for k := range r.Query {
+			if !allowed[k] {
+				t.Errorf("%s: parameter %q outside the contract", r.Path, k)
+			}
+		}
+	}
+	if lists == 0 || w.fake.Throttled() != 0 {
+		t.Errorf("%d list requests, %d throttled; want some and none", lists, w.fake.Throttled())
 	}
 }

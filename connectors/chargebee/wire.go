@@ -45,6 +45,7 @@ type wireSubscriptionItem struct {
 	Quantity          int64  `json:"quantity"`
 	UnitPrice         int64  `json:"unit_price"`
 	Amount            int64  `json:"amount"`
+	FreeQuantity      int64  `json:"free_quantity"`
 	BillingPeriod     int    `json:"billing_period"`
 	BillingPeriodUnit string `json:"billing_period_unit"`
 	CurrentTermStart  int64  `json:"current_term_start"`
@@ -79,9 +80,12 @@ type wireDiscount struct {
 	PeriodUnit   string  `json:"period_unit"`
 	ApplyOn      string  `json:"apply_on"` // invoice_amount, specific_item_price
 	ItemPriceID  string  `json:"item_price_id"`
-	CreatedAt    int64   `json:"created_at"`
-	ApplyTill    int64   `json:"apply_till"`
-	CouponID     string  `json:"coupon_id"`
+	// IncludedInMRR applies to one_time discounts only (docs: "Subscriptions
+	// > Subscription object > discounts[].included_in_mrr").
+	IncludedInMRR bool   `json:"included_in_mrr"`
+	CreatedAt     int64  `json:"created_at"`
+	ApplyTill     int64  `json:"apply_till"`
+	CouponID      string `json:"coupon_id"`
 }
 
 type wireCustomer struct {
@@ -156,6 +160,7 @@ type itemPrice struct {
 	ID           string     `json:"id"`
 	ItemID       string     `json:"item_id"`
 	ItemType     string     `json:"item_type"`
+	ItemFamilyID string     `json:"item_family_id"`
 	PricingModel string     `json:"pricing_model"` // flat_fee, per_unit, tiered, volume, stairstep, package
 	Price        int64      `json:"price"`
 	Period       int        `json:"period"`
@@ -174,5 +179,29 @@ type coupon struct {
 	Period             int     `json:"period"`
 	PeriodUnit         string  `json:"period_unit"`
 	DurationMonth      int     `json:"duration_month"` // deprecated form of period in months
-	ApplyOn            string  `json:"apply_on"`
+	// ApplyOn is invoice_amount, each_specified_item,
+	// each_unit_of_specified_items or specified_items_total (docs: "Coupons
+	// > Coupon object > apply_on"); the last three discount only the item
+	// prices ItemConstraints allow.
+	ApplyOn                string                       `json:"apply_on"`
+	IncludedInMRR          bool                         `json:"included_in_mrr"` // one_time coupons only
+	ItemConstraints        []wireItemConstraint         `json:"item_constraints"`
+	ItemConstraintCriteria []wireItemConstraintCriteria `json:"item_constraint_criteria"`
+}
+
+// wireItemConstraint is coupon.item_constraints[]: constraint none, all,
+// specific (item_price_ids) or criteria for one item type.
+type wireItemConstraint struct {
+	ItemType     string   `json:"item_type"` // plan, addon, charge
+	Constraint   string   `json:"constraint"`
+	ItemPriceIDs []string `json:"item_price_ids"`
+}
+
+// wireItemConstraintCriteria is coupon.item_constraint_criteria[]; an empty
+// list does not restrict.
+type wireItemConstraintCriteria struct {
+	ItemType         string   `json:"item_type"`
+	Currencies       []string `json:"currencies"`
+	ItemFamilyIDs    []string `json:"item_family_ids"`
+	ItemPricePeriods []string `json:"item_price_periods"` // period units: day, week, month, year
 }

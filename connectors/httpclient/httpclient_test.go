@@ -310,3 +310,54 @@ func TestErrorTemporary(t *testing.T) {
 		})
 	}
 }
+
+// TestPeekBodyKeepsWholeBody pins that PeekBody returns at most MaxPeek
+// bytes but never cuts what the caller reads afterwards: a 3 MiB body (a
+// Chargebee page of 100 invoices with many lines is over 2 MiB) is read back
+// byte for byte, and peeking twice returns the same prefix.
+func TestPeekBodyKeepsWholeBody(t *testing.T) {
+	tests := []struct {
+		name string
+		size int
+	}{
+		{"empty", 0},
+		{"small error body", 300},
+		{"exactly the peek limit", MaxPeek},
+		{"3 MiB success body", 3 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := bytes.Repeat([]byte("0123456789abcdef"), tt.size/16+1)[:tt.size]
+			closed := false
+			resp := &http.Response{Body: closeRecorder{Reader: bytes.NewReader(body), closed: &closed}}
+			wantPrefix := body[:min(len(body), MaxPeek)]
+			if got := PeekBody(resp); !bytes.Equal(got, wantPrefix) {
+				t.Fatalf("peek returned %d bytes, want %d", len(got), len(wantPrefix))
+			}
+			if got := PeekBody(resp); !bytes.Equal(got, wantPrefix) {
+				t.Fatalf("second peek returned %d bytes, want %d", len(got), len(wantPrefix))
+			}
+			got, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, body) {
+				t.Fatalf("body read after peek has %d bytes, want %d", len(got), len(body))
+			}
+			if closed {
+				t.Fatal("PeekBody closed the original body; the caller's Close must do it")
+			}
+			resp.Body.Close()
+			if !closed {
+				t.Fatal("closing the peeked body did not close the original")
+			}
+		})
+	}
+}
+
+type closeRecorder struct {
+	io.Reader
+	closed *bool
+}
+
+func (c closeRecorder) Close() error { *c.closed = true; return nil }

@@ -25,18 +25,44 @@ func (c *Client) Redact(s string) string {
 	return bearer.ReplaceAllString(s, "${1} <redacted>")
 }
 
-// PeekBody reads resp.Body and puts an identical reader back, so a Hint can
-// inspect an error body and the caller can still decode it. It reads at most
-// 1 MiB.
+// MaxPeek is how much of a body PeekBody returns: enough for any vendor's
+// error JSON, small enough to hold in memory for every retry decision.
+const MaxPeek = 1 << 20
+
+// PeekBody returns the first MaxPeek bytes of resp.Body and leaves the body
+// readable in full from its start, so a Hint can inspect an error body and
+// the caller can still decode the whole response. It never truncates what
+// the caller reads: a success body larger than MaxPeek (a page of 100
+// Chargebee invoices with many lines passes 2 MiB) is read on from the
+// network after the peeked prefix. Closing resp.Body closes the original.
 func PeekBody(resp *http.Response) []byte {
 	if resp == nil || resp.Body == nil {
 		return nil
 	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(b))
+	if p, ok := resp.Body.(*peeked); ok {
+		return p.prefix
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxPeek))
+	var rest io.Reader = resp.Body
+	if err != nil {
+		rest = errReader{err} // the read error surfaces to the caller after the prefix
+	}
+	resp.Body = &peeked{Reader: io.MultiReader(bytes.NewReader(b), rest), prefix: b, closer: resp.Body}
 	return b
 }
+
+// peeked is a body whose first bytes were read by PeekBody.
+type peeked struct {
+	io.Reader
+	prefix []byte
+	closer io.Closer
+}
+
+func (p *peeked) Close() error { return p.closer.Close() }
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // leveled adapts zerolog to retryablehttp.LeveledLogger, redacting every
 // value it logs.

@@ -148,6 +148,9 @@ type Item struct {
 	CurrentPeriodStart time.Time  `json:"current_period_start,omitempty"` // basil and later
 	CurrentPeriodEnd   time.Time  `json:"current_period_end,omitempty"`
 	PlanLimit          int64      `json:"plan_limit,omitempty"` // seats or units included, when the plan says
+	// FreeQuantity units of Quantity are not charged (Chargebee
+	// free_quantity): the price applies to Quantity - FreeQuantity.
+	FreeQuantity int64 `json:"free_quantity,omitempty"`
 }
 
 // Tier is one tier of a tiered price. UpTo 0 means infinity.
@@ -175,6 +178,10 @@ type Discount struct {
 	DurationInMonths int       `json:"duration_in_months,omitempty"`
 	Start            time.Time `json:"start,omitempty"`
 	End              time.Time `json:"end,omitempty"` // zero: open-ended (forever) or computed from duration
+	// ExcludedFromMRR is set when the vendor says the discount does not
+	// reduce MRR (Chargebee: a one_time discount with included_in_mrr
+	// false); it still reduces the invoice it applies to.
+	ExcludedFromMRR bool `json:"excluded_from_mrr,omitempty"`
 }
 
 // Invoice statuses.

@@ -124,8 +124,18 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, coll, _ string) {
 			}
 			offKey = &k
 		case name == "include_deleted":
+			// A boolean (docs: "Pagination and Filtering").
+			if v != "true" && v != "false" {
+				s.writeError(w, badParam(name, name+" : The value "+v+" is invalid. It should be true or false"))
+				return
+			}
 			includeDeleted = v == "true"
 		case name == "sort_by[asc]" || name == "sort_by[desc]":
+			// One sort attribute and one direction per request.
+			if q.Has("sort_by[asc]") && q.Has("sort_by[desc]") {
+				s.writeError(w, badParam(name, "sort_by : only one of sort_by[asc] and sort_by[desc] can be given"))
+				return
+			}
 			if !slices.Contains(sortFields[coll], v) {
 				s.writeError(w, badParam(name, name+" : The value "+v+" is not supported for sorting"))
 				return

@@ -46,6 +46,7 @@ type Subscription struct {
 	SubscriptionItems       []SubscriptionItem   `json:"subscription_items,omitempty"`
 	ItemTiers               []ItemTier           `json:"item_tiers,omitempty"`
 	Coupons                 []SubscriptionCoupon `json:"coupons,omitempty"`
+	Discounts               []Discount           `json:"discounts,omitempty"`
 	MetaData                map[string]any       `json:"meta_data,omitempty"`
 	Deleted                 bool                 `json:"deleted"`
 	Object                  string               `json:"object"`
@@ -87,6 +88,35 @@ type SubscriptionCoupon struct {
 	AppliedCount int    `json:"applied_count"`
 	CouponCode   string `json:"coupon_code,omitempty"`
 	Object       string `json:"object"`
+}
+
+// Discount is one entry of subscription.discounts (docs: "Subscriptions >
+// Subscription object > discounts"): a coupon or manual discount in force.
+// ApplyOn is invoice_amount (the whole invoice) or specific_item_price (the
+// item price ItemPriceID only). IncludedInMRR "indicates whether the
+// discount is included in MRR calculations for your site. This field is
+// only applicable when duration_type is one_time"; the fake sends it false
+// for any other duration (see PutSubscription).
+type Discount struct {
+	ID            string  `json:"id"`
+	InvoiceName   string  `json:"invoice_name,omitempty"`
+	Type          string  `json:"type"` // fixed_amount, percentage, offer_quantity
+	Percentage    float64 `json:"percentage,omitempty"`
+	Amount        int64   `json:"amount,omitempty"` // minor units of CurrencyCode
+	Quantity      int     `json:"quantity,omitempty"`
+	CurrencyCode  string  `json:"currency_code,omitempty"`
+	DurationType  string  `json:"duration_type"` // one_time, forever, limited_period
+	Period        int     `json:"period,omitempty"`
+	PeriodUnit    string  `json:"period_unit,omitempty"`
+	IncludedInMRR bool    `json:"included_in_mrr"`
+	ApplyOn       string  `json:"apply_on"` // invoice_amount, specific_item_price
+	ItemPriceID   string  `json:"item_price_id,omitempty"`
+	CreatedAt     int64   `json:"created_at"`
+	ApplyTill     int64   `json:"apply_till,omitempty"`
+	AppliedCount  int     `json:"applied_count,omitempty"`
+	CouponID      string  `json:"coupon_id,omitempty"`
+	Index         int     `json:"index"`
+	Object        string  `json:"object"`
 }
 
 // Customer is a Chargebee customer. CustomFields are the site's custom
@@ -150,11 +180,32 @@ type Invoice struct {
 	LineItems       []LineItem       `json:"line_items,omitempty"`
 	LinkedPayments  []LinkedPayment  `json:"linked_payments,omitempty"`
 	DunningAttempts []DunningAttempt `json:"dunning_attempts,omitempty"`
-	Deleted         bool             `json:"deleted"`
-	Object          string           `json:"object"`
+	// LineItemDiscounts itemise the discounts of each line (docs:
+	// "Invoices > Invoice object > line_item_discounts"); when a line has
+	// any, PutInvoice derives the line's discount totals from them.
+	LineItemDiscounts []LineItemDiscount `json:"line_item_discounts,omitempty"`
+	Deleted           bool               `json:"deleted"`
+	Object            string             `json:"object"`
 }
 
-// LineItem is one entry of invoice.line_items.
+// LineItemDiscount is one entry of invoice.line_item_discounts.
+// DiscountType is item_level_coupon, document_level_coupon,
+// item_level_discount, document_level_discount, promotional_credits or
+// prorated_credits.
+type LineItemDiscount struct {
+	LineItemID     string `json:"line_item_id"`
+	DiscountType   string `json:"discount_type"`
+	CouponID       string `json:"coupon_id,omitempty"`
+	EntityID       string `json:"entity_id,omitempty"`
+	DiscountAmount int64  `json:"discount_amount"`
+	Object         string `json:"object"`
+}
+
+// LineItem is one entry of invoice.line_items. Docs ("Invoices > Invoice
+// object > line_items"): discount_amount is "Total discounts for this
+// line", item_level_discount_amount "Line item-level discounts for this
+// line": the first includes the second, and the fake keeps
+// DiscountAmount >= ItemLevelDiscountAmount (see PutInvoice).
 type LineItem struct {
 	ID                      string `json:"id"`
 	DateFrom                int64  `json:"date_from"`
@@ -230,7 +281,8 @@ type ItemPrice struct {
 	Name         string          `json:"name"`
 	ItemID       string          `json:"item_id"`
 	ItemType     string          `json:"item_type"` // plan, addon, charge
-	Status       string          `json:"status"`    // active, archived, deleted
+	ItemFamilyID string          `json:"item_family_id,omitempty"`
+	Status       string          `json:"status"` // active, archived, deleted
 	PricingModel string          `json:"pricing_model"`
 	Price        int64           `json:"price,omitempty"`
 	Period       int             `json:"period,omitempty"`      // absent for charges
@@ -262,9 +314,41 @@ type Coupon struct {
 	DurationType       string  `json:"duration_type"` // one_time, forever, limited_period
 	Period             int     `json:"period,omitempty"`
 	PeriodUnit         string  `json:"period_unit,omitempty"` // day, week, month, year
-	ApplyOn            string  `json:"apply_on"`              // invoice_amount, each_specified_item
-	Status             string  `json:"status"`
-	CreatedAt          int64   `json:"created_at,omitempty"`
-	UpdatedAt          int64   `json:"updated_at,omitempty"`
-	Object             string  `json:"object"`
+	// ApplyOn (docs: "Coupons > Coupon object > apply_on"): invoice_amount
+	// discounts the invoice total; each_specified_item discounts each item
+	// price ItemConstraints allow; each_unit_of_specified_items each unit of
+	// them; specified_items_total their sum.
+	ApplyOn string `json:"apply_on"`
+	Status  string `json:"status"`
+	// IncludedInMRR: only applicable to duration_type one_time (docs:
+	// "Coupons > Coupon object > included_in_mrr"); sent false otherwise.
+	IncludedInMRR          bool                     `json:"included_in_mrr"`
+	ItemConstraints        []ItemConstraint         `json:"item_constraints,omitempty"`
+	ItemConstraintCriteria []ItemConstraintCriteria `json:"item_constraint_criteria,omitempty"`
+	CreatedAt              int64                    `json:"created_at,omitempty"`
+	UpdatedAt              int64                    `json:"updated_at,omitempty"`
+	Object                 string                   `json:"object"`
+}
+
+// ItemConstraint is one entry of coupon.item_constraints: for one item type
+// (plan, addon, charge), which item prices the coupon applies to.
+// Constraint is none, all, specific (ItemPriceIDs) or criteria (the
+// coupon's ItemConstraintCriteria for that item type).
+type ItemConstraint struct {
+	ItemType     string   `json:"item_type"`
+	Constraint   string   `json:"constraint"`
+	ItemPriceIDs []string `json:"item_price_ids,omitempty"`
+	Object       string   `json:"object,omitempty"`
+}
+
+// ItemConstraintCriteria is one entry of coupon.item_constraint_criteria:
+// the coupon applies to item prices of ItemType in any of these currencies,
+// item families and billing period units (day, week, month, year); an
+// empty list does not restrict.
+type ItemConstraintCriteria struct {
+	ItemType         string   `json:"item_type"`
+	Currencies       []string `json:"currencies,omitempty"`
+	ItemFamilyIDs    []string `json:"item_family_ids,omitempty"`
+	ItemPricePeriods []string `json:"item_price_periods,omitempty"`
+	Object           string   `json:"object,omitempty"`
 }

@@ -32,9 +32,18 @@ type Options struct {
 	// Now is the fake's clock for created_at/updated_at defaults, mutations
 	// and the rate-limit window (nil: time.Now).
 	Now func() time.Time
-	// RateLimit is the number of requests allowed per clock minute (0: no
-	// limit); beyond it the fake answers 429 api_request_limit_exceeded.
+	// RateLimit is the number of requests served in any 60 seconds of the
+	// clock (0: no limit); beyond it the fake answers 429
+	// api_request_limit_exceeded until the oldest served request is a
+	// minute old. Docs ("What are the Chargebee API limits?"): "Requests
+	// per minute - Number of requests in the past 60 seconds"; 150 on test
+	// sites and the Starter plan.
 	RateLimit int
+	// MaxConcurrent is the number of requests served at once (0: no limit);
+	// one more is answered 429 api_request_limit_exceeded. Docs (same page,
+	// "Concurrent requests - Number of requests at any given instant of
+	// time"; test sites allow 50 concurrent GET requests).
+	MaxConcurrent int
 	// RetryAfter, when positive, is sent as a Retry-After header (whole
 	// seconds) on 429 responses; Chargebee sends it only sometimes.
 	RetryAfter time.Duration
@@ -91,8 +100,8 @@ type Server struct {
 	requests      []Request
 	throttled     int
 	faults        []*faultEntry
-	window        int64 // Unix minute of the rate-limit window
-	inWindow      int
+	served        []time.Time // clock times of the requests served in the last 60 s (RateLimit)
+	inFlight      int         // requests being answered (MaxConcurrent)
 	latency       time.Duration
 }
 
@@ -280,15 +289,24 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	limited := false
-	if s.opts.RateLimit > 0 {
-		minute := s.now().Unix() / 60
-		if minute != s.window {
-			s.window, s.inWindow = minute, 0
+	limited := s.opts.MaxConcurrent > 0 && s.inFlight >= s.opts.MaxConcurrent
+	if s.opts.RateLimit > 0 && !limited {
+		now := s.now()
+		i := 0
+		for i < len(s.served) && !s.served[i].After(now.Add(-time.Minute)) {
+			i++
 		}
-		s.inWindow++
-		limited = s.inWindow > s.opts.RateLimit
+		s.served = s.served[i:]
+		if limited = len(s.served) >= s.opts.RateLimit; !limited {
+			s.served = append(s.served, now)
+		}
 	}
+	s.inFlight++
+	defer func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	}()
 	if limited || (fault != nil && fault.Status == http.StatusTooManyRequests && !fault.Malformed && fault.Hang == 0) {
 		s.throttled++
 	}

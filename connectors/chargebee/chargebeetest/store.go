@@ -9,7 +9,10 @@ import (
 // Seeding stores records as given, after filling what Chargebee always sets:
 // object names, created_at (customers, subscriptions, item prices, coupons)
 // or date (invoices, transactions) from the clock when zero, and
-// resource_version from updated_at. UpdatedAt is kept as given: zero means
+// resource_version from updated_at; invoice line discount totals from
+// line_item_discounts (a line's discount_amount includes its item-level
+// discounts); included_in_mrr false on discounts and coupons that are not
+// one_time. UpdatedAt is kept as given: zero means
 // the record has no updated_at, which Chargebee allows for records not
 // touched since it started tracking it, and which updated_at[after] filters
 // never match. The Update* methods mutate a record the way an edit in
@@ -19,6 +22,7 @@ func cloneSub(v Subscription) Subscription {
 	v.SubscriptionItems = slices.Clone(v.SubscriptionItems)
 	v.ItemTiers = slices.Clone(v.ItemTiers)
 	v.Coupons = slices.Clone(v.Coupons)
+	v.Discounts = slices.Clone(v.Discounts)
 	v.MetaData = maps.Clone(v.MetaData)
 	if v.MRR != nil {
 		m := *v.MRR
@@ -37,6 +41,7 @@ func cloneInvoice(v Invoice) Invoice {
 	v.LineItems = slices.Clone(v.LineItems)
 	v.LinkedPayments = slices.Clone(v.LinkedPayments)
 	v.DunningAttempts = slices.Clone(v.DunningAttempts)
+	v.LineItemDiscounts = slices.Clone(v.LineItemDiscounts)
 	return v
 }
 
@@ -83,6 +88,16 @@ func (s *Server) PutSubscription(v Subscription) {
 	for i := range v.Coupons {
 		v.Coupons[i].Object = "coupon"
 	}
+	for i := range v.Discounts {
+		d := &v.Discounts[i]
+		d.Object, d.Index = "discount", i
+		if d.CreatedAt == 0 {
+			d.CreatedAt = v.CreatedAt
+		}
+		// Docs ("Subscriptions > discounts[].included_in_mrr"): only
+		// applicable when duration_type is one_time.
+		d.IncludedInMRR = d.IncludedInMRR && d.DurationType == "one_time"
+	}
 	s.mu.Lock()
 	s.subscriptions[v.ID] = &v
 	s.mu.Unlock()
@@ -96,8 +111,26 @@ func (s *Server) PutInvoice(v Invoice) {
 		v.Date = s.now().Unix()
 	}
 	v.ResourceVersion = version(v.UpdatedAt, v.ResourceVersion)
+	derived := map[string][2]int64{} // line id -> {total, item level}
+	for i := range v.LineItemDiscounts {
+		d := &v.LineItemDiscounts[i]
+		d.Object = "line_item_discount"
+		t := derived[d.LineItemID]
+		t[0] += d.DiscountAmount
+		if d.DiscountType == "item_level_coupon" || d.DiscountType == "item_level_discount" {
+			t[1] += d.DiscountAmount
+		}
+		derived[d.LineItemID] = t
+	}
 	for i := range v.LineItems {
-		v.LineItems[i].Object = "line_item"
+		l := &v.LineItems[i]
+		l.Object = "line_item"
+		// Docs ("Invoices > line_items"): discount_amount is the line's
+		// total discount, item-level discounts included.
+		if t, ok := derived[l.ID]; ok {
+			l.DiscountAmount, l.ItemLevelDiscountAmount = t[0], t[1]
+		}
+		l.DiscountAmount = max(l.DiscountAmount, l.ItemLevelDiscountAmount)
 	}
 	s.mu.Lock()
 	s.invoices[v.ID] = &v
@@ -137,6 +170,19 @@ func (s *Server) PutItemPrice(v ItemPrice) {
 
 // PutCoupon stores or replaces a coupon.
 func (s *Server) PutCoupon(v Coupon) {
+	v.ItemConstraints = slices.Clone(v.ItemConstraints)
+	v.ItemConstraintCriteria = slices.Clone(v.ItemConstraintCriteria)
+	for i := range v.ItemConstraints {
+		v.ItemConstraints[i].Object = "item_constraint"
+	}
+	for i := range v.ItemConstraintCriteria {
+		v.ItemConstraintCriteria[i].Object = "item_constraint_criteria"
+	}
+	if v.ApplyOn == "" {
+		v.ApplyOn = "invoice_amount"
+	}
+	// Docs ("Coupons > included_in_mrr"): only applicable to one_time.
+	v.IncludedInMRR = v.IncludedInMRR && v.DurationType == "one_time"
 	v.Object = "coupon"
 	if v.Status == "" {
 		v.Status = "active"
