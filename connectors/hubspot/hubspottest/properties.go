@@ -12,8 +12,8 @@ import (
 // Property is a property definition as the CRM properties API v3 returns it
 // (developers.hubspot.com "CRM API | Properties": name, label, type,
 // fieldType, groupName, options, modificationMetadata, ...). No OpenAPI
-// document for this API is in /work/shared/specs; the shape follows the
-// reference pages.
+// document for this API is among the specs in ../testdata/specs; the shape
+// follows the reference pages.
 type Property struct {
 	Name        string   `json:"name"`
 	Label       string   `json:"label"`

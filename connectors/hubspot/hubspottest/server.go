@@ -4,8 +4,8 @@
 // token endpoint, rate limits with HubSpot's 429 bodies and headers, and
 // injectable latency and faults.
 //
-// It is built from HubSpot's documentation and the OpenAPI documents in
-// /work/shared/specs/hubspot (each handler names its source), never from the
+// It is built from HubSpot's documentation and HubSpot's OpenAPI documents
+// (the parts in ../testdata/specs; each handler names its source), never from the
 // client package, so a mismatch between the two fails a test. It is safe for
 // concurrent use and imports neither the client nor "testing".
 package hubspottest
