@@ -101,6 +101,20 @@ type event struct {
 	ChangeSource     string      `json:"changeSource"`
 }
 
+// changeID is the de-duplication key of one event. HubSpot's "Webhooks API"
+// guide (event payload fields) says eventId "is not guaranteed to be
+// unique", so two real changes may share one and it cannot be the key
+// alone. The key is what identifies a change: portal, subscription,
+// subscription type, object, property and occurredAt. A redelivery of one
+// event (HubSpot retries the same event; only attemptNumber moves) gets the
+// same key; two changes sharing an eventId get different keys.
+func (e event) changeID() string {
+	return strings.Join([]string{
+		e.PortalID.String(), e.SubscriptionID.String(), e.SubscriptionType, e.ObjectID.String(),
+		e.PropertyName, strconv.FormatInt(e.OccurredAt, 10),
+	}, ":")
+}
+
 // Verify checks X-HubSpot-Signature-v3 (base64 HMAC-SHA256 of method +
 // URI + body + X-HubSpot-Request-Timestamp, keyed by the client secret,
 // compared in constant time) and the timestamp's age, then turns the
@@ -151,7 +165,7 @@ func (v *Verifier) Verify(r *http.Request, body []byte, now time.Time) ([]record
 		typ, _, _ := strings.Cut(e.SubscriptionType, ".")
 		re := record.Event{
 			System:     record.HubSpot,
-			ID:         e.EventID.String(),
+			ID:         e.changeID(),
 			Type:       e.SubscriptionType,
 			ObjectType: typ,
 			ObjectID:   e.ObjectID.String(),
