@@ -544,8 +544,11 @@ func (s *Server) handleBatchRead(w http.ResponseWriter, r *http.Request, typ str
 
 // handleBatchUpdate serves POST /crm/v3/objects/{type}/batch/update
 // (BatchInputSimplePublicObjectBatchInput). As HubSpot documents: at most
-// 100 inputs; a duplicate ID or an invalid property rejects the whole batch
-// with 400 VALIDATION_ERROR; unknown IDs and per-record failures come back
+// 100 inputs; a duplicate ID or one invalid property value in any input
+// rejects the whole batch, nothing applied, with 400 VALIDATION_ERROR and
+// HubSpot's error body (status, message "Property values were not valid:
+// [...]", correlationId, category), which names the property but not the
+// record (checkValuesLocked); unknown IDs and per-record failures come back
 // in a 207 multi-status with the rest applied.
 func (s *Server) handleBatchUpdate(w http.ResponseWriter, r *http.Request, typ string) {
 	var in struct {
@@ -573,11 +576,9 @@ func (s *Server) handleBatchUpdate(w http.ResponseWriter, r *http.Request, typ s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, i := range in.Inputs {
-		for k, v := range i.Properties {
-			if msg := s.checkValueLocked(typ, k, v); msg != "" {
-				writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", msg, map[string][]string{"propertyName": {k}})
-				return
-			}
+		if msg := s.checkValuesLocked(typ, i.Properties); msg != "" {
+			writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", msg, nil)
+			return
 		}
 	}
 	now := s.now()
@@ -642,11 +643,9 @@ func (s *Server) handleBatchCreate(w http.ResponseWriter, r *http.Request, typ s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, i := range in.Inputs {
-		for k, v := range i.Properties {
-			if msg := s.checkValueLocked(typ, k, v); msg != "" {
-				writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", msg, map[string][]string{"propertyName": {k}})
-				return
-			}
+		if msg := s.checkValuesLocked(typ, i.Properties); msg != "" {
+			writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", msg, nil)
+			return
 		}
 		for _, a := range i.Associations {
 			if len(a.Types) == 0 {
