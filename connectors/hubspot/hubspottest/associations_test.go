@@ -24,12 +24,18 @@ func call(t *testing.T, s *Server, method, path, body string) (int, map[string]a
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
 	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+	decode(t, resp, &out)
+	return resp.StatusCode, out
+}
+
+// decode reads a JSON answer into v and closes it.
+func decode(t *testing.T, resp *http.Response, v any) {
+	t.Helper()
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatal(err)
 	}
-	return resp.StatusCode, out
 }
 
 // TestDealAssociationsAsHubSpotAnswers pins the association shapes: a v3

@@ -647,6 +647,13 @@ func (s *Server) handleBatchCreate(w http.ResponseWriter, r *http.Request, typ s
 			writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", msg, nil)
 			return
 		}
+		// "Activities | Tasks": hs_timestamp (the due date) is required to
+		// create a task. (The message text is the fake's.)
+		if typ == "tasks" && i.Properties["hs_timestamp"] == "" {
+			writeError(w, http.StatusBadRequest, "VALIDATION_ERROR",
+				`Property values were not valid: [{"isValid":false,"message":"hs_timestamp is required to create a task","error":"REQUIRED_PROPERTY","name":"hs_timestamp"}]`, nil)
+			return
+		}
 		for _, a := range i.Associations {
 			if len(a.Types) == 0 {
 				writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "association types must not be empty", nil)
