@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSearchRequestLimits pins the search API's request limits: 5 filter
@@ -99,5 +100,63 @@ func TestTaskCreateNeedsTimestamp(t *testing.T) {
 	status, got := call(t, s, "POST", "/crm/v3/objects/tasks/batch/create", `{"inputs":[{"properties":{"hs_task_subject":"x","hs_timestamp":"1740830400000"}},{"properties":{"hs_task_subject":"y"}}]}`)
 	if status != http.StatusBadRequest || got["category"] != "VALIDATION_ERROR" || len(s.Objects("tasks")) != 0 {
 		t.Errorf("status %d, body %v, %d tasks stored; want 400 VALIDATION_ERROR and none", status, got, len(s.Objects("tasks")))
+	}
+}
+
+// TestPageAndBatchLimits pins the page sizes and batch sizes: search pages
+// of at most 200, no paging past 10,000 results, at most 100 inputs a batch.
+func TestPageAndBatchLimits(t *testing.T) {
+	inputs := func(n int, one string) string {
+		xs := make([]string, n)
+		for i := range xs {
+			xs[i] = fmt.Sprintf(one, i+1)
+		}
+		return `{"inputs":[` + strings.Join(xs, ",") + `]}`
+	}
+	search := func(limit int, after string) string {
+		return fmt.Sprintf(`{"filterGroups":[],"sorts":[],"properties":[],"limit":%d,"after":%q}`, limit, after)
+	}
+	tests := []struct {
+		name, path, body string
+		want             int
+	}{
+		{"search limit 200", "/crm/v3/objects/companies/search", search(200, "0"), http.StatusOK},
+		{"search limit 201", "/crm/v3/objects/companies/search", search(201, "0"), http.StatusBadRequest},
+		{"search after 9999", "/crm/v3/objects/companies/search", search(1, "9999"), http.StatusOK},
+		{"search after 10000", "/crm/v3/objects/companies/search", search(1, "10000"), http.StatusBadRequest},
+		{"batch update of 100", "/crm/v3/objects/companies/batch/update", inputs(100, `{"id":"%d","properties":{"name":"x"}}`), http.StatusMultiStatus},
+		{"batch update of 101", "/crm/v3/objects/companies/batch/update", inputs(101, `{"id":"%d","properties":{"name":"x"}}`), http.StatusBadRequest},
+		{"batch create of 101", "/crm/v3/objects/companies/batch/create", inputs(101, `{"properties":{"name":"c%d"}}`), http.StatusBadRequest},
+		{"batch read of 101", "/crm/v3/objects/companies/batch/read", inputs(101, `{"id":"%d"}`), http.StatusBadRequest},
+	}
+	s := NewServer(Options{AccessToken: "tok"})
+	defer s.Close()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, got := call(t, s, "POST", tc.path, tc.body)
+			if status != tc.want {
+				t.Errorf("status = %d, want %d: %v", status, tc.want, got)
+			}
+		})
+	}
+}
+
+// TestSearchSecondlyLimit: the search endpoints have their own per-second
+// budget, answered with a 429 whose policyName is SECONDLY.
+func TestSearchSecondlyLimit(t *testing.T) {
+	now := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	s := NewServer(Options{AccessToken: "tok", SearchPerSecond: 2, Now: func() time.Time { return now }})
+	defer s.Close()
+	body := `{"filterGroups":[],"sorts":[],"properties":[],"limit":1,"after":"0"}`
+	var got []string
+	for range 3 {
+		status, b := call(t, s, "POST", "/crm/v3/objects/companies/search", body)
+		got = append(got, fmt.Sprint(status, " ", b["policyName"]))
+	}
+	now = now.Add(time.Second)
+	status, b := call(t, s, "POST", "/crm/v3/objects/companies/search", body)
+	got = append(got, fmt.Sprint(status, " ", b["policyName"]))
+	if want := []string{"200 <nil>", "200 <nil>", "429 SECONDLY", "200 <nil>"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("answers = %v, want %v", got, want)
 	}
 }
