@@ -104,7 +104,8 @@ func TestTaskCreateNeedsTimestamp(t *testing.T) {
 }
 
 // TestPageAndBatchLimits pins the page sizes and batch sizes: search pages
-// of at most 200, no paging past 10,000 results, at most 100 inputs a batch.
+// of at most 200, no paging past 10,000 results, at most 100 inputs a batch
+// (1,000 for the associations batch read).
 func TestPageAndBatchLimits(t *testing.T) {
 	inputs := func(n int, one string) string {
 		xs := make([]string, n)
@@ -128,6 +129,8 @@ func TestPageAndBatchLimits(t *testing.T) {
 		{"batch update of 101", "/crm/v3/objects/companies/batch/update", inputs(101, `{"id":"%d","properties":{"name":"x"}}`), http.StatusBadRequest},
 		{"batch create of 101", "/crm/v3/objects/companies/batch/create", inputs(101, `{"properties":{"name":"c%d"}}`), http.StatusBadRequest},
 		{"batch read of 101", "/crm/v3/objects/companies/batch/read", inputs(101, `{"id":"%d"}`), http.StatusBadRequest},
+		{"association batch read of 1000", "/crm/v4/associations/deals/companies/batch/read", inputs(1000, `{"id":"%d"}`), http.StatusOK},
+		{"association batch read of 1001", "/crm/v4/associations/deals/companies/batch/read", inputs(1001, `{"id":"%d"}`), http.StatusBadRequest},
 	}
 	s := NewServer(Options{AccessToken: "tok"})
 	defer s.Close()

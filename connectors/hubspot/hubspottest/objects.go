@@ -712,7 +712,10 @@ func (s *Server) handleBatchCreate(w http.ResponseWriter, r *http.Request, typ s
 // handleAssocRead serves POST /crm/v4/associations/{from}/{to}/batch/read
 // (crm-associations-v4.json: BatchInputPublicFetchAssociationsBatchRequest ->
 // BatchResponsePublicAssociationMultiWithLabel; toObjectId as the spec's
-// string). Records without associations are left out of results.
+// string). Records without associations are left out of results. At most
+// 1,000 inputs (developer changelog "Bug Fix: Batch Read Limit for HubSpot
+// Associations API", from 2025-02-10). Per-record paging of more than one
+// page of associations is not modelled.
 func (s *Server) handleAssocRead(w http.ResponseWriter, r *http.Request, from, to string) {
 	var in struct {
 		Inputs []struct {
