@@ -52,3 +52,41 @@ func TestWebhookEventIDIdentifiesTheChange(t *testing.T) {
 		t.Errorf("events =\n%+v\nwant\n%+v", evs, want)
 	}
 }
+
+// TestWebhookGenericAndAssociationEvents: generic subscriptions
+// ("object.propertyChange") name the object by objectTypeId, and
+// association changes carry fromObjectId/toObjectId instead of objectId;
+// both become change notices for the record to re-read (a deal whose
+// primary company changed) instead of failing the whole delivery.
+func TestWebhookGenericAndAssociationEvents(t *testing.T) {
+	const secret = "app-client-secret"
+	const target = "https://hooks.example.com/webhooks/hubspot"
+	body := `[` +
+		`{"eventId":1,"subscriptionId":9,"portalId":62515,"occurredAt":1740830400000,"subscriptionType":"object.propertyChange","objectTypeId":"0-2","objectId":1234,"propertyName":"name","propertyValue":"Acme"},` +
+		`{"eventId":2,"subscriptionId":10,"portalId":62515,"occurredAt":1740830400000,"subscriptionType":"deal.associationChange","fromObjectId":77,"toObjectId":1234,"associationType":"DEAL_TO_COMPANY","associationRemoved":false,"isPrimaryAssociation":true},` +
+		`{"eventId":2,"subscriptionId":10,"portalId":62515,"occurredAt":1740830400000,"subscriptionType":"deal.associationChange","fromObjectId":77,"toObjectId":1235,"associationType":"DEAL_TO_COMPANY","associationRemoved":true,"isPrimaryAssociation":false}` +
+		`]`
+	v, err := NewVerifier(config.Webhook{ClientSecret: config.NewSecret(secret)}, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("POST", target, strings.NewReader(body))
+	r.Header.Set("X-HubSpot-Signature-v3", hubspottest.SignV3(secret, "POST", target, []byte(body), t0))
+	r.Header.Set("X-HubSpot-Request-Timestamp", hubspottest.TimestampHeader(t0))
+	evs, err := v.Verify(r, []byte(body), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	occ := time.UnixMilli(1740830400000).UTC()
+	want := []record.Event{
+		{System: record.HubSpot, ID: "62515:9:object.propertyChange:1234:name:1740830400000", Type: "object.propertyChange",
+			ObjectType: "company", ObjectID: "1234", Occurred: occ, Fields: map[string]string{"name": "Acme"}},
+		{System: record.HubSpot, ID: "62515:10:deal.associationChange:77::1740830400000:1234:DEAL_TO_COMPANY:false", Type: "deal.associationChange",
+			ObjectType: "deal", ObjectID: "77", Occurred: occ},
+		{System: record.HubSpot, ID: "62515:10:deal.associationChange:77::1740830400000:1235:DEAL_TO_COMPANY:true", Type: "deal.associationChange",
+			ObjectType: "deal", ObjectID: "77", Occurred: occ},
+	}
+	if !reflect.DeepEqual(evs, want) {
+		t.Errorf("events =\n%+v\nwant\n%+v", evs, want)
+	}
+}
