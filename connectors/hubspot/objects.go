@@ -38,22 +38,17 @@ func (c *Client) properties(stream string) []string {
 	return out
 }
 
-// object is the specs' SimplePublicObject(WithAssociations). Property
-// values are strings, or null when requested but unset.
+// object is the specs' SimplePublicObject. Property values are strings, or
+// null when requested but unset. Associations are read with the v4 batch
+// read (companiesOf), never from v3 answers.
 type object struct {
-	ID           string             `json:"id"`
-	Properties   map[string]*string `json:"properties"`
-	CreatedAt    time.Time          `json:"createdAt"`
-	UpdatedAt    time.Time          `json:"updatedAt"`
-	Archived     bool               `json:"archived"`
-	ArchivedAt   *time.Time         `json:"archivedAt"`
-	Associations map[string]struct {
-		Results []struct {
-			ID   string `json:"id"`
-			Type string `json:"type"`
-		} `json:"results"`
-	} `json:"associations"`
-	ObjectWriteTraceID string `json:"objectWriteTraceId"`
+	ID                 string             `json:"id"`
+	Properties         map[string]*string `json:"properties"`
+	CreatedAt          time.Time          `json:"createdAt"`
+	UpdatedAt          time.Time          `json:"updatedAt"`
+	Archived           bool               `json:"archived"`
+	ArchivedAt         *time.Time         `json:"archivedAt"`
+	ObjectWriteTraceID string             `json:"objectWriteTraceId"`
 }
 
 func (o *object) prop(name string) string {
@@ -69,21 +64,6 @@ func (o *object) modified() time.Time {
 		return t
 	}
 	return o.UpdatedAt.UTC()
-}
-
-// associated returns the first associated record of a type (list and get
-// answers carry associations={type}).
-func (o *object) associated(typ string) string {
-	a, ok := o.Associations[typ]
-	if !ok || len(a.Results) == 0 {
-		return ""
-	}
-	for _, r := range a.Results {
-		if strings.Contains(r.Type, "primary") {
-			return r.ID
-		}
-	}
-	return a.Results[0].ID
 }
 
 // parseTime reads a HubSpot datetime: ISO 8601 or Unix milliseconds.

@@ -98,9 +98,6 @@ func (c *Client) list(ctx context.Context, stream, after string, archived bool) 
 	q := url.Values{}
 	q.Set("limit", strconv.Itoa(listLimit))
 	q["properties"] = c.properties(stream)
-	if stream != StreamCompanies {
-		q.Set("associations", "companies")
-	}
 	if archived {
 		q.Set("archived", "true")
 	}
@@ -141,7 +138,11 @@ func (c *Client) pullFull(ctx context.Context, stream string, started time.Time,
 					b.Deleted = append(b.Deleted, r)
 				}
 			} else {
-				c.fill(b, p.Results, nil)
+				companyOf, err := c.companiesOf(ctx, stream, p.Results)
+				if err != nil {
+					return false, err
+				}
+				c.fill(b, p.Results, companyOf)
 			}
 			next := p.next()
 			if next != "" {
@@ -167,15 +168,12 @@ func (c *Client) pullFull(ctx context.Context, stream string, started time.Time,
 	return true, nil
 }
 
-// fill converts records into the batch. companyOf supplies deal/task
-// associations read separately (search answers carry none).
+// fill converts records into the batch. companyOf is each deal's or task's
+// company, read by companiesOf on every path.
 func (c *Client) fill(b *record.Batch, objs []object, companyOf map[string]string) {
 	for i := range objs {
 		o := &objs[i]
-		company := o.associated("companies")
-		if company == "" && companyOf != nil {
-			company = companyOf[o.ID]
-		}
+		company := companyOf[o.ID]
 		switch b.Stream {
 		case StreamCompanies:
 			b.Accounts = append(b.Accounts, c.toAccount(o))
@@ -267,12 +265,9 @@ func (c *Client) pullIncremental(ctx context.Context, stream string, since time.
 		if _, err := c.call(ctx, http.MethodPost, "/crm/v3/objects/"+stream+"/search", nil, body, &p); err != nil {
 			return false, fmt.Errorf("searching page: %w", err)
 		}
-		var companyOf map[string]string
-		if stream != StreamCompanies && len(p.Results) > 0 {
-			var err error
-			if companyOf, err = c.companiesOf(ctx, stream, p.Results); err != nil {
-				return false, err
-			}
+		companyOf, err := c.companiesOf(ctx, stream, p.Results)
+		if err != nil {
+			return false, err
 		}
 		b := &record.Batch{Stream: stream}
 		c.fill(b, p.Results, companyOf)
@@ -349,12 +344,23 @@ type assocPage struct {
 	} `json:"results"`
 }
 
-// primaryDealCompany is HubSpot's "deal to primary company" type ID.
+// primaryDealCompany is HubSpot's "Deal to company primary" association
+// type ID (developers.hubspot.com "Associations v4", association type ID
+// values). The developer changelog "Changes to primary labels for
+// HubSpot-defined association labels" says to rely on type IDs, not labels.
 const primaryDealCompany = 5
 
-// companiesOf reads the associated company of each record with the v4
-// associations batch read (the primary company when labelled).
+// companiesOf reads the company of each deal or task with the v4
+// associations batch read; companies have none (nil). It is the one rule of
+// every path (list, search, get): the primary company (type 5) when there
+// is one, else the lowest company ID, so a deal maps to the same account
+// whichever path read it. v3 answers cannot serve: they list the primary
+// company twice (deal_to_company and deal_to_company_unlabeled) and carry
+// no type IDs.
 func (c *Client) companiesOf(ctx context.Context, stream string, objs []object) (map[string]string, error) {
+	if stream == StreamCompanies || len(objs) == 0 {
+		return nil, nil
+	}
 	type input struct {
 		ID string `json:"id"`
 	}
@@ -373,20 +379,36 @@ func (c *Client) companiesOf(ctx context.Context, stream string, objs []object) 
 		}
 		return nil, fmt.Errorf("reading %s associations: %w", stream, err)
 	}
-	out := map[string]string{}
+	type choice struct {
+		id      string
+		primary bool
+	}
+	best := map[string]choice{}
 	for _, r := range ap.Results {
 		for _, t := range r.To {
-			id := strings.Trim(string(t.ToObjectID), `"`)
-			primary := false
+			ch := choice{id: strings.Trim(string(t.ToObjectID), `"`)}
 			for _, at := range t.AssociationTypes {
-				primary = primary || at.TypeID == primaryDealCompany
+				ch.primary = ch.primary || (stream == StreamDeals && at.TypeID == primaryDealCompany)
 			}
-			if _, ok := out[r.From.ID]; !ok || primary {
-				out[r.From.ID] = id
+			cur, ok := best[r.From.ID]
+			if !ok || (ch.primary && !cur.primary) || (ch.primary == cur.primary && idLess(ch.id, cur.id)) {
+				best[r.From.ID] = ch
 			}
 		}
 	}
+	out := make(map[string]string, len(best))
+	for from, ch := range best {
+		out[from] = ch.id
+	}
 	return out, nil
+}
+
+// idLess orders HubSpot record IDs (decimal numbers) numerically.
+func idLess(a, b string) bool {
+	if len(a) != len(b) {
+		return len(a) < len(b)
+	}
+	return a < b
 }
 
 // Fetch re-reads one company, deal or task for the webhook path; a record
@@ -401,9 +423,6 @@ func (c *Client) Fetch(ctx context.Context, objectType, id string) (*record.Batc
 	}
 	q := url.Values{}
 	q["properties"] = c.properties(stream)
-	if stream != StreamCompanies {
-		q.Set("associations", "companies")
-	}
 	var o object
 	_, err := c.call(ctx, http.MethodGet, "/crm/v3/objects/"+stream+"/"+id, q, nil, &o)
 	b := &record.Batch{Stream: stream}
@@ -415,6 +434,10 @@ func (c *Client) Fetch(ctx context.Context, objectType, id string) (*record.Batc
 		}
 		return nil, fmt.Errorf("hubspot: fetching %s %s: %w", stream, id, err)
 	}
-	c.fill(b, []object{o}, nil)
+	companyOf, err := c.companiesOf(ctx, stream, []object{o})
+	if err != nil {
+		return nil, fmt.Errorf("hubspot: fetching %s %s: %w", stream, id, err)
+	}
+	c.fill(b, []object{o}, companyOf)
 	return b, nil
 }

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,8 +19,16 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 )
 
-// specDir holds HubSpot's official OpenAPI documents.
-const specDir = "/work/shared/specs/hubspot"
+// specDir holds the parts of HubSpot's official OpenAPI documents the
+// client uses (testdata/specs/SOURCE.md says where they come from).
+const specDir = "testdata/specs"
+
+// specFiles are the documents every test validates against; a missing one
+// fails the test rather than validating nothing.
+var specFiles = []string{
+	"auth-oauth-v1.json", "crm-associations-v4.json",
+	"crm-companies-v3.json", "crm-deals-v3.json", "crm-tasks-v3.json",
+}
 
 var (
 	specOnce    sync.Once
@@ -39,43 +47,44 @@ var (
 //     the equivalent /crm/v3/objects/deals/..., so the validator maps one to
 //     the other before routing (see specPath).
 func loadSpecs(t testing.TB) []routers.Router {
-	specOnce.Do(func() {
-		files, _ := filepath.Glob(filepath.Join(specDir, "*.json"))
-		for _, f := range files {
-			loader := openapi3.NewLoader()
-			doc, err := loader.LoadFromFile(f)
-			if err != nil {
-				specErr = err
-				return
-			}
-			if s := doc.Components.Schemas["PublicObjectSearchRequest"]; s != nil && s.Value != nil {
-				if p := s.Value.Properties["sorts"]; p != nil && p.Value != nil {
-					sortObj := openapi3.NewObjectSchema().
-						WithProperty("propertyName", openapi3.NewStringSchema()).
-						WithProperty("direction", openapi3.NewStringSchema().WithEnum("ASCENDING", "DESCENDING"))
-					sortObj.Required = []string{"propertyName"}
-					p.Value.Items = openapi3.NewSchemaRef("", sortObj)
-				}
-			}
-			// The documents' examples are placeholders (see the specs README):
-			// they are not validated, the schemas are.
-			r, err := legacy.NewRouter(doc, openapi3.DisableExamplesValidation())
-			if err != nil {
-				specErr = err
-				return
-			}
-			specRouters = append(specRouters, r)
-		}
-	})
+	specOnce.Do(func() { specRouters, specErr = readSpecs(specDir) })
 	if specErr != nil {
 		t.Fatalf("loading specs: %v", specErr)
 	}
-	if len(specRouters) == 0 {
-		if _, err := os.Stat(specDir); err != nil {
-			t.Skipf("specs not available: %v", err)
-		}
-	}
 	return specRouters
+}
+
+// readSpecs reads specFiles from dir; any missing or empty document is an
+// error.
+func readSpecs(dir string) ([]routers.Router, error) {
+	var out []routers.Router
+	for _, name := range specFiles {
+		loader := openapi3.NewLoader()
+		doc, err := loader.LoadFromFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", name, err)
+		}
+		if doc.Paths == nil || len(doc.Paths.Map()) == 0 {
+			return nil, fmt.Errorf("reading %s: no operations", name)
+		}
+		if s := doc.Components.Schemas["PublicObjectSearchRequest"]; s != nil && s.Value != nil {
+			if p := s.Value.Properties["sorts"]; p != nil && p.Value != nil {
+				sortObj := openapi3.NewObjectSchema().
+					WithProperty("propertyName", openapi3.NewStringSchema()).
+					WithProperty("direction", openapi3.NewStringSchema().WithEnum("ASCENDING", "DESCENDING"))
+				sortObj.Required = []string{"propertyName"}
+				p.Value.Items = openapi3.NewSchemaRef("", sortObj)
+			}
+		}
+		// The documents' examples are placeholders (see the specs README):
+		// they are not validated, the schemas are.
+		r, err := legacy.NewRouter(doc, openapi3.DisableExamplesValidation())
+		if err != nil {
+			return nil, fmt.Errorf("routing %s: %w", name, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 func specPath(p string) string {
@@ -213,5 +222,21 @@ func TestSpecValidatorRejects(t *testing.T) {
 				t.Errorf("failures = %v, want failing=%v", vt.failures, tc.wantFail)
 			}
 		})
+	}
+}
+
+// TestSpecsMissingIsAnError pins that the validator never validates nothing:
+// a folder without the documents is an error (it was a skip), and the
+// committed testdata has every document.
+func TestSpecsMissingIsAnError(t *testing.T) {
+	if _, err := readSpecs(t.TempDir()); err == nil {
+		t.Error("readSpecs of an empty folder: no error")
+	}
+	rs, err := readSpecs(specDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != len(specFiles) {
+		t.Errorf("read %d documents, want %d", len(rs), len(specFiles))
 	}
 }

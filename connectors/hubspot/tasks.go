@@ -111,9 +111,7 @@ func (c *Client) CreateTasks(ctx context.Context, tasks []record.Task) ([]record
 	}
 	for start := 0; start < len(pending); start += batchSize {
 		chunk := pending[start:min(start+batchSize, len(pending))]
-		var in struct {
-			Inputs []taskInput `json:"inputs"`
-		}
+		var inputs []taskInput
 		var keys []string
 		for _, t := range chunk {
 			props := map[string]string{
@@ -133,10 +131,10 @@ func (c *Client) CreateTasks(ctx context.Context, tasks []record.Task) ([]record
 			}
 			a := assocInput{Types: []assocSpec{{AssociationCategory: "HUBSPOT_DEFINED", AssociationTypeID: TaskToCompany}}}
 			a.To.ID = t.AccountID
-			in.Inputs = append(in.Inputs, taskInput{Properties: props, Associations: []assocInput{a}, ObjectWriteTraceID: t.DedupeKey})
+			inputs = append(inputs, taskInput{Properties: props, Associations: []assocInput{a}, ObjectWriteTraceID: t.DedupeKey})
 			keys = append(keys, t.DedupeKey)
 		}
-		res, err := c.writeBatch(ctx, "/crm/v3/objects/tasks/batch/create", in, keys, func(o *object) (string, string) {
+		res, err := writeBatch(ctx, c, "/crm/v3/objects/tasks/batch/create", inputs, keys, func(o *object) (string, string) {
 			key := o.ObjectWriteTraceID
 			if key == "" {
 				key, _ = taskKey(o.prop("hs_task_body"))
@@ -190,9 +188,7 @@ func (c *Client) CompleteTasks(ctx context.Context, tasks []record.Task) ([]reco
 		for _, in := range chunk {
 			ids = append(ids, in.ID)
 		}
-		res, err := c.writeBatch(ctx, "/crm/v3/objects/tasks/batch/update", struct {
-			Inputs []batchInput `json:"inputs"`
-		}{chunk}, ids, nil)
+		res, err := writeBatch(ctx, c, "/crm/v3/objects/tasks/batch/update", chunk, ids, nil)
 		if err != nil {
 			return results, err
 		}

@@ -99,6 +99,67 @@ type event struct {
 	PropertyName     string      `json:"propertyName"`
 	PropertyValue    *string     `json:"propertyValue"`
 	ChangeSource     string      `json:"changeSource"`
+	// ObjectTypeID names the object of generic subscriptions
+	// (subscriptionType "object.propertyChange" and the like): "0-2"
+	// companies, "0-3" deals (changelog "Public Beta: Generic Webhook
+	// Subscriptions").
+	ObjectTypeID string `json:"objectTypeId"`
+	// Association change events carry these instead of objectId
+	// (changelog "New subscription types for Webhooks").
+	FromObjectID       json.Number `json:"fromObjectId"`
+	ToObjectID         json.Number `json:"toObjectId"`
+	AssociationType    string      `json:"associationType"`
+	AssociationRemoved bool        `json:"associationRemoved"`
+}
+
+// changeID is the de-duplication key of one event. HubSpot's "Webhooks API"
+// guide (event payload fields) says eventId "is not guaranteed to be
+// unique", so two real changes may share one and it cannot be the key
+// alone. The key is what identifies a change: portal, subscription,
+// subscription type, object, property and occurredAt. A redelivery of one
+// event (HubSpot retries the same event; only attemptNumber moves) gets the
+// same key; two changes sharing an eventId get different keys.
+func (e event) changeID() string {
+	parts := []string{
+		e.PortalID.String(), e.SubscriptionID.String(), e.SubscriptionType, e.objectID(),
+		e.PropertyName, strconv.FormatInt(e.OccurredAt, 10),
+	}
+	if e.ObjectID == "" && e.FromObjectID != "" {
+		// An association change: which association, added or removed.
+		parts = append(parts, e.ToObjectID.String(), e.AssociationType, strconv.FormatBool(e.AssociationRemoved))
+	}
+	return strings.Join(parts, ":")
+}
+
+// objectID is the record the event is about: objectId, or fromObjectId for
+// an association change (the record whose associations changed, so that
+// re-reading it picks up, say, a new primary company).
+func (e event) objectID() string {
+	if e.ObjectID != "" {
+		return e.ObjectID.String()
+	}
+	return e.FromObjectID.String()
+}
+
+// objectType is the event's object: the subscription type's prefix
+// ("company.propertyChange"), or for generic subscriptions
+// ("object.propertyChange") the object named by objectTypeId, spelled as
+// the legacy prefix when it is one healthsync reads ("0-2" company), so that
+// both forms order and fetch alike.
+func (e event) objectType() string {
+	typ, _, _ := strings.Cut(e.SubscriptionType, ".")
+	if typ != "object" || e.ObjectTypeID == "" {
+		return typ
+	}
+	switch e.ObjectTypeID {
+	case "0-2":
+		return "company"
+	case "0-3":
+		return "deal"
+	case "0-27":
+		return "task"
+	}
+	return e.ObjectTypeID
 }
 
 // Verify checks X-HubSpot-Signature-v3 (base64 HMAC-SHA256 of method +
@@ -145,16 +206,15 @@ func (v *Verifier) Verify(r *http.Request, body []byte, now time.Time) ([]record
 	}
 	out := make([]record.Event, 0, len(evs))
 	for _, e := range evs {
-		if e.EventID == "" || e.SubscriptionType == "" || e.ObjectID == "" {
+		if e.EventID == "" || e.SubscriptionType == "" || e.objectID() == "" {
 			return nil, fmt.Errorf("%w: event without eventId, subscriptionType or objectId", record.ErrMalformed)
 		}
-		typ, _, _ := strings.Cut(e.SubscriptionType, ".")
 		re := record.Event{
 			System:     record.HubSpot,
-			ID:         e.EventID.String(),
+			ID:         e.changeID(),
 			Type:       e.SubscriptionType,
-			ObjectType: typ,
-			ObjectID:   e.ObjectID.String(),
+			ObjectType: e.objectType(),
+			ObjectID:   e.objectID(),
 			Occurred:   time.UnixMilli(e.OccurredAt).UTC(),
 		}
 		if e.PropertyName != "" {

@@ -84,7 +84,8 @@ func formatValue(v any) (string, error) {
 // Several updates of one ID are merged (later fields win), since HubSpot
 // rejects a batch that names an ID twice. A 207 multi-status answer gives
 // per-record results; a whole-batch failure is reported on each of its
-// records. The error is for failures that stop the write (daily limit,
+// records, except that a batch rejected for one bad value is split until
+// only the bad records fail (see writeBatch). The error is for failures that stop the write (daily limit,
 // authentication, cancellation).
 func (c *Client) Update(ctx context.Context, updates []record.FieldUpdate) ([]record.WriteResult, error) {
 	merged := map[string]map[string]string{}
@@ -121,13 +122,11 @@ func (c *Client) Update(ctx context.Context, updates []record.FieldUpdate) ([]re
 	}
 	for start := 0; start < len(order); start += batchSize {
 		end := min(start+batchSize, len(order))
-		var in struct {
-			Inputs []batchInput `json:"inputs"`
-		}
+		var inputs []batchInput
 		for _, id := range order[start:end] {
-			in.Inputs = append(in.Inputs, batchInput{ID: id, Properties: merged[id]})
+			inputs = append(inputs, batchInput{ID: id, Properties: merged[id]})
 		}
-		res, err := c.writeBatch(ctx, "/crm/v3/objects/companies/batch/update", in, order[start:end], nil)
+		res, err := writeBatch(ctx, c, "/crm/v3/objects/companies/batch/update", inputs, order[start:end], nil)
 		if err != nil {
 			return results, err
 		}
@@ -145,27 +144,104 @@ func remove(s []string, v string) []string {
 	return s
 }
 
-// writeBatch sends one batch call and maps its answer to one result per
-// ID. keyOf maps a result to its input ID when results are not matched by
-// ID (creates: objectWriteTraceId), returning the caller's key as well.
-func (c *Client) writeBatch(ctx context.Context, path string, in any, ids []string, keyOf func(o *object) (id, key string)) ([]record.WriteResult, error) {
+// writeBatch sends inputs (at most batchSize) in one batch call to path and
+// maps the answer to one result per ID (ids[i] names inputs[i]). keyOf maps
+// a result to its input ID when results are not matched by ID (creates:
+// objectWriteTraceId), returning the caller's key as well.
+//
+// HubSpot validates a whole batch before applying any of it: one input with
+// an invalid property value (a number property given text, an unknown
+// enumeration option) rejects every input with 400 VALIDATION_ERROR and
+// names no record ("CRM API | Companies", batch update; the properties'
+// "Property values were not valid" error). A rejected batch is therefore
+// split in halves and each half sent again, down to single inputs, so only
+// the bad records are reported failed: k bad inputs among n cost at most
+// about 2k*log2(n) more calls (see splitRejected for errors every record
+// shares). Nothing of a 400 batch was applied, so resending its creates
+// cannot duplicate them.
+func writeBatch[T any](ctx context.Context, c *Client, path string, inputs []T, ids []string, keyOf func(o *object) (id, key string)) ([]record.WriteResult, error) {
+	res, rejected, err := sendInputs(ctx, c, path, inputs, ids, keyOf)
+	if err != nil || rejected == nil {
+		return res, err
+	}
+	return splitRejected(ctx, c, path, inputs, ids, keyOf, rejected)
+}
+
+// splitRejected resends the two halves of a batch HubSpot rejected as a
+// whole (rejected). When both halves are rejected again with the same error,
+// the cause is common to the records (a property that does not exist or is
+// read-only), not one bad value: they are all reported with it, since
+// splitting further would cost about two calls per record.
+func splitRejected[T any](ctx context.Context, c *Client, path string, inputs []T, ids []string, keyOf func(o *object) (id, key string), rejected *httpclient.Error) ([]record.WriteResult, error) {
+	if rejected.Status != http.StatusBadRequest || len(inputs) == 1 {
+		return wholeBatchFailed(rejected, ids, keyOf), nil
+	}
+	mid := len(inputs) / 2
+	parts := [2]struct {
+		inputs   []T
+		ids      []string
+		res      []record.WriteResult
+		rejected *httpclient.Error
+	}{{inputs: inputs[:mid], ids: ids[:mid]}, {inputs: inputs[mid:], ids: ids[mid:]}}
+	for i := range parts {
+		p := &parts[i]
+		var err error
+		if p.res, p.rejected, err = sendInputs(ctx, c, path, p.inputs, p.ids, keyOf); err != nil {
+			return nil, err
+		}
+	}
+	if r0, r1 := parts[0].rejected, parts[1].rejected; r0 != nil && r1 != nil &&
+		r0.Status == r1.Status && r0.Code == r1.Code && r0.Message == r1.Message {
+		return wholeBatchFailed(r0, ids, keyOf), nil
+	}
+	var out []record.WriteResult
+	for i := range parts {
+		p := &parts[i]
+		if p.rejected == nil {
+			out = append(out, p.res...)
+			continue
+		}
+		res, err := splitRejected(ctx, c, path, p.inputs, p.ids, keyOf, p.rejected)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, res...)
+	}
+	return out, nil
+}
+
+// sendInputs sends one batch call of inputs.
+func sendInputs[T any](ctx context.Context, c *Client, path string, inputs []T, ids []string, keyOf func(o *object) (id, key string)) ([]record.WriteResult, *httpclient.Error, error) {
+	return c.sendBatch(ctx, path, struct {
+		Inputs []T `json:"inputs"`
+	}{inputs}, ids, keyOf)
+}
+
+// wholeBatchFailed reports a batch-level failure on each of its records.
+func wholeBatchFailed(he *httpclient.Error, ids []string, keyOf func(o *object) (id, key string)) []record.WriteResult {
+	out := make([]record.WriteResult, 0, len(ids))
+	for _, id := range ids {
+		r := record.WriteResult{ID: id, Error: &record.WriteError{Code: he.Code, Message: he.Message, Transient: he.Temporary()}}
+		if keyOf != nil {
+			r.ID, r.Key = "", id
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// sendBatch sends one batch call. A failure of the whole batch that is not
+// the run's (daily limit, authentication, cancellation) comes back as
+// rejected; the error is for failures that stop the write.
+func (c *Client) sendBatch(ctx context.Context, path string, in any, ids []string, keyOf func(o *object) (id, key string)) (_ []record.WriteResult, rejected *httpclient.Error, _ error) {
 	var br batchResult
 	_, err := c.call(ctx, http.MethodPost, path, nil, in, &br)
 	if err != nil {
 		var he *httpclient.Error
 		if errors.As(err, &he) && !errors.Is(err, httpclient.ErrQuota) && he.Status != http.StatusUnauthorized && he.Status != http.StatusForbidden {
-			// The whole batch failed: report it on each record.
-			out := make([]record.WriteResult, 0, len(ids))
-			for _, id := range ids {
-				r := record.WriteResult{ID: id, Error: &record.WriteError{Code: he.Code, Message: he.Message, Transient: he.Temporary()}}
-				if keyOf != nil {
-					r.ID, r.Key = "", id
-				}
-				out = append(out, r)
-			}
-			return out, nil
+			return nil, he, nil
 		}
-		return nil, fmt.Errorf("hubspot: batch write: %w", err)
+		return nil, nil, fmt.Errorf("hubspot: batch write: %w", err)
 	}
 	done := map[string]bool{}
 	var out []record.WriteResult
@@ -207,5 +283,5 @@ func (c *Client) writeBatch(ctx context.Context, path string, in any, ids []stri
 			out = append(out, r)
 		}
 	}
-	return out, nil
+	return out, nil, nil
 }

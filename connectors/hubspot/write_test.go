@@ -260,7 +260,7 @@ func TestWebhookSignatureV3(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := record.Event{System: "hubspot", ID: "100", Type: "company.propertyChange", ObjectType: "company", ObjectID: "1234",
+			want := record.Event{System: "hubspot", ID: "62515:7:company.propertyChange:1234:name:1740830400000", Type: "company.propertyChange", ObjectType: "company", ObjectID: "1234",
 				Occurred: t0, Fields: map[string]string{"name": "Acme"}}
 			if len(evs) != 1 || evs[0].ID != want.ID || evs[0].Type != want.Type || evs[0].ObjectType != want.ObjectType ||
 				evs[0].ObjectID != want.ObjectID || !evs[0].Occurred.Equal(want.Occurred) || evs[0].Fields["name"] != "Acme" {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,23 +25,74 @@ type Object struct {
 	Associations map[string][]Association
 }
 
-// Association is one association to another record.
+// Association is one association to another record. A pair of records
+// linked with several types (a deal and its primary company: unlabeled and
+// primary) has one Association per type.
 type Association struct {
 	ID     string
-	TypeID int    // HubSpot-defined type ID, e.g. 5 deal->company primary, 192 task->company
-	Label  string // association type name, e.g. deal_to_company
+	TypeID int    // HubSpot-defined type ID, e.g. 5 deal->company primary, 341 deal->company, 192 task->company
+	Label  string // v3 association type name, e.g. deal_to_company, deal_to_company_unlabeled
 }
 
 // HubSpot-defined association type IDs used here (developers.hubspot.com
-// "Associations v4", default association type IDs).
+// "Associations v4", "Association type ID values": Deal to company 341, Deal
+// to company primary 5, Company to deal 342, Company to deal primary 6,
+// Task to company 192, Company to task 191).
 const (
 	DealToCompany         = 341
 	DealToCompanyPrimary  = 5
 	CompanyToDeal         = 342
+	CompanyToDealPrimary  = 6
 	TaskToCompany         = 192
 	CompanyToTask         = 191
 	associationHubSpotCat = "HUBSPOT_DEFINED"
 )
+
+// assocType is one HubSpot-defined association type: its direction, its ID,
+// the name v3 answers embed as "type", and its v4 label ("" answers null).
+// HubSpot's v3 object answers list a deal's primary company twice, once as
+// deal_to_company (type 5) and once as deal_to_company_unlabeled (341), and
+// say "primary" nowhere; v4 answers carry the type IDs. The labels follow
+// the developer changelog "Changes to primary labels for HubSpot-defined
+// association labels" ("Deal with Primary Company"; "labels should not be
+// relied on for integrations, ... only the typeId should be used").
+type assocType struct {
+	from, to    string
+	id, inverse int
+	name, label string
+	primary     bool
+}
+
+var assocTypeTable = []assocType{
+	{"deals", "companies", DealToCompanyPrimary, CompanyToDealPrimary, "deal_to_company", "Deal with Primary Company", true},
+	{"deals", "companies", DealToCompany, CompanyToDeal, "deal_to_company_unlabeled", "", false},
+	{"companies", "deals", CompanyToDealPrimary, DealToCompanyPrimary, "company_to_deal", "Deal with Primary Company", true},
+	{"companies", "deals", CompanyToDeal, DealToCompany, "company_to_deal_unlabeled", "", false},
+	{"tasks", "companies", TaskToCompany, CompanyToTask, "task_to_company", "", false},
+	{"companies", "tasks", CompanyToTask, TaskToCompany, "company_to_task", "", false},
+}
+
+// lookupAssocType finds a type by direction and ID (ok false: HubSpot does
+// not define it for the pair).
+func lookupAssocType(from, to string, id int) (assocType, bool) {
+	for _, t := range assocTypeTable {
+		if t.from == from && t.to == to && t.id == id {
+			return t, true
+		}
+	}
+	return assocType{}, false
+}
+
+// defaultAssocType is the unlabeled type HubSpot's default association
+// (PUT .../associations/default/...) creates between two object types.
+func defaultAssocType(from, to string) (assocType, bool) {
+	for _, t := range assocTypeTable {
+		if t.from == from && t.to == to && !t.primary {
+			return t, true
+		}
+	}
+	return assocType{}, false
+}
 
 const isoMillis = "2006-01-02T15:04:05.000Z"
 
@@ -143,33 +195,80 @@ func (s *Server) Archive(objectType, id string, at time.Time) bool {
 	return true
 }
 
-// Associate links two records both ways with HubSpot's default type IDs.
+// Associate links two records both ways with HubSpot's default
+// (unlabeled) association type, as the v4 default association does. It
+// reports whether both records exist and HubSpot defines the pair.
 func (s *Server) Associate(fromType, fromID, toType, toID string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ft, tt := normType(fromType), normType(toType)
-	from, to := s.objects[ft][fromID], s.objects[tt][toID]
-	if from == nil || to == nil {
+	t, ok := defaultAssocType(ft, tt)
+	if !ok || s.objects[ft][fromID] == nil || s.objects[tt][toID] == nil {
 		return false
 	}
-	fwd, back := assocTypes(ft, tt)
-	from.Associations[tt] = append(from.Associations[tt], Association{ID: toID, TypeID: fwd, Label: singular(ft) + "_to_" + singular(tt)})
-	to.Associations[ft] = append(to.Associations[ft], Association{ID: fromID, TypeID: back, Label: singular(tt) + "_to_" + singular(ft)})
+	s.linkLocked(t, fromID, toID)
 	return true
 }
 
-func assocTypes(from, to string) (int, int) {
-	switch from + ">" + to {
-	case "deals>companies":
-		return DealToCompanyPrimary, CompanyToDeal
-	case "companies>deals":
-		return CompanyToDeal, DealToCompanyPrimary
-	case "tasks>companies":
-		return TaskToCompany, CompanyToTask
-	case "companies>tasks":
-		return CompanyToTask, TaskToCompany
+// AssociatePrimary makes company the deal's primary company (type 5, with
+// the unlabeled 341 it implies), as choosing "Set as primary" in HubSpot
+// does; the deal's previous primary company stays associated, unlabeled.
+// It reports whether both records exist.
+func (s *Server) AssociatePrimary(dealID, companyID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	deal, co := s.objects["deals"][dealID], s.objects["companies"][companyID]
+	if deal == nil || co == nil {
+		return false
 	}
-	return 0, 0
+	for _, a := range deal.Associations["companies"] {
+		if a.TypeID == DealToCompanyPrimary && a.ID != companyID {
+			s.unlinkLocked("deals", dealID, "companies", a.ID, DealToCompanyPrimary)
+		}
+	}
+	unl, _ := lookupAssocType("deals", "companies", DealToCompany)
+	pri, _ := lookupAssocType("deals", "companies", DealToCompanyPrimary)
+	s.linkLocked(unl, dealID, companyID)
+	s.linkLocked(pri, dealID, companyID)
+	return true
+}
+
+// linkLocked adds an association of type t and its inverse, once.
+func (s *Server) linkLocked(t assocType, fromID, toID string) {
+	back, _ := lookupAssocType(t.to, t.from, t.inverse)
+	add := func(o *Object, typ string, a Association) {
+		for _, x := range o.Associations[typ] {
+			if x.ID == a.ID && x.TypeID == a.TypeID {
+				return
+			}
+		}
+		o.Associations[typ] = append(o.Associations[typ], a)
+		sort.SliceStable(o.Associations[typ], func(i, j int) bool {
+			x, y := o.Associations[typ][i], o.Associations[typ][j]
+			if x.ID != y.ID {
+				return idLess(x.ID, y.ID)
+			}
+			return x.TypeID < y.TypeID
+		})
+	}
+	add(s.objects[t.from][fromID], t.to, Association{ID: toID, TypeID: t.id, Label: t.name})
+	add(s.objects[t.to][toID], t.from, Association{ID: fromID, TypeID: back.id, Label: back.name})
+}
+
+// unlinkLocked removes an association of one type and its inverse.
+func (s *Server) unlinkLocked(from, fromID, to, toID string, typeID int) {
+	t, ok := lookupAssocType(from, to, typeID)
+	if !ok {
+		return
+	}
+	drop := func(o *Object, typ, id string, tid int) {
+		if o == nil {
+			return
+		}
+		o.Associations[typ] = slices.DeleteFunc(o.Associations[typ], func(a Association) bool { return a.ID == id && a.TypeID == tid })
+	}
+	drop(s.objects[from][fromID], to, toID, typeID)
+	drop(s.objects[to][toID], from, fromID, t.inverse)
 }
 
 func singular(t string) string {
@@ -445,8 +544,11 @@ func (s *Server) handleBatchRead(w http.ResponseWriter, r *http.Request, typ str
 
 // handleBatchUpdate serves POST /crm/v3/objects/{type}/batch/update
 // (BatchInputSimplePublicObjectBatchInput). As HubSpot documents: at most
-// 100 inputs; a duplicate ID or an invalid property rejects the whole batch
-// with 400 VALIDATION_ERROR; unknown IDs and per-record failures come back
+// 100 inputs; a duplicate ID or one invalid property value in any input
+// rejects the whole batch, nothing applied, with 400 VALIDATION_ERROR and
+// HubSpot's error body (status, message "Property values were not valid:
+// [...]", correlationId, category), which names the property but not the
+// record (checkValuesLocked); unknown IDs and per-record failures come back
 // in a 207 multi-status with the rest applied.
 func (s *Server) handleBatchUpdate(w http.ResponseWriter, r *http.Request, typ string) {
 	var in struct {
@@ -474,11 +576,9 @@ func (s *Server) handleBatchUpdate(w http.ResponseWriter, r *http.Request, typ s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, i := range in.Inputs {
-		for k, v := range i.Properties {
-			if msg := s.checkValueLocked(typ, k, v); msg != "" {
-				writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", msg, map[string][]string{"propertyName": {k}})
-				return
-			}
+		if msg := s.checkValuesLocked(typ, i.Properties); msg != "" {
+			writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", msg, nil)
+			return
 		}
 	}
 	now := s.now()
@@ -543,11 +643,16 @@ func (s *Server) handleBatchCreate(w http.ResponseWriter, r *http.Request, typ s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, i := range in.Inputs {
-		for k, v := range i.Properties {
-			if msg := s.checkValueLocked(typ, k, v); msg != "" {
-				writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", msg, map[string][]string{"propertyName": {k}})
-				return
-			}
+		if msg := s.checkValuesLocked(typ, i.Properties); msg != "" {
+			writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", msg, nil)
+			return
+		}
+		// "Activities | Tasks": hs_timestamp (the due date) is required to
+		// create a task. (The message text is the fake's.)
+		if typ == "tasks" && i.Properties["hs_timestamp"] == "" {
+			writeError(w, http.StatusBadRequest, "VALIDATION_ERROR",
+				`Property values were not valid: [{"isValid":false,"message":"hs_timestamp is required to create a task","error":"REQUIRED_PROPERTY","name":"hs_timestamp"}]`, nil)
+			return
 		}
 		for _, a := range i.Associations {
 			if len(a.Types) == 0 {
@@ -557,7 +662,7 @@ func (s *Server) handleBatchCreate(w http.ResponseWriter, r *http.Request, typ s
 			for _, t := range a.Types {
 				toType := ""
 				for cand := range s.objects {
-					if fwd, _ := assocTypes(typ, cand); fwd == t.TypeID && t.Category == associationHubSpotCat {
+					if _, ok := lookupAssocType(typ, cand, t.TypeID); ok && t.Category == associationHubSpotCat {
 						toType = cand
 					}
 				}
@@ -581,11 +686,8 @@ func (s *Server) handleBatchCreate(w http.ResponseWriter, r *http.Request, typ s
 		for _, a := range i.Associations {
 			for _, t := range a.Types {
 				for cand := range s.objects {
-					if fwd, back := assocTypes(typ, cand); fwd == t.TypeID {
-						if to := s.objects[cand][a.To.ID]; to != nil {
-							o.Associations[cand] = append(o.Associations[cand], Association{ID: a.To.ID, TypeID: fwd, Label: singular(typ) + "_to_" + singular(cand)})
-							to.Associations[typ] = append(to.Associations[typ], Association{ID: id, TypeID: back, Label: singular(cand) + "_to_" + singular(typ)})
-						}
+					if at, ok := lookupAssocType(typ, cand, t.TypeID); ok && s.objects[cand][a.To.ID] != nil {
+						s.linkLocked(at, id, a.To.ID)
 					}
 				}
 			}
@@ -610,7 +712,10 @@ func (s *Server) handleBatchCreate(w http.ResponseWriter, r *http.Request, typ s
 // handleAssocRead serves POST /crm/v4/associations/{from}/{to}/batch/read
 // (crm-associations-v4.json: BatchInputPublicFetchAssociationsBatchRequest ->
 // BatchResponsePublicAssociationMultiWithLabel; toObjectId as the spec's
-// string). Records without associations are left out of results.
+// string). Records without associations are left out of results. At most
+// 1,000 inputs (developer changelog "Bug Fix: Batch Read Limit for HubSpot
+// Associations API", from 2025-02-10). Per-record paging of more than one
+// page of associations is not modelled.
 func (s *Server) handleAssocRead(w http.ResponseWriter, r *http.Request, from, to string) {
 	var in struct {
 		Inputs []struct {
@@ -631,14 +736,23 @@ func (s *Server) handleAssocRead(w http.ResponseWriter, r *http.Request, from, t
 		if o == nil || len(o.Associations[to]) == 0 {
 			continue
 		}
+		// One entry per associated record, with every type linking the two
+		// (a primary company: 5 and 341).
 		var tos []map[string]any
+		at := map[string]int{}
 		for _, a := range o.Associations[to] {
-			tos = append(tos, map[string]any{
-				"toObjectId": a.ID,
-				"associationTypes": []map[string]any{{
-					"category": associationHubSpotCat, "typeId": a.TypeID, "label": nil,
-				}},
-			})
+			n, ok := at[a.ID]
+			if !ok {
+				n = len(tos)
+				at[a.ID] = n
+				tos = append(tos, map[string]any{"toObjectId": a.ID, "associationTypes": []map[string]any{}})
+			}
+			var label any
+			if t, ok := lookupAssocType(from, to, a.TypeID); ok && t.label != "" {
+				label = t.label
+			}
+			tos[n]["associationTypes"] = append(tos[n]["associationTypes"].([]map[string]any),
+				map[string]any{"category": associationHubSpotCat, "typeId": a.TypeID, "label": label})
 		}
 		results = append(results, map[string]any{"from": map[string]string{"id": i.ID}, "to": tos})
 	}

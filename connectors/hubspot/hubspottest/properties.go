@@ -3,6 +3,7 @@ package hubspottest
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,8 +13,8 @@ import (
 // Property is a property definition as the CRM properties API v3 returns it
 // (developers.hubspot.com "CRM API | Properties": name, label, type,
 // fieldType, groupName, options, modificationMetadata, ...). No OpenAPI
-// document for this API is in /work/shared/specs; the shape follows the
-// reference pages.
+// document for this API is among the specs in ../testdata/specs; the shape
+// follows the reference pages.
 type Property struct {
 	Name        string   `json:"name"`
 	Label       string   `json:"label"`
@@ -147,10 +148,32 @@ func (s *Server) Group(objectType, name string) (PropertyGroup, bool) {
 	return *g, true
 }
 
+// checkValuesLocked validates one input's properties in name order and
+// returns the message of the first invalid one ("" when all are valid).
+func (s *Server) checkValuesLocked(typ string, props map[string]string) string {
+	names := make([]string, 0, len(props))
+	for k := range props {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if msg := s.checkValueLocked(typ, k, props[k]); msg != "" {
+			return msg
+		}
+	}
+	return ""
+}
+
 // checkValueLocked validates a value written to a property: the property
 // must exist and be writable, numbers must parse, enumeration values must
 // be options (when options are defined), datetimes must be epoch
 // milliseconds or ISO 8601. "" clears a value and is always accepted.
+// Numbers are plain decimals: no thousands commas, one period, no Infinity
+// or NaN; enumeration values (";"-separated) must match an option exactly
+// (developer changelog "Upcoming - Increased validation for contact updates
+// made through APIs", which says the rules were already in place for the
+// other CRM objects). The messages follow HubSpot's "Property values were
+// not valid: [{isValid, message, error, name}]" form.
 func (s *Server) checkValueLocked(typ, name, v string) string {
 	p := s.props[typ][name]
 	if p == nil {
@@ -167,7 +190,7 @@ func (s *Server) checkValueLocked(typ, name, v string) string {
 	}
 	switch p.Type {
 	case "number":
-		if _, err := strconv.ParseFloat(v, 64); err != nil {
+		if !plainNumber.MatchString(v) {
 			return bad("INVALID_NUMBER")
 		}
 	case "bool":
@@ -200,6 +223,10 @@ func (s *Server) checkValueLocked(typ, name, v string) string {
 	}
 	return ""
 }
+
+// plainNumber is a number property's value: an optional sign, digits with
+// at most one period, an optional exponent.
+var plainNumber = regexp.MustCompile(`^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$`)
 
 func propertyJSON(p *Property) map[string]any {
 	options := p.Options

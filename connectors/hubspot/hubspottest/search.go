@@ -2,12 +2,61 @@ package hubspottest
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
+
+// Search request limits: at most 5 filter groups, 10 filters in a group
+// and 25 filters in all (developer changelog "Breaking Change: Expanded
+// Filtering Capabilities and Error Messaging in HubSpot's Search API", from
+// 2024-08-26; the OpenAPI documents still say "Up to 6 groups", the
+// stricter rule is enforced), and a query string of at most 3,000
+// characters (PublicObjectSearchRequest.query).
+const (
+	maxFilterGroups   = 5
+	maxGroupFilters   = 10
+	maxTotalFilters   = 25
+	maxSearchQueryLen = 3000
+)
+
+// checkSearchLimits returns the VALIDATION_ERROR message of a search
+// request past the limits, "" within them. groups holds each filter
+// group's number of filters.
+func checkSearchLimits(queryLen int, groups []int) string {
+	total := 0
+	for _, n := range groups {
+		if n > maxGroupFilters {
+			return fmt.Sprintf("too many filters in a filter group: %d, at most %d", n, maxGroupFilters)
+		}
+		total += n
+	}
+	switch {
+	case len(groups) > maxFilterGroups:
+		return fmt.Sprintf("too many filter groups: %d, at most %d", len(groups), maxFilterGroups)
+	case total > maxTotalFilters:
+		return fmt.Sprintf("too many filters: %d, at most %d in all filter groups", total, maxTotalFilters)
+	case queryLen > maxSearchQueryLen:
+		return fmt.Sprintf("query is %d characters, at most %d", queryLen, maxSearchQueryLen)
+	}
+	return ""
+}
+
+// searchGroup is one filter group: its filters are ANDed.
+type searchGroup struct {
+	Filters []searchFilter `json:"filters"`
+}
+
+func filterCounts(groups []searchGroup) []int {
+	out := make([]int, len(groups))
+	for i, g := range groups {
+		out[i] = len(g.Filters)
+	}
+	return out
+}
 
 // SearchCap is the search API's limit on results reachable by paging for
 // one query (developers.hubspot.com "CRM search": "limited to 10,000 total
@@ -46,26 +95,24 @@ func (s *searchSort) UnmarshalJSON(b []byte) error {
 
 // handleSearch serves POST /crm/v3/objects/{type}/search (crm-*-v3.json
 // doSearch: PublicObjectSearchRequest -> CollectionResponseWithTotal-
-// SimplePublicObject). Filter groups are ORed (at most 6, as the spec says),
-// filters within a group ANDed; limit up
+// SimplePublicObject). Filter groups are ORed, filters within a group
+// ANDed, within checkSearchLimits; limit up
 // to 200; after is an offset; total counts every match; paging past
 // SearchCap answers 400. Archived records are never returned.
 func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request, typ string) {
 	var in struct {
-		FilterGroups []struct {
-			Filters []searchFilter `json:"filters"`
-		} `json:"filterGroups"`
-		Sorts      []searchSort `json:"sorts"`
-		Properties []string     `json:"properties"`
-		Limit      int          `json:"limit"`
-		After      json.Number  `json:"after"`
-		Query      string       `json:"query"`
+		FilterGroups []searchGroup `json:"filterGroups"`
+		Sorts        []searchSort  `json:"sorts"`
+		Properties   []string      `json:"properties"`
+		Limit        int           `json:"limit"`
+		After        json.Number   `json:"after"`
+		Query        string        `json:"query"`
 	}
 	if !decodeBody(w, r, &in) {
 		return
 	}
-	if len(in.FilterGroups) > 6 {
-		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "too many filter groups: at most 6", nil)
+	if msg := checkSearchLimits(len(in.Query), filterCounts(in.FilterGroups)); msg != "" {
+		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", msg, nil)
 		return
 	}
 	if in.Limit == 0 {

@@ -4,8 +4,8 @@
 // token endpoint, rate limits with HubSpot's 429 bodies and headers, and
 // injectable latency and faults.
 //
-// It is built from HubSpot's documentation and the OpenAPI documents in
-// /work/shared/specs/hubspot (each handler names its source), never from the
+// It is built from HubSpot's documentation and HubSpot's OpenAPI documents
+// (the parts in ../testdata/specs; each handler names its source), never from the
 // client package, so a mismatch between the two fails a test. It is safe for
 // concurrent use and imports neither the client nor "testing".
 package hubspottest
@@ -39,8 +39,9 @@ type Options struct {
 	Window           time.Duration
 	// SearchPerSecond is the search endpoints' own limit; 0 = unlimited.
 	SearchPerSecond int
-	// DailyLimit is the number of requests per day before a 429 DAILY;
-	// 0 = unlimited (250,000 is reported in headers).
+	// DailyLimit is the number of requests per day with the private app
+	// token before a 429 DAILY; 0 = unlimited (250,000 is reported in
+	// headers). OAuth tokens have no daily limit.
 	DailyLimit int
 
 	// Latency is added to every request.
@@ -327,10 +328,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.handleToken(w, r)
 		return
 	}
-	if !s.authorized(w, r) {
+	ok, oauth := s.authorized(w, r)
+	if !ok {
 		return
 	}
-	if !s.admit(w, r) {
+	if !s.admit(w, r, oauth) {
 		return
 	}
 	s.route(w, r, f != nil && f.Kind == FaultStuck)
@@ -339,16 +341,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 // authorized checks the Bearer token: a private app token or an unexpired
 // OAuth access token. Bodies follow HubSpot's authentication errors
 // (category INVALID_AUTHENTICATION / EXPIRED_AUTHENTICATION, HTTP 401).
-func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
+// oauth reports an OAuth access token.
+func (s *Server) authorized(w http.ResponseWriter, r *http.Request) (ok, oauth bool) {
 	h := r.Header.Get("Authorization")
 	tok, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || tok == "" {
 		writeError(w, http.StatusUnauthorized, "INVALID_AUTHENTICATION",
 			"Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview", nil)
-		return false
+		return false, false
 	}
 	if s.opts.AccessToken != "" && tok == s.opts.AccessToken {
-		return true
+		return true, false
 	}
 	s.mu.Lock()
 	exp, known := s.tokens[tok]
@@ -356,15 +359,15 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 	s.mu.Unlock()
 	if !known {
 		writeError(w, http.StatusUnauthorized, "INVALID_AUTHENTICATION", "The OAuth token used to make this call is invalid.", nil)
-		return false
+		return false, false
 	}
 	if !now.Before(exp) {
 		mins := int(now.Sub(exp) / time.Minute)
 		writeError(w, http.StatusUnauthorized, "EXPIRED_AUTHENTICATION",
 			fmt.Sprintf("The OAuth token used to make this call expired %d minute(s) ago.", mins), nil)
-		return false
+		return false, false
 	}
-	return true
+	return true, true
 }
 
 // ExpireTokens makes every issued OAuth access token invalid at once (as
@@ -380,8 +383,13 @@ func (s *Server) ExpireTokens() {
 // admit applies the rate limits and sets HubSpot's rate-limit headers
 // (developers.hubspot.com "API usage guidelines and limits":
 // X-HubSpot-RateLimit-Daily, -Daily-Remaining, -Interval-Milliseconds,
-// -Max, -Remaining, -Secondly, -Secondly-Remaining).
-func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
+// -Max, -Remaining, -Secondly, -Secondly-Remaining). Requests with an
+// OAuth token have no daily limit and get no -Daily headers (developer
+// changelog "Rate limit headers will now appear for OAuth authenticated
+// calls": "OAuth authenticated calls will not include
+// X-HubSpot-RateLimit-Daily or X-HubSpot-RateLimit-Daily-Remaining because
+// there is no daily limit for these calls").
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, oauth bool) bool {
 	s.mu.Lock()
 	now := s.now()
 	day := now.Format("2006-01-02")
@@ -413,7 +421,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
 	}
 	policy := ""
 	switch {
-	case s.opts.DailyLimit > 0 && s.daily >= s.opts.DailyLimit:
+	case !oauth && s.opts.DailyLimit > 0 && s.daily >= s.opts.DailyLimit:
 		policy = "DAILY"
 	case s.opts.TenSecondlyLimit > 0 && len(s.hits) >= s.opts.TenSecondlyLimit:
 		policy = "TEN_SECONDLY_ROLLING"
@@ -437,8 +445,10 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
 	}
 	s.mu.Unlock()
 	h := w.Header()
-	h.Set("X-HubSpot-RateLimit-Daily", strconv.Itoa(daily))
-	h.Set("X-HubSpot-RateLimit-Daily-Remaining", strconv.Itoa(dailyRemaining))
+	if !oauth {
+		h.Set("X-HubSpot-RateLimit-Daily", strconv.Itoa(daily))
+		h.Set("X-HubSpot-RateLimit-Daily-Remaining", strconv.Itoa(dailyRemaining))
+	}
 	h.Set("X-HubSpot-RateLimit-Interval-Milliseconds", strconv.FormatInt(s.opts.Window.Milliseconds(), 10))
 	h.Set("X-HubSpot-RateLimit-Max", strconv.Itoa(max))
 	h.Set("X-HubSpot-RateLimit-Remaining", strconv.Itoa(remaining))
