@@ -188,7 +188,15 @@ func (c *Client) authenticate(ctx context.Context) error {
 		return fmt.Errorf("salesforce %s: authenticating (%s): reading body: %w", c.cfg.Name, c.auth.flow(), err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("salesforce %s: authenticating (%s): %w", c.cfg.Name, c.auth.flow(), toError(resp, b))
+		e := toError(resp, b)
+		if e.Code == "invalid_grant" && strings.Contains(e.Message, "not supported on this domain") {
+			// Salesforce Help, "OAuth 2.0 Client Credentials Flow for
+			// Server-to-Server Integration": only the My Domain login URL
+			// accepts this flow.
+			return fmt.Errorf("salesforce %s: authenticating (%s) on %s: use the org's My Domain URL as login_url (https://YOURDOMAIN.my.salesforce.com): %w",
+				c.cfg.Name, c.auth.flow(), c.login, e)
+		}
+		return fmt.Errorf("salesforce %s: authenticating (%s): %w", c.cfg.Name, c.auth.flow(), e)
 	}
 	var tr tokenResponse
 	if err := json.Unmarshal(b, &tr); err != nil || tr.AccessToken == "" || tr.InstanceURL == "" {

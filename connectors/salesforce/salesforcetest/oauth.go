@@ -18,8 +18,12 @@ import (
 // Bearer Flow for Server-to-Server Integration" and "OAuth 2.0 Refresh Token
 // Flow": a 200 with access_token, instance_url, id, token_type, issued_at,
 // signature (no expires_in), and on failure a 400 with error and
-// error_description.
-func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+// error_description. generic marks the generic login host (LoginURL).
+func (s *Server) token(generic bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { s.serveToken(w, r, generic) }
+}
+
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, generic bool) {
 	s.mu.Lock()
 	s.counts["token"]++
 	s.mu.Unlock()
@@ -30,6 +34,15 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	switch f.Get("grant_type") {
 	case "client_credentials":
+		// Salesforce Help, "OAuth 2.0 Client Credentials Flow for
+		// Server-to-Server Integration": the token request goes to the
+		// org's My Domain login URL; login.salesforce.com and
+		// test.salesforce.com answer 400 invalid_grant "request not
+		// supported on this domain".
+		if generic {
+			oauthError(w, http.StatusBadRequest, "invalid_grant", "request not supported on this domain")
+			return
+		}
 		if f.Get("client_id") != s.opts.ClientID {
 			oauthError(w, http.StatusBadRequest, "invalid_client_id", "client identifier invalid")
 			return
@@ -124,7 +137,7 @@ func (s *Server) checkAssertion(a string) string {
 	}
 	aud, _ := c.Aud.(string)
 	aud = strings.TrimSuffix(aud, "/")
-	if aud != s.URL && aud != "https://login.salesforce.com" && aud != "https://test.salesforce.com" {
+	if aud != s.URL && aud != s.LoginURL && aud != "https://login.salesforce.com" && aud != "https://test.salesforce.com" {
 		return "audience is invalid"
 	}
 	if c.Exp == 0 || !s.now().Before(time.Unix(c.Exp, 0)) {

@@ -1,6 +1,7 @@
 // Package salesforcetest is a fake Salesforce org on 127.0.0.1 for tests and
 // the demo: OAuth token endpoint (client credentials, JWT bearer, refresh
-// token), a SOQL subset with query/queryMore/queryAll, describe, sObject
+// token) on the org's My Domain and on a generic login host that refuses
+// client credentials, a SOQL subset with query/queryMore/queryAll, describe, sObject
 // Collections create and update with per-record SaveResults, the daily API
 // allocation reported in Sforce-Limit-Info, expiring sessions, injectable
 // latency and faults, and counters. It is written from Salesforce's REST API
@@ -51,12 +52,19 @@ type Options struct {
 
 // Server is a fake Salesforce org. It is safe for concurrent use.
 type Server struct {
-	// URL is both the login URL and the instance URL.
+	// URL is the org's My Domain URL (https://YOURDOMAIN.my.salesforce.com
+	// in a real org): the login URL for every OAuth flow and the
+	// instance_url the token endpoint returns.
 	URL string
+	// LoginURL acts as the generic login host, https://login.salesforce.com
+	// (or test.salesforce.com for a sandbox): it serves only the token
+	// endpoint and refuses the client credentials flow, as Salesforce does.
+	LoginURL string
 
-	ts   *httptest.Server
-	opts Options
-	done chan struct{}
+	ts    *httptest.Server
+	login *httptest.Server
+	opts  Options
+	done  chan struct{}
 
 	mu              sync.Mutex
 	objects         map[string]*sobject
@@ -110,7 +118,7 @@ func NewServer(opts Options) *Server {
 	s.integrationUser = s.insertLocked(s.objects["user"], map[string]any{"Name": "Integration User", "Username": "integration@example.com", "IsActive": true})
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /services/oauth2/token", s.token)
+	mux.HandleFunc("POST /services/oauth2/token", s.token(false))
 	mux.HandleFunc("GET /services/data/{version}/query", s.api("query", s.query))
 	mux.HandleFunc("GET /services/data/{version}/query/{locator}", s.api("queryMore", s.queryMore))
 	mux.HandleFunc("GET /services/data/{version}/queryAll", s.api("queryAll", s.query))
@@ -121,12 +129,18 @@ func NewServer(opts Options) *Server {
 	mux.HandleFunc("PATCH /services/data/{version}/composite/sobjects", s.api("composite", s.composite))
 	s.ts = httptest.NewServer(s.wrap(mux))
 	s.URL = s.ts.URL
+
+	generic := http.NewServeMux()
+	generic.HandleFunc("POST /services/oauth2/token", s.token(true))
+	s.login = httptest.NewServer(s.wrap(generic))
+	s.LoginURL = s.login.URL
 	return s
 }
 
 // Close shuts the server down, releasing requests held by a timeout fault.
 func (s *Server) Close() {
 	close(s.done)
+	s.login.Close()
 	s.ts.Close()
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +175,62 @@ func TestCompositeAndLimits(t *testing.T) {
 	s.ExpireSessions()
 	if status, _, body := c.do("GET", q("SELECT Id FROM Account"), ""); status != 401 || body != `[{"errorCode":"INVALID_SESSION_ID","message":"Session expired or invalid"}]` {
 		t.Errorf("expired: %d %s", status, body)
+	}
+}
+
+// Client credentials work only on the org's My Domain; the generic login
+// host refuses them with Salesforce's documented error, while the other
+// flows work on both and name the My Domain as instance_url.
+func TestTokenHosts(t *testing.T) {
+	s := NewServer(Options{RefreshToken: "5Aep861-refresh"})
+	defer s.Close()
+	cc := url.Values{"grant_type": {"client_credentials"}, "client_id": {"fake-client-id"}, "client_secret": {"fake-client-secret"}}
+	rt := url.Values{"grant_type": {"refresh_token"}, "client_id": {"fake-client-id"}, "refresh_token": {"5Aep861-refresh"}}
+	refused := map[string]string{"error": "invalid_grant", "error_description": "request not supported on this domain"}
+	tests := []struct {
+		name    string
+		host    string
+		form    url.Values
+		status  int
+		wantErr map[string]string // nil: a session on the My Domain
+	}{
+		{"client credentials on My Domain", s.URL, cc, 200, nil},
+		{"client credentials on the generic login host", s.LoginURL, cc, 400, refused},
+		{"refresh token on My Domain", s.URL, rt, 200, nil},
+		{"refresh token on the generic login host", s.LoginURL, rt, 200, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := http.PostForm(tc.host+"/services/oauth2/token", tc.form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body map[string]string
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %v", resp.StatusCode, tc.status, body)
+			}
+			if tc.wantErr != nil {
+				if !reflect.DeepEqual(body, tc.wantErr) {
+					t.Errorf("body %v, want %v", body, tc.wantErr)
+				}
+				return
+			}
+			if body["instance_url"] != s.URL || body["access_token"] == "" {
+				t.Errorf("instance_url %q (want %q), access_token %q", body["instance_url"], s.URL, body["access_token"])
+			}
+		})
+	}
+	// The generic host serves nothing but the token endpoint.
+	resp, err := http.Get(s.LoginURL + "/services/data/v62.0/query?q=SELECT+Id+FROM+Account")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("REST call on the login host: %d, want 404", resp.StatusCode)
 	}
 }
