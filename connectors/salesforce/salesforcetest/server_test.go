@@ -74,7 +74,9 @@ func TestQuery(t *testing.T) {
 	}{
 		{"fields and attributes", "SELECT Id, Name FROM Account WHERE Name = 'Acme'", 200,
 			`{"totalSize":1,"done":true,"records":[{"attributes":{"type":"Account","url":"/services/data/v62.0/sobjects/Account/` + a + `"},"Id":"` + a + `","Name":"Acme"}]}`},
-		{"datetime literal with offset", "SELECT Name FROM Account WHERE SystemModstamp > 2025-01-02T02:30:00.000+00:00 ORDER BY Name DESC", 200, `"Name":"Beta"},{"attributes"`},
+		{"datetime literal with offset", "SELECT Name FROM Account WHERE SystemModstamp > 2025-01-02T03:30:00+01:00 ORDER BY Name DESC", 200, `"Name":"Beta"},{"attributes"`},
+		{"datetime literal with fractional seconds", "SELECT Name FROM Account WHERE SystemModstamp > 2025-01-02T02:30:00.000+00:00", 400, `[{"errorCode":"MALFORMED_QUERY","message":"unexpected token: '2025-01-02T02:30:00.000+00:00'"}]`},
+		{"datetime literal without zone", "SELECT Name FROM Account WHERE SystemModstamp > 2025-01-02T02:30:00", 400, `"errorCode":"MALFORMED_QUERY"`},
 		{"datetime format", "SELECT SystemModstamp FROM Account WHERE Id = '" + b + "'", 200, `"SystemModstamp":"2025-01-02T03:04:05.000+0000"`},
 		{"IN and OR", "SELECT Name FROM Account WHERE Industry IN ('Retail', 'Banking') AND (NumberOfEmployees > 100 OR Name LIKE 'Ac%') ORDER BY Name", 200, `"totalSize":2`},
 		{"LIMIT", "SELECT Name FROM Account ORDER BY Name LIMIT 1", 200, `"totalSize":1`},
