@@ -88,7 +88,9 @@ func (c Cursor) encode() []byte {
 // 2024-01-15T10:30:00Z: no fractional seconds (SOQL and SOSL Reference,
 // "Date Formats and Date Literals in WHERE"). Salesforce stores datetimes
 // in whole seconds, so dropping a fraction re-reads, never skips.
-func soqlTime(t time.Time) string { return t.UTC().Truncate(time.Second).Format("2006-01-02T15:04:05Z") }
+func soqlTime(t time.Time) string {
+	return t.UTC().Truncate(time.Second).Format("2006-01-02T15:04:05Z")
+}
 
 // after is the compound cursor condition: records strictly after (ts, id)
 // in (SystemModstamp, Id) order.
