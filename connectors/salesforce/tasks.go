@@ -17,7 +17,13 @@ func Marker(key string) string { return "[healthsync:" + key + "]" }
 
 var priorities = map[string]string{"high": "High", "normal": "Normal", "low": "Low"}
 
-// byIDs reads fields of records by ID, 200 IDs per query.
+// idsPerQuery is how many IDs one byIDs query names: 200 IDs make about
+// 5.6 KB of URL-encoded SOQL, well inside the 16,384 bytes a REST call's
+// URI and headers may hold (Salesforce Help, "Maximum number of rows
+// returned by SOQL queries over the REST API").
+const idsPerQuery = 200
+
+// byIDs reads fields of records by ID, idsPerQuery IDs per query.
 func (c *Client) byIDs(ctx context.Context, object string, fields []string, ids []string) (map[string]row, error) {
 	out := map[string]row{}
 	var clean []string
@@ -26,7 +32,7 @@ func (c *Client) byIDs(ctx context.Context, object string, fields []string, ids 
 			clean = append(clean, id)
 		}
 	}
-	for chunk := range slices.Chunk(clean, MaxBatch) {
+	for chunk := range slices.Chunk(clean, idsPerQuery) {
 		soql := "SELECT " + strings.Join(fields, ", ") + " FROM " + object + " WHERE Id IN ('" + strings.Join(chunk, "', '") + "')"
 		for qr, err := range c.pages(ctx, soql, false) {
 			if err != nil {

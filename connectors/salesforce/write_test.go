@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -345,3 +346,29 @@ func TestTaskDescriptionFitsLongTextArea(t *testing.T) {
 }
 
 func tail(s string) string { return s[max(len(s)-40, 0):] }
+
+// Completing 450 tasks reads them 200 IDs per query, each URI inside the
+// fake's 16,384-byte request limit, and writes them 200 per collection.
+func TestCompleteManyTasksWithinRequestLimits(t *testing.T) {
+	e := newEnv(t, salesforcetest.Options{})
+	acme := e.mustInsert("Account", map[string]any{"Name": "Acme"})
+	var tasks []record.Task
+	var want []record.WriteResult
+	for i := range 450 {
+		key := fmt.Sprintf("acme-%03d", i)
+		id := e.mustInsert("Task", map[string]any{"WhatId": acme, "Subject": "s", "Status": "Not Started", "Description": "[healthsync:" + key + "]"})
+		tasks = append(tasks, record.Task{Ref: record.Ref{ID: id}, DedupeKey: key})
+		want = append(want, record.WriteResult{ID: id, Key: key})
+	}
+	c := e.client(salesforce.Options{})
+	got, err := c.CompleteTasks(context.Background(), tasks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("results differ: got %d, first %+v", len(got), got[:min(len(got), 2)])
+	}
+	if q, w := e.fake.Count("query"), e.fake.Count("composite"); q != 3 || w != 3 {
+		t.Errorf("calls: %d queries, %d collections; want 3 and 3", q, w)
+	}
+}

@@ -43,6 +43,8 @@ func (s *Server) composite(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusBadRequest, "JSON_PARSER_ERROR", "Unexpected character in request body: "+err.Error())
 		return
 	}
+	// "Update Records Using sObject Collections": the list can contain up
+	// to 200 objects; more fail the request as Salesforce answers it.
 	if len(body.Records) > 200 {
 		writeErrors(w, http.StatusBadRequest, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call")
 		return

@@ -240,7 +240,7 @@ func (s *Server) describe(w http.ResponseWriter, r *http.Request) {
 	for _, f := range o.fields {
 		df := field{Name: f.Name, Label: f.Label, Type: f.Type, Length: f.Length, Updateable: f.Updateable && !f.Calculated,
 			Createable: f.Createable && !f.Calculated, Custom: f.Custom, Nillable: f.Nillable, Calculated: f.Calculated,
-			Filterable: f.Type != TypeTextArea, PicklistValues: []pv{}, RestrictedPicklist: f.Restricted}
+			Filterable: !f.longText(), PicklistValues: []pv{}, RestrictedPicklist: f.Restricted}
 		switch f.Type {
 		case TypeDouble, TypeCurrency, TypePercent:
 			df.Precision, df.Scale = 18, 2

@@ -52,6 +52,10 @@ type sobject struct {
 
 func (o *sobject) field(name string) *Field { return o.byName[lower(name)] }
 
+// longText reports a long text area: a textarea longer than 255 characters,
+// which SOQL can neither filter nor sort.
+func (f *Field) longText() bool { return f.Type == TypeTextArea && f.Length > 255 }
+
 func (o *sobject) addField(f Field) {
 	if f.Label == "" {
 		f.Label = f.Name

@@ -14,6 +14,7 @@ import (
 	"crypto/rsa"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -243,8 +244,43 @@ func (s *Server) takeFault(path string) *Fault {
 	return nil
 }
 
+// maxRequestBytes is what the URI and headers of one REST call may hold
+// together: a longer URI is refused with 414 URI Too Long, a longer whole
+// with 431 Request Header Fields Too Large (Salesforce Help, "Maximum number
+// of rows returned by SOQL queries over the REST API"). A SOQL query travels
+// in the URI, so this binds long before SOQL's own 100,000-character limit.
+const maxRequestBytes = 16384
+
+// tooLarge answers a request whose URI and headers pass maxRequestBytes.
+func tooLarge(w http.ResponseWriter, r *http.Request) bool {
+	uri := len(r.RequestURI)
+	n := uri
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(": \r\n") + len(v)
+		}
+	}
+	var status int
+	var reason string
+	switch {
+	case uri > maxRequestBytes:
+		status, reason = http.StatusRequestURITooLong, "URI Too Long"
+	case n > maxRequestBytes:
+		status, reason = http.StatusRequestHeaderFieldsTooLarge, "Request Header Fields Too Large"
+	default:
+		return false
+	}
+	w.Header().Set("Content-Type", "text/html;charset=iso-8859-1")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<h1>Bad Message %d</h1><pre>reason: %s</pre>", status, reason)
+	return true
+}
+
 func (s *Server) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tooLarge(w, r) {
+			return
+		}
 		s.mu.Lock()
 		lat := s.latency
 		s.mu.Unlock()

@@ -85,6 +85,8 @@ func TestQuery(t *testing.T) {
 		{"unknown field", "SELECT Nope__c FROM Account", 400, `No such column 'Nope__c' on entity 'Account'`},
 		{"unknown object", "SELECT Id FROM Nope__c", 400, `"errorCode":"INVALID_TYPE"`},
 		{"malformed", "SELECT FROM Account", 400, `"errorCode":"MALFORMED_QUERY"`},
+		{"filter on a long text area", "SELECT Id FROM Account WHERE Description LIKE '%x%'", 400, `[{"errorCode":"INVALID_FIELD","message":"field 'Description' can not be filtered in a query call"}]`},
+		{"sort on a long text area", "SELECT Id FROM Account ORDER BY Description", 400, `[{"errorCode":"INVALID_FIELD","message":"field 'Description' can not be sorted in a query call"}]`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,6 +160,8 @@ func TestCompositeAndLimits(t *testing.T) {
 			`[{"id":"` + a + `","success":true,"errors":[]},{"success":false,"errors":[{"statusCode":"INVALID_CROSS_REFERENCE_KEY","message":"invalid cross reference id","fields":[]}]},{"success":false,"errors":[{"statusCode":"INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST","message":"Health Band: bad value for restricted picklist field: Blue","fields":["Health_Band__c"]}]}]`},
 		{"wrong JSON type fails the request", "PATCH", `{"records":[{"attributes":{"type":"Account"},"id":"` + a + `","Health_Score__c":"high"}]}`, 400, `"errorCode":"JSON_PARSER_ERROR"`},
 		{"create", "POST", `{"records":[{"attributes":{"type":"Task"},"WhatId":"` + a + `","Subject":"Call","Status":"Not Started","Priority":"High"}]}`, 200, `"success":true`},
+		{"more than 200 records", "PATCH", `{"records":[` + strings.Repeat(`{"attributes":{"type":"Account"},"id":"`+a+`","Name":"x"},`, 200) + `{"attributes":{"type":"Account"},"id":"` + a + `","Name":"x"}]}`, 400,
+			`[{"errorCode":"EXCEEDED_ID_LIMIT","message":"record limit reached. cannot submit more than 200 records into this call"}]`},
 		{"limit reached", "POST", `{"records":[]}`, 403, `[{"errorCode":"REQUEST_LIMIT_EXCEEDED","message":"TotalRequests Limit exceeded."}]`},
 	}
 	for _, tc := range tests {
@@ -234,5 +238,49 @@ func TestTokenHosts(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("REST call on the login host: %d, want 404", resp.StatusCode)
+	}
+}
+
+// A call's URI and headers hold 16,384 bytes together: a longer URI is 414,
+// longer headers 431, both with Salesforce's HTML body.
+func TestRequestSizeLimit(t *testing.T) {
+	s := NewServer(Options{})
+	defer s.Close()
+	c := login(t, s)
+	base := q("SELECT Id FROM Account WHERE Name = ''")
+	pad := func(total int) string { // a query of exactly total bytes of URI
+		return q("SELECT Id FROM Account WHERE Name = '" + strings.Repeat("a", total-len(base)) + "'")
+	}
+	tests := []struct {
+		name   string
+		path   string
+		header int // bytes of an extra header value
+		status int
+		body   string
+	}{
+		{"under the limit", pad(8000), 0, 200, `{"totalSize":0,"done":true,"records":[]}`},
+		{"URI too long", pad(16385), 0, 414, `<h1>Bad Message 414</h1><pre>reason: URI Too Long</pre>`},
+		{"headers push it over", pad(8000), 8400, 431, `<h1>Bad Message 431</h1><pre>reason: Request Header Fields Too Large</pre>`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := len(tc.path); tc.status == 414 && got != 16385 {
+				t.Fatalf("URI is %d bytes", got)
+			}
+			req, _ := http.NewRequest("GET", s.URL+tc.path, nil)
+			req.Header.Set("Authorization", "Bearer "+c.tok)
+			if tc.header > 0 {
+				req.Header.Set("X-Padding", strings.Repeat("p", tc.header))
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.status || string(b) != tc.body {
+				t.Errorf("%d %s\nwant %d %s", resp.StatusCode, b, tc.status, tc.body)
+			}
+		})
 	}
 }

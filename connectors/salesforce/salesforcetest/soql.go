@@ -370,6 +370,11 @@ func (s *Server) parseSOQL(q string) (*query, error) {
 			if err != nil {
 				return nil, err
 			}
+			// SOQL and SOSL Reference, "ORDER BY": long text area fields
+			// cannot be sorted.
+			if f.longText() {
+				return nil, &soqlError{"INVALID_FIELD", fmt.Sprintf("field '%s' can not be sorted in a query call", f.Name)}
+			}
 			k := orderKey{f: f}
 			if p.keyword("DESC") {
 				k.desc = true
@@ -475,6 +480,11 @@ func (p *parser) unary() (cond, error) {
 	f, err := p.field(t.text)
 	if err != nil {
 		return nil, err
+	}
+	// SOQL and SOSL Reference, "fieldExpression Syntax": the field can be
+	// any field except a long text area (and encrypted or base64 ones).
+	if f.longText() {
+		return nil, &soqlError{"INVALID_FIELD", fmt.Sprintf("field '%s' can not be filtered in a query call", f.Name)}
 	}
 	c := &cmpCond{f: f}
 	switch {
