@@ -32,6 +32,13 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, generic bool
 		return
 	}
 	f := r.PostForm
+	// The connected app may authenticate with the form's client_id and
+	// client_secret or with HTTP Basic (RFC 6749, 2.3.1 "Client Password";
+	// simple-salesforce sends client credentials that way).
+	clientID, clientSecret := f.Get("client_id"), f.Get("client_secret")
+	if u, p, ok := r.BasicAuth(); ok {
+		clientID, clientSecret = u, p
+	}
 	switch f.Get("grant_type") {
 	case "client_credentials":
 		// Salesforce Help, "OAuth 2.0 Client Credentials Flow for
@@ -43,20 +50,20 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, generic bool
 			oauthError(w, http.StatusBadRequest, "invalid_grant", "request not supported on this domain")
 			return
 		}
-		if f.Get("client_id") != s.opts.ClientID {
+		if clientID != s.opts.ClientID {
 			oauthError(w, http.StatusBadRequest, "invalid_client_id", "client identifier invalid")
 			return
 		}
-		if f.Get("client_secret") != s.opts.ClientSecret {
+		if clientSecret != s.opts.ClientSecret {
 			oauthError(w, http.StatusBadRequest, "invalid_client", "invalid client credentials")
 			return
 		}
 	case "refresh_token":
-		if f.Get("client_id") != s.opts.ClientID {
+		if clientID != s.opts.ClientID {
 			oauthError(w, http.StatusBadRequest, "invalid_client_id", "client identifier invalid")
 			return
 		}
-		if f.Get("client_secret") != "" && f.Get("client_secret") != s.opts.ClientSecret {
+		if clientSecret != "" && clientSecret != s.opts.ClientSecret {
 			oauthError(w, http.StatusBadRequest, "invalid_client", "invalid client credentials")
 			return
 		}

@@ -197,17 +197,26 @@ func TestTokenHosts(t *testing.T) {
 		name    string
 		host    string
 		form    url.Values
+		basic   [2]string // client_id and secret sent with HTTP Basic, as simple-salesforce does
 		status  int
 		wantErr map[string]string // nil: a session on the My Domain
 	}{
-		{"client credentials on My Domain", s.URL, cc, 200, nil},
-		{"client credentials on the generic login host", s.LoginURL, cc, 400, refused},
-		{"refresh token on My Domain", s.URL, rt, 200, nil},
-		{"refresh token on the generic login host", s.LoginURL, rt, 200, nil},
+		{"client credentials on My Domain", s.URL, cc, [2]string{}, 200, nil},
+		{"client credentials on the generic login host", s.LoginURL, cc, [2]string{}, 400, refused},
+		{"client credentials with HTTP Basic", s.URL, url.Values{"grant_type": {"client_credentials"}}, [2]string{"fake-client-id", "fake-client-secret"}, 200, nil},
+		{"client credentials with a wrong HTTP Basic secret", s.URL, url.Values{"grant_type": {"client_credentials"}}, [2]string{"fake-client-id", "nope"}, 400,
+			map[string]string{"error": "invalid_client", "error_description": "invalid client credentials"}},
+		{"refresh token on My Domain", s.URL, rt, [2]string{}, 200, nil},
+		{"refresh token on the generic login host", s.LoginURL, rt, [2]string{}, 200, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, err := http.PostForm(tc.host+"/services/oauth2/token", tc.form)
+			req, _ := http.NewRequest("POST", tc.host+"/services/oauth2/token", strings.NewReader(tc.form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if tc.basic[0] != "" {
+				req.SetBasicAuth(tc.basic[0], tc.basic[1])
+			}
+			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
