@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -289,6 +290,45 @@ func TestRequestSizeLimit(t *testing.T) {
 			b, _ := io.ReadAll(resp.Body)
 			if resp.StatusCode != tc.status || string(b) != tc.body {
 				t.Errorf("%d %s\nwant %d %s", resp.StatusCode, b, tc.status, tc.body)
+			}
+		})
+	}
+}
+
+// A query locator is 0r8 plus 15 characters and lives two days on the org's
+// clock; after that its nextRecordsUrl answers INVALID_QUERY_LOCATOR.
+func TestQueryLocatorLivesTwoDays(t *testing.T) {
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	s := NewServer(Options{BatchSize: 200, SessionTTL: 100 * time.Hour, Now: func() time.Time { return now }})
+	defer s.Close()
+	for range 450 {
+		s.Insert("Account", map[string]any{"Name": "x"})
+	}
+	c := login(t, s)
+	_, _, body := c.do("GET", q("SELECT Id FROM Account"), "")
+	var r struct {
+		NextRecordsURL string `json:"nextRecordsUrl"`
+	}
+	json.Unmarshal([]byte(body), &r)
+	if !regexp.MustCompile(`^/services/data/v62\.0/query/0r8[0-9A-Za-z]{15}-200$`).MatchString(r.NextRecordsURL) {
+		t.Fatalf("nextRecordsUrl = %q", r.NextRecordsURL)
+	}
+	tests := []struct {
+		name   string
+		age    time.Duration
+		status int
+		body   string // "" = any page
+	}{
+		{"after 47 hours", 47 * time.Hour, 200, ""},
+		{"after 49 hours", 49 * time.Hour, 400, `[{"errorCode":"INVALID_QUERY_LOCATOR","message":"invalid query locator"}]`},
+	}
+	start := now
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			now = start.Add(tc.age)
+			status, _, body := c.do("GET", r.NextRecordsURL, "")
+			if status != tc.status || tc.body != "" && body != tc.body {
+				t.Errorf("%d %s\nwant %d %s", status, body, tc.status, tc.body)
 			}
 		})
 	}
