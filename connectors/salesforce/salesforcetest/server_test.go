@@ -333,3 +333,47 @@ func TestQueryLocatorLivesTwoDays(t *testing.T) {
 		})
 	}
 }
+
+// Sforce-Query-Options: batchSize asks for 200 to 2,000 records a page
+// (default 2,000); the fake keeps a request inside those bounds.
+func TestQueryBatchSize(t *testing.T) {
+	s := NewServer(Options{})
+	defer s.Close()
+	for range 2100 {
+		s.Insert("Account", map[string]any{"Name": "x"})
+	}
+	c := login(t, s)
+	tests := []struct {
+		header string
+		want   int
+	}{
+		{"", 2000},
+		{"batchSize=500", 500},
+		{"batchSize=100", 200},
+		{"batchSize=5000", 2000},
+		{"batchSize=many", 2000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.header, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", s.URL+q("SELECT Id FROM Account"), nil)
+			req.Header.Set("Authorization", "Bearer "+c.tok)
+			if tc.header != "" {
+				req.Header.Set("Sforce-Query-Options", tc.header)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var r struct {
+				Records []json.RawMessage `json:"records"`
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Records) != tc.want {
+				t.Errorf("page of %d records, want %d", len(r.Records), tc.want)
+			}
+		})
+	}
+}
