@@ -110,6 +110,8 @@ func TestUpdateTypesValues(t *testing.T) {
 		{name: "text too long", fields: map[string]any{"Health_Reasons__c": strings.Repeat("x", 256)}, wantCode: "INVALID_VALUE"},
 		{name: "restricted picklist value", fields: map[string]any{"Health_Band__c": "Purple"}, wantCode: "INVALID_VALUE"},
 		{name: "not a number", fields: map[string]any{"Health_Score__c": "high"}, wantCode: "INVALID_VALUE"},
+		{name: "number outside the field's digits", fields: map[string]any{"MRR__c": 1e16}, wantCode: "INVALID_VALUE"},
+		{name: "number at the field's largest", fields: map[string]any{"MRR__c": 9999999999999998.0}, wantStore: map[string]any{"MRR__c": 9999999999999998.0}},
 		{name: "unknown field", fields: map[string]any{"Nope__c": 1}, wantCode: "INVALID_FIELD"},
 		{name: "formula field", fields: map[string]any{"Score_Formula__c": 1}, wantCode: "INVALID_FIELD_FOR_INSERT_UPDATE"},
 	}

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -221,6 +223,15 @@ func (s *Server) checkFields(o *sobject, in map[string]any, create bool) (vals m
 			}
 			if f.Type == TypePicklist && f.Restricted && !contains(f.Picklist, sv) {
 				return nil, nil, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", f.Label + ": bad value for restricted picklist field: " + sv, f.Name
+			}
+		case TypeDouble, TypeCurrency, TypePercent:
+			// A number field holds precision-scale digits before the point
+			// (Object Reference, "Field Types": Number, Currency, Percent);
+			// more fail the record (SOAP API Developer Guide, "StatusCode":
+			// NUMBER_OUTSIDE_VALID_RANGE).
+			p, sc := f.digits()
+			if x := cv.(float64); math.Abs(x) >= math.Pow10(p-sc) {
+				return nil, nil, "NUMBER_OUTSIDE_VALID_RANGE", f.Label + ": value outside of valid range on numeric field: " + strconv.FormatFloat(x, 'f', -1, 64), f.Name
 			}
 		case TypeReference:
 			if !s.exists(cv.(string)) {

@@ -254,7 +254,7 @@ func (s *Server) describe(w http.ResponseWriter, r *http.Request) {
 			Filterable: !f.longText(), PicklistValues: []pv{}, RestrictedPicklist: f.Restricted}
 		switch f.Type {
 		case TypeDouble, TypeCurrency, TypePercent:
-			df.Precision, df.Scale = 18, 2
+			df.Precision, df.Scale = f.digits()
 		}
 		for _, v := range f.Picklist {
 			df.PicklistValues = append(df.PicklistValues, pv{Active: true, Label: v, Value: v})

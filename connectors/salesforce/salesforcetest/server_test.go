@@ -159,6 +159,8 @@ func TestCompositeAndLimits(t *testing.T) {
 	}{
 		{"update ok and errors in order", "PATCH", `{"allOrNone":false,"records":[{"attributes":{"type":"Account"},"id":"` + a + `","Health_Score__c":80},{"attributes":{"type":"Account"},"id":"001000000000000AAA","Name":"x"},{"attributes":{"type":"Account"},"id":"` + a + `","Health_Band__c":"Blue"}]}`, 200,
 			`[{"id":"` + a + `","success":true,"errors":[]},{"success":false,"errors":[{"statusCode":"INVALID_CROSS_REFERENCE_KEY","message":"invalid cross reference id","fields":[]}]},{"success":false,"errors":[{"statusCode":"INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST","message":"Health Band: bad value for restricted picklist field: Blue","fields":["Health_Band__c"]}]}]`},
+		{"number outside the field's digits", "PATCH", `{"records":[{"attributes":{"type":"Account"},"id":"` + a + `","MRR__c":10000000000000000}]}`, 200,
+			`[{"success":false,"errors":[{"statusCode":"NUMBER_OUTSIDE_VALID_RANGE","message":"MRR: value outside of valid range on numeric field: 10000000000000000","fields":["MRR__c"]}]}]`},
 		{"wrong JSON type fails the request", "PATCH", `{"records":[{"attributes":{"type":"Account"},"id":"` + a + `","Health_Score__c":"high"}]}`, 400, `"errorCode":"JSON_PARSER_ERROR"`},
 		{"create", "POST", `{"records":[{"attributes":{"type":"Task"},"WhatId":"` + a + `","Subject":"Call","Status":"Not Started","Priority":"High"}]}`, 200, `"success":true`},
 		{"more than 200 records", "PATCH", `{"records":[` + strings.Repeat(`{"attributes":{"type":"Account"},"id":"`+a+`","Name":"x"},`, 200) + `{"attributes":{"type":"Account"},"id":"` + a + `","Name":"x"}]}`, 400,
