@@ -147,7 +147,7 @@ func TestQueryPagingAndQueryAll(t *testing.T) {
 }
 
 func TestCompositeAndLimits(t *testing.T) {
-	s := NewServer(Options{DailyAllocation: 5})
+	s := NewServer(Options{DailyAllocation: 10})
 	defer s.Close()
 	s.AddHealthsyncFields()
 	a, _ := s.Insert("Account", map[string]any{"Name": "Acme"})
@@ -161,6 +161,8 @@ func TestCompositeAndLimits(t *testing.T) {
 			`[{"id":"` + a + `","success":true,"errors":[]},{"success":false,"errors":[{"statusCode":"INVALID_CROSS_REFERENCE_KEY","message":"invalid cross reference id","fields":[]}]},{"success":false,"errors":[{"statusCode":"INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST","message":"Health Band: bad value for restricted picklist field: Blue","fields":["Health_Band__c"]}]}]`},
 		{"number outside the field's digits", "PATCH", `{"records":[{"attributes":{"type":"Account"},"id":"` + a + `","MRR__c":10000000000000000}]}`, 200,
 			`[{"success":false,"errors":[{"statusCode":"NUMBER_OUTSIDE_VALID_RANGE","message":"MRR: value outside of valid range on numeric field: 10000000000000000","fields":["MRR__c"]}]}]`},
+		{"allOrNone rolls back the valid records", "PATCH", `{"allOrNone":true,"records":[{"attributes":{"type":"Account"},"id":"` + a + `","Health_Score__c":10},{"attributes":{"type":"Account"},"id":"` + a + `","Health_Band__c":"Blue"}]}`, 200,
+			`[{"success":false,"errors":[{"statusCode":"ALL_OR_NONE_OPERATION_ROLLED_BACK","message":"Record rolled back because not all records were valid and the request was using AllOrNone header","fields":[]}]},{"success":false,"errors":[{"statusCode":"INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST","message":"Health Band: bad value for restricted picklist field: Blue","fields":["Health_Band__c"]}]}]`},
 		{"wrong JSON type fails the request", "PATCH", `{"records":[{"attributes":{"type":"Account"},"id":"` + a + `","Health_Score__c":"high"}]}`, 400, `"errorCode":"JSON_PARSER_ERROR"`},
 		{"create", "POST", `{"records":[{"attributes":{"type":"Task"},"WhatId":"` + a + `","Subject":"Call","Status":"Not Started","Priority":"High"}]}`, 200, `"success":true`},
 		{"more than 200 records", "PATCH", `{"records":[` + strings.Repeat(`{"attributes":{"type":"Account"},"id":"`+a+`","Name":"x"},`, 200) + `{"attributes":{"type":"Account"},"id":"` + a + `","Name":"x"}]}`, 400,
@@ -170,7 +172,7 @@ func TestCompositeAndLimits(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.status == 403 {
-				s.SetAPIUsage(5, 0)
+				s.SetAPIUsage(10, 0)
 			}
 			status, _, body := c.do(tc.method, "/services/data/v62.0/composite/sobjects", tc.body)
 			if status != tc.status || !strings.Contains(body, tc.want) {
