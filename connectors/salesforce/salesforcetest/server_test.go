@@ -381,3 +381,51 @@ func TestQueryBatchSize(t *testing.T) {
 		})
 	}
 }
+
+// Each per-record problem comes back as its own SaveResult error, the other
+// records of the call still saved.
+func TestCompositeRecordErrors(t *testing.T) {
+	s := NewServer(Options{})
+	defer s.Close()
+	s.AddHealthsyncFields()
+	a, _ := s.Insert("Account", map[string]any{"Name": "Acme"})
+	c := login(t, s)
+	rec := func(fields string) string { return `{"attributes":{"type":"Account"},"id":"` + a + `"` + fields + `}` }
+	tests := []struct {
+		name, method, record, want string
+	}{
+		{"id of another object", "PATCH", `{"attributes":{"type":"Account"},"id":"003000000000000AAA","Name":"x"}`,
+			`{"success":false,"errors":[{"statusCode":"MALFORMED_ID","message":"Account ID: id value of incorrect type: 003000000000000AAA","fields":["Id"]}]}`},
+		{"unknown type", "PATCH", `{"attributes":{"type":"Nope__c"},"id":"` + a + `"}`,
+			`{"success":false,"errors":[{"statusCode":"INVALID_TYPE","message":"sObject type 'Nope__c' is not supported.","fields":[]}]}`},
+		{"unknown field", "PATCH", rec(`,"Nope__c":1`),
+			`{"success":false,"errors":[{"statusCode":"INVALID_FIELD","message":"No such column 'Nope__c' on sobject of type Account","fields":["Nope__c"]}]}`},
+		{"read-only field", "PATCH", rec(`,"SystemModstamp":"2025-01-01T00:00:00Z"`),
+			`{"success":false,"errors":[{"statusCode":"INVALID_FIELD_FOR_INSERT_UPDATE","message":"Unable to create/update fields: SystemModstamp. Please check the security settings of this field and verify that it is read/write for your profile or permission set.","fields":["SystemModstamp"]}]}`},
+		{"text too long", "PATCH", rec(`,"Health_Reasons__c":"` + strings.Repeat("x", 256) + `"`),
+			`{"success":false,"errors":[{"statusCode":"STRING_TOO_LONG","message":"Health Reasons: data value too large: ` + strings.Repeat("x", 256) + ` (max length=255)","fields":["Health_Reasons__c"]}]}`},
+		{"create without a required field", "POST", `{"attributes":{"type":"Account"},"Website":"acme.example"}`,
+			`{"success":false,"errors":[{"statusCode":"REQUIRED_FIELD_MISSING","message":"Required fields are missing: [Name]","fields":["Name"]}]}`},
+		{"create with an id", "POST", rec(`,"Name":"x"`),
+			`{"success":false,"errors":[{"statusCode":"INVALID_FIELD","message":"cannot specify Id in an insert call","fields":["Id"]}]}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ok := rec(`,"Health_Score__c":50`)
+			if tc.method == "POST" {
+				ok = `{"attributes":{"type":"Account"},"Name":"Beta"}`
+			}
+			status, _, body := c.do(tc.method, "/services/data/v62.0/composite/sobjects", `{"records":[`+tc.record+`,`+ok+`]}`)
+			var res []json.RawMessage
+			if err := json.Unmarshal([]byte(body), &res); status != 200 || err != nil || len(res) != 2 {
+				t.Fatalf("%d %s", status, body)
+			}
+			if string(res[0]) != tc.want {
+				t.Errorf("first result %s\nwant %s", res[0], tc.want)
+			}
+			if !strings.Contains(string(res[1]), `"success":true`) {
+				t.Errorf("the valid record was not saved: %s", res[1])
+			}
+		})
+	}
+}
