@@ -275,7 +275,13 @@ func convert(f *Field, v any) (any, error) {
 	}
 	switch f.Type {
 	case TypeDouble, TypeInt, TypeCurrency, TypePercent:
+		// A number may also come as a JSON string holding one: the REST API
+		// Developer Guide's own examples send "numberOfEmployees": "100"
+		// ("Create Multiple Records"); "high" still fails the request.
 		n, ok := v.(json.Number)
+		if s, isString := v.(string); isString {
+			n, ok = json.Number(strings.TrimSpace(s)), true
+		}
 		if !ok {
 			return bad()
 		}

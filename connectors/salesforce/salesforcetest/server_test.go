@@ -429,3 +429,34 @@ func TestCompositeRecordErrors(t *testing.T) {
 		})
 	}
 }
+
+// A number field takes a JSON number or a string holding one, as the REST
+// API Developer Guide's examples send; any other string fails the request.
+func TestCompositeNumberAsString(t *testing.T) {
+	s := NewServer(Options{})
+	defer s.Close()
+	s.AddHealthsyncFields()
+	a, _ := s.Insert("Account", map[string]any{"Name": "Acme"})
+	c := login(t, s)
+	tests := []struct {
+		value  string
+		status int
+		stored any
+	}{
+		{`-3.5`, 200, -3.5},
+		{`"12"`, 200, 12.0},
+		{`"high"`, 400, 12.0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.value, func(t *testing.T) {
+			status, _, body := c.do("PATCH", "/services/data/v62.0/composite/sobjects",
+				`{"records":[{"attributes":{"type":"Account"},"id":"`+a+`","Health_Trend__c":`+tc.value+`}]}`)
+			if status != tc.status || status == 200 && !strings.Contains(body, `"success":true`) {
+				t.Errorf("%d %s, want %d", status, body, tc.status)
+			}
+			if got := s.Get("Account", a)["Health_Trend__c"]; got != tc.stored {
+				t.Errorf("stored %#v, want %#v", got, tc.stored)
+			}
+		})
+	}
+}
