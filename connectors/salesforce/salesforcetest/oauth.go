@@ -101,8 +101,11 @@ func oauthError(w http.ResponseWriter, status int, code, desc string) {
 }
 
 // checkAssertion verifies an RS256 JWT: signature against the configured
-// public key, iss = consumer key, sub = username, aud = a login URL, exp in
-// the future. It returns Salesforce's error_description or "".
+// public key, iss = consumer key, sub = username, aud =
+// https://login.salesforce.com or https://test.salesforce.com whichever host
+// serves the request (Salesforce Help, "OAuth 2.0 JWT Bearer Flow for
+// Server-to-Server Integration"; a My Domain URL is no audience), exp in the
+// future. It returns Salesforce's error_description or "".
 func (s *Server) checkAssertion(a string) string {
 	if s.opts.PublicKey == nil {
 		return "invalid assertion"
@@ -144,7 +147,7 @@ func (s *Server) checkAssertion(a string) string {
 	}
 	aud, _ := c.Aud.(string)
 	aud = strings.TrimSuffix(aud, "/")
-	if aud != s.URL && aud != s.LoginURL && aud != "https://login.salesforce.com" && aud != "https://test.salesforce.com" {
+	if aud != "https://login.salesforce.com" && aud != "https://test.salesforce.com" {
 		return "audience is invalid"
 	}
 	if c.Exp == 0 || !s.now().Before(time.Unix(c.Exp, 0)) {
