@@ -13,8 +13,10 @@ func TestJWTAudience(t *testing.T) {
 		{"http://127.0.0.1:8443", "https://login.salesforce.com"},
 	}
 	for _, tc := range tests {
-		if got := jwtAudience(tc.login); got != tc.want {
-			t.Errorf("jwtAudience(%s) = %s, want %s", tc.login, got, tc.want)
-		}
+		t.Run(tc.login, func(t *testing.T) {
+			if got := jwtAudience(tc.login); got != tc.want {
+				t.Errorf("got %s, want %s", got, tc.want)
+			}
+		})
 	}
 }
