@@ -188,7 +188,8 @@ func TestDefaults(t *testing.T) {
 func TestConnectorDefaults(t *testing.T) {
 	src := `
 connectors:
-  - {name: sf, kind: salesforce, auth: {client_id: id, client_secret: s}, schedule: "@hourly"}
+  - {name: sf, kind: salesforce, login_url: "https://acme.my.salesforce.com", auth: {client_id: id, client_secret: s}, schedule: "@hourly"}
+  - {name: sf-jwt, kind: salesforce, auth: {flow: jwt_bearer, client_id: id, username: u, private_key_file: k.pem}, schedule: "@hourly"}
   - {name: hs, kind: hubspot, auth: {client_id: id, client_secret: app-secret, refresh_token: r}, schedule: "@hourly"}
   - {name: cb, kind: chargebee, site: acme, auth: {api_key: k}, schedule: "@hourly"}
 `
@@ -197,13 +198,15 @@ connectors:
 		t.Fatal(err)
 	}
 	sf, _ := cfg.Connector("sf")
+	sfJWT, _ := cfg.Connector("sf-jwt")
 	hs, _ := cfg.Connector("hs")
 	cb, _ := cfg.Connector("cb")
 	tests := []struct {
 		name      string
 		got, want any
 	}{
-		{"sf login_url", sf.LoginURL, DefaultSalesforceLoginURL},
+		{"sf login_url given", sf.LoginURL, "https://acme.my.salesforce.com"},
+		{"sf jwt_bearer login_url", sfJWT.LoginURL, DefaultSalesforceLoginURL},
 		{"sf api_version", sf.APIVersion, "62.0"},
 		{"sf flow", sf.Auth.Flow, FlowClientCredentials},
 		{"sf max_api_share", sf.MaxAPIShare, 0.8},

@@ -16,8 +16,10 @@ type Connector struct {
 	Name string `yaml:"name" json:"name"`
 	// Kind is salesforce, hubspot, stripe or chargebee.
 	Kind string `yaml:"kind" json:"kind"`
-	// LoginURL is Salesforce's OAuth host (https://login.salesforce.com,
-	// https://test.salesforce.com or a My Domain URL).
+	// LoginURL is Salesforce's OAuth host: the org's My Domain URL
+	// (https://YOURDOMAIN.my.salesforce.com), required for client_credentials;
+	// jwt_bearer and refresh_token may also use https://login.salesforce.com
+	// (their default) or https://test.salesforce.com.
 	LoginURL string `yaml:"login_url,omitempty" json:"login_url,omitempty"`
 	// BaseURL overrides the vendor's API base URL (tests and the demo point it
 	// at a fake). Defaults: https://api.hubapi.com, https://api.stripe.com,

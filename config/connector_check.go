@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -13,6 +14,19 @@ var (
 	sfOrgIDRe       = regexp.MustCompile(`^00D[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$`)
 	cbSiteRe        = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 )
+
+// sfGenericLoginHosts are Salesforce's shared login hosts (production and
+// sandbox), as opposed to an org's My Domain.
+var sfGenericLoginHosts = map[string]bool{"login.salesforce.com": true, "test.salesforce.com": true}
+
+// urlHost is the lower-case host name of a URL without its port, or "".
+func urlHost(v string) string {
+	u, err := url.Parse(v)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+}
 
 // validate checks one defaulted connector; p is its key path.
 func (c Connector) validate(k *checker, p string) {
@@ -59,7 +73,11 @@ func (c Connector) validate(k *checker, p string) {
 	}
 	switch c.Kind {
 	case KindSalesforce:
-		k.url(p+".login_url", c.LoginURL, true)
+		if c.LoginURL == "" && a.Flow == FlowClientCredentials {
+			k.add(p+".login_url", "is required with flow client_credentials: your My Domain URL, https://YOURDOMAIN.my.salesforce.com (Salesforce refuses the flow on login.salesforce.com)")
+		} else {
+			k.url(p+".login_url", c.LoginURL, true)
+		}
 		if c.BaseURL != "" {
 			k.add(p+".base_url", "does not apply to salesforce (the instance URL comes from the token response); set login_url")
 		}
@@ -76,6 +94,13 @@ func (c Connector) validate(k *checker, p string) {
 		case FlowClientCredentials:
 			need("auth.client_secret", a.ClientSecret.IsZero(), " with flow client_credentials")
 			forbid("auth.refresh_token", !a.RefreshToken.IsZero())
+			// Salesforce Help, "OAuth 2.0 Client Credentials Flow for
+			// Server-to-Server Integration": the flow works only on the
+			// org's My Domain; the generic hosts answer "invalid_grant:
+			// request not supported on this domain".
+			if h := urlHost(c.LoginURL); sfGenericLoginHosts[h] {
+				k.add(p+".login_url", "Salesforce refuses flow client_credentials on %s (invalid_grant: request not supported on this domain); use your My Domain URL, https://YOURDOMAIN.my.salesforce.com", h)
+			}
 		case FlowRefreshToken:
 			need("auth.client_secret", a.ClientSecret.IsZero(), " with flow refresh_token")
 			need("auth.refresh_token", a.RefreshToken.IsZero(), " with flow refresh_token")

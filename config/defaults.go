@@ -155,9 +155,13 @@ func (c *Connector) applyDefaults() {
 	crm := c.Kind == KindSalesforce || c.Kind == KindHubSpot
 	switch c.Kind {
 	case KindSalesforce:
-		setStr(&c.LoginURL, DefaultSalesforceLoginURL)
-		setStr(&c.APIVersion, DefaultSalesforceAPIVersion)
 		setStr(&c.Auth.Flow, FlowClientCredentials)
+		if c.Auth.Flow != FlowClientCredentials {
+			// Client credentials work only on the org's My Domain, so that
+			// flow has no default login URL (validation asks for one).
+			setStr(&c.LoginURL, DefaultSalesforceLoginURL)
+		}
+		setStr(&c.APIVersion, DefaultSalesforceAPIVersion)
 		if c.MaxAPIShare == 0 {
 			c.MaxAPIShare = 0.8
 		}

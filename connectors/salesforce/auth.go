@@ -64,7 +64,7 @@ func newAuthenticator(cfg config.Connector, login string, now func() time.Time) 
 		if err != nil {
 			return nil, err
 		}
-		return &jwtBearer{clientID: a.ClientID, username: a.Username, aud: login, key: key, now: now}, nil
+		return &jwtBearer{clientID: a.ClientID, username: a.Username, aud: jwtAudience(login), key: key, now: now}, nil
 	}
 	return nil, fmt.Errorf("auth flow %q: want %s, %s or %s", a.Flow, config.FlowClientCredentials, config.FlowJWTBearer, config.FlowRefreshToken)
 }
@@ -108,9 +108,28 @@ func (f refreshToken) form() (url.Values, error) {
 	return v, nil
 }
 
+// jwtAudience is the aud claim of a JWT bearer assertion. Salesforce Help,
+// "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration", allows only
+// https://login.salesforce.com or https://test.salesforce.com (or an
+// Experience Cloud site), whichever host the token request goes to, even a
+// My Domain (simple-salesforce keeps the two apart the same way): a sandbox
+// (test.salesforce.com or a *.sandbox.my.salesforce.com My Domain) gets
+// test, everything else login.
+func jwtAudience(loginURL string) string {
+	host := loginURL
+	if u, err := url.Parse(loginURL); err == nil {
+		host = strings.ToLower(u.Hostname())
+	}
+	if host == "test.salesforce.com" || strings.HasSuffix(host, ".sandbox.my.salesforce.com") {
+		return "https://test.salesforce.com"
+	}
+	return "https://login.salesforce.com"
+}
+
 // jwtBearer signs an RS256 assertion: iss the consumer key, sub the
-// username, aud the login URL, exp three minutes ahead (Salesforce Help,
-// "OAuth 2.0 JWT Bearer Flow for Server-to-Server Integration").
+// username, aud login or test.salesforce.com (jwtAudience), exp three
+// minutes ahead (Salesforce Help, "OAuth 2.0 JWT Bearer Flow for
+// Server-to-Server Integration").
 type jwtBearer struct {
 	clientID, username, aud string
 	key                     *rsa.PrivateKey
@@ -188,7 +207,15 @@ func (c *Client) authenticate(ctx context.Context) error {
 		return fmt.Errorf("salesforce %s: authenticating (%s): reading body: %w", c.cfg.Name, c.auth.flow(), err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("salesforce %s: authenticating (%s): %w", c.cfg.Name, c.auth.flow(), toError(resp, b))
+		e := toError(resp, b)
+		if e.Code == "invalid_grant" && strings.Contains(e.Message, "not supported on this domain") {
+			// Salesforce Help, "OAuth 2.0 Client Credentials Flow for
+			// Server-to-Server Integration": only the My Domain login URL
+			// accepts this flow.
+			return fmt.Errorf("salesforce %s: authenticating (%s) on %s: use the org's My Domain URL as login_url (https://YOURDOMAIN.my.salesforce.com): %w",
+				c.cfg.Name, c.auth.flow(), c.login, e)
+		}
+		return fmt.Errorf("salesforce %s: authenticating (%s): %w", c.cfg.Name, c.auth.flow(), e)
 	}
 	var tr tokenResponse
 	if err := json.Unmarshal(b, &tr); err != nil || tr.AccessToken == "" || tr.InstanceURL == "" {

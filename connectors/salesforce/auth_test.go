@@ -57,14 +57,18 @@ func TestAuthFlows(t *testing.T) {
 	tests := []struct {
 		name     string
 		auth     config.Auth
+		generic  bool   // log in on the generic login host instead of the My Domain
 		wantCode string // "" = success
 	}{
 		{name: "client credentials", auth: config.Auth{Flow: config.FlowClientCredentials, ClientID: "fake-client-id", ClientSecret: config.NewSecret("fake-client-secret")}},
+		{name: "client credentials on the generic login host", auth: config.Auth{Flow: config.FlowClientCredentials, ClientID: "fake-client-id", ClientSecret: config.NewSecret("fake-client-secret")}, generic: true, wantCode: "invalid_grant"},
 		{name: "client credentials wrong secret", auth: config.Auth{Flow: config.FlowClientCredentials, ClientID: "fake-client-id", ClientSecret: config.NewSecret("wrong-secret-value")}, wantCode: "invalid_client"},
 		{name: "refresh token", auth: config.Auth{Flow: config.FlowRefreshToken, ClientID: "fake-client-id", ClientSecret: config.NewSecret("fake-client-secret"), RefreshToken: config.NewSecret("5Aep861-refresh")}},
 		{name: "refresh token revoked", auth: config.Auth{Flow: config.FlowRefreshToken, ClientID: "fake-client-id", RefreshToken: config.NewSecret("revoked-refresh")}, wantCode: "invalid_grant"},
 		{name: "jwt bearer pkcs8 inline", auth: config.Auth{Flow: config.FlowJWTBearer, ClientID: "fake-client-id", Username: "integration@example.com", PrivateKey: config.NewSecret(pemPKCS8)}},
 		{name: "jwt bearer pkcs1 file", auth: config.Auth{Flow: config.FlowJWTBearer, ClientID: "fake-client-id", Username: "integration@example.com", PrivateKeyFile: keyFile}},
+		{name: "jwt bearer on the generic login host", auth: config.Auth{Flow: config.FlowJWTBearer, ClientID: "fake-client-id", Username: "integration@example.com", PrivateKey: config.NewSecret(pemPKCS8)}, generic: true},
+		{name: "refresh token on the generic login host", auth: config.Auth{Flow: config.FlowRefreshToken, ClientID: "fake-client-id", RefreshToken: config.NewSecret("5Aep861-refresh")}, generic: true},
 		{name: "jwt bearer wrong key", auth: config.Auth{Flow: config.FlowJWTBearer, ClientID: "fake-client-id", Username: "integration@example.com", PrivateKey: config.NewSecret(otherPEM)}, wantCode: "invalid_grant"},
 		{name: "jwt bearer wrong user", auth: config.Auth{Flow: config.FlowJWTBearer, ClientID: "fake-client-id", Username: "someone@example.com", PrivateKey: config.NewSecret(pemPKCS8)}, wantCode: "invalid_grant"},
 	}
@@ -73,6 +77,9 @@ func TestAuthFlows(t *testing.T) {
 			e := newEnv(t, salesforcetest.Options{PublicKey: &key.PublicKey, Username: "integration@example.com", RefreshToken: "5Aep861-refresh"})
 			e.seedAccounts(1)
 			e.cfg.Auth = tc.auth
+			if tc.generic {
+				e.cfg.LoginURL = e.fake.LoginURL
+			}
 			var logs bytes.Buffer
 			c := e.client(salesforce.Options{Logger: zerolog.New(&logs).Level(zerolog.TraceLevel), Now: e.clock.Now})
 			_, err := c.Fetch(context.Background(), "Account", e.fake.All("Account")[0]["Id"].(string))
@@ -84,6 +91,9 @@ func TestAuthFlows(t *testing.T) {
 				var he *httpclient.Error
 				if !errors.As(err, &he) || he.Code != tc.wantCode || he.Status != 400 {
 					t.Fatalf("err = %v, want %s", err, tc.wantCode)
+				}
+				if tc.generic && !strings.Contains(err.Error(), "use the org's My Domain URL as login_url") {
+					t.Errorf("err = %v, want a hint to use the My Domain URL", err)
 				}
 				if e.fake.Count("query") != 0 {
 					t.Error("queried without a session")

@@ -26,6 +26,8 @@ type describeField struct {
 	Label              string `json:"label"`
 	Type               string `json:"type"`
 	Length             int    `json:"length"`
+	Precision          int    `json:"precision"`
+	Scale              int    `json:"scale"`
 	Updateable         bool   `json:"updateable"`
 	Createable         bool   `json:"createable"`
 	Nillable           bool   `json:"nillable"`

@@ -84,9 +84,13 @@ func (c Cursor) encode() []byte {
 	return b
 }
 
-// soqlTime writes a SOQL datetime literal in UTC with an explicit offset and
-// milliseconds: 2024-01-15T10:30:00.123+00:00.
-func soqlTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000-07:00") }
+// soqlTime writes a SOQL datetime literal in UTC in a documented form,
+// 2024-01-15T10:30:00Z: no fractional seconds (SOQL and SOSL Reference,
+// "Date Formats and Date Literals in WHERE"). Salesforce stores datetimes
+// in whole seconds, so dropping a fraction re-reads, never skips.
+func soqlTime(t time.Time) string {
+	return t.UTC().Truncate(time.Second).Format("2006-01-02T15:04:05Z")
+}
 
 // after is the compound cursor condition: records strictly after (ts, id)
 // in (SystemModstamp, Id) order.

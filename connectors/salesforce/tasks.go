@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/healthsync/healthsync/connectors/record"
 )
@@ -16,7 +17,13 @@ func Marker(key string) string { return "[healthsync:" + key + "]" }
 
 var priorities = map[string]string{"high": "High", "normal": "Normal", "low": "Low"}
 
-// byIDs reads fields of records by ID, 200 IDs per query.
+// idsPerQuery is how many IDs one byIDs query names: 200 IDs make about
+// 5.6 KB of URL-encoded SOQL, well inside the 16,384 bytes a REST call's
+// URI and headers may hold (Salesforce Help, "Maximum number of rows
+// returned by SOQL queries over the REST API").
+const idsPerQuery = 200
+
+// byIDs reads fields of records by ID, idsPerQuery IDs per query.
 func (c *Client) byIDs(ctx context.Context, object string, fields []string, ids []string) (map[string]row, error) {
 	out := map[string]row{}
 	var clean []string
@@ -25,7 +32,7 @@ func (c *Client) byIDs(ctx context.Context, object string, fields []string, ids 
 			clean = append(clean, id)
 		}
 	}
-	for chunk := range slices.Chunk(clean, MaxBatch) {
+	for chunk := range slices.Chunk(clean, idsPerQuery) {
 		soql := "SELECT " + strings.Join(fields, ", ") + " FROM " + object + " WHERE Id IN ('" + strings.Join(chunk, "', '") + "')"
 		for qr, err := range c.pages(ctx, soql, false) {
 			if err != nil {
@@ -95,10 +102,7 @@ func (c *Client) CreateTasks(ctx context.Context, tasks []record.Task) ([]record
 			results = append(results, record.WriteResult{Key: t.DedupeKey, Error: &record.WriteError{Code: "INVALID_CROSS_REFERENCE_KEY", Message: "account " + t.AccountID + " not found for the task's owner", Fields: []string{"WhatId"}}})
 			continue
 		}
-		desc := Marker(t.DedupeKey)
-		if t.Body != "" {
-			desc = strings.TrimRight(t.Body, "\n") + "\n\n" + desc
-		}
+		desc := taskDescription(t.Body, t.DedupeKey)
 		status := "Not Started"
 		if t.Status == record.TaskCompleted {
 			status = "Completed"
@@ -143,6 +147,40 @@ func (c *Client) CreateTasks(ctx context.Context, tasks []record.Task) ([]record
 	return results, nil
 }
 
+// maxTaskDescription is the length of Task.Description, a long text area
+// of 32,000 characters (Object Reference for the Salesforce Platform,
+// "Task"); a longer value fails the record with STRING_TOO_LONG.
+const maxTaskDescription = 32000
+
+// taskDescription is the body followed by the marker line, the body cut
+// (ending in "…") so that the whole fits the field and the marker survives.
+func taskDescription(body, key string) string {
+	marker := Marker(key)
+	body = strings.TrimRight(body, "\n")
+	if body == "" {
+		return marker
+	}
+	room := maxTaskDescription - utf8.RuneCountInString(marker) - len("\n\n")
+	if utf8.RuneCountInString(body) > room {
+		body = truncate(body, max(room-1, 0)) + "…"
+	}
+	return body + "\n\n" + marker
+}
+
+// appendNote adds a line to a Description, cut to what the field still
+// holds; a full Description is left as it is.
+func appendNote(desc, note string) string {
+	desc = strings.TrimRight(desc, "\n")
+	room := maxTaskDescription - utf8.RuneCountInString(desc) - 1
+	switch {
+	case room <= 0:
+		return desc
+	case utf8.RuneCountInString(note) > room:
+		note = truncate(note, room-1) + "…"
+	}
+	return desc + "\n" + note
+}
+
 func truncate(s string, n int) string {
 	r := []rune(s)
 	if len(r) <= n {
@@ -176,7 +214,7 @@ func (c *Client) CompleteTasks(ctx context.Context, tasks []record.Task) ([]reco
 		}
 		rec := map[string]any{"attributes": map[string]string{"type": "Task"}, "id": t.ID, "Status": "Completed"}
 		if t.Note != "" {
-			rec["Description"] = strings.TrimRight(r.str("Description"), "\n") + "\n" + t.Note
+			rec["Description"] = appendNote(r.str("Description"), t.Note)
 		}
 		queue = append(queue, pending{t, rec})
 	}

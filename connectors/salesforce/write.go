@@ -147,6 +147,12 @@ func typeValue(f *describeField, v any) (any, error) {
 		if math.IsNaN(n) || math.IsInf(n, 0) {
 			return nil, fmt.Errorf("%v is not a finite number", n)
 		}
+		// A number field holds precision-scale digits before the point;
+		// Salesforce refuses more with NUMBER_OUTSIDE_VALID_RANGE (Object
+		// Reference, "Field Types").
+		if f.Type != "int" && f.Precision > 0 && math.Abs(n) >= math.Pow10(f.Precision-f.Scale) {
+			return nil, fmt.Errorf("%v does not fit the field's %d digits, %d of them decimals", n, f.Precision, f.Scale)
+		}
 		if f.Type == "int" {
 			if n != math.Trunc(n) {
 				return nil, fmt.Errorf("%v is not an integer", n)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -109,6 +110,8 @@ func TestUpdateTypesValues(t *testing.T) {
 		{name: "text too long", fields: map[string]any{"Health_Reasons__c": strings.Repeat("x", 256)}, wantCode: "INVALID_VALUE"},
 		{name: "restricted picklist value", fields: map[string]any{"Health_Band__c": "Purple"}, wantCode: "INVALID_VALUE"},
 		{name: "not a number", fields: map[string]any{"Health_Score__c": "high"}, wantCode: "INVALID_VALUE"},
+		{name: "number outside the field's digits", fields: map[string]any{"MRR__c": 1e16}, wantCode: "INVALID_VALUE"},
+		{name: "number at the field's largest", fields: map[string]any{"MRR__c": 9999999999999998.0}, wantStore: map[string]any{"MRR__c": 9999999999999998.0}},
 		{name: "unknown field", fields: map[string]any{"Nope__c": 1}, wantCode: "INVALID_FIELD"},
 		{name: "formula field", fields: map[string]any{"Score_Formula__c": 1}, wantCode: "INVALID_FIELD_FOR_INSERT_UPDATE"},
 	}
@@ -291,5 +294,83 @@ func TestPreflight(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("problems = %+v\nwant %+v", got, want)
+	}
+}
+
+// Task.Description holds 32,000 characters: a long body is cut so that the
+// marker line survives (the task is still found as healthsync's), and a
+// completion note is cut to what is left.
+func TestTaskDescriptionFitsLongTextArea(t *testing.T) {
+	e := newEnv(t, salesforcetest.Options{})
+	owner := e.fake.AddUser("Ada CSM")
+	acme := e.mustInsert("Account", map[string]any{"Name": "Acme", "OwnerId": owner})
+	c := e.client(salesforce.Options{})
+	ctx := context.Background()
+	marker := "\n\n[healthsync:acme-long]"
+	body := strings.Repeat("é", 40000)
+	res, err := c.CreateTasks(ctx, []record.Task{{AccountID: acme, Subject: "Long", Body: body, Status: record.TaskOpen, DedupeKey: "acme-long"}})
+	if err != nil || len(res) != 1 || res[0].Error != nil {
+		t.Fatalf("CreateTasks = %+v, %v", res, err)
+	}
+	kept := 32000 - len([]rune(marker)) - 1
+	want := strings.Repeat("é", kept) + "…" + marker
+	if got := e.fake.Get("Task", res[0].ID)["Description"]; got != want {
+		t.Fatalf("Description: %d characters, want %d ending in the marker", len([]rune(got.(string))), len([]rune(want)))
+	}
+	got, err := pull(t, c, map[string][]byte{}, false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts := byStream(got, salesforce.StreamTask); len(ts) != 1 || len(ts[0].Tasks) != 1 || ts[0].Tasks[0].DedupeKey != "acme-long" {
+		t.Fatalf("task stream = %+v", ts)
+	}
+
+	// A full Description takes no note; one with room takes what fits.
+	shortDesc := strings.Repeat("a", 31950) + "\n[healthsync:acme-short]" // 31,974 characters
+	short := e.mustInsert("Task", map[string]any{"WhatId": acme, "Subject": "Short", "Status": "Not Started", "Description": shortDesc})
+	note := "Recovered to Green on 2025-03-20, score 81."
+	done, err := c.CompleteTasks(ctx, []record.Task{
+		{Ref: record.Ref{ID: res[0].ID}, DedupeKey: "acme-long", Note: note},
+		{Ref: record.Ref{ID: short}, DedupeKey: "acme-short", Note: note},
+	})
+	if err != nil || len(done) != 2 || done[0].Error != nil || done[1].Error != nil {
+		t.Fatalf("CompleteTasks = %+v, %v", done, err)
+	}
+	wants := map[string]string{
+		res[0].ID: want,
+		short:     shortDesc + "\n" + note[:24] + "…", // 25 characters left after the line break
+	}
+	for id, w := range wants {
+		if got := e.fake.Get("Task", id); got["Description"] != w || got["Status"] != "Completed" {
+			t.Errorf("task %s: Status %v, Description %q...%q, want ...%q", id, got["Status"], got["Description"].(string)[:10], tail(got["Description"].(string)), tail(w))
+		}
+	}
+}
+
+func tail(s string) string { return s[max(len(s)-40, 0):] }
+
+// Completing 450 tasks reads them 200 IDs per query, each URI inside the
+// fake's 16,384-byte request limit, and writes them 200 per collection.
+func TestCompleteManyTasksWithinRequestLimits(t *testing.T) {
+	e := newEnv(t, salesforcetest.Options{})
+	acme := e.mustInsert("Account", map[string]any{"Name": "Acme"})
+	var tasks []record.Task
+	var want []record.WriteResult
+	for i := range 450 {
+		key := fmt.Sprintf("acme-%03d", i)
+		id := e.mustInsert("Task", map[string]any{"WhatId": acme, "Subject": "s", "Status": "Not Started", "Description": "[healthsync:" + key + "]"})
+		tasks = append(tasks, record.Task{Ref: record.Ref{ID: id}, DedupeKey: key})
+		want = append(want, record.WriteResult{ID: id, Key: key})
+	}
+	c := e.client(salesforce.Options{})
+	got, err := c.CompleteTasks(context.Background(), tasks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("results differ: got %d, first %+v", len(got), got[:min(len(got), 2)])
+	}
+	if q, w := e.fake.Count("query"), e.fake.Count("composite"); q != 3 || w != 3 {
+		t.Errorf("calls: %d queries, %d collections; want 3 and 3", q, w)
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -43,6 +45,8 @@ func (s *Server) composite(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusBadRequest, "JSON_PARSER_ERROR", "Unexpected character in request body: "+err.Error())
 		return
 	}
+	// "Update Records Using sObject Collections": the list can contain up
+	// to 200 objects; more fail the request as Salesforce answers it.
 	if len(body.Records) > 200 {
 		writeErrors(w, http.StatusBadRequest, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records into this call")
 		return
@@ -220,6 +224,15 @@ func (s *Server) checkFields(o *sobject, in map[string]any, create bool) (vals m
 			if f.Type == TypePicklist && f.Restricted && !contains(f.Picklist, sv) {
 				return nil, nil, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", f.Label + ": bad value for restricted picklist field: " + sv, f.Name
 			}
+		case TypeDouble, TypeCurrency, TypePercent:
+			// A number field holds precision-scale digits before the point
+			// (Object Reference, "Field Types": Number, Currency, Percent);
+			// more fail the record (SOAP API Developer Guide, "StatusCode":
+			// NUMBER_OUTSIDE_VALID_RANGE).
+			p, sc := f.digits()
+			if x := cv.(float64); math.Abs(x) >= math.Pow10(p-sc) {
+				return nil, nil, "NUMBER_OUTSIDE_VALID_RANGE", f.Label + ": value outside of valid range on numeric field: " + strconv.FormatFloat(x, 'f', -1, 64), f.Name
+			}
 		case TypeReference:
 			if !s.exists(cv.(string)) {
 				return nil, nil, "INVALID_CROSS_REFERENCE_KEY", f.Label + ": id value of incorrect type: " + cv.(string), f.Name
@@ -262,7 +275,13 @@ func convert(f *Field, v any) (any, error) {
 	}
 	switch f.Type {
 	case TypeDouble, TypeInt, TypeCurrency, TypePercent:
+		// A number may also come as a JSON string holding one: the REST API
+		// Developer Guide's own examples send "numberOfEmployees": "100"
+		// ("Create Multiple Records"); "high" still fails the request.
 		n, ok := v.(json.Number)
+		if s, isString := v.(string); isString {
+			n, ok = json.Number(strings.TrimSpace(s)), true
+		}
 		if !ok {
 			return bad()
 		}

@@ -18,8 +18,12 @@ import (
 // Bearer Flow for Server-to-Server Integration" and "OAuth 2.0 Refresh Token
 // Flow": a 200 with access_token, instance_url, id, token_type, issued_at,
 // signature (no expires_in), and on failure a 400 with error and
-// error_description.
-func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+// error_description. generic marks the generic login host (LoginURL).
+func (s *Server) token(generic bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { s.serveToken(w, r, generic) }
+}
+
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, generic bool) {
 	s.mu.Lock()
 	s.counts["token"]++
 	s.mu.Unlock()
@@ -28,22 +32,38 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
+	// The connected app may authenticate with the form's client_id and
+	// client_secret or with HTTP Basic (RFC 6749, 2.3.1 "Client Password";
+	// simple-salesforce sends client credentials that way).
+	clientID, clientSecret := f.Get("client_id"), f.Get("client_secret")
+	if u, p, ok := r.BasicAuth(); ok {
+		clientID, clientSecret = u, p
+	}
 	switch f.Get("grant_type") {
 	case "client_credentials":
-		if f.Get("client_id") != s.opts.ClientID {
+		// Salesforce Help, "OAuth 2.0 Client Credentials Flow for
+		// Server-to-Server Integration": the token request goes to the
+		// org's My Domain login URL; login.salesforce.com and
+		// test.salesforce.com answer 400 invalid_grant "request not
+		// supported on this domain".
+		if generic {
+			oauthError(w, http.StatusBadRequest, "invalid_grant", "request not supported on this domain")
+			return
+		}
+		if clientID != s.opts.ClientID {
 			oauthError(w, http.StatusBadRequest, "invalid_client_id", "client identifier invalid")
 			return
 		}
-		if f.Get("client_secret") != s.opts.ClientSecret {
+		if clientSecret != s.opts.ClientSecret {
 			oauthError(w, http.StatusBadRequest, "invalid_client", "invalid client credentials")
 			return
 		}
 	case "refresh_token":
-		if f.Get("client_id") != s.opts.ClientID {
+		if clientID != s.opts.ClientID {
 			oauthError(w, http.StatusBadRequest, "invalid_client_id", "client identifier invalid")
 			return
 		}
-		if f.Get("client_secret") != "" && f.Get("client_secret") != s.opts.ClientSecret {
+		if clientSecret != "" && clientSecret != s.opts.ClientSecret {
 			oauthError(w, http.StatusBadRequest, "invalid_client", "invalid client credentials")
 			return
 		}
@@ -81,8 +101,11 @@ func oauthError(w http.ResponseWriter, status int, code, desc string) {
 }
 
 // checkAssertion verifies an RS256 JWT: signature against the configured
-// public key, iss = consumer key, sub = username, aud = a login URL, exp in
-// the future. It returns Salesforce's error_description or "".
+// public key, iss = consumer key, sub = username, aud =
+// https://login.salesforce.com or https://test.salesforce.com whichever host
+// serves the request (Salesforce Help, "OAuth 2.0 JWT Bearer Flow for
+// Server-to-Server Integration"; a My Domain URL is no audience), exp in the
+// future. It returns Salesforce's error_description or "".
 func (s *Server) checkAssertion(a string) string {
 	if s.opts.PublicKey == nil {
 		return "invalid assertion"
@@ -124,7 +147,7 @@ func (s *Server) checkAssertion(a string) string {
 	}
 	aud, _ := c.Aud.(string)
 	aud = strings.TrimSuffix(aud, "/")
-	if aud != s.URL && aud != "https://login.salesforce.com" && aud != "https://test.salesforce.com" {
+	if aud != "https://login.salesforce.com" && aud != "https://test.salesforce.com" {
 		return "audience is invalid"
 	}
 	if c.Exp == 0 || !s.now().Before(time.Unix(c.Exp, 0)) {

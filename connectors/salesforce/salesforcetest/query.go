@@ -13,12 +13,19 @@ import (
 )
 
 // cursor is a server-side query cursor (a query locator) holding the
-// rendered rows of one query.
+// rendered rows of one query. A locator is 18 characters starting 0r8 and
+// lives two days from the query; there is no limit on open cursors since
+// API 56.0 (Salesforce Help, "'INVALID_QUERY_LOCATOR' Salesforce Error";
+// Salesforce Developer Limits, "API Query Cursor Limits").
 type cursor struct {
 	rows    []json.RawMessage
 	version string
 	all     bool
+	created time.Time
 }
+
+// cursorTTL is how long a query locator and its results stay available.
+const cursorTTL = 48 * time.Hour
 
 // sfTime is how the REST API writes datetimes: 2024-01-15T10:30:00.000+0000.
 const sfTime = "2006-01-02T15:04:05.000-0700"
@@ -140,7 +147,7 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 	for i, rec := range recs {
 		rows[i] = render(qq.obj, qq.fields, rec, version)
 	}
-	c := &cursor{rows: rows, version: version, all: all}
+	c := &cursor{rows: rows, version: version, all: all, created: s.now()}
 	loc := ""
 	if len(rows) > s.batchSize(r) {
 		loc = s.newLocator()
@@ -157,7 +164,7 @@ func (s *Server) newLocator() string {
 	for i := range id {
 		id[i] = base62[int(b[i])%62]
 	}
-	return To18("01g5g0" + string(id[:9]))
+	return To18("0r8" + string(id[:12]))
 }
 
 func (s *Server) writePage(w http.ResponseWriter, c *cursor, loc string, off, size int) {
@@ -195,6 +202,10 @@ func (s *Server) queryMore(w http.ResponseWriter, r *http.Request) {
 	off, err := strconv.Atoi(offs)
 	s.mu.Lock()
 	c := s.cursors[loc]
+	if c != nil && s.now().Sub(c.created) > cursorTTL {
+		delete(s.cursors, loc)
+		c = nil
+	}
 	s.mu.Unlock()
 	if !ok || err != nil || c == nil || off < 0 || off > len(c.rows) {
 		writeErrors(w, http.StatusBadRequest, "INVALID_QUERY_LOCATOR", "invalid query locator")
@@ -240,10 +251,10 @@ func (s *Server) describe(w http.ResponseWriter, r *http.Request) {
 	for _, f := range o.fields {
 		df := field{Name: f.Name, Label: f.Label, Type: f.Type, Length: f.Length, Updateable: f.Updateable && !f.Calculated,
 			Createable: f.Createable && !f.Calculated, Custom: f.Custom, Nillable: f.Nillable, Calculated: f.Calculated,
-			Filterable: f.Type != TypeTextArea, PicklistValues: []pv{}, RestrictedPicklist: f.Restricted}
+			Filterable: !f.longText(), PicklistValues: []pv{}, RestrictedPicklist: f.Restricted}
 		switch f.Type {
 		case TypeDouble, TypeCurrency, TypePercent:
-			df.Precision, df.Scale = 18, 2
+			df.Precision, df.Scale = f.digits()
 		}
 		for _, v := range f.Picklist {
 			df.PicklistValues = append(df.PicklistValues, pv{Active: true, Label: v, Value: v})

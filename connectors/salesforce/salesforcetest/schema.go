@@ -22,14 +22,17 @@ const (
 
 // Field defines one field of an sObject, as describe reports it.
 type Field struct {
-	Name       string
-	Label      string
-	Type       string
-	Length     int // text length; 0 for non-text types
-	Updateable bool
-	Createable bool
-	Custom     bool
-	Nillable   bool
+	Name   string
+	Label  string
+	Type   string
+	Length int // text length; 0 for non-text types
+	// Precision and Scale are the digits in all and after the point of a
+	// double, currency or percent field (0: 18 and 2, Salesforce's largest).
+	Precision, Scale int
+	Updateable       bool
+	Createable       bool
+	Custom           bool
+	Nillable         bool
 	// Picklist holds the active values of a picklist field; Restricted makes
 	// other values fail with INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST.
 	Picklist   []string
@@ -51,6 +54,18 @@ type sobject struct {
 }
 
 func (o *sobject) field(name string) *Field { return o.byName[lower(name)] }
+
+// digits returns a number field's precision and scale, defaulted.
+func (f *Field) digits() (precision, scale int) {
+	if f.Precision <= 0 {
+		return 18, 2
+	}
+	return f.Precision, f.Scale
+}
+
+// longText reports a long text area: a textarea longer than 255 characters,
+// which SOQL can neither filter nor sort.
+func (f *Field) longText() bool { return f.Type == TypeTextArea && f.Length > 255 }
 
 func (o *sobject) addField(f Field) {
 	if f.Label == "" {

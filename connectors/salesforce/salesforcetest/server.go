@@ -1,6 +1,7 @@
 // Package salesforcetest is a fake Salesforce org on 127.0.0.1 for tests and
 // the demo: OAuth token endpoint (client credentials, JWT bearer, refresh
-// token), a SOQL subset with query/queryMore/queryAll, describe, sObject
+// token) on the org's My Domain and on a generic login host that refuses
+// client credentials, a SOQL subset with query/queryMore/queryAll, describe, sObject
 // Collections create and update with per-record SaveResults, the daily API
 // allocation reported in Sforce-Limit-Info, expiring sessions, injectable
 // latency and faults, and counters. It is written from Salesforce's REST API
@@ -13,6 +14,7 @@ import (
 	"crypto/rsa"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -51,12 +53,19 @@ type Options struct {
 
 // Server is a fake Salesforce org. It is safe for concurrent use.
 type Server struct {
-	// URL is both the login URL and the instance URL.
+	// URL is the org's My Domain URL (https://YOURDOMAIN.my.salesforce.com
+	// in a real org): the login URL for every OAuth flow and the
+	// instance_url the token endpoint returns.
 	URL string
+	// LoginURL acts as the generic login host, https://login.salesforce.com
+	// (or test.salesforce.com for a sandbox): it serves only the token
+	// endpoint and refuses the client credentials flow, as Salesforce does.
+	LoginURL string
 
-	ts   *httptest.Server
-	opts Options
-	done chan struct{}
+	ts    *httptest.Server
+	login *httptest.Server
+	opts  Options
+	done  chan struct{}
 
 	mu              sync.Mutex
 	objects         map[string]*sobject
@@ -110,7 +119,7 @@ func NewServer(opts Options) *Server {
 	s.integrationUser = s.insertLocked(s.objects["user"], map[string]any{"Name": "Integration User", "Username": "integration@example.com", "IsActive": true})
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /services/oauth2/token", s.token)
+	mux.HandleFunc("POST /services/oauth2/token", s.token(false))
 	mux.HandleFunc("GET /services/data/{version}/query", s.api("query", s.query))
 	mux.HandleFunc("GET /services/data/{version}/query/{locator}", s.api("queryMore", s.queryMore))
 	mux.HandleFunc("GET /services/data/{version}/queryAll", s.api("queryAll", s.query))
@@ -121,12 +130,18 @@ func NewServer(opts Options) *Server {
 	mux.HandleFunc("PATCH /services/data/{version}/composite/sobjects", s.api("composite", s.composite))
 	s.ts = httptest.NewServer(s.wrap(mux))
 	s.URL = s.ts.URL
+
+	generic := http.NewServeMux()
+	generic.HandleFunc("POST /services/oauth2/token", s.token(true))
+	s.login = httptest.NewServer(s.wrap(generic))
+	s.LoginURL = s.login.URL
 	return s
 }
 
 // Close shuts the server down, releasing requests held by a timeout fault.
 func (s *Server) Close() {
 	close(s.done)
+	s.login.Close()
 	s.ts.Close()
 }
 
@@ -229,8 +244,43 @@ func (s *Server) takeFault(path string) *Fault {
 	return nil
 }
 
+// maxRequestBytes is what the URI and headers of one REST call may hold
+// together: a longer URI is refused with 414 URI Too Long, a longer whole
+// with 431 Request Header Fields Too Large (Salesforce Help, "Maximum number
+// of rows returned by SOQL queries over the REST API"). A SOQL query travels
+// in the URI, so this binds long before SOQL's own 100,000-character limit.
+const maxRequestBytes = 16384
+
+// tooLarge answers a request whose URI and headers pass maxRequestBytes.
+func tooLarge(w http.ResponseWriter, r *http.Request) bool {
+	uri := len(r.RequestURI)
+	n := uri
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(": \r\n") + len(v)
+		}
+	}
+	var status int
+	var reason string
+	switch {
+	case uri > maxRequestBytes:
+		status, reason = http.StatusRequestURITooLong, "URI Too Long"
+	case n > maxRequestBytes:
+		status, reason = http.StatusRequestHeaderFieldsTooLarge, "Request Header Fields Too Large"
+	default:
+		return false
+	}
+	w.Header().Set("Content-Type", "text/html;charset=iso-8859-1")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<h1>Bad Message %d</h1><pre>reason: %s</pre>", status, reason)
+	return true
+}
+
 func (s *Server) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tooLarge(w, r) {
+			return
+		}
 		s.mu.Lock()
 		lat := s.latency
 		s.mu.Unlock()

@@ -13,7 +13,7 @@ import (
 // [ORDER BY field [ASC|DESC] [NULLS FIRST|LAST], ...] [LIMIT n]. Conditions
 // combine comparisons (=, !=, <>, <, <=, >, >=, LIKE, IN, NOT IN) with AND,
 // OR, NOT and parentheses; literals are 'strings', numbers, true/false/null,
-// dates (YYYY-MM-DD) and datetimes (YYYY-MM-DDThh:mm:ss[.sss](Z|±hh:mm)).
+// dates (YYYY-MM-DD) and datetimes (YYYY-MM-DDThh:mm:ss(Z|±hh:mm)).
 
 // soqlError is answered as 400 with the given errorCode.
 type soqlError struct{ code, msg string }
@@ -199,7 +199,10 @@ type token struct {
 	text string
 }
 
-var datetimeRe = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})$`)
+// datetimeRe is a dateTime literal in one of the three documented forms,
+// YYYY-MM-DDThh:mm:ss+hh:mm, -hh:mm or Z, without fractional seconds (SOQL
+// and SOSL Reference, "Date Formats and Date Literals in WHERE").
+var datetimeRe = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$`)
 var dateRe = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 
 func lex(q string) ([]token, error) {
@@ -367,6 +370,11 @@ func (s *Server) parseSOQL(q string) (*query, error) {
 			if err != nil {
 				return nil, err
 			}
+			// SOQL and SOSL Reference, "ORDER BY": long text area fields
+			// cannot be sorted.
+			if f.longText() {
+				return nil, &soqlError{"INVALID_FIELD", fmt.Sprintf("field '%s' can not be sorted in a query call", f.Name)}
+			}
 			k := orderKey{f: f}
 			if p.keyword("DESC") {
 				k.desc = true
@@ -472,6 +480,11 @@ func (p *parser) unary() (cond, error) {
 	f, err := p.field(t.text)
 	if err != nil {
 		return nil, err
+	}
+	// SOQL and SOSL Reference, "fieldExpression Syntax": the field can be
+	// any field except a long text area (and encrypted or base64 ones).
+	if f.longText() {
+		return nil, &soqlError{"INVALID_FIELD", fmt.Sprintf("field '%s' can not be filtered in a query call", f.Name)}
 	}
 	c := &cmpCond{f: f}
 	switch {

@@ -45,9 +45,12 @@ func To18(id string) string {
 	return id + string(suffix)
 }
 
-// stamp is how the fake keeps times: UTC, millisecond precision, as
-// Salesforce stores datetimes.
-func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
+// stamp is how the fake keeps times: UTC, whole seconds. Salesforce drops
+// the milliseconds when it stores a datetime (the REST API writes them as
+// .000; Salesforce Stack Exchange, "Using SystemModstamp and a timestamp to
+// implement incremental data fetch", and "Valid Date and DateTime Formats"
+// in the REST API Developer Guide for the written form).
+func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
 
 // Insert seeds a record and returns its new 18-character ID. Values are Go
 // values: string, float64/int, bool, nil, time.Time (datetime fields) and
