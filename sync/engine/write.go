@@ -351,7 +351,8 @@ func (e *Engine) createTasks(ctx context.Context, p *Plan, rep *WriteReport, err
 		byConn[t.Connector] = append(byConn[t.Connector], t)
 	}
 	rep.TasksPlanned += len(p.Creates)
-	for name, creates := range byConn {
+	for _, name := range slices.Sorted(maps.Keys(byConn)) { // a stable order: reports and tests repeat
+		creates := byConn[name]
 		c := e.byName[name]
 		if c == nil || c.Tasks == nil {
 			for range creates {
@@ -437,7 +438,8 @@ func (e *Engine) closeTasks(ctx context.Context, p *Plan, rep *WriteReport, errs
 	for _, t := range p.Closes {
 		byConn[t.Connector] = append(byConn[t.Connector], t)
 	}
-	for name, closes := range byConn {
+	for _, name := range slices.Sorted(maps.Keys(byConn)) {
+		closes := byConn[name]
 		c := e.byName[name]
 		if c == nil || c.Tasks == nil {
 			continue
