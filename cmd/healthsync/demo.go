@@ -490,39 +490,37 @@ func waitNotified(ctx context.Context, a *app, limit time.Duration) error {
 	if err := waitQueue(ctx, a, limit); err != nil {
 		return err
 	}
-	deadline := time.Now().Add(limit)
-	for {
+	return waitFor(ctx, limit, func() (string, error) {
 		n, err := a.st.OutboxLen()
-		if err != nil {
-			return err
+		if err != nil || n == 0 {
+			return "", err
 		}
-		if n == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%d notifications still undelivered after %s", n, limit)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+		return fmt.Sprintf("%d notifications still undelivered", n), nil
+	})
 }
 
 // waitQueue waits until the webhook queue is empty and nothing is in flight.
 func waitQueue(ctx context.Context, a *app, limit time.Duration) error {
+	return waitFor(ctx, limit, func() (string, error) {
+		q, _, err := a.st.QueueDepth()
+		if err != nil || (q == 0 && a.st.InFlight() == 0) {
+			return "", err
+		}
+		return fmt.Sprintf("webhook queue still holds %d events", q), nil
+	})
+}
+
+// waitFor polls check every 10 ms until it reports nothing left to wait
+// for ("") or an error, for at most limit.
+func waitFor(ctx context.Context, limit time.Duration, check func() (waiting string, err error)) error {
 	deadline := time.Now().Add(limit)
 	for {
-		q, _, err := a.st.QueueDepth()
-		if err != nil {
+		waiting, err := check()
+		if err != nil || waiting == "" {
 			return err
 		}
-		if q == 0 && a.st.InFlight() == 0 {
-			return nil
-		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("webhook queue still holds %d events after %s", q, limit)
+			return fmt.Errorf("%s after %s", waiting, limit)
 		}
 		select {
 		case <-ctx.Done():
