@@ -36,6 +36,9 @@ type sfStripe struct {
 	sfConn  *salesforce.Client
 	stConn  *stripe.Client
 	connect func(t *testing.T)
+	// pulled are the extra Account fields the connector reads (default:
+	// the healthsync fields).
+	pulled []string
 }
 
 const e2eConfig = `
@@ -104,8 +107,12 @@ func newSFStripe(t *testing.T) *sfStripe {
 		}
 		e.cfg = cfg
 		sfc := cfg.Connectors[0]
-		sfc.Objects = append(sfc.Objects, config.Object{Name: "Account", Fields: []string{"Health_Score__c", "Health_Band__c",
-			"Health_Trend__c", "Health_Reasons__c", "Touch_Model__c", "Lifecycle_Phase__c", "MRR__c", "ARR__c", "Healthsync_Updated_At__c"}})
+		pulled := e.pulled
+		if pulled == nil {
+			pulled = []string{"Health_Score__c", "Health_Band__c", "Health_Trend__c", "Health_Reasons__c", "Touch_Model__c",
+				"Lifecycle_Phase__c", "MRR__c", "ARR__c", "Healthsync_Updated_At__c"}
+		}
+		sfc.Objects = append(sfc.Objects, config.Object{Name: "Account", Fields: pulled})
 		clock := func() time.Time { return e.now }
 		if e.sfConn, err = salesforce.New(sfc, salesforce.Options{Now: clock}); err != nil {
 			t.Fatal(err)

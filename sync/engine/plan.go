@@ -2,7 +2,9 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -176,8 +178,20 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 		openByAccount[t.AccountKey] = append(openByAccount[t.AccountKey], t)
 	}
 	wb := e.cfg.WriteBack
+	// Fields the preflight found unusable: reported once per connector and
+	// field, never written, and removed from earlier pending writes.
+	for _, name := range slices.Sorted(maps.Keys(e.unusable)) {
+		for _, f := range slices.Sorted(maps.Keys(e.unusable[name])) {
+			p.Skips = append(p.Skips, Skip{Connector: name, Field: f,
+				Reason: "mapped field " + e.unusable[name][f] + " in the CRM (preflight): not written to any record"})
+		}
+	}
 	for _, s := range rec.Accounts {
 		m := wb.Mapping(s.Kind)
+		bad := e.unusable[s.Connector]
+		if len(bad) > 0 {
+			p.Drops = append(p.Drops, PendingDrop{Connector: s.Connector, Object: m.Object, ID: s.Account.ID, Fields: slices.Sorted(maps.Keys(bad))})
+		}
 		if g, ok := rec.Gates["*"]; ok {
 			p.Skips = append(p.Skips, Skip{s.Connector, s.Account.ID, s.Account.Name, "", "blocked: " + g})
 			p.Drops = append(p.Drops, PendingDrop{Connector: s.Connector, Object: m.Object, ID: s.Account.ID})
@@ -216,7 +230,7 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 		}
 		for _, key := range config.WriteBackKeys {
 			field := m.Fields[key]
-			if field == "" || key == config.FieldUpdatedAt {
+			if _, unusable := bad[field]; field == "" || unusable || key == config.FieldUpdatedAt {
 				continue
 			}
 			nv := want[key]
@@ -252,7 +266,7 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 			w.Changes = append(w.Changes, FieldChange{Key: key, Field: field, Old: old, New: nv})
 		}
 		if len(w.Changes) > 0 {
-			if f := m.Fields[config.FieldUpdatedAt]; f != "" {
+			if f := m.Fields[config.FieldUpdatedAt]; f != "" && bad[f] == "" {
 				w.Changes = append(w.Changes, FieldChange{Key: config.FieldUpdatedAt, Field: f, Old: last[f].Value, New: want[config.FieldUpdatedAt]})
 			}
 			p.Writes = append(p.Writes, w)

@@ -75,7 +75,15 @@ func (e *Engine) Sync(ctx context.Context, o SyncOptions) (rep *SyncReport, err 
 	if err := waitCtx(ctx, "sync"); err != nil {
 		return rep, err
 	}
+	// A mapped field the CRM lacks is left out of every write (reported
+	// once below), instead of failing each record that carries it.
+	found, known, checkErrs := e.checkFields(ctx)
+	for _, err := range checkErrs {
+		errs.add(err)
+	}
 	e.mu.Lock()
+	e.setUnusable(found, known)
+	rep.DataQuality = append(rep.DataQuality, e.unusable.lines()...)
 	rec, err := e.Reconcile(ctx, e.now(), !o.DryRun, nil)
 	if err != nil {
 		e.mu.Unlock()
