@@ -39,6 +39,8 @@ type sfStripe struct {
 	// pulled are the extra Account fields the connector reads (default:
 	// the healthsync fields).
 	pulled []string
+	// extraYAML is appended to the config (scoring, tasks).
+	extraYAML string
 }
 
 const e2eConfig = `
@@ -101,7 +103,7 @@ func newSFStripe(t *testing.T) *sfStripe {
 	}
 	e.stripe.SetNow(now)
 	e.connect = func(t *testing.T) {
-		cfg, err := config.Parse("e2e.yaml", []byte(fmt.Sprintf(e2eConfig, e.path, e.sf.URL, e.stripe.URL)), func(string) (string, bool) { return "", false })
+		cfg, err := config.Parse("e2e.yaml", []byte(fmt.Sprintf(e2eConfig, e.path, e.sf.URL, e.stripe.URL)+e.extraYAML), func(string) (string, bool) { return "", false })
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -446,8 +446,7 @@ func (e *Engine) closeTasks(ctx context.Context, p *Plan, rep *WriteReport, errs
 		}
 		tasks := make([]record.Task, len(closes))
 		for i, t := range closes {
-			tasks[i] = record.Task{Ref: record.Ref{ID: t.TaskID}, Status: record.TaskCompleted, DedupeKey: t.DedupeKey,
-				Note: "Closed by healthsync: the condition of rule " + t.Rule + " no longer holds."}
+			tasks[i] = record.Task{Ref: record.Ref{ID: t.TaskID}, Status: record.TaskCompleted, DedupeKey: t.DedupeKey, Note: t.Note()}
 		}
 		results, err := c.Tasks.CompleteTasks(ctx, tasks)
 		if err != nil {
