@@ -95,13 +95,45 @@ type apiDiscount struct {
 	End   *int64 `json:"end"`
 }
 
+// sourceCouponID is the coupon ID of a clover discount whose
+// source.coupon was not expanded.
+func (d *apiDiscount) sourceCouponID() string {
+	if d.Source == nil || len(d.Source.Coupon) == 0 {
+		return ""
+	}
+	var id string
+	if json.Unmarshal(d.Source.Coupon, &id) != nil {
+		return ""
+	}
+	return id
+}
+
+// discountRef is an element of a discounts array: a discount ID, or the
+// discount when expanded.
+type discountRef struct {
+	ID string
+	D  *apiDiscount
+}
+
+func (r *discountRef) UnmarshalJSON(b []byte) error {
+	if json.Unmarshal(b, &r.ID) == nil {
+		return nil
+	}
+	var d apiDiscount
+	if err := json.Unmarshal(b, &d); err != nil {
+		return err
+	}
+	r.ID, r.D = d.ID, &d
+	return nil
+}
+
 type apiItem struct {
-	ID                 string            `json:"id"`
-	Price              *apiPrice         `json:"price"`
-	Quantity           *int64            `json:"quantity"`
-	CurrentPeriodStart int64             `json:"current_period_start"` // basil
-	CurrentPeriodEnd   int64             `json:"current_period_end"`
-	Discounts          []json.RawMessage `json:"discounts"`
+	ID                 string        `json:"id"`
+	Price              *apiPrice     `json:"price"`
+	Quantity           *int64        `json:"quantity"`
+	CurrentPeriodStart int64         `json:"current_period_start"` // basil
+	CurrentPeriodEnd   int64         `json:"current_period_end"`
+	Discounts          []discountRef `json:"discounts"`
 }
 
 type apiSubscription struct {
@@ -111,7 +143,7 @@ type apiSubscription struct {
 	Currency           string            `json:"currency"`
 	Items              apiList[apiItem]  `json:"items"`
 	Discount           *apiDiscount      `json:"discount"`  // before basil
-	Discounts          []json.RawMessage `json:"discounts"` // IDs, or objects when expanded
+	Discounts          []discountRef     `json:"discounts"` // IDs, or objects when expanded
 	Created            int64             `json:"created"`
 	StartDate          int64             `json:"start_date"`
 	TrialStart         *int64            `json:"trial_start"`
@@ -280,9 +312,7 @@ func (d apiDiscount) record() record.Discount {
 		if json.Unmarshal(d.Source.Coupon, &cc) == nil {
 			c = &cc
 		} else {
-			var id string
-			_ = json.Unmarshal(d.Source.Coupon, &id)
-			c = &apiCoupon{ID: id}
+			c = &apiCoupon{ID: d.sourceCouponID()}
 		}
 	}
 	if c != nil {
@@ -300,19 +330,15 @@ func (d apiDiscount) record() record.Discount {
 	return out
 }
 
-// discounts decodes an array of discount IDs or expanded objects; bare IDs
+// discounts maps an array of discount IDs or expanded objects; bare IDs
 // (not expanded) keep only the ID.
-func discounts(raw []json.RawMessage) []record.Discount {
+func discounts(refs []discountRef) []record.Discount {
 	var out []record.Discount
-	for _, r := range raw {
-		var d apiDiscount
-		if json.Unmarshal(r, &d) == nil {
-			out = append(out, d.record())
-			continue
-		}
-		var id string
-		if json.Unmarshal(r, &id) == nil {
-			out = append(out, record.Discount{ID: id})
+	for _, r := range refs {
+		if r.D != nil {
+			out = append(out, r.D.record())
+		} else {
+			out = append(out, record.Discount{ID: r.ID})
 		}
 	}
 	return out
@@ -383,8 +409,9 @@ func (l apiLine) record(currency string) record.InvoiceLine {
 	if p := l.Parent; p != nil {
 		if d := p.SubscriptionItemDetails; d != nil {
 			out.SubscriptionID, out.SubscriptionItemID, out.Proration = d.Subscription, d.SubscriptionItem, d.Proration
-			// A subscription item line is recurring; the price's interval
-			// is not in the basil line (pricing.price_details has only IDs).
+			// A subscription item line is recurring; its interval comes
+			// from the price completeInvoice read (the basil line names
+			// the price only by ID).
 			out.Recurring = true
 		} else if d := p.InvoiceItemDetails; d != nil {
 			out.SubscriptionID, out.Proration = d.Subscription, d.Proration

@@ -32,6 +32,11 @@ import (
 // discounts array (https://docs.stripe.com/changelog/basil).
 const Basil = "2025-03-31.basil"
 
+// Clover is the first API version whose discounts carry their coupon under
+// source.coupon, no longer expanded by default
+// (https://docs.stripe.com/changelog/clover/2025-09-30/add-discount-source-property).
+const Clover = "2025-09-30.clover"
+
 // Options configure a Server. Zero values take the defaults noted.
 type Options struct {
 	// APIKey is the secret key requests must carry (default "sk_test_fake").
@@ -131,6 +136,8 @@ func NewServer(opts Options) *Server {
 	mux.HandleFunc("GET /v1/invoices", s.listInvoices)
 	mux.HandleFunc("GET /v1/invoices/{invoice}", s.getInvoice)
 	mux.HandleFunc("GET /v1/invoices/{invoice}/lines", s.listInvoiceLines)
+	mux.HandleFunc("GET /v1/prices/{price}", s.getPrice)
+	mux.HandleFunc("GET /v1/coupons/{coupon}", s.getCoupon)
 	mux.HandleFunc("GET /v1/events", s.listEvents)
 	mux.HandleFunc("GET /v1/events/{id}", s.getEvent)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
