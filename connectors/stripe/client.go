@@ -7,8 +7,11 @@
 // config. Responses are mapped from both shapes Stripe has used: the
 // current period on the subscription and a single discount (before
 // 2025-03-31.basil), or on each item with a discounts array (basil and
-// later). Amounts stay in the currency's minor unit as Stripe sends them
-// (yen for JPY: zero-decimal currencies are never divided by 100).
+// later). Amounts are in the currency's ISO 4217 minor unit, as Stripe
+// sends them (yen for JPY: zero-decimal currencies are never divided by
+// 100) except for the currencies whose decimals Stripe's API defines
+// otherwise (ISK, MGA), which are converted (currency.go). See CONTRACT.md
+// for every vendor rule the client relies on.
 package stripe
 
 import (

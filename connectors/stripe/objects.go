@@ -2,7 +2,6 @@ package stripe
 
 import (
 	"encoding/json"
-	"strconv"
 	"strings"
 	"time"
 
@@ -249,21 +248,6 @@ func tsp(v *int64) time.Time {
 
 func upper(c string) string { return strings.ToUpper(c) }
 
-// minor returns an amount in minor units from an integer field or, for
-// prices set with sub-unit precision, its decimal string (rounded).
-func minor(v *int64, decimal string) int64 {
-	if v != nil {
-		return *v
-	}
-	if f, err := strconv.ParseFloat(decimal, 64); err == nil {
-		if f < 0 {
-			return int64(f - 0.5)
-		}
-		return int64(f + 0.5)
-	}
-	return 0
-}
-
 func (a apiCustomer) record(observed time.Time) record.Customer {
 	return record.Customer{
 		Ref:  record.Ref{System: record.Stripe, ID: a.ID, Modified: observed},
@@ -279,7 +263,7 @@ func (p *apiPrice) fill(it *record.Item) {
 	it.PriceID = p.ID
 	it.ProductID = p.Product.ID()
 	it.Currency = upper(p.Currency)
-	it.UnitAmount = minor(p.UnitAmount, p.UnitAmountDecimal)
+	it.UnitAmount = minor(p.Currency, p.UnitAmount, p.UnitAmountDecimal)
 	it.BillingScheme = p.BillingScheme
 	if it.BillingScheme == "" {
 		it.BillingScheme = record.SchemePerUnit
@@ -290,7 +274,7 @@ func (p *apiPrice) fill(it *record.Item) {
 		if t.UpTo != nil {
 			up = *t.UpTo
 		}
-		it.Tiers = append(it.Tiers, record.Tier{UpTo: up, UnitAmount: minor(t.UnitAmount, t.UnitAmountDecimal), FlatAmount: minor(t.FlatAmount, "")})
+		it.Tiers = append(it.Tiers, record.Tier{UpTo: up, UnitAmount: minor(p.Currency, t.UnitAmount, t.UnitAmountDecimal), FlatAmount: minor(p.Currency, t.FlatAmount, "")})
 	}
 	if r := p.Recurring; r != nil {
 		it.Recurring = true
@@ -321,7 +305,7 @@ func (d apiDiscount) record() record.Discount {
 			out.PercentOff = *c.PercentOff
 		}
 		if c.AmountOff != nil {
-			out.AmountOff = *c.AmountOff
+			out.AmountOff = amount(c.Currency, *c.AmountOff)
 		}
 		if c.DurationInMonths != nil {
 			out.DurationInMonths = *c.DurationInMonths
@@ -388,17 +372,18 @@ func (a apiSubscription) record(observed time.Time) record.Subscription {
 func (l apiLine) record(currency string) record.InvoiceLine {
 	out := record.InvoiceLine{
 		ID: l.ID, SubscriptionID: l.Subscription.ID(), SubscriptionItemID: l.SubscriptionItem.ID(),
-		Description: l.Description, Amount: l.Amount, Currency: upper(l.Currency),
+		Description: l.Description, Currency: upper(l.Currency),
 		PeriodStart: ts(l.Period.Start), PeriodEnd: ts(l.Period.End), Proration: l.Proration,
 	}
 	if out.Currency == "" {
 		out.Currency = currency
 	}
+	out.Amount = amount(out.Currency, l.Amount)
 	if l.Quantity != nil {
 		out.Quantity = *l.Quantity
 	}
 	for _, d := range l.DiscountAmounts {
-		out.DiscountAmount += d.Amount
+		out.DiscountAmount += amount(out.Currency, d.Amount)
 	}
 	if l.Price != nil {
 		var it record.Item
@@ -427,8 +412,9 @@ func (a apiInvoice) record(observed time.Time, lines []apiLine) record.Invoice {
 	in := record.Invoice{
 		Ref:        record.Ref{System: record.Stripe, ID: a.ID, Modified: observed},
 		CustomerID: a.Customer.ID(), SubscriptionID: a.Subscription.ID(), Number: a.Number, Status: a.Status,
-		AttemptCount: a.AttemptCount, Currency: upper(a.Currency), Subtotal: a.Subtotal, Total: a.Total,
-		AmountDue: a.AmountDue, AmountPaid: a.AmountPaid, Created: ts(a.Created), DueDate: tsp(a.DueDate),
+		AttemptCount: a.AttemptCount, Currency: upper(a.Currency),
+		Subtotal: amount(a.Currency, a.Subtotal), Total: amount(a.Currency, a.Total),
+		AmountDue: amount(a.Currency, a.AmountDue), AmountPaid: amount(a.Currency, a.AmountPaid), Created: ts(a.Created), DueDate: tsp(a.DueDate),
 		PaidAt: tsp(a.StatusTransitions.PaidAt), PeriodStart: ts(a.PeriodStart), PeriodEnd: ts(a.PeriodEnd),
 	}
 	if p := a.Parent; p != nil && p.SubscriptionDetails != nil && in.SubscriptionID == "" {
@@ -440,10 +426,10 @@ func (a apiInvoice) record(observed time.Time, lines []apiLine) record.Invoice {
 		in.Paid = a.Status == record.InvoicePaid
 	}
 	if a.Tax != nil {
-		in.Tax = *a.Tax
+		in.Tax = amount(a.Currency, *a.Tax)
 	} else {
 		for _, t := range a.TotalTaxes {
-			in.Tax += t.Amount
+			in.Tax += amount(a.Currency, t.Amount)
 		}
 	}
 	// A payment failed when Stripe attempted to collect and the invoice is
