@@ -151,3 +151,69 @@ func TestFakeDiscountShapePerVersion(t *testing.T) {
 		t.Errorf("clover discount subscription_item = %v", clover["subscription_item"])
 	}
 }
+
+// TestFakeListLimits pins the list rules: limit between 1 and 100
+// ("Pagination", https://docs.stripe.com/api/pagination), one of
+// starting_after and ending_before, and at most 20 exact types[] on events
+// ("List all events", https://docs.stripe.com/api/events/list).
+func TestFakeListLimits(t *testing.T) {
+	w := newRuleWorld(t)
+	types := ""
+	for range 21 {
+		types += "&types[]=invoice.paid"
+	}
+	badLimit := map[string]any{"error": map[string]any{"type": "invalid_request_error", "code": "parameter_invalid_integer",
+		"doc_url": "https://stripe.com/docs/error-codes/parameter-invalid-integer", "param": "limit",
+		"message": "This value must be greater than or equal to 1 and less than or equal to 100."}}
+	for _, tc := range []struct {
+		name, uri string
+		status    int
+		body      map[string]any
+	}{
+		{"limit 100", "/v1/customers?limit=100", 200, nil},
+		{"limit 101", "/v1/customers?limit=101", 400, badLimit},
+		{"limit 0", "/v1/customers?limit=0", 400, badLimit},
+		{"both cursors", "/v1/customers?starting_after=a&ending_before=b", 400, map[string]any{"error": map[string]any{
+			"type": "invalid_request_error", "param": "ending_before",
+			"message": "You may only specify one of these parameters: ending_before, starting_after."}}},
+		{"21 event types", "/v1/events?limit=1" + types, 400, map[string]any{"error": map[string]any{
+			"type": "invalid_request_error", "param": "types", "message": "You may specify at most 20 event types."}}},
+		{"20 event types", "/v1/events?limit=1" + types[len("&types[]=invoice.paid"):], 200, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := get(t, w.srv, "2025-03-31.basil", tc.uri)
+			if status != tc.status {
+				t.Fatalf("status %d, want %d: %v", status, tc.status, body)
+			}
+			if tc.body != nil && !reflect.DeepEqual(body, tc.body) {
+				t.Errorf("body =\n%v\nwant\n%v", body, tc.body)
+			}
+		})
+	}
+}
+
+// TestFakeHeaders pins Request-Id on every answer ("Request IDs",
+// https://docs.stripe.com/api/request_ids) and the Stripe-Version the
+// request asked for ("Versioning", https://docs.stripe.com/api/versioning),
+// the account default when it asked for none.
+func TestFakeHeaders(t *testing.T) {
+	w := newRuleWorld(t)
+	for _, tc := range []struct{ sent, want string }{{"2025-09-30.clover", "2025-09-30.clover"}, {"", "2020-08-27"}} {
+		req, _ := http.NewRequest(http.MethodGet, w.srv.URL+"/v1/customers", nil)
+		req.Header.Set("Authorization", "Bearer sk_test_rules")
+		if tc.sent != "" {
+			req.Header.Set("Stripe-Version", tc.sent)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Stripe-Version"); got != tc.want {
+			t.Errorf("sent %q: Stripe-Version %q, want %q", tc.sent, got, tc.want)
+		}
+		if resp.Header.Get("Request-Id") == "" {
+			t.Errorf("no Request-Id")
+		}
+	}
+}

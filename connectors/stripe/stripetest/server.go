@@ -62,6 +62,10 @@ type Fault struct {
 	// Status answers with this HTTP status and Stripe's error JSON (429
 	// gives a rate_limit error with Stripe-Should-Retry: true).
 	Status int
+	// LockTimeout answers 429 with code lock_timeout and no
+	// Stripe-Should-Retry header: another request or a Stripe process
+	// holds the object ("Error codes": lock_timeout; stripe-go retries it).
+	LockTimeout bool
 	// Malformed answers 200 with a body that is not JSON.
 	Malformed bool
 	// Delay waits this long (real time, or until the client gives up)
@@ -268,6 +272,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				return
 			}
 			switch {
+			case fault.LockTimeout:
+				writeError(w, http.StatusTooManyRequests, "invalid_request_error", "lock_timeout", "",
+					"This object cannot be accessed right now because another API request or Stripe process is currently accessing it. If you see this error intermittently, retry the request. If you see this error frequently and are making multiple concurrent requests to a single object, make your requests serially or at a lower rate.")
+				return
 			case fault.Malformed:
 				w.WriteHeader(http.StatusOK)
 				_, _ = w.Write([]byte(`{"object":"list","data":[{"id":`))
