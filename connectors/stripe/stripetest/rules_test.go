@@ -34,6 +34,29 @@ func get(t *testing.T, srv *stripetest.Server, version, uri string) (int, map[st
 	return resp.StatusCode, m
 }
 
+// answer is a request and the answer the fake must give: the status and,
+// when body is not nil, the whole JSON body.
+type answer struct {
+	name, version, uri string
+	status             int
+	body               map[string]any
+}
+
+func checkAnswers(t *testing.T, srv *stripetest.Server, cases []answer) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := get(t, srv, tc.version, tc.uri)
+			if status != tc.status {
+				t.Fatalf("status %d, want %d: %v", status, tc.status, body)
+			}
+			if tc.body != nil && !reflect.DeepEqual(body, tc.body) {
+				t.Errorf("body =\n%v\nwant\n%v", body, tc.body)
+			}
+		})
+	}
+}
+
 type ruleWorld struct {
 	srv    *stripetest.Server
 	tiered stripetest.Price
@@ -65,11 +88,7 @@ func TestFakeRefusesDeepExpansions(t *testing.T) {
 		return map[string]any{"error": map[string]any{"type": "invalid_request_error", "param": "expand",
 			"message": "You cannot expand more than 4 levels of a property. Property: " + path}}
 	}
-	for _, tc := range []struct {
-		name, version, uri string
-		status             int
-		body               map[string]any // nil: any 200 body
-	}{
+	checkAnswers(t, w.srv, []answer{
 		{"list, five levels", "2025-03-31.basil", "/v1/subscriptions?expand[]=data.items.data.price.tiers", 400, tooDeep("data.items.data.price.tiers")},
 		{"list, four levels", "2025-03-31.basil", "/v1/subscriptions?expand[]=data.items.data.discounts", 200, nil},
 		{"list, indexed form", "2025-03-31.basil", "/v1/subscriptions?expand[0]=data.items.data.price.tiers", 400, tooDeep("data.items.data.price.tiers")},
@@ -77,17 +96,7 @@ func TestFakeRefusesDeepExpansions(t *testing.T) {
 		{"retrieve, five levels", "2025-09-30.clover", "/v1/subscriptions/" + w.sub.ID + "?expand[]=items.data.discounts.source.coupon", 400, tooDeep("items.data.discounts.source.coupon")},
 		{"clover list coupon, four levels", "2025-09-30.clover", "/v1/subscriptions?expand[]=data.discounts.source.coupon", 200, nil},
 		{"item list, four levels", "2025-09-30.clover", "/v1/subscription_items?subscription=" + w.sub.ID + "&expand[]=data.discounts.source.coupon", 200, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			status, body := get(t, w.srv, tc.version, tc.uri)
-			if status != tc.status {
-				t.Fatalf("status %d, want %d: %v", status, tc.status, body)
-			}
-			if tc.body != nil && !reflect.DeepEqual(body, tc.body) {
-				t.Errorf("body =\n%v\nwant\n%v", body, tc.body)
-			}
-		})
-	}
+	})
 }
 
 // TestFakeServesPricesWithTiers pins "Retrieve a price" with tiers
@@ -165,31 +174,18 @@ func TestFakeListLimits(t *testing.T) {
 	badLimit := map[string]any{"error": map[string]any{"type": "invalid_request_error", "code": "parameter_invalid_integer",
 		"doc_url": "https://stripe.com/docs/error-codes/parameter-invalid-integer", "param": "limit",
 		"message": "This value must be greater than or equal to 1 and less than or equal to 100."}}
-	for _, tc := range []struct {
-		name, uri string
-		status    int
-		body      map[string]any
-	}{
-		{"limit 100", "/v1/customers?limit=100", 200, nil},
-		{"limit 101", "/v1/customers?limit=101", 400, badLimit},
-		{"limit 0", "/v1/customers?limit=0", 400, badLimit},
-		{"both cursors", "/v1/customers?starting_after=a&ending_before=b", 400, map[string]any{"error": map[string]any{
+	const v = "2025-03-31.basil"
+	checkAnswers(t, w.srv, []answer{
+		{"limit 100", v, "/v1/customers?limit=100", 200, nil},
+		{"limit 101", v, "/v1/customers?limit=101", 400, badLimit},
+		{"limit 0", v, "/v1/customers?limit=0", 400, badLimit},
+		{"both cursors", v, "/v1/customers?starting_after=a&ending_before=b", 400, map[string]any{"error": map[string]any{
 			"type": "invalid_request_error", "param": "ending_before",
 			"message": "You may only specify one of these parameters: ending_before, starting_after."}}},
-		{"21 event types", "/v1/events?limit=1" + types, 400, map[string]any{"error": map[string]any{
+		{"21 event types", v, "/v1/events?limit=1" + types, 400, map[string]any{"error": map[string]any{
 			"type": "invalid_request_error", "param": "types", "message": "You may specify at most 20 event types."}}},
-		{"20 event types", "/v1/events?limit=1" + types[len("&types[]=invoice.paid"):], 200, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			status, body := get(t, w.srv, "2025-03-31.basil", tc.uri)
-			if status != tc.status {
-				t.Fatalf("status %d, want %d: %v", status, tc.status, body)
-			}
-			if tc.body != nil && !reflect.DeepEqual(body, tc.body) {
-				t.Errorf("body =\n%v\nwant\n%v", body, tc.body)
-			}
-		})
-	}
+		{"20 event types", v, "/v1/events?limit=1" + types[len("&types[]=invoice.paid"):], 200, nil},
+	})
 }
 
 // TestFakeHeaders pins Request-Id on every answer ("Request IDs",
