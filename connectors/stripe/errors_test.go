@@ -130,3 +130,17 @@ func TestNewValidates(t *testing.T) {
 		})
 	}
 }
+
+// TestPageSizeCappedAt100: a configured page size above Stripe's maximum
+// of 100 ("Pagination") is sent as 100, which the fake accepts.
+func TestPageSizeCappedAt100(t *testing.T) {
+	h := newHarness(t, "2025-03-31.basil", 1000)
+	seedWorld(h.srv)
+	h.pull(t, record.PullRequest{Now: h.srv.Now()})
+	h.spec.check(t)
+	for _, r := range h.spec.requests {
+		if strings.Contains(r, "limit=") && !strings.Contains(r, "limit=100") && !strings.Contains(r, "limit=1&") {
+			t.Errorf("request %s: page size not capped at 100", r)
+		}
+	}
+}

@@ -213,3 +213,42 @@ func TestFakeHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestFakeEventRetention pins "List all events"
+// (https://docs.stripe.com/api/events/list): only events of the last 30
+// days are listed or retrievable.
+func TestFakeEventRetention(t *testing.T) {
+	w := newRuleWorld(t)
+	evs := w.srv.Events()
+	old := evs[len(evs)-1]
+	w.srv.Advance(30*24*time.Hour + time.Second)
+	w.srv.AddCustomer(stripetest.Customer{Name: "Recent"})
+	const v = "2025-03-31.basil"
+	_, list := get(t, w.srv, v, "/v1/events?limit=100")
+	data := list["data"].([]any)
+	if len(data) != 1 || data[0].(map[string]any)["type"] != "customer.created" {
+		t.Errorf("listed %v, want only the recent customer.created", data)
+	}
+	checkAnswers(t, w.srv, []answer{{"retrieve an event older than 30 days", v, "/v1/events/" + old.ID, 404,
+		map[string]any{"error": map[string]any{"type": "invalid_request_error", "code": "resource_missing",
+			"doc_url": "https://stripe.com/docs/error-codes/resource-missing", "param": "id",
+			"message": "No such event: '" + old.ID + "'"}}}})
+}
+
+// TestFakeEndpointRateLimit pins the per-endpoint limit of "Rate limits"
+// (https://docs.stripe.com/rate-limits): requests to one endpoint count
+// together whatever the object ID, and other endpoints are not affected.
+func TestFakeEndpointRateLimit(t *testing.T) {
+	srv := stripetest.NewServer(stripetest.Options{APIKey: "sk_test_rules", EndpointRatePerSecond: 0.001})
+	t.Cleanup(srv.Close)
+	a := srv.AddPrice(stripetest.Price{Currency: "usd", UnitAmount: 100, Interval: "month"})
+	b := srv.AddPrice(stripetest.Price{Currency: "usd", UnitAmount: 200, Interval: "month"})
+	const v = "2025-03-31.basil"
+	checkAnswers(t, srv, []answer{
+		{"first price", v, "/v1/prices/" + a.ID, 200, nil},
+		{"another price, same endpoint", v, "/v1/prices/" + b.ID, 429, map[string]any{"error": map[string]any{
+			"type": "invalid_request_error", "code": "rate_limit", "doc_url": "https://stripe.com/docs/error-codes/rate-limit",
+			"message": "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits."}}},
+		{"another endpoint", v, "/v1/customers", 200, nil},
+	})
+}

@@ -52,6 +52,12 @@ type Options struct {
 	// RatePerSecond enables a real-time token bucket; requests beyond it
 	// get Stripe's 429 rate_limit error. 0: unlimited.
 	RatePerSecond float64
+	// EndpointRatePerSecond adds a real-time token bucket per endpoint
+	// (route pattern: GET /v1/prices/{price} is one endpoint whatever the
+	// ID), as Stripe's "Rate limits" page documents ("API endpoints have a
+	// default limit of 25 requests per second", on top of the global 100
+	// per second live and 25 in a sandbox). 0: none.
+	EndpointRatePerSecond float64
 }
 
 // Fault makes the next Count requests whose path equals Path (or any path
@@ -79,10 +85,12 @@ type Server struct {
 	URL string
 
 	srv     *httptest.Server
+	mux     *http.ServeMux
 	opts    Options
 	limiter *rate.Limiter
 
 	mu        sync.Mutex
+	endpoint  map[string]*rate.Limiter // per route pattern, created on first use
 	now       time.Time
 	seq       int64
 	latency   time.Duration
@@ -148,6 +156,7 @@ func NewServer(opts Options) *Server {
 		writeError(w, http.StatusNotFound, "invalid_request_error", "", "",
 			fmt.Sprintf("Unrecognized request URL (%s: %s). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.", r.Method, r.URL.Path))
 	})
+	s.mux = mux
 	s.srv = httptest.NewServer(s.middleware(mux))
 	s.URL = s.srv.URL
 	return s
@@ -263,7 +272,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, "invalid_request_error", "", "", msg)
 			return
 		}
-		if s.limiter != nil && !s.limiter.Allow() {
+		if (s.limiter != nil && !s.limiter.Allow()) || !s.endpointAllow(r) {
 			s.throttle(w)
 			return
 		}
@@ -306,6 +315,25 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			s.mu.Unlock()
 		}
 	})
+}
+
+// endpointAllow takes a token from r's endpoint bucket.
+func (s *Server) endpointAllow(r *http.Request) bool {
+	if s.opts.EndpointRatePerSecond <= 0 {
+		return true
+	}
+	_, pattern := s.mux.Handler(r)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.endpoint == nil {
+		s.endpoint = map[string]*rate.Limiter{}
+	}
+	l, ok := s.endpoint[pattern]
+	if !ok {
+		l = rate.NewLimiter(rate.Limit(s.opts.EndpointRatePerSecond), max(1, int(s.opts.EndpointRatePerSecond)))
+		s.endpoint[pattern] = l
+	}
+	return l.Allow()
 }
 
 // throttle answers Stripe's rate-limit error
