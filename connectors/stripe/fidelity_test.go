@@ -133,3 +133,22 @@ func TestBasilMonthlyLinesAreOneMonth(t *testing.T) {
 		})
 	}
 }
+
+// TestFullListIncludesCanceled: a subscription list omits canceled
+// subscriptions unless status=all ("List subscriptions"); a full listing
+// must still see them, or churn would look like a subscription that
+// vanished.
+func TestFullListIncludesCanceled(t *testing.T) {
+	h := newHarness(t, "2025-03-31.basil", 100)
+	cus := h.srv.AddCustomer(stripetest.Customer{Name: "Churned"})
+	p := h.srv.AddPrice(stripetest.Price{Currency: "usd", UnitAmount: 900, Interval: "month"})
+	sub := must(h.srv.AddSubscription(stripetest.Subscription{Customer: cus.ID, Items: []stripetest.SubscriptionItem{{Price: p.ID}}}))
+	h.srv.Advance(time.Hour)
+	if err := h.srv.CancelSubscription(sub.ID); err != nil {
+		t.Fatal(err)
+	}
+	got := collect(t, h.pull(t, record.PullRequest{Now: h.srv.Now()}))
+	if s, ok := got.subscriptions[sub.ID]; !ok || s.Status != record.StatusCanceled || !s.EndedAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("canceled subscription = %+v (listed: %v)", s, ok)
+	}
+}
