@@ -111,7 +111,8 @@ type CursorStore interface {
 	// Cursors returns every stored cursor of connector by stream; empty
 	// (not nil) when there is none.
 	Cursors(connector string) (map[string][]byte, error)
-	// SetCursor replaces one stream's cursor; a nil cursor deletes it.
+	// SetCursor replaces one stream's cursor; a nil cursor deletes it, an
+	// empty one is stored (and read back empty, not nil).
 	SetCursor(connector, stream string, cursor []byte) error
 	// ResetCursors deletes every cursor of connector, so its next pull is
 	// a full load. An unknown connector is not an error.
@@ -338,7 +339,8 @@ type RunLog interface {
 // Meta holds small named values: engine state, the saved plan, the time of
 // the last housekeeping.
 type Meta interface {
-	// Meta returns the value stored under key; nil when none is.
+	// Meta returns the value stored under key; nil when none is. An empty
+	// value reads back empty, not nil.
 	Meta(key string) ([]byte, error)
 	// SetMeta stores val under key, replacing any value; a nil val deletes
 	// the key.

@@ -131,6 +131,9 @@ func testMeta(t *testing.T, open func(t *testing.T) store.Backend) {
 	equal(t, "deleted", must(s.Meta("engine/plan"))(t), []byte(nil))
 	equal(t, "other key", must(s.Meta("engine/source/sf"))(t), []byte(`{}`))
 	ok(t, s.SetMeta("never/set", nil))
+	// An empty value is a value: it reads back empty, not as "none".
+	ok(t, s.SetMeta("empty", []byte{}))
+	equal(t, "empty value", must(s.Meta("empty"))(t), []byte{})
 
 	equal(t, "missing time", must(s.MetaTime("engine/housekeeping"))(t), time.Time{})
 	when := time.Date(2026, 3, 2, 18, 30, 0, 123456789, time.FixedZone("JST", 9*3600))

@@ -323,6 +323,10 @@ func testCursors(t *testing.T, open func(t *testing.T) store.Backend) {
 	ok(t, s.SetCursor("billing", "subscriptions", []byte("s")))
 	equal(t, "cursors after deleting one", must(s.Cursors("sf"))(t), map[string][]byte{"Opportunity": []byte("o1")})
 
+	// An empty cursor is a cursor (a vendor's "from the start"), not a deletion.
+	ok(t, s.SetCursor("sf", "Empty", []byte{}))
+	equal(t, "cursors with an empty one", must(s.Cursors("sf"))(t), map[string][]byte{"Opportunity": []byte("o1"), "Empty": {}})
+
 	ok(t, s.ResetCursors("sf"))
 	ok(t, s.ResetCursors("unknown"))
 	equal(t, "cursors after reset", must(s.Cursors("sf"))(t), map[string][]byte{})

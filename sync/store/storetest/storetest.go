@@ -11,6 +11,7 @@
 package storetest
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -78,9 +79,14 @@ func (w window) check(t *testing.T, name string, got time.Time) {
 // equal fails the test unless got and want are deeply equal.
 func equal[T any](t *testing.T, name string, got, want T) {
 	t.Helper()
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("%s:\n got %+v\nwant %+v", name, got, want)
+	if reflect.DeepEqual(got, want) {
+		return
 	}
+	g, w := fmt.Sprintf("%+v", got), fmt.Sprintf("%+v", want)
+	if g == w { // they differ where %+v does not show it (nil and empty)
+		g, w = fmt.Sprintf("%#v", got), fmt.Sprintf("%#v", want)
+	}
+	t.Errorf("%s:\n got %s\nwant %s", name, g, w)
 }
 
 // empty fails the test unless got has no elements (nil or empty).
