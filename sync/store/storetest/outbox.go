@@ -73,17 +73,18 @@ func testRuns(t *testing.T, open func(t *testing.T) store.Backend) {
 	run := func(id string, min int) store.Run {
 		return store.Run{ID: id, Connector: "sf", Kind: "sync", Start: at(time.Duration(min) * time.Minute), Status: "running"}
 	}
-	for i, id := range []string{"r1", "r2", "r3"} {
+	// IDs are not in start order, so an order by ID shows.
+	for i, id := range []string{"r9", "r5", "r7"} {
 		ok(t, s.PutRun(run(id, i)))
 	}
 	// Two runs that start together are ordered by ID.
 	ok(t, s.PutRun(run("r0", 0)))
-	// r2 finishes: put again with the same start replaces it.
-	done := store.Run{ID: "r2", Connector: "sf", Kind: "sync", Start: at(time.Minute), End: at(2 * time.Minute), Status: "ok",
+	// r5 finishes: put again with the same start replaces it.
+	done := store.Run{ID: "r5", Connector: "sf", Kind: "sync", Start: at(time.Minute), End: at(2 * time.Minute), Status: "ok",
 		Counters: map[string]int64{"accounts": 12}, Errors: []string{"x"}, Notes: []string{"gate ok"}}
 	ok(t, s.PutRun(done))
-	equal(t, "runs(2)", must(s.Runs(2))(t), []store.Run{run("r3", 2), done})
-	equal(t, "runs(10)", must(s.Runs(10))(t), []store.Run{run("r3", 2), done, run("r1", 0), run("r0", 0)})
+	equal(t, "runs(2)", must(s.Runs(2))(t), []store.Run{run("r7", 2), done})
+	equal(t, "runs(10)", must(s.Runs(10))(t), []store.Run{run("r7", 2), done, run("r9", 0), run("r0", 0)})
 	empty(t, "runs(0)", must(s.Runs(0))(t))
 	for _, bad := range []store.Run{{ID: "x"}, {Start: t0}} {
 		if err := s.PutRun(bad); err == nil {
