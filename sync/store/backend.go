@@ -353,7 +353,9 @@ type Meta interface {
 }
 
 // Backend is a whole store: every interface above, and Close, which
-// releases it (claims of the queue included). It is named Backend while the
+// releases it, claims of the queue included. After Close every method that
+// returns an error returns one for which errors.Is(err, ErrClosed) holds;
+// closing again returns nil or ErrClosed. It is named Backend while the
 // bbolt type holds the name Store; once that type moves to sync/store/bolt,
 // this interface becomes Store.
 type Backend interface {

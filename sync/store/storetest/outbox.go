@@ -143,3 +143,46 @@ func testMeta(t *testing.T, open func(t *testing.T) store.Backend) {
 	ok(t, s.SetMetaTime("engine/housekeeping", time.Time{}))
 	equal(t, "zero time", must(s.MetaTime("engine/housekeeping"))(t), time.Time{})
 }
+
+// testClosed: after Close every call fails with ErrClosed, and closing
+// again is harmless.
+func testClosed(t *testing.T, open func(t *testing.T) store.Backend) {
+	s := open(t)
+	q := enqueue(t, s, ev("b", "e1", "A"))
+	claim(t, s, 1, t0)
+	ok(t, s.Close())
+	calls := []struct {
+		name string
+		err  error
+	}{
+		{"CommitBatch", func() error {
+			_, err := s.CommitBatch("sf", &record.Batch{Accounts: []record.Account{acct("001", "A", t0)}})
+			return err
+		}()},
+		{"Accounts", func() error { _, err := s.Accounts("sf"); return err }()},
+		{"Customer", func() error { _, _, err := s.Customer("billing", "cus_1"); return err }()},
+		{"Cursors", func() error { _, err := s.Cursors("sf"); return err }()},
+		{"SetLinks", s.SetLinks(nil)},
+		{"AddSignals", func() error { _, err := s.AddSignals(nil); return err }()},
+		{"Scores", func() error { _, err := s.Scores(); return err }()},
+		{"Pending", func() error { _, err := s.Pending("sf"); return err }()},
+		{"OpenTasks", func() error { _, err := s.OpenTasks(); return err }()},
+		{"Enqueue", func() error { _, err := s.Enqueue([]store.QueuedEvent{ev("b", "e2", "B")}); return err }()},
+		{"Claim", func() error { _, err := s.Claim(1, t0); return err }()},
+		{"Ack", s.Ack(q[0].Seq)},
+		{"DeadLetters", func() error { _, err := s.DeadLetters(); return err }()},
+		{"QueueDepth", func() error { _, _, err := s.QueueDepth(); return err }()},
+		{"DueOutbox", func() error { _, err := s.DueOutbox(t0, 1); return err }()},
+		{"PutRun", s.PutRun(store.Run{ID: "r", Start: t0})},
+		{"Meta", func() error { _, err := s.Meta("k"); return err }()},
+		{"SetMeta", s.SetMeta("k", []byte("v"))},
+	}
+	for _, c := range calls {
+		if !errors.Is(c.err, store.ErrClosed) {
+			t.Errorf("%s after Close: %v, want ErrClosed", c.name, c.err)
+		}
+	}
+	if err := s.Close(); err != nil && !errors.Is(err, store.ErrClosed) {
+		t.Errorf("second Close: %v, want nil or ErrClosed", err)
+	}
+}

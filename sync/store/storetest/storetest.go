@@ -39,6 +39,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Backend) {
 		{"Runs", testRuns},
 		{"Housekeeping", testHousekeeping},
 		{"Meta", testMeta},
+		{"Closed", testClosed},
 	}
 	for _, f := range families {
 		t.Run(f.name, func(t *testing.T) { f.run(t, open) })
