@@ -166,15 +166,17 @@ func queueClaimOrdersPerKey(t *testing.T, s store.Backend) {
 	equal(t, "claim when d1 is due", eventIDs(claim(t, s, 10, at(time.Hour))), []string{"d1"})
 }
 
-// queueClaimConcurrent: workers claiming concurrently never hold one key
-// twice, process every event once, and each key's events in Seq order.
+// queueClaimConcurrent: workers claiming while a producer enqueues never
+// hold one key twice, process every event once, and each key's events in
+// Seq order.
 func queueClaimConcurrent(t *testing.T, s store.Backend) {
 	const keys, perKey, workers = 8, 12, 4
 	var events []store.QueuedEvent
 	for i := range keys * perKey {
 		events = append(events, ev("b", fmt.Sprintf("e%03d", i), fmt.Sprintf("K%d", i%keys)))
 	}
-	enqueue(t, s, events...)
+	half := len(events) / 2
+	enqueue(t, s, events[:half]...)
 
 	var (
 		mu        sync.Mutex
@@ -183,11 +185,21 @@ func queueClaimConcurrent(t *testing.T, s store.Backend) {
 		done      int
 	)
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // the producer: the second half, one event per call
+		defer wg.Done()
+		for i := half; i < len(events); i++ {
+			if _, err := s.Enqueue(events[i : i+1]); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for range 10 * keys * perKey {
+			for range 100 * keys * perKey {
 				mu.Lock()
 				finished := done == keys*perKey
 				mu.Unlock()

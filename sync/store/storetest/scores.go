@@ -115,6 +115,11 @@ func testScores(t *testing.T, open func(t *testing.T) store.Backend) {
 	ok(t, s.PutScores([]store.ScoreSnapshot{snap("salesforce/A", 1, 75)}))
 	// Putting one again with the same time replaces it: idempotent.
 	ok(t, s.PutScores([]store.ScoreSnapshot{snap("salesforce/B", 0, 40)}))
+	// At is stored in UTC.
+	jst := snap("salesforce/D", 0, 50)
+	jst.At = jst.At.In(time.FixedZone("JST", 9*3600))
+	ok(t, s.PutScores([]store.ScoreSnapshot{jst}))
+	equal(t, "history of D", must(s.ScoreHistory("salesforce/D", time.Time{}))(t), []store.ScoreSnapshot{snap("salesforce/D", 0, 50)})
 	if err := s.PutScores([]store.ScoreSnapshot{snap("salesforce/C", 0, 1), snap("", 0, 1)}); err == nil {
 		t.Error("snapshot without account key accepted")
 	}
@@ -129,7 +134,7 @@ func testScores(t *testing.T, open func(t *testing.T) store.Backend) {
 	cur, found, err = s.Score("salesforce/C")
 	ok(t, err)
 	equal(t, "current of an unknown account", current{cur, found}, current{})
-	equal(t, "scores", must(s.Scores())(t), []store.ScoreSnapshot{snap("salesforce/A", 2, 80), snap("salesforce/B", 0, 40)})
+	equal(t, "scores", must(s.Scores())(t), []store.ScoreSnapshot{snap("salesforce/A", 2, 80), snap("salesforce/B", 0, 40), snap("salesforce/D", 0, 50)})
 
 	hist := []struct {
 		name  string
@@ -150,7 +155,9 @@ func testScores(t *testing.T, open func(t *testing.T) store.Backend) {
 		}
 		equal(t, h.name, got, h.want)
 	}
-	equal(t, "scores at 1h30", must(s.ScoresAt(at(90*time.Minute)))(t), []store.ScoreSnapshot{snap("salesforce/A", 1, 75), snap("salesforce/B", 0, 40)})
-	equal(t, "scores at 2h", must(s.ScoresAt(at(2*time.Hour)))(t), []store.ScoreSnapshot{snap("salesforce/A", 2, 80), snap("salesforce/B", 0, 40)})
+	equal(t, "scores at 1h30", must(s.ScoresAt(at(90*time.Minute)))(t),
+		[]store.ScoreSnapshot{snap("salesforce/A", 1, 75), snap("salesforce/B", 0, 40), snap("salesforce/D", 0, 50)})
+	equal(t, "scores at 2h", must(s.ScoresAt(at(2*time.Hour)))(t),
+		[]store.ScoreSnapshot{snap("salesforce/A", 2, 80), snap("salesforce/B", 0, 40), snap("salesforce/D", 0, 50)})
 	empty(t, "scores before any history", must(s.ScoresAt(at(-time.Hour)))(t))
 }
