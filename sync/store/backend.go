@@ -233,8 +233,10 @@ type TaskStore interface {
 // ordering key is in flight (claimed and not yet settled by Ack, Retry or
 // DeadLetter), and a key's events are claimed in Seq order: while a key's
 // earliest queued event is in flight or not yet due, none of its later
-// events is claimed. A claim is covered by the claimer: closing the store
-// (or, with leases, their expiry) makes unsettled events claimable again.
+// events is claimed. Claims belong to the store value that made them:
+// after Close, the next store opened on the same data sees unsettled events
+// as queued again. (Several replicas sharing one queue will need claims
+// that expire, a lease; no method here takes one yet.)
 //
 // Coalescing. When Claim takes an event, the queued events that directly
 // follow it within its ordering key and are copies of it (same Connector,
@@ -276,7 +278,7 @@ type Queue interface {
 	DeadLetter(seq uint64, cause error) error
 	// SweepDedupe forgets the event IDs whose dedupe window ended at or
 	// before now and returns how many it forgot. A window is the dedupe
-	// TTL from the enqueue that stored the ID (at least a minute); queued
+	// TTL (a backend option) from the enqueue that stored the ID; queued
 	// events are not touched.
 	SweepDedupe(now time.Time) (int, error)
 }

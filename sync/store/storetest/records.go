@@ -232,6 +232,9 @@ func recordsFullEnumeration(t *testing.T, s store.Backend) {
 	seed := &record.Batch{Stream: "Account", Accounts: []record.Account{acct("001", "A", t0), acct("002", "B", t0), acct("003", "C", t0),
 		acct("004", "D", t0), deleted(acct("005", "E", t0))}}
 	must(s.CommitBatch("sf", seed))(t)
+	// A record stored outside the stream (a webhook's batch has none)
+	// belongs to the enumeration of its type all the same.
+	must(s.CommitBatch("sf", &record.Batch{Accounts: []record.Account{acct("007", "W", t0)}}))(t)
 
 	// A full enumeration over two batches sees 001 and 003 only.
 	st := must(s.CommitBatch("sf", &record.Batch{Stream: "Account", Full: true, Accounts: []record.Account{acct("001", "A", t0)}, Cursor: []byte("p2")}))(t)
@@ -239,15 +242,16 @@ func recordsFullEnumeration(t *testing.T, s store.Backend) {
 	// An incremental batch of another stream in between does not disturb it.
 	must(s.CommitBatch("sf", &record.Batch{Stream: "Opportunity", Deals: []record.Deal{{Ref: record.Ref{ID: "006"}}}}))(t)
 	st = must(s.CommitBatch("sf", &record.Batch{Stream: "Account", Full: true, Done: true, Accounts: []record.Account{acct("003", "C", t0)}}))(t)
-	want := []store.Gone{{Type: store.TypeAccount, ID: "002", Modified: t0}, {Type: store.TypeAccount, ID: "004", Modified: t0}}
+	want := []store.Gone{{Type: store.TypeAccount, ID: "002", Modified: t0}, {Type: store.TypeAccount, ID: "004", Modified: t0},
+		{Type: store.TypeAccount, ID: "007", Modified: t0}}
 	equal(t, "stats of the last full batch", st, store.CommitStats{Unchanged: 1, Unseen: want})
 
 	// Nothing is deleted until ApplyDeletions.
-	equal(t, "counts before apply", must(s.Counts("sf"))(t), map[store.RecordType]int{store.TypeAccount: 4, store.TypeDeal: 1})
+	equal(t, "counts before apply", must(s.Counts("sf"))(t), map[store.RecordType]int{store.TypeAccount: 5, store.TypeDeal: 1})
 	// 004 changes after the report: it is kept.
 	must(s.CommitBatch("sf", &record.Batch{Accounts: []record.Account{acct("004", "D2", at(time.Minute))}}))(t)
 	unknown := store.Gone{Type: store.TypeAccount, ID: "404", Modified: t0}
-	equal(t, "deleted", must(s.ApplyDeletions("sf", append(st.Unseen, unknown)))(t), 1)
+	equal(t, "deleted", must(s.ApplyDeletions("sf", append(st.Unseen, unknown)))(t), 2)
 	equal(t, "accounts after deletions", must(s.Accounts("sf"))(t),
 		[]record.Account{acct("001", "A", t0), acct("003", "C", t0), acct("004", "D2", at(time.Minute))})
 	a, found := mustGet(t)(s.Account("sf", "002"))

@@ -20,7 +20,9 @@ import (
 )
 
 // Exercise runs the whole suite. open returns a new, empty store for the
-// test it is given and closes it in t.Cleanup.
+// test it is given and closes it in t.Cleanup (the suite may close it
+// first). The store's clock must be the real one and its dedupe TTL at
+// least a minute.
 func Exercise(t *testing.T, open func(t *testing.T) store.Backend) {
 	t.Helper()
 	families := []struct {
