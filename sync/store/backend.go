@@ -19,7 +19,8 @@ import (
 //     UTC come back in UTC. A zero time.Time stays zero.
 //   - "The store's clock" is the Now option of the backend (time.Now by
 //     default): timestamps the caller leaves zero are taken from it.
-//   - A list that finds nothing is empty (it may be nil); a lookup of one
+//   - A slice that finds nothing is empty (it may be nil); a map that
+//     finds nothing is empty and never nil; a lookup of one
 //     missing entry returns ok false and no error, except where a method
 //     says it returns ErrNotFound.
 //   - A method that takes a slice applies all of it in one transaction:
@@ -356,8 +357,9 @@ type Meta interface {
 
 // Backend is a whole store: every interface above, and Close, which
 // releases it, claims of the queue included. After Close every method that
-// returns an error returns one for which errors.Is(err, ErrClosed) holds;
-// closing again returns nil or ErrClosed. It is named Backend while the
+// returns an error fails with one for which errors.Is(err, ErrClosed) holds
+// (invalid arguments may be reported instead); closing again returns nil or
+// ErrClosed. It is named Backend while the
 // bbolt type holds the name Store; once that type moves to sync/store/bolt,
 // this interface becomes Store.
 type Backend interface {
