@@ -66,6 +66,8 @@ func TestAmountsInISOMinorUnits(t *testing.T) {
 				{ID: "dis_1", Type: "fixed_amount", Amount: 300, CurrencyCode: cur, DurationType: "forever", ApplyOn: "invoice_amount"},
 				{ID: "dis_2", Type: "fixed_amount", Amount: 200, CurrencyCode: cur, DurationType: "limited_period", Period: 2, PeriodUnit: "month", ApplyOn: "specific_item_price", ItemPriceID: "seat"},
 				{ID: "dis_3", Type: "percentage", Percentage: 20, DurationType: "forever", ApplyOn: "invoice_amount"},
+				// No currency_code: the subscription's currency is the amount's.
+				{ID: "dis_4", Type: "fixed_amount", Amount: 100, DurationType: "forever", ApplyOn: "invoice_amount"},
 			}
 			w.fake.PutSubscription(withDiscounts)
 			withCoupons := sub
@@ -98,6 +100,7 @@ func TestAmountsInISOMinorUnits(t *testing.T) {
 			wantD.Discounts = []record.Discount{
 				{ID: "dis_1", AmountOff: 300 * k, Currency: cur, Duration: record.DurationForever, Start: start},
 				{ID: "dis_3", PercentOff: 20, Duration: record.DurationForever, Start: start},
+				{ID: "dis_4", AmountOff: 100 * k, Currency: cur, Duration: record.DurationForever, Start: start},
 			}
 
 			wantC := base
