@@ -124,7 +124,7 @@ func mapSubscription(w wireSubscription, cat catalog) record.Subscription {
 		TrialEnd:           ts(w.TrialEnd),
 		CurrentPeriodStart: ts(w.CurrentTermStart),
 		CurrentPeriodEnd:   ts(w.CurrentTermEnd),
-		VendorMRR:          w.MRR,
+		VendorMRR:          minorPtr(w.CurrencyCode, w.MRR),
 		Metadata:           stringMap(w.MetaData, nil),
 		Deleted:            w.Deleted,
 	}
@@ -155,7 +155,7 @@ func mapSubscription(w wireSubscription, cat catalog) record.Subscription {
 	itemDiscounts := map[string][]record.Discount{}
 	if len(w.Discounts) > 0 {
 		for _, d := range w.Discounts {
-			rd, ok := discountFrom(d.Type, d.Percentage, d.Amount, d.CurrencyCode, d.DurationType, d.Period, d.PeriodUnit, 0, d.IncludedInMRR)
+			rd, ok := discountFrom(d.Type, d.Percentage, d.Amount, cmp.Or(d.CurrencyCode, w.CurrencyCode), d.DurationType, d.Period, d.PeriodUnit, 0, d.IncludedInMRR)
 			if !ok {
 				continue
 			}
@@ -173,7 +173,7 @@ func mapSubscription(w wireSubscription, cat catalog) record.Subscription {
 			if !ok {
 				continue
 			}
-			rd, ok := discountFrom(cp.DiscountType, cp.DiscountPercentage, cp.DiscountAmount, cp.CurrencyCode, cp.DurationType, cp.Period, cp.PeriodUnit, cp.DurationMonth, cp.IncludedInMRR)
+			rd, ok := discountFrom(cp.DiscountType, cp.DiscountPercentage, cp.DiscountAmount, cmp.Or(cp.CurrencyCode, w.CurrencyCode), cp.DurationType, cp.Period, cp.PeriodUnit, cp.DurationMonth, cp.IncludedInMRR)
 			if !ok {
 				continue
 			}
@@ -263,9 +263,11 @@ func anyOrFold(list []string, v string) bool {
 // mapItem maps one subscription item. Period comes from the item, then its
 // item price, then (plans and addons share it) the subscription; the
 // pricing model and tiers from the subscription's item_tiers or the item
-// price.
+// price. Amounts are converted to ISO minor units of the subscription's
+// currency (currency.go).
 func mapItem(w wireSubscription, si wireSubscriptionItem, cat catalog) record.Item {
 	ip, _ := cat.itemPrice(si.ItemPriceID)
+	cur := w.CurrencyCode
 	it := record.Item{
 		ID:                 si.ItemPriceID,
 		PriceID:            si.ItemPriceID,
@@ -312,15 +314,12 @@ func mapItem(w wireSubscription, si wireSubscriptionItem, cat catalog) record.It
 	switch model {
 	case "flat_fee":
 		it.Quantity = 1
-		it.UnitAmount = si.UnitPrice
-		if it.UnitAmount == 0 {
-			it.UnitAmount = si.Amount
-		}
+		it.UnitAmount = minor(cur, cmp.Or(si.UnitPrice, si.Amount))
 	case "per_unit":
 		it.FreeQuantity = si.FreeQuantity
-		it.UnitAmount = si.UnitPrice
-		if it.UnitAmount == 0 && si.Amount == 0 {
-			it.UnitAmount = ip.Price
+		it.UnitAmount = minor(cur, si.UnitPrice)
+		if si.UnitPrice == 0 && si.Amount == 0 {
+			it.UnitAmount = minor(cur, ip.Price)
 		}
 	case "tiered", "volume", "stairstep":
 		it.FreeQuantity = si.FreeQuantity
@@ -330,9 +329,9 @@ func mapItem(w wireSubscription, si wireSubscriptionItem, cat catalog) record.It
 			it.TiersMode = record.TiersGraduated
 		}
 		for _, t := range tiers {
-			rt := record.Tier{UpTo: t.EndingUnit, UnitAmount: t.Price}
+			rt := record.Tier{UpTo: t.EndingUnit, UnitAmount: minor(cur, t.Price)}
 			if model == "stairstep" {
-				rt = record.Tier{UpTo: t.EndingUnit, FlatAmount: t.Price}
+				rt = record.Tier{UpTo: t.EndingUnit, FlatAmount: minor(cur, t.Price)}
 			}
 			it.Tiers = append(it.Tiers, rt)
 		}
@@ -340,7 +339,7 @@ func mapItem(w wireSubscription, si wireSubscriptionItem, cat catalog) record.It
 		// package (and models added later): the item's amount for the
 		// current quantity, as one unit.
 		it.Quantity = 1
-		it.UnitAmount = si.Amount
+		it.UnitAmount = minor(cur, si.Amount)
 	}
 	return it
 }
@@ -350,13 +349,14 @@ func mapItem(w wireSubscription, si wireSubscriptionItem, cat catalog) record.It
 // when included_in_mrr says so (docs: "Subscriptions > discounts[].
 // included_in_mrr", "Coupons > included_in_mrr": applicable to one_time
 // only, and false when the site leaves one-time discounts out of MRR).
+// A fixed amount is converted to ISO minor units of currency.
 func discountFrom(typ string, pct float64, amount int64, currency, duration string, period int, unit string, months int, includedInMRR bool) (record.Discount, bool) {
 	d := record.Discount{ExcludedFromMRR: duration == "one_time" && !includedInMRR}
 	switch typ {
 	case "percentage":
 		d.PercentOff = pct
 	case "fixed_amount":
-		d.AmountOff, d.Currency = amount, strings.ToUpper(currency)
+		d.AmountOff, d.Currency = minor(currency, amount), strings.ToUpper(currency)
 	default:
 		return d, false
 	}
@@ -386,19 +386,21 @@ func discountFrom(typ string, pct float64, amount int64, currency, duration stri
 // mapInvoice maps an invoice. Chargebee statuses: paid, posted (open, not
 // yet due or no collection attempted), payment_due (a collection attempt
 // failed, dunning in progress), not_paid (collection failed for good),
-// voided, pending (not yet closed).
+// voided, pending (not yet closed). Amounts are converted to ISO minor
+// units of the invoice's currency (currency.go).
 func mapInvoice(w wireInvoice, cat catalog) record.Invoice {
+	cur := w.CurrencyCode
 	in := record.Invoice{
 		Ref:            ref(w.ID, w.UpdatedAt),
 		CustomerID:     w.CustomerID,
 		SubscriptionID: w.SubscriptionID,
 		Number:         w.ID,
 		Currency:       strings.ToUpper(w.CurrencyCode),
-		Subtotal:       w.SubTotal,
-		Tax:            w.Tax,
-		Total:          w.Total,
-		AmountDue:      w.AmountDue,
-		AmountPaid:     w.AmountPaid,
+		Subtotal:       minor(cur, w.SubTotal),
+		Tax:            minor(cur, w.Tax),
+		Total:          minor(cur, w.Total),
+		AmountDue:      minor(cur, w.AmountDue),
+		AmountPaid:     minor(cur, w.AmountPaid),
 		Created:        ts(w.Date),
 		DueDate:        ts(w.DueDate),
 		PaidAt:         ts(w.PaidAt),
@@ -438,11 +440,11 @@ func mapInvoice(w wireInvoice, cat catalog) record.Invoice {
 			SubscriptionID: l.SubscriptionID,
 			Description:    l.Description,
 			Quantity:       l.Quantity,
-			Amount:         l.Amount,
+			Amount:         minor(cur, l.Amount),
 			// discount_amount is "Total discounts for this line" and already
 			// includes item_level_discount_amount (docs: "Invoices > Invoice
 			// object > line_items").
-			DiscountAmount: l.DiscountAmount,
+			DiscountAmount: minor(cur, l.DiscountAmount),
 			Currency:       in.Currency,
 			PeriodStart:    ts(l.DateFrom),
 			PeriodEnd:      ts(l.DateTo),

@@ -4,8 +4,9 @@ import "encoding/json"
 
 // Wire shapes of Chargebee API v2 (product catalog 2.0) resources, as
 // documented at https://apidocs.chargebee.com/docs/api/: only the attributes
-// the connector maps. Timestamps are Unix seconds, amounts minor units;
-// absent attributes decode as zero.
+// the connector maps. Timestamps are Unix seconds; amounts are integers in
+// Chargebee's units (two decimals unless zero-decimal), converted to ISO
+// minor units when mapped (currency.go); absent attributes decode as zero.
 
 // listPage is the list response: {"list":[{"subscription":{..},"customer":{..}}],"next_offset":"..."}.
 type listPage struct {
