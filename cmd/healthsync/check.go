@@ -81,7 +81,7 @@ func cmdCheck(e *env) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	failed := 0
 	for _, r := range results {
-		took := r.took.Round(10 * time.Millisecond)
+		took := fmt.Sprintf("%.2fs", r.took.Seconds())
 		if r.err != nil {
 			failed++
 			fmt.Fprintf(tw, "%s\t%s\tFAILED\t%s\t%s\n", r.connector, r.kind, took, shortenURLs(r.err.Error()))
