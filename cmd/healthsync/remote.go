@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -26,20 +27,21 @@ type remote struct {
 	client *httpclient.Client
 }
 
-// newRemote builds the client for cfg's daemon. A wildcard listen address
+// newRemote builds the client for cfg's daemon, at $HEALTHSYNC_LISTEN when
+// set (as `run` listens there) or server.listen. A wildcard listen address
 // (":8080", "0.0.0.0:8080", "[::]:8080") is reached on loopback.
 func newRemote(cfg *config.Config) (*remote, error) {
 	if cfg.Server.APIToken.IsZero() {
 		return nil, errors.New("server.api_token is not set, so the running daemon serves no API to ask instead")
 	}
-	host, port, err := net.SplitHostPort(cfg.Server.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("server.listen %q: %w", cfg.Server.Listen, err)
+	listen := cfg.Server.Listen
+	if env := os.Getenv("HEALTHSYNC_LISTEN"); env != "" {
+		listen = env
 	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
+	if _, _, err := net.SplitHostPort(listen); err != nil {
+		return nil, fmt.Errorf("listen address %q: %w", listen, err)
 	}
-	return &remote{base: "http://" + net.JoinHostPort(host, port), token: cfg.Server.APIToken,
+	return &remote{base: "http://" + loopback(listen), token: cfg.Server.APIToken,
 		client: httpclient.New(httpclient.Options{Name: "daemon", Timeout: 2 * time.Minute, RetryMax: -1,
 			Secrets: []string{cfg.Server.APIToken.Reveal()}})}, nil
 }
