@@ -46,13 +46,25 @@ type besideWorld struct {
 	key, name     string // a CRM account and its unique name
 }
 
-func newBesideWorld(t *testing.T) *besideWorld {
+// testStack seeds the demo's fakes with a small world and writes its
+// config; the fakes stop when the test ends. Tests that use it are skipped
+// with -short.
+func testStack(t *testing.T, accounts int, seed int64) *demoStack {
 	t.Helper()
-	stack, err := newDemoStack(30, 11, t.TempDir())
+	if testing.Short() {
+		t.Skip("seeds the demo fakes")
+	}
+	stack, err := newDemoStack(accounts, seed, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(stack.Close)
+	return stack
+}
+
+func newBesideWorld(t *testing.T) *besideWorld {
+	t.Helper()
+	stack := testStack(t, 30, 11)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -147,9 +159,6 @@ func (w *besideWorld) startDaemon(t *testing.T) (stop func() (int, string)) {
 // free and once while `healthsync run` holds it: the second run talks to the
 // daemon's API and prints exactly the same.
 func TestCommandsBesideRunningDaemon(t *testing.T) {
-	if testing.Short() {
-		t.Skip("syncs a demo world")
-	}
 	w := newBesideWorld(t)
 	p := w.cfgPath
 	tests := []struct {

@@ -18,14 +18,7 @@ import (
 // failures with what to do, exit 1, one request to the refusing server (no
 // retry) and an answer in seconds.
 func TestCheck(t *testing.T) {
-	if testing.Short() {
-		t.Skip("seeds the demo fakes")
-	}
-	stack, err := newDemoStack(10, 5, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stack.Close()
+	stack := testStack(t, 10, 5)
 	var calls atomic.Int32
 	refuse := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
@@ -102,14 +95,7 @@ func TestShortenURLs(t *testing.T) {
 // TestSyncDryRunHeader: a dry run pulled from the vendors, so its plan does
 // not claim that no API call was made.
 func TestSyncDryRunHeader(t *testing.T) {
-	if testing.Short() {
-		t.Skip("seeds the demo fakes")
-	}
-	stack, err := newDemoStack(10, 5, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stack.Close()
+	stack := testStack(t, 10, 5)
 	code, out, errs := runCLI(t, "sync", "--config", stack.cfgPath, "--dry-run")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)

@@ -190,9 +190,11 @@ func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
 	if format == "" && isTerminal(w) {
 		format = "console"
 	}
-	var out io.Writer = w
+	// Pulls, workers and the scheduler log from several goroutines: one
+	// line is written at a time whatever w is.
+	var out io.Writer = zerolog.SyncWriter(w)
 	if format == "console" {
-		out = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05"}
+		out = zerolog.ConsoleWriter{Out: out, TimeFormat: "15:04:05"}
 	}
 	return zerolog.New(out).Level(lvl).With().Timestamp().Logger(), nil
 }

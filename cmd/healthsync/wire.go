@@ -54,7 +54,10 @@ func wire(cfg *config.Config, log zerolog.Logger) (*wired, error) {
 	w := &wired{hubspot: map[string]*hubspot.Client{}}
 	for _, cc := range cfg.Connectors {
 		cc = withReadFields(cfg, cc)
-		clog := log.With().Str("connector", cc.Name).Logger()
+		// Each vendor client and its httpclient add the connector's name
+		// to their log lines themselves: adding it here too wrote the
+		// "connector" key twice on every line.
+		clog := log
 		switch cc.Kind {
 		case config.KindSalesforce:
 			c, err := salesforce.New(cc, salesforce.Options{Logger: clog})
