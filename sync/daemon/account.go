@@ -20,30 +20,39 @@ var ErrAmbiguousAccount = errors.New("several accounts match")
 const maxCandidates = 10
 
 // ResolveAccount turns what an operator typed into an account key: a key
-// ("salesforce/001...") or CRM ID is returned as it is; otherwise a name,
-// matched without regard to case, first exactly and then as a substring. A
-// unique match is returned; several give ErrAmbiguousAccount naming the
-// candidates; none gives engine.ErrNoAccount.
+// ("salesforce/001...") or CRM ID of a stored account is returned as it is;
+// otherwise it is a name, matched without regard to case, first exactly and
+// then as a substring. A unique match is returned; several give
+// ErrAmbiguousAccount naming the candidates; none gives engine.ErrNoAccount.
 func ResolveAccount(eng *engine.Engine, st *store.Store, query string) (string, error) {
 	q := strings.TrimSpace(query)
 	if q == "" {
 		return "", engine.ErrNoAccount
 	}
+	var crms []*engine.Connector
+	for _, c := range eng.Connectors() {
+		if c.IsCRM() {
+			crms = append(crms, c)
+		}
+	}
+	kind, id, isKey := strings.Cut(q, "/")
+	for _, c := range crms {
+		if isKey && c.Config.Kind != kind {
+			continue
+		}
+		if !isKey {
+			id = q
+		}
+		if _, ok, err := st.Account(c.Name(), id); err != nil {
+			return "", fmt.Errorf("looking up account %q: %w", q, err)
+		} else if ok {
+			return q, nil // a key or a CRM ID
+		}
+	}
 	type cand struct{ key, name string }
 	var exact, partial []cand
 	lq := strings.ToLower(q)
-	for _, c := range eng.Connectors() {
-		if !c.IsCRM() {
-			continue
-		}
-		if strings.Contains(q, "/") {
-			continue // a key: nothing to look up by name
-		}
-		if _, ok, err := st.Account(c.Name(), q); err != nil {
-			return "", fmt.Errorf("looking up account %q: %w", q, err)
-		} else if ok {
-			return q, nil // a CRM ID
-		}
+	for _, c := range crms {
 		accts, err := st.Accounts(c.Name())
 		if err != nil {
 			return "", fmt.Errorf("looking up account %q: %w", q, err)
@@ -61,9 +70,6 @@ func ResolveAccount(eng *engine.Engine, st *store.Store, query string) (string, 
 				partial = append(partial, k)
 			}
 		}
-	}
-	if strings.Contains(q, "/") {
-		return q, nil
 	}
 	found := exact
 	if len(found) == 0 {
@@ -115,8 +121,9 @@ func Report(ctx context.Context, eng *engine.Engine, st *store.Store, rq ReportQ
 	if err != nil {
 		return nil, err
 	}
-	if o.Account != "" && len(rep.Accounts) == 0 {
-		return nil, fmt.Errorf("%w: %q", engine.ErrNoAccount, rq.Options.Account)
+	if o.Account != "" && len(rep.Accounts) == 0 && len(rep.Churned) == 0 {
+		// It exists in the store but is in neither list (deleted in the CRM).
+		return nil, fmt.Errorf("%w: %q is not in the report (deleted in the CRM?)", engine.ErrNoAccount, rq.Options.Account)
 	}
 	return rep, nil
 }
