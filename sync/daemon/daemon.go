@@ -82,7 +82,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.workers = workers
 	var signals *webhook.SignalsEndpoint
 	if !cfg.Webhooks.SignalsToken.IsZero() {
-		signals = &webhook.SignalsEndpoint{Token: cfg.Webhooks.SignalsToken, Store: signalStore{o.Store}}
+		used := usedSignals(&cfg.Scoring)
+		unused := prometheus.NewCounter(prometheus.CounterOpts{Name: "healthsync_signals_unused_total",
+			Help: "Usage signals received whose metric no health measure, onboarding criterion or KPI reads."})
+		reg.MustRegister(unused)
+		signals = &webhook.SignalsEndpoint{Token: cfg.Webhooks.SignalsToken, Store: signalStore{o.Store}, Used: func(metric string) bool {
+			if used[metric] {
+				return true
+			}
+			unused.Inc()
+			return false
+		}}
 	}
 	d.handler = webhook.NewHandler(webhook.Options{Sources: o.Webhooks, Queue: o.Store, MaxBody: cfg.Webhooks.MaxBodyBytes,
 		Signals: signals, Metrics: wm, Logger: log, Notify: workers.Wake})
