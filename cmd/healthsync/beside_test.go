@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -44,6 +46,7 @@ type besideWorld struct {
 	cfgPath, addr string
 	cfg           *config.Config
 	key, name     string // a CRM account and its unique name
+	deadID        uint64 // a dead-lettered webhook event
 }
 
 // testStack seeds the demo's fakes with a small world and writes its
@@ -93,6 +96,20 @@ func newBesideWorld(t *testing.T) *besideWorld {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	// One dead letter, so that `webhooks dlq` has a row to print.
+	now := time.Now().UTC().Truncate(time.Second)
+	if _, err := st.Enqueue([]store.QueuedEvent{{Connector: "stripe", Event: record.Event{System: "stripe", ID: "evt_dead1",
+		Type: "invoice.payment_failed", ObjectType: "invoice", ObjectID: "in_1", Occurred: now}}}); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := st.Claim(1, now.Add(time.Minute))
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %v %v", claimed, err)
+	}
+	if err := st.DeadLetter(claimed[0].Seq, errors.New("fetching invoice in_1: stripe: HTTP 404")); err != nil {
+		t.Fatal(err)
+	}
+	w.deadID = claimed[0].Seq
 	accts, err := st.Accounts("salesforce")
 	if err != nil {
 		t.Fatal(err)
@@ -206,9 +223,20 @@ func TestCommandsBesideRunningDaemon(t *testing.T) {
 		})
 	}
 
+	for i, tt := range tests {
+		row := regexp.MustCompile(`\n` + strconv.FormatUint(w.deadID, 10) + ` +stripe +evt_dead1 +invoice.payment_failed +invoice/in_1 +1 `)
+		if tt.name == "webhooks dlq" && !row.MatchString(want[i].out) {
+			t.Errorf("webhooks dlq lacks the dead letter %s:\n%s", row, want[i].out)
+		}
+	}
+	code, out, errs := runCLI(t, "webhooks", "replay", "--config", p, strconv.FormatUint(w.deadID, 10))
+	if code != 0 || !regexp.MustCompile(`^event \d+ queued again as \d+; the running daemon processes it now\n$`).MatchString(out) {
+		t.Fatalf("webhooks replay beside the daemon: exit %d %q %s", code, out, errs)
+	}
+
 	// backup while the daemon runs: the copy opens and holds the same data.
 	bk := filepath.Join(t.TempDir(), "copy.db")
-	code, out, errs := runCLI(t, "backup", "--config", p, bk)
+	code, out, errs = runCLI(t, "backup", "--config", p, bk)
 	if code != 0 || !strings.HasPrefix(out, "backup written to "+bk) {
 		t.Fatalf("backup: exit %d\n%s%s", code, out, errs)
 	}
