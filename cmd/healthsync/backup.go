@@ -74,7 +74,7 @@ func (r *remote) backup(ctx context.Context, w io.Writer) (int64, error) {
 	req.Header.Set("Authorization", "Bearer "+r.token.Reveal())
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("asking the daemon at %s: %w", r.base, err)
+		return 0, r.unreachable(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

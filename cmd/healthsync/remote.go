@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/healthsync/healthsync/config"
@@ -83,7 +84,7 @@ func (r *remote) do(ctx context.Context, method, path string, q url.Values) ([]b
 	req.Header.Set("Authorization", "Bearer "+r.token.Reveal())
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("asking the daemon at %s: %w", r.base, err)
+		return nil, r.unreachable(err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
@@ -117,4 +118,13 @@ func (r *remote) getJSON(ctx context.Context, path string, q url.Values, v any) 
 		return fmt.Errorf("decoding the daemon's answer to %s: %w", path, err)
 	}
 	return nil
+}
+
+// unreachable explains a failed call: when nothing listens, the store's
+// lock is held by another command (a long sync or apply), not a daemon.
+func (r *remote) unreachable(err error) error {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("the store is in use by another healthsync process and no daemon answers at %s (a sync or apply still running? try again when it ends): %w", r.base, err)
+	}
+	return fmt.Errorf("asking the daemon at %s: %w", r.base, err)
 }

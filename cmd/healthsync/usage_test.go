@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/healthsync/healthsync/sync/store"
 )
 
 // TestHelp: every command and subcommand answers --help with its usage on
@@ -151,6 +153,35 @@ func TestReportFormatAnyCase(t *testing.T) {
 			}
 			if tt.code == 2 && !strings.Contains(errs, `format: want table, json, csv, html, got "pdf"`) {
 				t.Fatalf("stderr %q", errs)
+			}
+		})
+	}
+}
+
+// TestStoreHeldWithoutDaemon: when the store is locked but no daemon can be
+// asked, a read command says why and what to do.
+func TestStoreHeldWithoutDaemon(t *testing.T) {
+	path, db := offlineConfig(t)
+	withToken := filepath.Join(filepath.Dir(path), "token.yaml")
+	text, _ := os.ReadFile(path)
+	os.WriteFile(withToken, append([]byte("server: {listen: \"127.0.0.1:1\", api_token: \"${T}\"}\n"), text...), 0o600)
+	t.Setenv("T", "operator-token-0123456789")
+	st, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tests := []struct {
+		name, config, want string
+	}{
+		{"no api token", path, "healthsync runs: " + db + " is in use by another healthsync process; server.api_token is not set, so the running daemon serves no API to ask instead\n"},
+		{"nothing listens", withToken, "healthsync runs: the store is in use by another healthsync process and no daemon answers at http://127.0.0.1:1 (a sync or apply still running? try again when it ends): "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errs := runCLI(t, "runs", "--config", tt.config)
+			if code != 1 || out != "" || !strings.Contains(errs, tt.want) {
+				t.Fatalf("exit %d\nstdout %q\nstderr %q\nwant   %q", code, out, errs, tt.want)
 			}
 		})
 	}
