@@ -36,6 +36,9 @@ type Config struct {
 
 	// File is the path the configuration was read from.
 	File string `yaml:"-" json:"-"`
+	// Warnings are what `config validate` reports without failing: secrets
+	// written in the file instead of referenced from the environment.
+	Warnings []Problem `yaml:"-" json:"-"`
 }
 
 // Connector returns the connector called name.
@@ -112,6 +115,7 @@ func Parse(filename string, data []byte, env func(string) (string, bool)) (*Conf
 		errs.sort()
 		return nil, errs
 	}
+	cfg.Warnings = literalSecretWarnings(filename, d.literalSecrets)
 	return cfg, nil
 }
 
@@ -178,8 +182,22 @@ func syntaxProblem(err error) Problem {
 		GetToken() *token.Token
 	}
 	if errors.As(err, &ye) {
-		p := tokenPos(ye.GetToken())
-		return Problem{Line: p.line, Col: p.col, Message: "invalid YAML: " + ye.GetMessage()}
+		tk := ye.GetToken()
+		p := tokenPos(tk)
+		msg := ye.GetMessage()
+		switch {
+		case strings.Contains(msg, "character '\t'"):
+			msg += " (YAML indents with spaces, not tabs)"
+		case msg == "mapping value is not allowed in this context" && tk != nil && tk.Next != nil && tk.Next.Position != nil &&
+			tk.Next.Value == ":" && tk.Position != nil && tk.Next.Position.Line > tk.Position.Line:
+			// A key indented deeper than its siblings continues the plain
+			// scalar above it; the parser blames that scalar, but the
+			// mistake is the key's line.
+			last := tk.Origin[strings.LastIndexByte(tk.Origin, '\n')+1:]
+			p = pos{tk.Next.Position.Line, len(last) - len(strings.TrimLeft(last, " ")) + 1}
+			msg += " (is this key indented more than the keys above it?)"
+		}
+		return Problem{Line: p.line, Col: p.col, Message: "invalid YAML: " + msg}
 	}
 	return Problem{Line: 1, Col: 1, Message: "invalid YAML: " + err.Error()}
 }

@@ -39,6 +39,9 @@ type decoder struct {
 	// value is never quoted in a message (it may be a credential put under
 	// the wrong key).
 	fromEnv bool
+	// literalSecrets locates the non-empty secrets written in the file
+	// rather than referenced from the environment (config validate warns).
+	literalSecrets []Problem
 }
 
 func newDecoder(x *expander) *decoder {
@@ -239,6 +242,9 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string) {
 				msg = "invalid value from the environment (not shown)"
 			}
 			d.problem(nodePos(n), path, "%s", msg)
+		} else if v.Type() == secretType && !d.fromEnv && s != "" {
+			p := nodePos(n)
+			d.literalSecrets = append(d.literalSecrets, Problem{Line: p.line, Col: p.col, Path: path})
 		}
 		return
 	}

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"errors"
+	"fmt"
 	"reflect"
 	"regexp"
 	"slices"
@@ -10,23 +12,69 @@ import (
 	"github.com/healthsync/healthsync/scoring"
 )
 
-// noEnv is an empty environment: the example must validate without one.
+// noEnv is an empty environment.
 func noEnv(string) (string, bool) { return "", false }
 
+// exampleEnv is an operator's environment for the example: every variable
+// it references set to a value of the right shape.
+func exampleEnv(name string) (string, bool) {
+	switch {
+	case name == "SLACK_WEBHOOK_URL":
+		return "https://hooks.slack.com/services/T1/B1/operator", true
+	case name == "REVOPS_WEBHOOK_SECRET":
+		return "whsec_b3BlcmF0b3Itbm90aWZ5LXNpZ25pbmctc2VjcmV0", true
+	case strings.HasSuffix(name, "_PRIVATE_KEY"):
+		return "", true
+	}
+	return "operator-" + strings.ToLower(name) + "-4f9c2a7e81d3", true
+}
+
+// TestExampleValidates: the example validates once its variables are set,
+// and with none set it fails naming every secret still at the example's
+// placeholder (a published default must not guard anything).
 func TestExampleValidates(t *testing.T) {
-	cfg, err := Parse("example.yaml", Example(), noEnv)
+	cfg, err := Parse("example.yaml", Example(), exampleEnv)
 	if err != nil {
 		t.Fatalf("the example does not validate:\n%v", err)
 	}
 	if len(cfg.Connectors) != 4 {
 		t.Errorf("connectors = %d, want one per kind", len(cfg.Connectors))
 	}
+	if len(cfg.Warnings) != 0 {
+		t.Errorf("the example writes secrets in the file: %v", cfg.Warnings)
+	}
+
+	_, err = Parse("example.yaml", Example(), noEnv)
+	var errs *Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("the example with no environment: want *Errors, got %v", err)
+	}
+	var got []string
+	for _, p := range errs.Problems {
+		got = append(got, fmt.Sprintf("%d %s: %s", p.Line, p.Path, p.Message))
+	}
+	const msg = "is a placeholder, not a credential: set the real value (usually through the ${VAR} it references)"
+	var want []string
+	for _, w := range []struct {
+		line int
+		path string
+	}{
+		{25, "server.api_token"}, {60, "connectors[0].auth.client_secret"}, {95, "connectors[1].auth.access_token"},
+		{103, "connectors[1].webhook.client_secret"}, {121, "connectors[2].auth.api_key"}, {124, "connectors[2].webhook.secrets[0]"},
+		{134, "connectors[3].auth.api_key"}, {138, "connectors[3].webhook.password"}, {367, "webhooks.signals_token"},
+		{378, "notify.subscribers[0].secret"},
+	} {
+		want = append(want, fmt.Sprintf("%d %s: %s", w.line, w.path, msg))
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("problems with no environment:\n got %q\nwant %q", got, want)
+	}
 }
 
 // TestExampleShowsDefaults checks that the sections the example presents
 // as defaults are the defaults.
 func TestExampleShowsDefaults(t *testing.T) {
-	cfg, err := Parse("example.yaml", Example(), noEnv)
+	cfg, err := Parse("example.yaml", Example(), exampleEnv)
 	if err != nil {
 		t.Fatal(err)
 	}

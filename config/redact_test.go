@@ -53,7 +53,7 @@ notify:
 		"CB_WEBHOOK_PASSWORD":       "cb-pass-31337",
 		"SIGNALS_TOKEN":             "signals-31337-0123456789",
 		"QUERY_TOKEN":               "q31337",
-		"NOTIFY_SECRET":             "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+		"NOTIFY_SECRET":             "whsec_cmVkYWN0LXRlc3Qtbm90aWZ5LXNlY3JldC0zMTMzNyE=",
 		"SLACK_URL":                 "https://hooks.slack.com/services/T0/B0/slack31337",
 	}
 	cfg, err := Parse("s.yaml", []byte(src), lookup(env))

@@ -170,7 +170,7 @@ type Webhooks struct {
 	Workers int `yaml:"workers" json:"workers"`
 	// MaxAttempts before a queued event is dead-lettered (default 8).
 	MaxAttempts int `yaml:"max_attempts" json:"max_attempts"`
-	// SignalsToken is the bearer token of POST /webhooks/signals (product
+	// SignalsToken is the bearer token of POST /v1/signals (product
 	// usage signals); without it the route is not served.
 	SignalsToken Secret `yaml:"signals_token,omitempty" json:"signals_token,omitempty"`
 	// DedupeTTL is how long processed event IDs are remembered (default 7d).

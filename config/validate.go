@@ -191,6 +191,7 @@ func (c *Config) validate() []scoring.FieldError {
 		}
 	}
 	k.token("server.api_token", s.APIToken)
+	k.errs = append(k.errs, c.placeholderProblems()...)
 	k.positive("server.shutdown_timeout", s.ShutdownTimeout)
 
 	k.oneOf("log.level", c.Log.Level, logLevels...)

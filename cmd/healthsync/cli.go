@@ -7,13 +7,21 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strings"
 
 	"github.com/rs/zerolog"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// The build sets these with -ldflags "-X main.version=... -X main.commit=...
+// -X main.date=..." (see the Dockerfile); a plain `go build` in a git checkout
+// falls back to the commit and time Go records in the binary.
+var (
+	version = "dev"
+	commit  = ""
+	date    = ""
+)
 
 // Exit codes.
 const (
@@ -58,18 +66,27 @@ func commands() []command {
 		{"webhooks", "webhooks dlq | replay ID: dead-lettered webhook events", cmdWebhooks},
 		{"demo", "the whole product on this machine against vendor fakes", cmdDemo},
 		{"loadtest", "webhook receiver load test over loopback against the demo world", cmdLoadtest},
+		{"check", "authenticate to every connector, read one page, run the CRM preflight", cmdCheck},
+		{"backup", "write a consistent copy of the store to a file (also while the daemon runs)", cmdBackup},
 		{"healthcheck", "probe a running daemon's /healthz (for containers)", cmdHealthcheck},
-		{"version", "print the version", cmdVersion},
+		{"version", "print the version, commit and build date", cmdVersion},
 	}
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		printUsage(stdout)
-		if len(args) == 0 {
-			return exitUsage
+	if len(args) == 0 {
+		printUsage(stderr)
+		return exitUsage
+	}
+	if isHelpArg(args[0]) || args[0] == "help" {
+		if len(args) > 1 && args[0] == "help" {
+			return run(ctx, []string{args[1], "--help"}, stdout, stderr) // help COMMAND
 		}
+		printUsage(stdout)
 		return exitOK
+	}
+	if args[0] == "--version" || args[0] == "-version" || args[0] == "-v" {
+		args = []string{"version"}
 	}
 	for _, c := range commands() {
 		if c.name != args[0] {
@@ -79,7 +96,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err == nil || errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
-		fmt.Fprintf(stderr, "healthsync %s: %v\n", c.name, err)
+		fmt.Fprintf(stderr, "healthsync %s: %s\n", c.name, shortenURLs(err.Error()))
 		var ue usageError
 		if errors.As(err, &ue) {
 			return exitUsage
@@ -99,18 +116,57 @@ func printUsage(w io.Writer) {
 	fmt.Fprintf(w, "\nRun 'healthsync COMMAND --help' for a command's flags.\n")
 }
 
-// newFlags builds a FlagSet whose errors are usage errors.
+// newFlags builds a FlagSet whose errors are usage errors. usage names the
+// command's flags and arguments.
 func newFlags(e *env, name, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet("healthsync "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(&usageWriter{stdout: e.stdout, stderr: e.stderr})
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: healthsync %s %s\n\nFlags:\n", name, usage)
-		fs.PrintDefaults()
+		w := fs.Output()
+		fmt.Fprintf(w, "%s\n", strings.TrimSpace("Usage: healthsync "+name+" "+usage))
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprintf(w, "\nFlags:\n")
+			fs.PrintDefaults()
+		}
 	}
 	return fs
 }
 
+// usageWriter is a FlagSet's output: stdout once help was asked for,
+// stderr for mistakes.
+type usageWriter struct {
+	stdout, stderr io.Writer
+	help           bool
+}
+
+func (u *usageWriter) Write(p []byte) (int, error) {
+	if u.help {
+		return u.stdout.Write(p)
+	}
+	return u.stderr.Write(p)
+}
+
+// isHelpArg reports whether a is a request for help.
+func isHelpArg(a string) bool { return a == "-h" || a == "--help" || a == "-help" }
+
+// parseFlags parses args. Help asked for (-h, --help before any "--") prints
+// the usage on stdout and returns flag.ErrHelp (exit 0); a mistake prints it
+// on stderr (exit 2).
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if isHelpArg(a) {
+			if uw, ok := fs.Output().(*usageWriter); ok {
+				uw.help = true
+			}
+			fs.Usage()
+			return flag.ErrHelp
+		}
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -134,9 +190,11 @@ func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
 	if format == "" && isTerminal(w) {
 		format = "console"
 	}
-	var out io.Writer = w
+	// Pulls, workers and the scheduler log from several goroutines: one
+	// line is written at a time whatever w is.
+	var out io.Writer = zerolog.SyncWriter(w)
 	if format == "console" {
-		out = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05"}
+		out = zerolog.ConsoleWriter{Out: out, TimeFormat: "15:04:05"}
 	}
 	return zerolog.New(out).Level(lvl).With().Timestamp().Logger(), nil
 }
@@ -155,6 +213,42 @@ func cmdVersion(e *env) error {
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "healthsync %s\n", version)
+	if fs.NArg() != 0 {
+		return usagef("version takes no arguments")
+	}
+	fmt.Fprintln(e.stdout, versionLine(version, commit, date, buildSettings()))
 	return nil
+}
+
+// versionLine is `healthsync version`'s output: the version, the commit
+// and the build date set by the build, or else the ones Go recorded
+// (vcs.revision, vcs.time, vcs.modified) from the git checkout.
+func versionLine(version, commit, date string, settings map[string]string) string {
+	if commit == "" {
+		commit = settings["vcs.revision"]
+		if commit != "" && settings["vcs.modified"] == "true" {
+			commit += "-dirty"
+		}
+	}
+	if date == "" {
+		date = settings["vcs.time"]
+	}
+	if commit == "" {
+		commit = "unknown"
+	}
+	if date == "" {
+		date = "unknown"
+	}
+	return fmt.Sprintf("healthsync %s (commit %s, built %s, %s)", version, commit, date, runtime.Version())
+}
+
+// buildSettings are the settings Go recorded in the binary.
+func buildSettings() map[string]string {
+	m := map[string]string{}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			m[s.Key] = s.Value
+		}
+	}
+	return m
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -16,6 +17,10 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
+// TestConfigExampleValidates: the printed example validates once the
+// variables it references are set, and is refused while its secrets are the
+// example's placeholders (HEALTHSYNC_API_TOKEN unset must not leave a
+// published token guarding the API).
 func TestConfigExampleValidates(t *testing.T) {
 	code, example, stderr := runCLI(t, "config", "example")
 	if code != 0 || !strings.Contains(example, "connectors:") {
@@ -23,8 +28,38 @@ func TestConfigExampleValidates(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "h.yaml")
 	os.WriteFile(path, []byte(example), 0o600)
-	if code, out, stderr := runCLI(t, "config", "validate", path); code != 0 {
+	vars := regexp.MustCompile(`\$\{([A-Z][A-Z0-9_]*)`).FindAllStringSubmatch(example, -1)
+	for _, v := range vars {
+		t.Setenv(v[1], "") // unset: the defaults apply
+	}
+	code, _, stderr = runCLI(t, "config", "validate", path)
+	if code != 1 || !strings.Contains(stderr, path+":25:14: server.api_token: is a placeholder") {
+		t.Fatalf("config validate with the placeholders: exit %d, want 1 naming server.api_token\n%s", code, stderr)
+	}
+	for _, v := range vars {
+		val := "operator-value-" + strings.ToLower(v[1]) + "-7d1e"
+		switch v[1] {
+		case "SLACK_WEBHOOK_URL":
+			val = "https://hooks.slack.com/services/T1/B1/operator"
+		case "REVOPS_WEBHOOK_SECRET":
+			val = "whsec_b3BlcmF0b3Itbm90aWZ5LXNpZ25pbmctc2VjcmV0"
+		}
+		t.Setenv(v[1], val)
+	}
+	if code, out, stderr := runCLI(t, "config", "validate", path); code != 0 || out != path+": valid (4 connectors, 9 task rules, 0 warnings)\n" {
 		t.Fatalf("config validate example: exit %d\n%s%s", code, out, stderr)
+	}
+}
+
+// TestConfigValidateWarnsOnLiteralSecrets: a secret written in the file is
+// valid but warned about, without showing it.
+func TestConfigValidateWarnsOnLiteralSecrets(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lit.yaml")
+	os.WriteFile(path, []byte("store: {path: ./x.db}\nconnectors:\n  - {name: billing, kind: stripe, auth: {api_key: sk_live_31337abc}, schedule: '@hourly'}\n"), 0o600)
+	code, out, stderr := runCLI(t, "config", "validate", path)
+	want := "warning: " + path + ":3:51: connectors[0].auth.api_key: secret written in the file; prefer a ${VAR} reference to the environment or a secret store\n"
+	if code != 0 || stderr != want || out != path+": valid (1 connectors, 9 task rules, 1 warnings)\n" {
+		t.Fatalf("exit %d\nstdout %q\nstderr %q\nwant   %q", code, out, stderr, want)
 	}
 }
 

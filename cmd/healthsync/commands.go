@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"sort"
 	"strconv"
@@ -16,11 +20,10 @@ import (
 
 	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/connectors/hubspot"
-	"github.com/healthsync/healthsync/scoring"
 	"github.com/healthsync/healthsync/sync/daemon"
 	"github.com/healthsync/healthsync/sync/engine"
 	"github.com/healthsync/healthsync/sync/notify"
-	"github.com/healthsync/healthsync/sync/report"
+	"github.com/healthsync/healthsync/sync/store"
 )
 
 func configFlags(e *env, name, usage string) fsWrap {
@@ -38,8 +41,20 @@ func (f fsWrap) open(args []string) (*app, error) {
 	return openApp(*f.cfgPath, *f.logFormat, f.e.stderr)
 }
 
+// openOrRemote parses args and opens the app, or a client for the running
+// daemon that holds its store (see the function openOrRemote).
+func (f fsWrap) openOrRemote(args []string) (*app, *remote, error) {
+	if err := parseFlags(f.FlagSet, args); err != nil {
+		return nil, nil, err
+	}
+	return openOrRemote(f.e, *f.cfgPath, *f.logFormat)
+}
+
 func cmdRun(e *env) error {
-	fs := configFlags(e, "run", "--config FILE")
+	fs := configFlags(e, "run", "--config FILE [--sync-now] [--listen ADDR] [--metrics-listen ADDR]")
+	syncNow := fs.Bool("sync-now", false, "pull every connector once at start instead of waiting for its schedule")
+	listen := fs.String("listen", os.Getenv("HEALTHSYNC_LISTEN"), "override server.listen (default $HEALTHSYNC_LISTEN; the container image sets 0.0.0.0:8080)")
+	metricsListen := fs.String("metrics-listen", os.Getenv("HEALTHSYNC_METRICS_LISTEN"), "override server.metrics_listen (default $HEALTHSYNC_METRICS_LISTEN)")
 	if err := parseFlags(fs.FlagSet, e.args); err != nil {
 		return err
 	}
@@ -47,13 +62,42 @@ func cmdRun(e *env) error {
 	if err != nil {
 		return err
 	}
-	return runDaemon(e, cfg, *fs.logFormat, nil)
+	if err := overrideListen(cfg, *listen, *metricsListen); err != nil {
+		return err
+	}
+	return runDaemonWith(e, cfg, *fs.logFormat, daemon.Options{SyncNow: *syncNow}, nil)
+}
+
+// overrideListen applies --listen and --metrics-listen (or the environment
+// variables they default to) over the file's server settings.
+func overrideListen(cfg *config.Config, listen, metrics string) error {
+	for _, o := range []struct {
+		flag, v string
+		dst     *string
+	}{{"--listen", listen, &cfg.Server.Listen}, {"--metrics-listen", metrics, &cfg.Server.MetricsListen}} {
+		if o.v == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(o.v); err != nil {
+			return usagef("%s %q: want host:port, e.g. 0.0.0.0:8080", o.flag, o.v)
+		}
+		*o.dst = o.v
+	}
+	if cfg.Server.MetricsListen != "" && cfg.Server.MetricsListen == cfg.Server.Listen {
+		return usagef("the metrics address %s must differ from the listen address", cfg.Server.Listen)
+	}
+	return nil
 }
 
 // runDaemon runs the daemon until e.ctx ends. started, when set, is called
 // once it serves, with a channel it closes when the work it started is done;
 // the store is closed only after that.
 func runDaemon(e *env, cfg *config.Config, logFormat string, started func(*daemon.Daemon, *app, chan<- struct{})) error {
+	return runDaemonWith(e, cfg, logFormat, daemon.Options{}, started)
+}
+
+// runDaemonWith is runDaemon with daemon options (SyncNow) set by the caller.
+func runDaemonWith(e *env, cfg *config.Config, logFormat string, opts daemon.Options, started func(*daemon.Daemon, *app, chan<- struct{})) error {
 	reg := prometheus.NewRegistry()
 	var n *notify.Notifier
 	a, err := openAppConfig(cfg, logFormat, e.stderr, func(a *app) engine.Publisher {
@@ -67,7 +111,9 @@ func runDaemon(e *env, cfg *config.Config, logFormat string, started func(*daemo
 	var d *daemon.Daemon
 	var done chan struct{}
 	d = daemon.New(daemon.Options{Config: cfg, Store: a.st, Engine: a.eng, Webhooks: a.wired.webhooks, Notifier: n,
-		Registry: reg, Logger: a.log, Started: func(string) {
+		Registry: reg, Logger: a.log, SyncNow: opts.SyncNow,
+		SetupHubSpot: func(ctx context.Context, connector string) (any, error) { return setupHubSpot(ctx, a, connector) },
+		Started: func(string) {
 			if started != nil {
 				done = make(chan struct{})
 				started(d, a, done)
@@ -86,7 +132,17 @@ func cmdSync(e *env) error {
 	dryRun := fs.Bool("dry-run", false, "pull, then print the plan without writing")
 	full := fs.Bool("full", false, "force a full re-read instead of an incremental pull")
 	asJSON := fs.Bool("json", false, "print the run report as JSON")
-	a, err := fs.open(e.args)
+	if err := parseFlags(fs.FlagSet, e.args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*fs.cfgPath)
+	if err != nil {
+		return err
+	}
+	if err := checkConnectorName(cfg, *connector); err != nil {
+		return err // before the store is opened or any call made
+	}
+	a, err := openAppConfig(cfg, *fs.logFormat, e.stderr, nil)
 	if err != nil {
 		return err
 	}
@@ -102,7 +158,11 @@ func cmdSync(e *env) error {
 		} else {
 			printSync(e.stdout, rep)
 			if rep.Plan != nil && (*dryRun || rep.Plan.NeedsConfirm) {
-				printPlan(e.stdout, rep.Plan)
+				from := planAfterWrite
+				if *dryRun {
+					from = planAfterPull
+				}
+				printPlan(e.stdout, rep.Plan, from)
 			}
 		}
 	}
@@ -131,19 +191,25 @@ func cmdSync(e *env) error {
 func cmdPlan(e *env) error {
 	fs := configFlags(e, "plan", "--config FILE [--json]")
 	asJSON := fs.Bool("json", false, "print the plan as JSON")
-	a, err := fs.open(e.args)
+	a, r, err := fs.openOrRemote(e.args)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	p, _, err := a.eng.PlanOnly(e.ctx)
+	var p *engine.Plan
+	if r != nil {
+		p = new(engine.Plan)
+		err = r.getJSON(e.ctx, "/api/plan", nil, p)
+	} else {
+		defer a.Close()
+		p, _, err = a.eng.PlanOnly(e.ctx)
+	}
 	if err != nil {
 		return err
 	}
 	if *asJSON {
 		return printJSON(e.stdout, p)
 	}
-	printPlan(e.stdout, p)
+	printPlan(e.stdout, p, planFromStore)
 	return nil
 }
 
@@ -174,12 +240,21 @@ func cmdRuns(e *env) error {
 	fs := configFlags(e, "runs", "--config FILE [--limit N] [--json]")
 	limit := fs.Int("limit", 20, "how many runs")
 	asJSON := fs.Bool("json", false, "print as JSON")
-	a, err := fs.open(e.args)
+	a, r, err := fs.openOrRemote(e.args)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	runs, err := a.st.Runs(*limit)
+	var runs []store.Run
+	if r != nil {
+		var resp struct {
+			Runs []store.Run `json:"runs"`
+		}
+		err = r.getJSON(e.ctx, "/api/runs", url.Values{"limit": {strconv.Itoa(*limit)}}, &resp)
+		runs = resp.Runs
+	} else {
+		defer a.Close()
+		runs, err = a.st.Runs(*limit)
+	}
 	if err != nil {
 		return err
 	}
@@ -208,81 +283,87 @@ func cmdRuns(e *env) error {
 }
 
 func cmdReport(e *env) error {
-	fs := configFlags(e, "report", "--config FILE [--format table|json|csv|html] [--segment FIELD] [--account ID] [--from YYYY-MM --to YYYY-MM] [--as-of DATE]")
-	format := fs.String("format", "table", "table, json, csv or html")
-	segment := fs.String("segment", "", "add a segment dimension: a CRM field, owner or industry")
-	account := fs.String("account", "", "limit the accounts list to one account (key or CRM ID)")
-	from := fs.String("from", "", "first month, YYYY-MM (default: 12 complete months before --as-of)")
-	to := fs.String("to", "", "last month, YYYY-MM (default: the last complete month)")
-	asOf := fs.String("as-of", "", "day for current values, YYYY-MM-DD (default: now)")
+	fs := configFlags(e, "report", "--config FILE [--format table|json|csv|html] [--segment FIELD] [--account ACCOUNT] [--from YYYY-MM --to YYYY-MM] [--as-of DATE]")
+	// The flags are GET /api/report's query parameters, under the same names.
+	q := url.Values{}
+	for _, f := range []struct{ name, def, usage string }{
+		{"format", "table", "table, json, csv or html"},
+		{"segment", "", "add a segment dimension: a CRM field, owner or industry"},
+		{"account", "", "limit the accounts list to one account (key, CRM ID or name)"},
+		{"from", "", "first month, YYYY-MM (default: 12 complete months before --as-of)"},
+		{"to", "", "last month, YYYY-MM (default: the last complete month)"},
+		{"as-of", "", "day for current values, YYYY-MM-DD (default: now)"},
+	} {
+		fs.Func(f.name, f.usage+defaultNote(f.def), func(v string) error { q.Set(f.name, v); return nil })
+	}
 	if err := parseFlags(fs.FlagSet, e.args); err != nil {
 		return err
 	}
-	o := engine.ReportOptions{Segment: *segment, Account: *account}
-	var err error
-	if o.From, err = parseMonth(*from); err != nil {
-		return usagef("--from: %v", err)
-	}
-	if o.To, err = parseMonth(*to); err != nil {
-		return usagef("--to: %v", err)
-	}
-	if *asOf != "" {
-		t, err := time.Parse("2006-01-02", *asOf)
-		if err != nil {
-			return usagef("--as-of: want YYYY-MM-DD")
-		}
-		o.AsOf = t.Add(24*time.Hour - time.Nanosecond)
-	}
-	a, err := openApp(*fs.cfgPath, *fs.logFormat, e.stderr)
+	rq, err := daemon.ParseReportQuery(q, "table")
 	if err != nil {
+		return usageError{err}
+	}
+	a, r, err := openOrRemote(e, *fs.cfgPath, *fs.logFormat)
+	if err != nil {
+		return err
+	}
+	if r != nil {
+		q.Set("format", rq.Format)
+		body, err := r.do(e.ctx, "GET", "/api/report", q)
+		if err != nil {
+			return err
+		}
+		_, err = e.stdout.Write(body)
 		return err
 	}
 	defer a.Close()
-	rep, _, err := a.eng.Report(e.ctx, o)
+	rep, err := daemon.Report(e.ctx, a.eng, a.st, rq)
 	if err != nil {
-		return err
+		return lookupError(err)
 	}
-	switch *format {
-	case "json":
-		return report.WriteJSON(e.stdout, rep)
-	case "csv":
-		return report.WriteCSV(e.stdout, rep)
-	case "html":
-		return report.WriteHTML(e.stdout, rep)
-	case "table":
-		return report.WriteTable(e.stdout, rep, 0, 10)
-	}
-	return usagef("--format: want table, json, csv or html")
+	return daemon.WriteReport(e.stdout, rep, rq.Format)
 }
 
-func parseMonth(s string) (scoring.Month, error) {
-	if s == "" {
-		return 0, nil
+func defaultNote(def string) string {
+	if def == "" {
+		return ""
 	}
-	t, err := time.Parse("2006-01", s)
-	if err != nil {
-		return 0, fmt.Errorf("want YYYY-MM, got %q", s)
+	return " (default " + def + ")"
+}
+
+// lookupError makes an account that matches nothing or several a usage
+// error (exit 2).
+func lookupError(err error) error {
+	if errors.Is(err, engine.ErrNoAccount) || errors.Is(err, daemon.ErrAmbiguousAccount) {
+		return usageError{err}
 	}
-	return scoring.MonthOf(t), nil
+	return err
 }
 
 func cmdExplain(e *env) error {
 	fs := configFlags(e, "explain", "--config FILE [--json] ACCOUNT")
 	asJSON := fs.Bool("json", false, "print as JSON")
-	if err := parseFlags(fs.FlagSet, e.args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usagef("want one ACCOUNT (a key like salesforce/001... or a CRM ID)")
-	}
-	a, err := openApp(*fs.cfgPath, *fs.logFormat, e.stderr)
+	args, err := parseInterspersed(fs.FlagSet, e.args)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	ex, err := a.eng.Explain(e.ctx, fs.Arg(0))
+	if len(args) != 1 {
+		return usagef("want one ACCOUNT: a key like salesforce/001..., a CRM ID or a name (flags may come before or after it)")
+	}
+	a, r, err := openOrRemote(e, *fs.cfgPath, *fs.logFormat)
 	if err != nil {
 		return err
+	}
+	var ex *engine.Explanation
+	if r != nil {
+		ex = new(engine.Explanation)
+		err = r.getJSON(e.ctx, "/api/accounts/"+url.PathEscape(args[0]), nil, ex)
+	} else {
+		defer a.Close()
+		ex, err = daemon.Explain(e.ctx, a.eng, a.st, args[0])
+	}
+	if err != nil {
+		return lookupError(err)
 	}
 	if *asJSON {
 		return printJSON(e.stdout, ex)
@@ -291,69 +372,158 @@ func cmdExplain(e *env) error {
 	return nil
 }
 
-func cmdConfig(e *env) error {
-	if len(e.args) == 0 {
-		return usagef("want: config example | config validate FILE | config show FILE")
-	}
-	sub, rest := e.args[0], e.args[1:]
-	fs := newFlags(e, "config "+sub, "")
-	if err := parseFlags(fs, rest); err != nil {
-		return err
-	}
-	switch sub {
-	case "example":
-		_, err := e.stdout.Write(config.Example())
-		return err
-	case "validate", "show":
-		if fs.NArg() != 1 {
-			return usagef("config %s FILE", sub)
+// parseInterspersed parses flags that may come before, between or after
+// the positional arguments, and returns the positional arguments.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
 		}
-		cfg, err := config.Load(fs.Arg(0))
-		if err != nil {
-			var ce *config.Errors
-			if errors.As(err, &ce) {
-				// validate reports its finding with exit 1 (the issue's
-				// contract); other commands exit 2 on a bad config.
-				fmt.Fprintln(e.stderr, err.Error())
-				return fmt.Errorf("%s: %d problem(s)", fs.Arg(0), len(ce.Problems))
-			}
-			return usageError{err}
+		if fs.NArg() == 0 {
+			return pos, nil
 		}
-		if sub == "show" {
-			_, err := e.stdout.Write(cfg.Redacted())
-			return err
+		rest := fs.Args()
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil // everything after "--" is positional
 		}
-		fmt.Fprintf(e.stdout, "%s: valid (%d connectors, %d task rules)\n", fs.Arg(0), len(cfg.Connectors), len(cfg.Tasks))
-		return nil
+		pos = append(pos, rest[0])
+		args = rest[1:]
 	}
-	return usagef("unknown config command %q", sub)
 }
 
-func cmdSetup(e *env) error {
-	if len(e.args) == 0 || e.args[0] != "hubspot" {
-		return usagef("want: setup hubspot --config FILE [--connector NAME]")
+// subcommand is one word of a command with subcommands (config, setup,
+// webhooks): its usage names its arguments.
+type subcommand struct {
+	name, usage, summary string
+}
+
+// pickSub returns the subcommand e.args names, or prints the parent's usage
+// (on stdout with help asked for, exit 0; on stderr otherwise, exit 2).
+func pickSub(e *env, parent string, subs []subcommand) (subcommand, []string, error) {
+	if len(e.args) > 0 {
+		for _, s := range subs {
+			if s.name == e.args[0] {
+				return s, e.args[1:], nil
+			}
+		}
 	}
-	fs := configFlags(e, "setup hubspot", "--config FILE [--connector NAME]")
-	connector := fs.String("connector", "", "the HubSpot connector (default: the only one)")
-	a, err := fs.open(e.args[1:])
+	help := len(e.args) > 0 && isHelpArg(e.args[0])
+	w := e.stderr
+	if help {
+		w = e.stdout
+	}
+	fmt.Fprintf(w, "Usage:\n")
+	for _, s := range subs {
+		fmt.Fprintf(w, "  healthsync %s %s %s\n      %s\n", parent, s.name, s.usage, s.summary)
+	}
+	fmt.Fprintf(w, "\nRun 'healthsync %s SUBCOMMAND --help' for its flags.\n", parent)
+	switch {
+	case help:
+		return subcommand{}, nil, flag.ErrHelp
+	case len(e.args) == 0:
+		return subcommand{}, nil, usagef("want a subcommand")
+	}
+	return subcommand{}, nil, usagef("unknown %s subcommand %q", parent, e.args[0])
+}
+
+var configSubs = []subcommand{
+	{"example", "", "print the commented example configuration"},
+	{"validate", "FILE", "check FILE and report every problem as FILE:LINE:COL: key: problem"},
+	{"show", "FILE", "print the effective configuration with defaults, secrets hidden"},
+}
+
+func cmdConfig(e *env) error {
+	sub, rest, err := pickSub(e, "config", configSubs)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
+	fs := newFlags(e, "config "+sub.name, sub.usage)
+	if err := parseFlags(fs, rest); err != nil {
+		return err
+	}
+	if sub.name == "example" {
+		if fs.NArg() != 0 {
+			return usagef("config example takes no arguments")
+		}
+		_, err := e.stdout.Write(config.Example())
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want: config %s FILE", sub.name)
+	}
+	path := fs.Arg(0)
+	cfg, err := config.Load(path)
+	if err != nil {
+		var ce *config.Errors
+		if errors.As(err, &ce) {
+			// validate reports its finding with exit 1 (the issue's
+			// contract); other commands exit 2 on a bad config.
+			fmt.Fprintln(e.stderr, err.Error())
+			return fmt.Errorf("%s: %d problem(s)", path, len(ce.Problems))
+		}
+		return usageError{err}
+	}
+	if sub.name == "show" {
+		_, err := e.stdout.Write(cfg.Redacted())
+		return err
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintf(e.stderr, "warning: %s\n", w)
+	}
+	fmt.Fprintf(e.stdout, "%s: valid (%d connectors, %d task rules, %d warnings)\n", path, len(cfg.Connectors), len(cfg.Tasks), len(cfg.Warnings))
+	return nil
+}
+
+var setupSubs = []subcommand{
+	{"hubspot", "--config FILE [--connector NAME]", "create healthsync's custom company properties in HubSpot"},
+}
+
+func cmdSetup(e *env) error {
+	sub, rest, err := pickSub(e, "setup", setupSubs)
+	if err != nil {
+		return err
+	}
+	fs := configFlags(e, "setup "+sub.name, sub.usage)
+	connector := fs.String("connector", "", "the HubSpot connector (default: the only one)")
+	a, r, err := fs.openOrRemote(rest)
+	if err != nil {
+		return err
+	}
+	var rep hubspot.SetupReport
+	if r != nil {
+		var body []byte
+		if body, err = r.do(e.ctx, "POST", "/api/setup/hubspot", url.Values{"connector": {*connector}}); err == nil {
+			err = json.Unmarshal(body, &rep)
+		}
+	} else {
+		defer a.Close()
+		rep, err = setupHubSpot(e.ctx, a, *connector)
+	}
+	if err != nil {
+		return err
+	}
+	return printJSON(e.stdout, rep)
+}
+
+// setupHubSpot creates the properties healthsync writes in the HubSpot
+// connector named connector (empty: the only one). The daemon offers it as
+// POST /api/setup/hubspot.
+func setupHubSpot(ctx context.Context, a *app, connector string) (hubspot.SetupReport, error) {
 	var names []string
 	for n := range a.wired.hubspot {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	if *connector == "" {
+	if connector == "" {
 		if len(names) != 1 {
-			return usagef("--connector: choose one of %s", strings.Join(names, ", "))
+			return hubspot.SetupReport{}, usagef("--connector: choose one of %s", strings.Join(names, ", "))
 		}
-		*connector = names[0]
+		connector = names[0]
 	}
-	c, ok := a.wired.hubspot[*connector]
+	c, ok := a.wired.hubspot[connector]
 	if !ok {
-		return usagef("--connector %q is not a HubSpot connector", *connector)
+		return hubspot.SetupReport{}, usagef("--connector %q is not a HubSpot connector (have: %s)", connector, strings.Join(names, ", "))
 	}
 	specs := hubspot.DefaultProperties()
 	mapping := a.cfg.WriteBack.HubSpot.Fields
@@ -367,53 +537,87 @@ func cmdSetup(e *env) error {
 			}
 		}
 	}
-	rep, err := c.Setup(e.ctx, specs)
-	if err != nil {
-		return err
-	}
-	return printJSON(e.stdout, rep)
+	return c.Setup(ctx, specs)
+}
+
+var webhooksSubs = []subcommand{
+	{"dlq", "--config FILE", "list dead-lettered webhook events"},
+	{"replay", "--config FILE ID", "put dead letter ID (from webhooks dlq) back on the queue"},
 }
 
 func cmdWebhooks(e *env) error {
-	if len(e.args) == 0 {
-		return usagef("want: webhooks dlq | webhooks replay ID")
-	}
-	sub := e.args[0]
-	fs := configFlags(e, "webhooks "+sub, "--config FILE")
-	a, err := fs.open(e.args[1:])
+	sub, rest, err := pickSub(e, "webhooks", webhooksSubs)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	switch sub {
-	case "dlq":
-		dl, err := a.st.DeadLetters()
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tconnector\tevent\ttype\tobject\tattempts\tdead at\tlast error")
-		for _, q := range dl {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s/%s\t%d\t%s\t%s\n", q.Seq, q.Connector, q.Event.ID, q.Event.Type,
-				q.Event.ObjectType, q.Event.ObjectID, q.Attempts, q.DeadAt.Format(time.RFC3339), q.LastError)
-		}
-		return tw.Flush()
-	case "replay":
-		if fs.NArg() != 1 {
-			return usagef("webhooks replay ID")
-		}
-		id, err := strconv.ParseUint(fs.Arg(0), 10, 64)
-		if err != nil {
+	fs := configFlags(e, "webhooks "+sub.name, sub.usage)
+	args, err := parseInterspersed(fs.FlagSet, rest)
+	if err != nil {
+		return err
+	}
+	var id uint64
+	switch {
+	case sub.name == "dlq" && len(args) != 0:
+		return usagef("webhooks dlq takes no arguments")
+	case sub.name == "replay" && len(args) != 1:
+		return usagef("want: webhooks replay ID")
+	case sub.name == "replay":
+		if id, err = strconv.ParseUint(args[0], 10, 64); err != nil {
 			return usagef("ID must be a number from `healthsync webhooks dlq`")
+		}
+	}
+	a, r, err := openOrRemote(e, *fs.cfgPath, *fs.logFormat)
+	if err != nil {
+		return err
+	}
+	if a != nil {
+		defer a.Close()
+	}
+	if sub.name == "replay" {
+		if r != nil {
+			var resp struct {
+				QueuedAs uint64 `json:"queued_as"`
+			}
+			body, err := r.do(e.ctx, "POST", "/api/webhooks/replay/"+strconv.FormatUint(id, 10), nil)
+			if err == nil {
+				err = json.Unmarshal(body, &resp)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "event %d queued again as %d; the running daemon processes it now\n", id, resp.QueuedAs)
+			return nil
 		}
 		seq, err := a.st.Replay(id)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "event %d queued again as %d; the daemon processes it when it next runs (while it runs, use POST /api/webhooks/replay/%d)\n", id, seq, id)
+		fmt.Fprintf(e.stdout, "event %d queued again as %d; the daemon processes it when it next runs\n", id, seq)
 		return nil
 	}
-	return usagef("unknown webhooks command %q", sub)
+	var dl []store.QueuedEvent
+	if r != nil {
+		var resp struct {
+			DeadLetters []daemon.DeadLetter `json:"dead_letters"`
+		}
+		if err := r.getJSON(e.ctx, "/api/webhooks/dlq", nil, &resp); err != nil {
+			return err
+		}
+		for _, d := range resp.DeadLetters {
+			q := d.QueuedEvent
+			q.Seq = d.ID
+			dl = append(dl, q)
+		}
+	} else if dl, err = a.st.DeadLetters(); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tconnector\tevent\ttype\tobject\tattempts\tdead at\tlast error")
+	for _, q := range dl {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s/%s\t%d\t%s\t%s\n", q.Seq, q.Connector, q.Event.ID, q.Event.Type,
+			q.Event.ObjectType, q.Event.ObjectID, q.Attempts, q.DeadAt.Format(time.RFC3339), q.LastError)
+	}
+	return tw.Flush()
 }
 
 func printJSON(w io.Writer, v any) error {

@@ -52,12 +52,19 @@ func printSync(w io.Writer, r *engine.SyncReport) {
 		fmt.Fprintf(w, "  data quality: %s\n", d)
 	}
 	for _, e := range r.Errors {
-		fmt.Fprintf(w, "  error: %s\n", e)
+		fmt.Fprintf(w, "  error: %s\n", shortenURLs(e))
 	}
 }
 
-func printPlan(w io.Writer, p *engine.Plan) {
-	fmt.Fprintf(w, "Plan as of %s (computed from the store; no API call made)\n", p.AsOf.Format(time.RFC3339))
+// Where a printed plan came from, for its header.
+const (
+	planFromStore  = "computed from the store; no API call made"
+	planAfterPull  = "dry run: computed after pulling from the vendors; nothing written"
+	planAfterWrite = "computed after pulling from the vendors"
+)
+
+func printPlan(w io.Writer, p *engine.Plan, from string) {
+	fmt.Fprintf(w, "Plan as of %s (%s)\n", p.AsOf.Format(time.RFC3339), from)
 	for _, wr := range p.Writes {
 		fmt.Fprintf(w, "~ %s %s %s (%s)\n", wr.Connector, wr.Object, wr.ID, wr.Name)
 		for _, c := range wr.Changes {

@@ -52,12 +52,14 @@ type wired struct {
 // wire is the one place that maps a connector kind to its vendor package.
 func wire(cfg *config.Config, log zerolog.Logger) (*wired, error) {
 	w := &wired{hubspot: map[string]*hubspot.Client{}}
+	// Each vendor client and its httpclient add the connector's name to
+	// their log lines themselves: adding it here too wrote the "connector"
+	// key twice on every line.
 	for _, cc := range cfg.Connectors {
 		cc = withReadFields(cfg, cc)
-		clog := log.With().Str("connector", cc.Name).Logger()
 		switch cc.Kind {
 		case config.KindSalesforce:
-			c, err := salesforce.New(cc, salesforce.Options{Logger: clog})
+			c, err := salesforce.New(cc, salesforce.Options{Logger: log})
 			if err != nil {
 				return nil, fmt.Errorf("connector %s: %w", cc.Name, err)
 			}
@@ -72,7 +74,7 @@ func wire(cfg *config.Config, log zerolog.Logger) (*wired, error) {
 					}})
 			}
 		case config.KindHubSpot:
-			c, err := hubspot.New(cc, hubspot.Options{Logger: clog})
+			c, err := hubspot.New(cc, hubspot.Options{Logger: log})
 			if err != nil {
 				return nil, fmt.Errorf("connector %s: %w", cc.Name, err)
 			}
@@ -86,7 +88,7 @@ func wire(cfg *config.Config, log zerolog.Logger) (*wired, error) {
 				w.webhooks = append(w.webhooks, webhook.Source{Connector: cc.Name, Kind: cc.Kind, Verifier: v, ContentTypes: []string{"application/json"}})
 			}
 		case config.KindStripe:
-			c, err := stripe.New(cc, stripe.Options{Logger: clog})
+			c, err := stripe.New(cc, stripe.Options{Logger: log})
 			if err != nil {
 				return nil, fmt.Errorf("connector %s: %w", cc.Name, err)
 			}
@@ -95,7 +97,7 @@ func wire(cfg *config.Config, log zerolog.Logger) (*wired, error) {
 				w.webhooks = append(w.webhooks, webhook.Source{Connector: cc.Name, Kind: cc.Kind, Verifier: stripe.NewVerifier(cc.Webhook), ContentTypes: []string{"application/json"}})
 			}
 		case config.KindChargebee:
-			c, err := chargebee.New(cc, chargebee.Options{Logger: clog})
+			c, err := chargebee.New(cc, chargebee.Options{Logger: log})
 			if err != nil {
 				return nil, fmt.Errorf("connector %s: %w", cc.Name, err)
 			}

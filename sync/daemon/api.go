@@ -1,11 +1,12 @@
 package daemon
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/rs/zerolog"
 
@@ -22,6 +23,16 @@ type API struct {
 	log  zerolog.Logger
 	mux  *http.ServeMux
 	wake func() // wakes the webhook workers after a replay
+	// setupHubSpot runs `healthsync setup hubspot` inside the daemon
+	// (nil: not offered).
+	setupHubSpot func(ctx context.Context, connector string) (any, error)
+}
+
+// DeadLetter is one entry of GET /api/webhooks/dlq: the event with the ID
+// that `webhooks replay ID` and POST /api/webhooks/replay/{id} take.
+type DeadLetter struct {
+	ID uint64 `json:"id"`
+	store.QueuedEvent
 }
 
 // NewAPI builds the API handler.
@@ -33,6 +44,8 @@ func NewAPI(eng *engine.Engine, st *store.Store, log zerolog.Logger) *API {
 	a.mux.HandleFunc("GET /api/plan", a.plan)
 	a.mux.HandleFunc("GET /api/webhooks/dlq", a.dlq)
 	a.mux.HandleFunc("POST /api/webhooks/replay/{id}", a.replay)
+	a.mux.HandleFunc("POST /api/setup/hubspot", a.setup)
+	a.mux.HandleFunc("GET /api/backup", a.backup)
 	return a
 }
 
@@ -67,13 +80,25 @@ func (a *API) runs(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
 }
 
+// report answers GET /api/report with the query `healthsync report` takes
+// as flags: from, to, as-of, segment, account and format (default json).
 func (a *API) report(w http.ResponseWriter, r *http.Request) {
-	rep, _, err := a.eng.Report(r.Context(), engine.ReportOptions{Segment: r.URL.Query().Get("segment")})
+	rq, err := ParseReportQuery(r.URL.Query(), "json")
 	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	rep, err := Report(r.Context(), a.eng, a.st, rq)
+	if a.lookupFailed(w, err) {
+		return
+	}
+	var buf bytes.Buffer
+	if err := WriteReport(&buf, rep, rq.Format); err != nil {
 		a.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rep)
+	w.Header().Set("Content-Type", reportContentType(rq.Format))
+	w.Write(buf.Bytes())
 }
 
 func (a *API) serveReportHTML(w http.ResponseWriter, r *http.Request) {
@@ -88,18 +113,29 @@ func (a *API) serveReportHTML(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// account explains one account, found by key, CRM ID or name.
 func (a *API) account(w http.ResponseWriter, r *http.Request) {
-	id := strings.TrimSpace(r.PathValue("id"))
-	ex, err := a.eng.Explain(r.Context(), id)
-	if errors.Is(err, engine.ErrNoAccount) {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such account"})
-		return
-	}
-	if err != nil {
-		a.fail(w, err)
+	ex, err := Explain(r.Context(), a.eng, a.st, r.PathValue("id"))
+	if a.lookupFailed(w, err) {
 		return
 	}
 	writeJSON(w, http.StatusOK, ex)
+}
+
+// lookupFailed answers an account lookup's error, if any: 404 for no such
+// account, 409 for a name that matches several.
+func (a *API) lookupFailed(w http.ResponseWriter, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, engine.ErrNoAccount):
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+	case errors.Is(err, ErrAmbiguousAccount):
+		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+	default:
+		a.fail(w, err)
+	}
+	return true
 }
 
 func (a *API) plan(w http.ResponseWriter, r *http.Request) {
@@ -117,10 +153,11 @@ func (a *API) dlq(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	if dl == nil {
-		dl = []store.QueuedEvent{}
+	out := make([]DeadLetter, 0, len(dl))
+	for _, q := range dl {
+		out = append(out, DeadLetter{ID: q.Seq, QueuedEvent: q})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"dead_letters": dl})
+	writeJSON(w, http.StatusOK, map[string]any{"dead_letters": out})
 }
 
 // replay puts a dead-lettered event back on the queue (the running
@@ -144,4 +181,37 @@ func (a *API) replay(w http.ResponseWriter, r *http.Request) {
 		a.wake()
 	}
 	writeJSON(w, http.StatusOK, map[string]uint64{"replayed": id, "queued_as": seq})
+}
+
+// setup creates HubSpot's custom properties through the daemon's own
+// client, as `healthsync setup hubspot` does when no daemon runs.
+func (a *API) setup(w http.ResponseWriter, r *http.Request) {
+	if a.setupHubSpot == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "setup is not offered by this daemon"})
+		return
+	}
+	rep, err := a.setupHubSpot(r.Context(), r.URL.Query().Get("connector"))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+// BackupTrailer is the HTTP trailer of GET /api/backup: the number of bytes
+// of a complete copy, or "failed". The status line is sent before the copy
+// ends, so a client checks the trailer before trusting the file.
+const BackupTrailer = "Healthsync-Backup-Bytes"
+
+// backup streams a consistent copy of the store (see store.WriteTo).
+func (a *API) backup(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Trailer", BackupTrailer)
+	n, err := a.st.WriteTo(w)
+	if err != nil {
+		a.log.Error().Err(err).Msg("backup failed")
+		w.Header().Set(BackupTrailer, "failed")
+		return
+	}
+	w.Header().Set(BackupTrailer, strconv.FormatInt(n, 10))
 }

@@ -1,20 +1,29 @@
 package daemon
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/healthsync/healthsync/sync/engine"
 	"github.com/healthsync/healthsync/sync/store"
 )
 
-// connectorCollector exposes per-connector HTTP counters and the webhook
-// queue depth, read at scrape time.
+// connectorCollector exposes per-connector HTTP counters, the webhook queue
+// depth and what a dashboard of the sync needs (last successful pull, run
+// durations, pending writes, records held), read at scrape time.
 type connectorCollector struct {
 	eng                             *engine.Engine
 	st                              *store.Store
 	calls, retries, throttled, errs *prometheus.Desc
 	queue, dead, outbox             *prometheus.Desc
+	lastSuccess, lastRun, lastDur   *prometheus.Desc
+	pending, records                *prometheus.Desc
 }
+
+// recentRuns is how many of the latest runs a scrape reads to find each
+// connector's last pull and each kind's last run.
+const recentRuns = 500
 
 func newConnectorCollector(eng *engine.Engine, st *store.Store) *connectorCollector {
 	l := []string{"connector", "kind"}
@@ -26,11 +35,21 @@ func newConnectorCollector(eng *engine.Engine, st *store.Store) *connectorCollec
 		queue:     prometheus.NewDesc("healthsync_webhook_queue_depth", "Webhook events waiting to be processed.", nil, nil),
 		dead:      prometheus.NewDesc("healthsync_webhook_dead_letters", "Webhook events in the dead-letter list.", nil, nil),
 		outbox:    prometheus.NewDesc("healthsync_notify_outbox_depth", "Outbound notifications waiting for delivery.", nil, nil),
+		lastSuccess: prometheus.NewDesc("healthsync_pull_last_success_timestamp_seconds",
+			"End of the connector's last pull that completed (status ok or gated), Unix seconds.", []string{"connector"}, nil),
+		lastRun: prometheus.NewDesc("healthsync_run_last_timestamp_seconds",
+			"End of the last run of a kind (pull, pull_full, sync, apply, ...) per connector (empty for whole passes), Unix seconds.",
+			[]string{"kind", "connector", "status"}, nil),
+		lastDur: prometheus.NewDesc("healthsync_run_last_duration_seconds",
+			"Duration of the last run of a kind per connector (empty for whole passes).", []string{"kind", "connector", "status"}, nil),
+		pending: prometheus.NewDesc("healthsync_pending_writes", "CRM record writes waiting to be retried.", []string{"connector"}, nil),
+		records: prometheus.NewDesc("healthsync_records", "Records held in the store.", []string{"connector", "type"}, nil),
 	}
 }
 
 func (c *connectorCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.calls, c.retries, c.throttled, c.errs, c.queue, c.dead, c.outbox} {
+	for _, d := range []*prometheus.Desc{c.calls, c.retries, c.throttled, c.errs, c.queue, c.dead, c.outbox,
+		c.lastSuccess, c.lastRun, c.lastDur, c.pending, c.records} {
 		ch <- d
 	}
 }
@@ -54,4 +73,47 @@ func (c *connectorCollector) Collect(ch chan<- prometheus.Metric) {
 	if n, err := c.st.OutboxLen(); err == nil {
 		ch <- prometheus.MustNewConstMetric(c.outbox, prometheus.GaugeValue, float64(n))
 	}
+	c.collectStore(ch)
 }
+
+// collectStore reports what the store holds: a failed read leaves its
+// metrics out of this scrape (absent() alerts notice) rather than zero.
+func (c *connectorCollector) collectStore(ch chan<- prometheus.Metric) {
+	if runs, err := c.st.Runs(recentRuns); err == nil {
+		type kc struct{ kind, connector string }
+		seen := map[kc]bool{}
+		success := map[string]bool{}
+		for _, r := range runs { // newest first
+			if r.End.IsZero() {
+				continue // still running
+			}
+			if k := (kc{r.Kind, r.Connector}); !seen[k] {
+				seen[k] = true
+				ch <- prometheus.MustNewConstMetric(c.lastRun, prometheus.GaugeValue, unixSeconds(r.End), r.Kind, r.Connector, r.Status)
+				ch <- prometheus.MustNewConstMetric(c.lastDur, prometheus.GaugeValue, r.End.Sub(r.Start).Seconds(), r.Kind, r.Connector, r.Status)
+			}
+			isPull := r.Kind == "pull" || r.Kind == "pull_full"
+			if isPull && r.Connector != "" && !success[r.Connector] && (r.Status == "ok" || r.Status == "gated") {
+				success[r.Connector] = true
+				ch <- prometheus.MustNewConstMetric(c.lastSuccess, prometheus.GaugeValue, unixSeconds(r.End), r.Connector)
+			}
+		}
+	}
+	for _, cn := range c.eng.Connectors() {
+		name := cn.Name()
+		if cn.IsCRM() {
+			if p, err := c.st.Pending(name); err == nil {
+				ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(len(p)), name)
+			}
+		}
+		counts, err := c.st.Counts(name)
+		if err != nil {
+			continue
+		}
+		for _, t := range store.RecordTypes {
+			ch <- prometheus.MustNewConstMetric(c.records, prometheus.GaugeValue, float64(counts[t]), name, string(t))
+		}
+	}
+}
+
+func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

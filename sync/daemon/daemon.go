@@ -40,6 +40,12 @@ type Options struct {
 	Started func(addr string)
 	// NoSchedule skips the cron jobs (the demo drives passes itself).
 	NoSchedule bool
+	// SyncNow runs every connector's pull once at start instead of waiting
+	// for its first scheduled time (`healthsync run --sync-now`).
+	SyncNow bool
+	// SetupHubSpot, when set, is served as POST /api/setup/hubspot so that
+	// `healthsync setup hubspot` works while the daemon holds the store.
+	SetupHubSpot func(ctx context.Context, connector string) (any, error)
 }
 
 // Daemon is a running healthsync process.
@@ -76,13 +82,24 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.workers = workers
 	var signals *webhook.SignalsEndpoint
 	if !cfg.Webhooks.SignalsToken.IsZero() {
-		signals = &webhook.SignalsEndpoint{Token: cfg.Webhooks.SignalsToken, Store: signalStore{o.Store}}
+		used := usedSignals(&cfg.Scoring)
+		unused := prometheus.NewCounter(prometheus.CounterOpts{Name: "healthsync_signals_unused_total",
+			Help: "Usage signals received whose metric no health measure, onboarding criterion or KPI reads."})
+		reg.MustRegister(unused)
+		signals = &webhook.SignalsEndpoint{Token: cfg.Webhooks.SignalsToken, Store: signalStore{o.Store}, Used: func(metric string) bool {
+			if used[metric] {
+				return true
+			}
+			unused.Inc()
+			return false
+		}}
 	}
 	d.handler = webhook.NewHandler(webhook.Options{Sources: o.Webhooks, Queue: o.Store, MaxBody: cfg.Webhooks.MaxBodyBytes,
 		Signals: signals, Metrics: wm, Logger: log, Notify: workers.Wake})
 
 	api := NewAPI(o.Engine, o.Store, log)
 	api.wake = workers.Wake
+	api.setupHubSpot = o.SetupHubSpot
 	routes := Routes{APIToken: cfg.Server.APIToken, Ready: d.ready.Load, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		API: api, Report: http.HandlerFunc(api.serveReportHTML), Webhooks: d.handler}
 	srv := &http.Server{Handler: NewMux(routes), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
@@ -149,7 +166,20 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go func() { serveErr <- srv.Serve(ln) }()
 	sched.Start()
 	d.ready.Store(true)
-	log.Info().Str("addr", d.Addr).Int("jobs", len(sched.Entries())).Msg("healthsync running")
+	schedules := zerolog.Arr()
+	upcoming := sched.Upcoming(time.Now())
+	for _, en := range upcoming {
+		schedules.Dict(zerolog.Dict().Str("job", en.Name).Str("spec", en.Spec).Time("next", en.Next))
+	}
+	log.Info().Str("addr", d.Addr).Int("jobs", len(upcoming)).Array("schedules", schedules).Bool("sync_now", o.SyncNow && !o.NoSchedule).
+		Msg("healthsync running")
+	if o.SyncNow && !o.NoSchedule {
+		for _, c := range o.Engine.Connectors() {
+			if err := sched.RunNow("pull:" + c.Name()); err != nil {
+				log.Warn().Err(err).Str("job", "pull:"+c.Name()).Msg("first pull not started")
+			}
+		}
+	}
 	if !o.NoSchedule {
 		wg.Add(1)
 		go func() {

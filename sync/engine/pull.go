@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/healthsync/healthsync/connectors/httpclient"
@@ -101,6 +102,7 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 	var unseen []store.Gone
 	allDone := true
 	var pullErr error
+	lastProgress, pulled := start, 0
 	for b, err := range c.Source.Pull(ctx, record.PullRequest{Cursors: cursors, Full: full, Now: start}) {
 		if err != nil {
 			pullErr = err
@@ -131,6 +133,14 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 		rep.Streams[b.Stream] = si
 		if b.Usage != nil {
 			rep.Usage = b.Usage
+		}
+		// A long pull says how far it got at a steady interval.
+		pulled += b.Len()
+		if now := e.now(); now.Sub(lastProgress) >= pullProgressEvery {
+			lastProgress = now
+			took := now.Sub(start)
+			log.Info().Int("records", pulled).Int("pages", rep.Batches).Float64("records_per_s", math.Round(float64(pulled)/took.Seconds()*10)/10).
+				Int64("took_ms", took.Milliseconds()).Msg("pull progress")
 		}
 	}
 	if pullErr != nil {
@@ -209,7 +219,7 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 			"throttled": rep.API.Throttled, "api_errors": rep.API.Errors}})
 	log.Info().Int("batches", rep.Batches).Int("inserted", rep.Stats.Inserted).Int("updated", rep.Stats.Updated).
 		Int("deleted", rep.Stats.Deleted+rep.Deleted).Int64("api_calls", rep.API.Calls).Str("gate", rep.Gate).
-		Dur("took", rep.Duration).Msg("pull finished")
+		Int64("took_ms", rep.Duration.Milliseconds()).Msg("pull finished")
 	if pullErr != nil {
 		return rep, fmt.Errorf("pulling %s: %w", name, pullErr)
 	}
@@ -219,6 +229,9 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 // deletionSkew is the margin for vendor clocks ahead of ours when deciding
 // that a record unseen by a full enumeration predates it.
 const deletionSkew = 5 * time.Minute
+
+// pullProgressEvery is how often a running pull logs its progress.
+const pullProgressEvery = 30 * time.Second
 
 func kindOf(full bool) string {
 	if full {

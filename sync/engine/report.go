@@ -127,7 +127,11 @@ func (e *Engine) BuildReport(rec *Reconciled, o ReportOptions) *report.Report {
 	for _, s := range rec.Accounts {
 		res := &s.Result
 		if res.MRR <= 0 && res.Phase == scoring.PhaseChurned {
-			continue // churned accounts are not part of the live book
+			// Not part of the live book: listed apart with the month they churned.
+			if o.Account == "" || o.Account == s.Account.Key() || o.Account == s.Account.ID {
+				r.Churned = append(r.Churned, churned(s, major))
+			}
+			continue
 		}
 		if b := bands[res.Health.Band]; b != nil {
 			b.Accounts++
@@ -150,6 +154,8 @@ func (e *Engine) BuildReport(rec *Reconciled, o ReportOptions) *report.Report {
 		r.Bands = append(r.Bands, *bands[b])
 	}
 	sort.Slice(r.Accounts, func(i, j int) bool { return r.Accounts[i].ID < r.Accounts[j].ID })
+	sort.Slice(r.Churned, func(i, j int) bool { return r.Churned[i].ID < r.Churned[j].ID })
+	r.Account = o.Account
 	for _, c := range pf.Cohorts {
 		r.Cohorts = append(r.Cohorts, report.Cohort{Start: c.Start.String(), Size: c.Accounts, Logo: round4s(c.Logo), Revenue: round4s(c.Revenue)})
 	}
@@ -195,4 +201,20 @@ func toText(v any) string {
 		return "false"
 	}
 	return ""
+}
+
+// churned is a churned account's report line: the last month of its series
+// whose movement was churn, and the MRR of the month before it.
+func churned(s *Scored, major func(int64) float64) report.Churned {
+	c := report.Churned{ID: s.Account.Key(), CRM: report.CRMRef{System: s.Account.System, Connector: s.Connector, ID: s.Account.ID},
+		Name: s.Account.Name}
+	months := s.Result.Months
+	for i := len(months) - 1; i >= 0; i-- {
+		if months[i].Kind == scoring.MoveChurn {
+			c.ChurnMonth = months[i].Month.String()
+			c.LastMRR = major(-months[i].Delta)
+			break
+		}
+	}
+	return c
 }

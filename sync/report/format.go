@@ -119,7 +119,11 @@ func WriteTable(w io.Writer, r *Report, lastMovements, topAtRisk int) error {
 	}
 
 	risk := AtRisk(r.Accounts, topAtRisk)
-	fmt.Fprintf(w, "\nAccounts most at risk\n")
+	if r.Account != "" {
+		fmt.Fprintf(w, "\nAccount %s\n", r.Account)
+	} else {
+		fmt.Fprintf(w, "\nAccounts most at risk\n")
+	}
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "account\tscore\tband\ttrend\tMRR\ttouch\tphase\treasons\n")
 	for _, a := range risk {
@@ -127,6 +131,20 @@ func WriteTable(w io.Writer, r *Report, lastMovements, topAtRisk int) error {
 			a.TouchModel, a.Phase, strings.Join(a.Reasons, "; "))
 	}
 	tw.Flush()
+
+	if len(r.Churned) > 0 {
+		fmt.Fprintf(w, "\nChurned accounts (%d)\n", len(r.Churned))
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "account\tchurned in\tlast MRR\n")
+		for _, c := range r.Churned {
+			month := c.ChurnMonth
+			if month == "" {
+				month = "before " + r.Period.From
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, month, Money(c.LastMRR))
+		}
+		tw.Flush()
+	}
 
 	if len(r.Unmatched) > 0 || len(r.Conflicts) > 0 {
 		fmt.Fprintf(w, "\nUnmatched billing customers (%d) and conflicts (%d)\n", len(r.Unmatched), len(r.Conflicts))

@@ -23,6 +23,22 @@ type Report struct {
 	Onboarding Onboarding       `json:"onboarding"`
 	Tasks      []Task           `json:"tasks,omitempty"`
 	APIUsage   []ConnectorUsage `json:"api_usage,omitempty"`
+	// Churned lists accounts whose MRR went to zero (they are not in
+	// Accounts: not part of the live book).
+	Churned []Churned `json:"churned,omitempty"`
+	// Account is set when the report was asked for one account (its key or
+	// CRM ID, as given).
+	Account string `json:"account,omitempty"`
+}
+
+// Churned is an account that churned: its last MRR and the month its MRR
+// went to zero ("" when that was before the report's months).
+type Churned struct {
+	ID         string  `json:"id"`
+	CRM        CRMRef  `json:"crm"`
+	Name       string  `json:"name"`
+	ChurnMonth string  `json:"churn_month"` // YYYY-MM
+	LastMRR    float64 `json:"last_mrr"`    // major units, the month before churn
 }
 
 // Period is the range of months reported, YYYY-MM inclusive.

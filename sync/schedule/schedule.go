@@ -128,7 +128,7 @@ func (s *Scheduler) run(name string, fn func(ctx context.Context)) {
 	log.Debug().Msg("job started")
 	defer func() {
 		// Logged on the way out, panics included (Recover logs the panic).
-		log.Debug().Dur("took", time.Since(start)).Msg("job finished")
+		log.Debug().Int64("took_ms", time.Since(start).Milliseconds()).Msg("job finished")
 	}()
 	fn(ctx)
 }
@@ -203,6 +203,19 @@ func (s *Scheduler) Entries() []Entry {
 		out = append(out, Entry{Name: j.name, Spec: j.spec, Next: e.Next, Prev: e.Prev})
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
+	return out
+}
+
+// Upcoming lists the jobs by name with their next run after now computed
+// from their specs: unlike Entries it does not depend on the cron loop
+// having started, so the start-up log line can show it.
+func (s *Scheduler) Upcoming(now time.Time) []Entry {
+	out := s.Entries()
+	for i := range out {
+		if next, err := Next(out[i].Spec, now); err == nil {
+			out[i].Next = next.UTC()
+		}
+	}
 	return out
 }
 

@@ -34,6 +34,11 @@ type SignalsEndpoint struct {
 	Store SignalStore
 	// MaxSignals per request (default 10,000).
 	MaxSignals int
+	// Used, when set, reports whether scoring reads a metric. Signals of
+	// other metrics are stored all the same (a measure may be added
+	// later), but counted in the answer's "unused_metrics" and logged, so
+	// a misspelt metric is not silently kept and ignored.
+	Used func(metric string) bool
 }
 
 type signalIn struct {
@@ -100,9 +105,22 @@ func (s *SignalsEndpoint) serve(h *Handler, w http.ResponseWriter, r *http.Reque
 		h.reject(w, vendor, "store", http.StatusServiceUnavailable)
 		return
 	}
+	answer := map[string]any{"accepted": len(signals)}
+	if s.Used != nil {
+		unused := map[string]int{}
+		for _, sg := range signals {
+			if !s.Used(sg.Metric) {
+				unused[sg.Metric]++
+			}
+		}
+		if len(unused) > 0 {
+			answer["unused_metrics"] = unused
+			h.o.Logger.Warn().Interface("unused_metrics", unused).Msg("signals of metrics no measure or rule reads")
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusAccepted)
-	json.NewEncoder(w).Encode(map[string]int{"accepted": len(signals)})
+	json.NewEncoder(w).Encode(answer)
 }
 
 func (h *Handler) enqueueSignals(events []record.Event) error {

@@ -1,0 +1,24 @@
+package store
+
+import (
+	"fmt"
+	"io"
+
+	"go.etcd.io/bbolt"
+)
+
+// WriteTo writes a consistent copy of the whole store to w: the database
+// file as of one read transaction (bbolt's Tx.WriteTo), taken while other
+// transactions go on. The copy opens with Open like the original.
+func (s *Store) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("copying store %s: %w", s.path, err)
+	}
+	return n, nil
+}
