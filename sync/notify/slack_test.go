@@ -35,15 +35,7 @@ func TestSlackTextIsInert(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rcv := &receiver{}
-			srv := httptest.NewServer(rcv)
-			defer srv.Close()
-			st, err := store.Open(filepath.Join(t.TempDir(), "n.db"), store.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			n := New(Options{Config: config.Notify{Subscribers: []config.Subscriber{{Name: "slack", URL: srv.URL, Format: "slack"}}}, Outbox: st})
+			n, rcv := slackNotifier(t)
 			tt.notice.Time = time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
 			if err := n.Publish([]engine.Notice{tt.notice}); err != nil {
 				t.Fatal(err)
@@ -61,4 +53,19 @@ func TestSlackTextIsInert(t *testing.T) {
 			}
 		})
 	}
+}
+
+// slackNotifier is a Notifier with one Slack subscriber, a receiver that
+// records what it gets, and a store; all closed when the test ends.
+func slackNotifier(t *testing.T) (*Notifier, *receiver) {
+	t.Helper()
+	rcv := &receiver{}
+	srv := httptest.NewServer(rcv)
+	t.Cleanup(srv.Close)
+	st, err := store.Open(filepath.Join(t.TempDir(), "n.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return New(Options{Config: config.Notify{Subscribers: []config.Subscriber{{Name: "slack", URL: srv.URL, Format: "slack"}}}, Outbox: st}), rcv
 }
