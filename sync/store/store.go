@@ -56,7 +56,8 @@ type Options struct {
 	// files only: a crash can then lose committed writes.
 	NoSync bool
 	// CheckMaxBytes: an existing file up to this size gets bbolt's full
-	// consistency check at Open (default 64 MiB, a fraction of a second);
+	// consistency check at Open (default 64 MiB: BenchmarkConsistencyCheck
+	// measured about 2 GB/s, 40 ms for an 86 MB file, on a 2-core VM);
 	// negative never. The header is always checked. `healthsync store
 	// check` checks a file of any size.
 	CheckMaxBytes int64
