@@ -175,6 +175,9 @@ type Webhooks struct {
 	SignalsToken Secret `yaml:"signals_token,omitempty" json:"signals_token,omitempty"`
 	// DedupeTTL is how long processed event IDs are remembered (default 7d).
 	DedupeTTL Duration `yaml:"dedupe_ttl" json:"dedupe_ttl"`
+	// StuckAfter is how long the workers may hold claimed events without
+	// finishing one before /readyz reports them stuck (default 5m).
+	StuckAfter Duration `yaml:"stuck_after" json:"stuck_after"`
 }
 
 // Notification event types.

@@ -257,6 +257,7 @@ func (c *Config) validate() []scoring.FieldError {
 	k.intRange("webhooks.max_attempts", w.MaxAttempts, 1, 100)
 	k.token("webhooks.signals_token", w.SignalsToken)
 	k.positive("webhooks.dedupe_ttl", w.DedupeTTL)
+	k.positive("webhooks.stuck_after", w.StuckAfter)
 
 	c.Notify.validate(k)
 	return k.errs

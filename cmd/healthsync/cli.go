@@ -64,6 +64,7 @@ func commands() []command {
 		{"config", "config example | validate FILE | show FILE", cmdConfig},
 		{"setup", "setup hubspot: create healthsync's custom company properties", cmdSetup},
 		{"webhooks", "webhooks dlq | replay ID: dead-lettered webhook events", cmdWebhooks},
+		{"store", "store check [--config FILE | PATH]: check the store file for damage", cmdStore},
 		{"demo", "the whole product on this machine against vendor fakes", cmdDemo},
 		{"loadtest", "webhook receiver load test over loopback against the demo world", cmdLoadtest},
 		{"check", "authenticate to every connector, read one page, run the CRM preflight", cmdCheck},

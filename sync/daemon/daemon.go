@@ -78,7 +78,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	wm := webhook.NewMetrics(reg)
 
 	workers := webhook.NewWorkers(webhook.WorkerOptions{Queue: o.Store, Processor: o.Engine, Workers: cfg.Webhooks.Workers,
-		MaxAttempts: cfg.Webhooks.MaxAttempts, Metrics: wm, Logger: log.With().Str("component", "webhook").Logger()})
+		MaxAttempts: cfg.Webhooks.MaxAttempts, StuckAfter: cfg.Webhooks.StuckAfter.D(), Metrics: wm, Logger: log.With().Str("component", "webhook").Logger()})
 	d.workers = workers
 	var signals *webhook.SignalsEndpoint
 	if !cfg.Webhooks.SignalsToken.IsZero() {
@@ -100,9 +100,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	api := NewAPI(o.Engine, o.Store, log)
 	api.wake = workers.Wake
 	api.setupHubSpot = o.SetupHubSpot
-	routes := Routes{APIToken: cfg.Server.APIToken, Ready: d.ready.Load, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+	ready := func() bool { return d.ready.Load() && !workers.Stuck() }
+	routes := Routes{APIToken: cfg.Server.APIToken, Ready: ready, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		API: api, Report: http.HandlerFunc(api.serveReportHTML), Webhooks: d.handler}
-	srv := &http.Server{Handler: NewMux(routes), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+	srv := &http.Server{Handler: webhook.Recover(NewMux(routes), wm, log), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	sched := schedule.New(log)
 	if !o.NoSchedule {
@@ -148,7 +149,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			ln.Close()
 			return fmt.Errorf("listening on %s: %w", cfg.Server.MetricsListen, err)
 		}
-		metricsSrv = &http.Server{Handler: NewMux(Routes{Metrics: routes.Metrics, MetricsOpen: true, Ready: d.ready.Load}),
+		metricsSrv = &http.Server{Handler: NewMux(Routes{Metrics: routes.Metrics, MetricsOpen: true, Ready: ready}),
 			ReadHeaderTimeout: 10 * time.Second}
 		go metricsSrv.Serve(mln)
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -130,21 +131,31 @@ func (n *Notifier) body(sub config.Subscriber, nt engine.Notice) ([]byte, error)
 	return json.Marshal(Message{Type: nt.Type, Timestamp: nt.Time.UTC(), Data: data})
 }
 
+// slackText is the message for a Slack incoming webhook. Every value from
+// a vendor or the store is escaped as Slack's "Formatting text for app
+// surfaces" page requires (& to &amp;, < to &lt;, > to &gt;), so an account
+// named "<!channel>" or "<https://evil.example|Invoice>" shows as text
+// instead of pinging everyone or becoming a link.
 func slackText(nt engine.Notice) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "*%s*: %s", strings.ReplaceAll(nt.Type, "_", " "), nt.Name)
+	fmt.Fprintf(&b, "*%s*: %s", strings.ReplaceAll(nt.Type, "_", " "), slackEscape(nt.Name))
 	switch nt.Type {
 	case config.EventBandChanged:
-		fmt.Fprintf(&b, " moved from %v to %v", nt.Data["from"], nt.Data["to"])
+		fmt.Fprintf(&b, " moved from %s to %s", slackEscape(fmt.Sprint(nt.Data["from"])), slackEscape(fmt.Sprint(nt.Data["to"])))
 	case config.EventScoreDropped:
-		fmt.Fprintf(&b, " health score fell from %v to %v", nt.Data["from"], nt.Data["to"])
+		fmt.Fprintf(&b, " health score fell from %s to %s", slackEscape(fmt.Sprint(nt.Data["from"])), slackEscape(fmt.Sprint(nt.Data["to"])))
 	case config.EventTaskCreated:
-		fmt.Fprintf(&b, ": task %q", nt.Data["subject"])
+		fmt.Fprintf(&b, ": task %s", slackEscape(strconv.Quote(fmt.Sprint(nt.Data["subject"]))))
 	}
 	if r, ok := nt.Data["reasons"].([]string); ok && len(r) > 0 {
-		fmt.Fprintf(&b, " (%s)", strings.Join(r, "; "))
+		fmt.Fprintf(&b, " (%s)", slackEscape(strings.Join(r, "; ")))
 	}
 	return b.String()
+}
+
+// slackEscape makes text inert in Slack markup: no mentions, no links.
+func slackEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
 func newID() string {

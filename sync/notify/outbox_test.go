@@ -100,15 +100,7 @@ func TestPublishDeliverVerifyAndRestart(t *testing.T) {
 }
 
 func TestSlackFormat(t *testing.T) {
-	rcv := &receiver{}
-	srv := httptest.NewServer(rcv)
-	defer srv.Close()
-	st, err := store.Open(filepath.Join(t.TempDir(), "n.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	n := New(Options{Config: config.Notify{Subscribers: []config.Subscriber{{Name: "slack", URL: srv.URL, Format: "slack"}}}, Outbox: st})
+	n, rcv := slackNotifier(t)
 	n.Publish([]engine.Notice{{Type: "payment_failed", Name: "Acme", Time: time.Now(), Data: map[string]any{}}})
 	n.DeliverDue(context.Background())
 	var body map[string]string

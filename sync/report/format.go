@@ -66,7 +66,7 @@ func targetGoal(t Target) string {
 func WriteTable(w io.Writer, r *Report, lastMovements, topAtRisk int) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	p := r.Portfolio
-	fmt.Fprintf(w, "Portfolio as of %s (%s, period %s to %s)\n\n", r.AsOf, r.Currency, r.Period.From, r.Period.To)
+	fmt.Fprintf(w, "Portfolio as of %s (%s, period %s to %s)\n\n", plain(r.AsOf), plain(r.Currency), plain(r.Period.From), plain(r.Period.To))
 	fmt.Fprintf(tw, "MRR\tARR\tcustomers\tNRR\tGRR\tCRR\tlogo churn\trevenue churn\tARPA\tLTV\t\n")
 	fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", Money(p.MRR), Money(p.ARR), p.Customers,
 		Pct(p.NRR), Pct(p.GRR), Pct(p.CRR), Pct(p.LogoChurnRate), Pct(p.RevenueChurnRate), Money(p.ARPA), Money(p.LTV))
@@ -81,7 +81,7 @@ func WriteTable(w io.Writer, r *Report, lastMovements, topAtRisk int) error {
 			if t.Met {
 				st = "met"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.KPI, targetValue(t), targetGoal(t), st)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", plain(t.KPI), targetValue(t), plain(targetGoal(t)), st)
 		}
 		tw.Flush()
 	}
@@ -95,7 +95,7 @@ func WriteTable(w io.Writer, r *Report, lastMovements, topAtRisk int) error {
 	fmt.Fprintf(tw, "month\tnew\texpansion\treactivation\tcontraction\tchurn\tnet\tMRR end\t\n")
 	for _, m := range mv {
 		net := m.New + m.Expansion + m.Reactivation + m.Contraction + m.Churn
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", m.Month, Money(m.New), Money(m.Expansion),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", plain(m.Month), Money(m.New), Money(m.Expansion),
 			Money(m.Reactivation), Money(m.Contraction), Money(m.Churn), Money(net), Money(m.MRREnd))
 	}
 	tw.Flush()
@@ -104,7 +104,7 @@ func WriteTable(w io.Writer, r *Report, lastMovements, topAtRisk int) error {
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "dimension\tvalue\tcustomers\tMRR\tNRR\tat risk\n")
 	for _, s := range r.Segments {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\n", s.Dimension, s.Value, s.Customers, Money(s.MRR), Pct(s.NRR), s.AtRisk)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\n", plain(s.Dimension), plain(s.Value), s.Customers, Money(s.MRR), Pct(s.NRR), s.AtRisk)
 	}
 	tw.Flush()
 
@@ -113,7 +113,7 @@ func WriteTable(w io.Writer, r *Report, lastMovements, topAtRisk int) error {
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintf(tw, "band\taccounts\tMRR\n")
 		for _, b := range r.Bands {
-			fmt.Fprintf(tw, "%s\t%d\t%s\n", b.Band, b.Accounts, Money(b.MRR))
+			fmt.Fprintf(tw, "%s\t%d\t%s\n", plain(b.Band), b.Accounts, Money(b.MRR))
 		}
 		tw.Flush()
 	}
@@ -127,8 +127,8 @@ func WriteTable(w io.Writer, r *Report, lastMovements, topAtRisk int) error {
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "account\tscore\tband\ttrend\tMRR\ttouch\tphase\treasons\n")
 	for _, a := range risk {
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%+.0f\t%s\t%s\t%s\t%s\n", a.Name, a.HealthScore, a.Band, a.Trend, Money(a.MRR),
-			a.TouchModel, a.Phase, strings.Join(a.Reasons, "; "))
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%+.0f\t%s\t%s\t%s\t%s\n", plain(a.Name), a.HealthScore, plain(a.Band), a.Trend, Money(a.MRR),
+			plain(a.TouchModel), plain(a.Phase), plain(strings.Join(a.Reasons, "; ")))
 	}
 	tw.Flush()
 
@@ -150,10 +150,10 @@ func WriteTable(w io.Writer, r *Report, lastMovements, topAtRisk int) error {
 		fmt.Fprintf(w, "\nUnmatched billing customers (%d) and conflicts (%d)\n", len(r.Unmatched), len(r.Conflicts))
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, u := range r.Unmatched {
-			fmt.Fprintf(tw, "unmatched\t%s/%s\t%s\tMRR %s\n", u.System, u.ID, u.Name, Money(u.MRR))
+			fmt.Fprintf(tw, "unmatched\t%s/%s\t%s\tMRR %s\n", plain(u.System), plain(u.ID), plain(u.Name), Money(u.MRR))
 		}
 		for _, c := range r.Conflicts {
-			fmt.Fprintf(tw, "conflict\t%s\tclaimed by %s\t(%s)\n", c.Customer, strings.Join(c.Accounts, ", "), c.Rule)
+			fmt.Fprintf(tw, "conflict\t%s\tclaimed by %s\t(%s)\n", plain(c.Customer), plain(strings.Join(c.Accounts, ", ")), plain(c.Rule))
 		}
 		tw.Flush()
 	}
@@ -171,14 +171,16 @@ func AtRisk(accounts []Account, n int) []Account {
 	return out
 }
 
-// WriteCSV writes one row per account.
+// WriteCSV writes one row per account. Text cells are neutralised for
+// spreadsheets (csvText); numeric cells are plain numbers, negative ones
+// included.
 func WriteCSV(w io.Writer, r *Report) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"id", "crm_system", "crm_id", "name", "mrr", "arr", "health_score", "band", "trend", "touch_model", "phase", "reasons"})
 	for _, a := range r.Accounts {
-		cw.Write([]string{a.ID, a.CRM.System, a.CRM.ID, a.Name, strconv.FormatFloat(a.MRR, 'f', 2, 64),
-			strconv.FormatFloat(a.ARR, 'f', 2, 64), strconv.FormatFloat(a.HealthScore, 'f', 0, 64), a.Band,
-			strconv.FormatFloat(a.Trend, 'f', 0, 64), a.TouchModel, a.Phase, strings.Join(a.Reasons, "; ")})
+		cw.Write([]string{csvText(a.ID), csvText(a.CRM.System), csvText(a.CRM.ID), csvText(a.Name), strconv.FormatFloat(a.MRR, 'f', 2, 64),
+			strconv.FormatFloat(a.ARR, 'f', 2, 64), strconv.FormatFloat(a.HealthScore, 'f', 0, 64), csvText(a.Band),
+			strconv.FormatFloat(a.Trend, 'f', 0, 64), csvText(a.TouchModel), csvText(a.Phase), csvText(strings.Join(a.Reasons, "; "))})
 	}
 	cw.Flush()
 	return cw.Error()

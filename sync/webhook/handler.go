@@ -131,6 +131,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.o.Logger.Warn().Str("connector", src.Connector).Str("reason", reasonOf(err)).Msg("webhook rejected")
 		return
 	}
+	if err := checkEvents(events); err != nil {
+		h.o.Logger.Warn().Str("connector", src.Connector).Str("reason", err.Error()).Msg("verified webhook unacceptable")
+		h.unacceptable(w, vendor, err)
+		return
+	}
 	h.o.Metrics.Verified.WithLabelValues(vendor).Add(float64(len(events)))
 	if err := h.enqueue(src.Connector, events); err != nil {
 		h.o.Logger.Error().Err(err).Str("connector", src.Connector).Msg("webhook enqueue failed")

@@ -11,6 +11,9 @@ type Metrics struct {
 	Processed  *prometheus.CounterVec // events processed by vendor and outcome (ok, retry, dead)
 	// EventToCRM is the time from receipt to the CRM write, in seconds.
 	EventToCRM prometheus.Histogram
+	// Panics counts recovered panics by where they happened (http,
+	// webhook_worker).
+	Panics *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not
@@ -30,9 +33,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		EventToCRM: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "healthsync_webhook_event_to_crm_seconds",
 			Help:    "Time from webhook receipt to the CRM write it caused.",
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}}),
+		Panics: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "healthsync_panics_total",
+			Help: "Panics recovered, by where they happened."}, []string{"where"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Received, m.Verified, m.Rejected, m.Duplicates, m.Processed, m.EventToCRM)
+		reg.MustRegister(m.Received, m.Verified, m.Rejected, m.Duplicates, m.Processed, m.EventToCRM, m.Panics)
 	}
 	return m
 }

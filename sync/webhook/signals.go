@@ -74,9 +74,7 @@ func (s *SignalsEndpoint) serve(h *Handler, w http.ResponseWriter, r *http.Reque
 	signals, err := s.parse(body)
 	if err != nil {
 		h.o.Metrics.Rejected.WithLabelValues(vendor, "malformed").Inc()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	if err := s.Store.AddSignals(signals); err != nil {
@@ -168,6 +166,12 @@ func (s *SignalsEndpoint) parse(body []byte) ([]record.Signal, error) {
 			problems = append(problems, fmt.Sprintf("signals[%d].value: required", i))
 		case sg.Time.IsZero():
 			problems = append(problems, fmt.Sprintf("signals[%d].time: required (RFC 3339)", i))
+		case idProblem(sg.Metric) != "":
+			problems = append(problems, fmt.Sprintf("signals[%d].metric %s", i, idProblem(sg.Metric)))
+		case idProblem(ref.ID) != "":
+			problems = append(problems, fmt.Sprintf("signals[%d].account %s", i, idProblem(ref.ID)))
+		case timeProblem(sg.Time) != "":
+			problems = append(problems, fmt.Sprintf("signals[%d].time %s", i, timeProblem(sg.Time)))
 		default:
 			out = append(out, record.Signal{Account: ref, Metric: sg.Metric, Value: *sg.Value, Time: sg.Time.UTC()})
 		}

@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,17 +45,35 @@ type WorkerOptions struct {
 	RetryMin, RetryMax time.Duration
 	// Poll is how often the queue is checked when nothing woke the workers
 	// (default 500ms).
-	Poll    time.Duration
-	Metrics *Metrics
-	Now     func() time.Time
-	Logger  zerolog.Logger
+	Poll time.Duration
+	// StuckAfter is how long the pool may hold claimed events (or fail to
+	// claim) without finishing any before Stuck reports it, for /readyz
+	// (webhooks.stuck_after, default 5m).
+	StuckAfter time.Duration
+	// StopWait bounds how long Run waits for in-flight events once its
+	// context ends (default 10s). An event still running then is abandoned,
+	// unacknowledged, and resumes at the next start: a processor blocked for
+	// good must not keep the process from stopping.
+	StopWait time.Duration
+	Metrics  *Metrics
+	Now      func() time.Time
+	Logger   zerolog.Logger
 }
 
 // Workers drain the queue.
+//
+// Progress, for Stuck: inFlight counts claimed events not yet finished,
+// claimFailing is set while Claim fails, and progress is the time (Unix
+// nanoseconds, from Now) of the last finished event, or of the claim that
+// started a busy period. All are atomics written by Run and its event
+// goroutines and read by Stuck from any goroutine.
 type Workers struct {
-	o      WorkerOptions
-	wake   chan struct{}
-	paused atomic.Bool
+	o            WorkerOptions
+	wake         chan struct{}
+	paused       atomic.Bool
+	inFlight     atomic.Int64
+	claimFailing atomic.Bool
+	progress     atomic.Int64
 }
 
 // Pause stops claiming new events (in-flight ones finish); Pause(false)
@@ -84,6 +103,12 @@ func NewWorkers(o WorkerOptions) *Workers {
 	if o.Poll <= 0 {
 		o.Poll = 500 * time.Millisecond
 	}
+	if o.StuckAfter <= 0 {
+		o.StuckAfter = 5 * time.Minute
+	}
+	if o.StopWait <= 0 {
+		o.StopWait = 10 * time.Second
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -101,11 +126,29 @@ func (w *Workers) Wake() {
 	}
 }
 
-// Run processes events until ctx ends, then waits for in-flight events.
+// Stuck reports a pool that has work (events claimed, or claims failing)
+// but finished nothing for StuckAfter: every worker blocked, or the store
+// unreadable. A paused pool is not stuck.
+func (w *Workers) Stuck() bool {
+	if w.paused.Load() || (w.inFlight.Load() == 0 && !w.claimFailing.Load()) {
+		return false
+	}
+	return w.o.Now().Sub(time.Unix(0, w.progress.Load())) > w.o.StuckAfter
+}
+
+// busy notes that work started; a pool that was idle starts its stuck clock.
+func (w *Workers) busy(n int) {
+	if w.inFlight.Add(int64(n)) == int64(n) && !w.claimFailing.Load() {
+		w.progress.Store(w.o.Now().UnixNano())
+	}
+}
+
+// Run processes events until ctx ends, then waits up to StopWait for
+// in-flight events.
 func (w *Workers) Run(ctx context.Context) {
 	sem := make(chan struct{}, w.o.Workers)
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer w.waitStop(&wg)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -122,18 +165,26 @@ func (w *Workers) Run(ctx context.Context) {
 			}
 			evs, err := w.o.Queue.Claim(free, w.o.Now())
 			if err != nil {
+				if !w.claimFailing.Swap(true) && w.inFlight.Load() == 0 {
+					w.progress.Store(w.o.Now().UnixNano())
+				}
 				w.o.Logger.Error().Err(err).Msg("claiming webhook events failed")
 				break
+			}
+			if w.claimFailing.Swap(false) {
+				w.progress.Store(w.o.Now().UnixNano())
 			}
 			if len(evs) == 0 {
 				break
 			}
+			w.busy(len(evs))
 			for _, ev := range evs {
 				sem <- struct{}{}
 				wg.Add(1)
 				go func(ev store.QueuedEvent) {
 					defer wg.Done()
 					defer func() { <-sem; w.Wake() }()
+					defer func() { w.progress.Store(w.o.Now().UnixNano()); w.inFlight.Add(-1) }()
 					w.handle(ctx, ev)
 				}(ev)
 			}
@@ -179,10 +230,29 @@ func (w *Workers) handle(ctx context.Context, ev store.QueuedEvent) {
 	w.o.Metrics.Processed.WithLabelValues(vendor, "retry").Inc()
 }
 
+// waitStop waits for in-flight events, at most StopWait.
+func (w *Workers) waitStop(wg *sync.WaitGroup) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(w.o.StopWait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		w.o.Logger.Error().Int64("in_flight", w.inFlight.Load()).Dur("waited", w.o.StopWait).
+			Msg("webhook events still running at stop, left for the next start")
+	}
+}
+
+// process runs the processor; a panic in it is logged with its stack,
+// counted, and dead-letters the event (a replay can retry it once fixed)
+// while the other workers go on.
 func (w *Workers) process(ctx context.Context, ev store.QueuedEvent) (wrote bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = errors.Join(ErrPermanent, errors.New("processor panicked"))
+			logPanic(w.o.Logger, w.o.Metrics, PanicWorker, r).Str("connector", ev.Connector).Str("event", ev.Event.ID).
+				Msg("webhook processor panicked")
+			err = errors.Join(ErrPermanent, fmt.Errorf("processor panicked: %v", r))
 		}
 	}()
 	return w.o.Processor.Process(ctx, ev)
