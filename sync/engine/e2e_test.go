@@ -229,7 +229,7 @@ func TestEndToEndFaultMidWriteLosesNothing(t *testing.T) {
 	e := newSFStripe(t)
 	// The write call fails on every attempt (2 with retry_max 1): the
 	// writes stay pending. Task creation, the next composite call, works.
-	e.sf.InjectFault(salesforcetest.Fault{Path: "/composite/sobjects", Count: 2, Status: 503})
+	e.sf.InjectFault(salesforcetest.Fault{Path: "/composite/sobjects", Times: 2, Status: 503})
 	rep, err := e.eng.Sync(context.Background(), engine.SyncOptions{})
 	if err != nil {
 		t.Fatalf("sync: %v", err)
@@ -611,7 +611,7 @@ func TestEndToEndPendingWriteRespectsLaterEdit(t *testing.T) {
 	e.now = e.now.Add(time.Hour)
 	e.stripe.SetNow(e.now)
 	e.stripe.UpdateSubscription(e.subs[0], func(s *stripetest.Subscription) { s.Items[0].Quantity = 8 })
-	e.sf.InjectFault(salesforcetest.Fault{Path: "/composite/sobjects", Count: 2, Status: 503})
+	e.sf.InjectFault(salesforcetest.Fault{Path: "/composite/sobjects", Times: 2, Status: 503})
 	rep, _ := e.eng.Sync(context.Background(), engine.SyncOptions{})
 	if rep.Write.Failed == 0 {
 		t.Fatalf("the write did not fail: %+v", rep.Write)

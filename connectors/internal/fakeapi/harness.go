@@ -20,7 +20,7 @@ import (
 type Config struct {
 	// WriteError answers a request hit by a fault with a Status: the
 	// vendor's error body for f.Status (and f.Code, where the vendor has
-	// codes). Required when faults with a Status are injected.
+	// codes). Default: the status text as plain text.
 	WriteError func(w http.ResponseWriter, r *http.Request, f Fault)
 	// Malformed is the body a Malformed fault answers with a 200: JSON cut
 	// short in the vendor's own shape (default `{"data":[`).
@@ -39,8 +39,9 @@ type Config struct {
 	Latency time.Duration
 }
 
-// Harness holds a fake's shared state. The zero value is not usable; call
-// Init. It is safe for concurrent use.
+// Harness holds a fake's shared state; New makes one. It is safe for
+// concurrent use. Wrap, Add and NoteThrottled are for the fake itself; the
+// other methods are the API tests and the demo use on every fake.
 //
 // Concurrency: mu guards every field below it. mu is a leaf lock: the
 // harness never calls the vendor (its error writer or handlers) while
@@ -59,9 +60,13 @@ type Harness struct {
 	log       []Request // oldest first; up to 2*MaxLog, Requests shows the newest MaxLog
 }
 
-// Init prepares h with cfg. A fake calls it once, in its constructor,
-// before serving.
-func (h *Harness) Init(cfg Config) {
+// New returns a harness configured by cfg.
+func New(cfg Config) *Harness {
+	if cfg.WriteError == nil {
+		cfg.WriteError = func(w http.ResponseWriter, _ *http.Request, f Fault) {
+			http.Error(w, http.StatusText(f.Status), f.Status)
+		}
+	}
 	if cfg.Malformed == "" {
 		cfg.Malformed = `{"data":[`
 	}
@@ -71,10 +76,7 @@ func (h *Harness) Init(cfg Config) {
 	if cfg.Match == nil {
 		cfg.Match = MatchExact
 	}
-	h.cfg = cfg
-	h.done = make(chan struct{})
-	h.latency = cfg.Latency
-	h.counts = map[string]int64{}
+	return &Harness{cfg: cfg, done: make(chan struct{}), latency: cfg.Latency, counts: map[string]int64{}}
 }
 
 // Close releases the requests a fault or latency is holding; the fake

@@ -18,18 +18,17 @@ import (
 // served normally answers "ok" plus the Kind of a fault that let it
 // through.
 type fake struct {
-	Harness
+	*Harness
 	srv *httptest.Server
 }
 
 func newFake(t *testing.T, cfg Config) *fake {
 	t.Helper()
-	f := &fake{}
 	cfg.WriteError = func(w http.ResponseWriter, r *http.Request, flt Fault) {
 		w.WriteHeader(flt.Status)
 		fmt.Fprintf(w, "%d %s", flt.Status, flt.Code)
 	}
-	f.Init(cfg)
+	f := &fake{Harness: New(cfg)}
 	f.srv = httptest.NewServer(f.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		flt, _ := FaultOf(r)
 		fmt.Fprintf(w, "ok%s", flt.Kind)
@@ -284,8 +283,7 @@ func TestCountersAndLog(t *testing.T) {
 }
 
 func TestLogKeepsTheNewest(t *testing.T) {
-	f := &Harness{}
-	f.Init(Config{})
+	f := New(Config{})
 	n := 2*MaxLog + 7
 	for i := range n {
 		f.Add(httptest.NewRequest("GET", fmt.Sprintf("/r/%d", i), nil), "r")
