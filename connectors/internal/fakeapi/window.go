@@ -37,8 +37,12 @@ func (w *Window) Full(now time.Time) bool {
 	return w.Limit > 0 && w.Len(now) >= w.Limit
 }
 
-// Add records an event at now.
-func (w *Window) Add(now time.Time) { w.hits = append(w.hits, now) }
+// Add records an event at now (and forgets those older than the window, so
+// an unlimited window stays small).
+func (w *Window) Add(now time.Time) {
+	w.prune(now)
+	w.hits = append(w.hits, now)
+}
 
 // Allow records an event at now and reports true, or reports false when
 // the window is full.
