@@ -31,6 +31,9 @@ type AccountInput struct {
 	// LastTasks maps a rule name to when its last task was created, for
 	// cooldowns.
 	LastTasks map[string]time.Time
+	// LastHealth is the health the last run stored (nil: none), kept for a
+	// churned account or prospect under the freeze treatment.
+	LastHealth *LastHealth
 	// Recorded are MRR values the store recorded live in earlier months;
 	// they replace the values rebuilt from invoices for those months.
 	Recorded []RecordedMonth
@@ -277,12 +280,28 @@ func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *Compiled
 	}
 	res.Phase = phaseFor(&s.Lifecycle, res.MRR, everMRR, res.Onboarded, onboardingDays, res.DaysToRenewal,
 		res.Health.Band, zeroNaN(dv.planUsage), openUpsell)
+	// An account that is not a live customer keeps the health of its
+	// treatment, gets no task, and every rule counts as cleared (its open
+	// tasks are closed).
+	inactive := ""
+	switch {
+	case res.Phase == PhaseChurned:
+		inactive = InactiveChurned
+	case !everMRR && len(in.Subscriptions) == 0 && len(in.Invoices) == 0:
+		inactive = InactiveProspect
+	}
+	treatment := s.Health.Treatment(inactive)
+	if inactive != "" && treatment != InactiveScore {
+		inactiveHealth(&res.Health, inactive, treatment, in.LastHealth)
+	}
 	res.LoginsPerWeek = minusOneNaN(sx.aggregate(sx.lookup("logins"), AggSum, 7, asOf))
 	res.FeaturesUsed = minusOneNaN(sx.aggregate(sx.lookup("features_used"), AggLast, 30, asOf))
 	res.Segments = segmentValues(&in.Account, s.Segments)
 
 	// Task rules.
-	if rules != nil && len(rules.rules) > 0 {
+	if res.Health.Inactive != "" {
+		res.ClearedRules = rules.names()
+	} else if rules != nil && len(rules.rules) > 0 {
 		env := RuleEnv{
 			Account: AccountEnv{ID: in.Account.ID, Name: in.Account.Name, OwnerID: in.Account.OwnerID,
 				Industry: in.Account.Industry, Fields: in.Account.Fields},

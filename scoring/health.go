@@ -39,6 +39,31 @@ type Health struct {
 	Reasons       []string        `json:"reasons"` // up to three, the measures that cost the most points
 	Missing       []string        `json:"missing,omitempty"`
 	Measures      []MeasureResult `json:"measures"`
+	// Inactive is set for an account that is not a live customer and is
+	// not scored like one (InactiveChurned, InactiveProspect): Score, Band,
+	// Trend and Reasons are then the frozen values of its last live score
+	// (treatment freeze) or empty (clear); Measures are still computed.
+	Inactive string `json:"inactive,omitempty"`
+}
+
+// LastHealth is the health an earlier run stored for an account.
+type LastHealth struct {
+	Score   float64
+	Band    string
+	Reasons []string
+}
+
+// inactiveHealth applies the treatment of an account that is not a live
+// customer. Worked example: a customer scored 64 (caution) churns; under
+// freeze every later run reports 64, caution, trend 0 and the reasons of
+// that last score; under clear 0, no band, no reasons.
+func inactiveHealth(h *Health, kind, treatment string, last *LastHealth) {
+	h.Inactive = kind
+	h.Score, h.Band, h.Trend, h.Reasons, h.PreviousScore, h.TrendKnown = 0, "", 0, nil, 0, false
+	if treatment == InactiveFreeze && last != nil {
+		h.Score, h.Band, h.PreviousScore = last.Score, last.Band, last.Score
+		h.Reasons = append([]string(nil), last.Reasons...)
+	}
 }
 
 // derivedValues are the non-signal inputs of measures, computed once per

@@ -7,9 +7,22 @@ import (
 )
 
 // MinorUnitExponent returns the number of decimals of an ISO 4217 currency's
-// minor unit: 0 for zero-decimal currencies (JPY, KRW, VND, CLP, ...), 3 for
-// the three-decimal ones (BHD, JOD, KWD, OMR, TND, ...), 2 otherwise.
+// minor unit (ISO 4217 "List one", column "Minor unit"): 0 for zero-decimal
+// currencies (JPY, KRW, VND, CLP, ISK, ...), 3 for the three-decimal ones
+// (BHD, JOD, KWD, OMR, TND, ...), 4 for CLF and UYW, 2 otherwise (MGA, HUF
+// and TWD included).
 // Example: 1,000 JPY is 1000 minor units; 10.00 USD is 1000; 1.000 KWD is 1000.
+//
+// It is the unit of every amount in a record, whatever system the record
+// came from. Billing systems define their API amounts with tables of their
+// own, and each connector converts its vendor's convention to this one:
+// Stripe's API keeps two decimals for ISK (100 = 1 ISK) and none for MGA
+// ("Supported currencies", connectors/stripe/currency.go); Chargebee's
+// gives every currency that is not zero-decimal two decimals, the
+// three-decimal ones included ("Currencies" in its API reference). One
+// table downstream, conversions at the edge: a per-system table here would
+// have every consumer of an amount (scoring, engine, report) carry the
+// source system along with the currency.
 func MinorUnitExponent(currency string) int {
 	switch strings.ToUpper(currency) {
 	case "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF",

@@ -302,6 +302,18 @@ func (c *CompiledRules) Evaluate(env *RuleEnv, accountKey string, asOf time.Time
 	return intents, cleared, errs
 }
 
+// names lists every rule's name, in order (nil for nil rules).
+func (c *CompiledRules) names() []string {
+	if c == nil {
+		return nil
+	}
+	out := make([]string, len(c.rules))
+	for i := range c.rules {
+		out[i] = c.rules[i].Name
+	}
+	return out
+}
+
 func execTemplate(t *template.Template, data map[string]any) (string, error) {
 	if t == nil {
 		return "", nil

@@ -139,6 +139,42 @@ type HealthSettings struct {
 	// OverrideField is a CRM account field whose non-empty numeric value
 	// (0-100) replaces the computed score, shown as an override.
 	OverrideField string `yaml:"override_field,omitempty" json:"override_field,omitempty"`
+	// Churned is the treatment of an account that had MRR and has none now:
+	// freeze (default) keeps the score, band, trend and reasons it had
+	// before it churned (the CRM fields are not written again), clear
+	// empties them, score scores it like a live customer.
+	Churned string `yaml:"churned,omitempty" json:"churned,omitempty"`
+	// Prospects is the treatment of an account with no billing subscription
+	// or invoice (never a customer): clear (default), freeze or score.
+	// Under freeze and clear an account gets no task and its open tasks are
+	// closed with a note.
+	Prospects string `yaml:"prospects,omitempty" json:"prospects,omitempty"`
+}
+
+// Treatments of churned accounts and prospects (HealthSettings.Churned,
+// HealthSettings.Prospects).
+const (
+	InactiveFreeze = "freeze"
+	InactiveClear  = "clear"
+	InactiveScore  = "score"
+)
+
+// Kinds of accounts that are not live customers (Health.Inactive).
+const (
+	InactiveChurned  = "churned"
+	InactiveProspect = "prospect"
+)
+
+// Treatment returns the treatment configured for an inactive kind
+// (InactiveChurned, InactiveProspect); InactiveScore for anything else.
+func (h *HealthSettings) Treatment(kind string) string {
+	switch kind {
+	case InactiveChurned:
+		return h.Churned
+	case InactiveProspect:
+		return h.Prospects
+	}
+	return InactiveScore
 }
 
 // Bands: a score >= Healthy is healthy, >= Caution is caution, else at risk.
@@ -441,6 +477,8 @@ func (s *Settings) ApplyDefaults() {
 	}
 	h := &s.Health
 	fill(&h.Missing, MissingReweight)
+	fill(&h.Churned, InactiveFreeze)
+	fill(&h.Prospects, InactiveClear)
 	if h.Bands.Healthy == 0 {
 		h.Bands.Healthy = 80
 	}
@@ -538,6 +576,8 @@ func (s Settings) Validate() []FieldError {
 
 	h := s.Health
 	oneOf("health.missing", h.Missing, MissingReweight, MissingNeutral, MissingZero)
+	oneOf("health.churned", h.Churned, InactiveFreeze, InactiveClear, InactiveScore)
+	oneOf("health.prospects", h.Prospects, InactiveFreeze, InactiveClear, InactiveScore)
 	if h.Bands.Healthy < 0 || h.Bands.Healthy > 100 {
 		add("health.bands.healthy", "must be between 0 and 100, not %g", h.Bands.Healthy)
 	}

@@ -283,6 +283,12 @@ func runDemoScenario(ctx context.Context, w io.Writer, d *daemon.Daemon, a *app,
 		}
 	}
 	fmt.Fprintf(w, "\n1. %d usage signals accepted by POST /v1/signals\n", len(sigs))
+	// The phases run one after another: each signal queued a re-score,
+	// and one still running would race the full sync for the same
+	// accounts' writes and tasks, so the figures would vary run to run.
+	if err := waitQueue(ctx, a, 30*time.Second); err != nil {
+		return err
+	}
 
 	// 2. Full sync: pull, match, score, write back, tasks.
 	t0 := time.Now()
@@ -293,9 +299,7 @@ func runDemoScenario(ctx context.Context, w io.Writer, d *daemon.Daemon, a *app,
 	fmt.Fprintf(w, "\n2. full sync in %s\n", time.Since(t0).Round(time.Millisecond))
 	printSync(w, rep)
 
-	// The signals queued one re-score per account; time the webhooks on a
-	// drained queue.
-	if err := waitQueue(ctx, a, 30*time.Second); err != nil {
+	if err := waitNotified(ctx, a, 30*time.Second); err != nil {
 		return err
 	}
 
@@ -328,6 +332,11 @@ func runDemoScenario(ctx context.Context, w io.Writer, d *daemon.Daemon, a *app,
 		return n
 	}
 	for _, s := range scenarios {
+		if s.acct == "" {
+			// A small world may have no account in this situation.
+			fmt.Fprintf(tw, "%s\t(no such account in this world)\t\t\t\t\t\t\n", s.name)
+			continue
+		}
 		before := sf.Get("Account", s.acct)
 		tasksBefore := tasksOn(s.acct)
 		nBefore := len(st.Events())
@@ -358,6 +367,11 @@ func runDemoScenario(ctx context.Context, w io.Writer, d *daemon.Daemon, a *app,
 				break
 			}
 		}
+		// The row shows the CRM once this event's re-score, writes, tasks
+		// and notifications are done; the next event starts after that.
+		if err := waitNotified(ctx, a, 30*time.Second); err != nil {
+			return err
+		}
 		after := sf.Get("Account", s.acct)
 		field := s.field
 		if n := tasksOn(s.acct) - tasksBefore; n > 0 {
@@ -367,10 +381,7 @@ func runDemoScenario(ctx context.Context, w io.Writer, d *daemon.Daemon, a *app,
 			field, show(before[s.field]), show(after[s.field]), took)
 	}
 	tw.Flush()
-	time.Sleep(100 * time.Millisecond) // let the outbox deliver
-	if n, ok := a.st.OutboxLen(); ok == nil && n >= 0 {
-		fmt.Fprintf(w, "RevOps notifications received and verified (Standard Webhooks): %s\n", revops.summary())
-	}
+	fmt.Fprintf(w, "RevOps notifications received and verified (Standard Webhooks): %s\n", revops.summary())
 
 	// 4. The report.
 	r, _, err := a.eng.Report(ctx, engine.ReportOptions{})
@@ -474,19 +485,43 @@ func (n *notificationSink) summary() string {
 	return strings.Join(parts, ", ")
 }
 
+// waitNotified waits until the webhook queue is drained and every
+// notification it produced has been delivered.
+func waitNotified(ctx context.Context, a *app, limit time.Duration) error {
+	if err := waitQueue(ctx, a, limit); err != nil {
+		return err
+	}
+	return waitFor(ctx, limit, func() (string, error) {
+		n, err := a.st.OutboxLen()
+		if err != nil || n == 0 {
+			return "", err
+		}
+		return fmt.Sprintf("%d notifications still undelivered", n), nil
+	})
+}
+
 // waitQueue waits until the webhook queue is empty and nothing is in flight.
 func waitQueue(ctx context.Context, a *app, limit time.Duration) error {
+	return waitFor(ctx, limit, func() (string, error) {
+		q, _, err := a.st.QueueDepth()
+		if err != nil || (q == 0 && a.st.InFlight() == 0) {
+			return "", err
+		}
+		return fmt.Sprintf("webhook queue still holds %d events", q), nil
+	})
+}
+
+// waitFor polls check every 10 ms until it reports nothing left to wait
+// for ("") or an error, for at most limit.
+func waitFor(ctx context.Context, limit time.Duration, check func() (waiting string, err error)) error {
 	deadline := time.Now().Add(limit)
 	for {
-		q, _, err := a.st.QueueDepth()
-		if err != nil {
+		waiting, err := check()
+		if err != nil || waiting == "" {
 			return err
 		}
-		if q == 0 && a.st.InFlight() == 0 {
-			return nil
-		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("webhook queue still holds %d events after %s", q, limit)
+			return fmt.Errorf("%s after %s", waiting, limit)
 		}
 		select {
 		case <-ctx.Done():

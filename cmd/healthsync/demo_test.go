@@ -7,6 +7,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -73,6 +75,21 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	// Churned accounts and prospects first seen inactive have no health
+	// to keep (scoring.health.churned: freeze, prospects: clear).
+	noHealth := map[string]bool{}
+	snaps, err := st.Scores()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sn := range snaps {
+		if sn.Band == "" {
+			noHealth[sn.AccountKey] = true
+		}
+	}
+	if len(noHealth) == 0 || len(noHealth) == len(snaps) {
+		t.Errorf("%d of %d accounts without health, want some (churned, prospects)", len(noHealth), len(snaps))
+	}
 	for _, conn := range []struct{ name, object, field string }{{"salesforce", "Account", "Health_Score__c"}, {"hubspot", "companies", "healthsync_health_score"}} {
 		accts := 0
 		written, err := st.AllWritten(conn.name)
@@ -85,8 +102,9 @@ func TestDemo(t *testing.T) {
 		}
 		for _, a := range as {
 			accts++
-			if _, ok := written[store.WriteKey{Object: conn.object, ID: a.ID}][conn.field]; !ok {
-				t.Errorf("%s account %s has no %s written", conn.name, a.ID, conn.field)
+			_, ok := written[store.WriteKey{Object: conn.object, ID: a.ID}][conn.field]
+			if ok == noHealth[a.Key()] {
+				t.Errorf("%s account %s: %s written %v, want %v", conn.name, a.ID, conn.field, ok, !noHealth[a.Key()])
 			}
 		}
 		if accts == 0 {
@@ -102,5 +120,69 @@ func TestDemo(t *testing.T) {
 		if a.Band == "at_risk" && a.MRR > 0 && !withTask[a.ID] {
 			t.Errorf("at-risk account %s (%s) has no task", a.Name, a.ID)
 		}
+	}
+}
+
+// demoVarying matches what legitimately differs between two demo runs with
+// one seed: ports, folders, durations and run IDs (clock readings).
+var demoVarying = []*regexp.Regexp{
+	regexp.MustCompile(`127\.0\.0\.1:\d+`),
+	regexp.MustCompile(`(?m)(written to|config written to) \S+`),
+	regexp.MustCompile(`\d+(\.\d+)?(ns|µs|ms|s)\b`), // also the "429s" heading, alike in both
+	regexp.MustCompile(`\d{8}T\d+Z`),
+}
+
+func runDemo(t *testing.T, args ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	args = append([]string{"demo", "--dir", dir, "--out", filepath.Join(dir, "report.html")}, args...)
+	if code := run(context.Background(), args, &out, &errb); code != 0 {
+		t.Fatalf("demo %v: exit %d\n%s\n%s", args, code, out.String(), errb.String())
+	}
+	text := out.String()
+	for _, re := range demoVarying {
+		text = re.ReplaceAllString(text, "<varies>")
+	}
+	return regexp.MustCompile(`[ \t]+`).ReplaceAllString(text, " ") // column widths follow the timings
+}
+
+// TestDemoRepeatable runs the demo twice with one seed: every figure it
+// prints (records, writes, tasks, notifications, the report) is the same;
+// only timings, ports and folders differ. Every planned write is accounted
+// for, and a world too small for some webhook scenarios runs without them.
+func TestDemoRepeatable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole demo")
+	}
+	first := runDemo(t, "--accounts", "40", "--seed", "11")
+	second := runDemo(t, "--accounts", "40", "--seed", "11")
+	if first != second {
+		a, b := strings.Split(first, "\n"), strings.Split(second, "\n")
+		for i := range min(len(a), len(b)) {
+			if a[i] != b[i] {
+				t.Fatalf("two runs with one seed differ at line %d:\n%s\n%s\n\nfirst run:\n%s", i+1, a[i], b[i], first)
+			}
+		}
+		t.Fatalf("two runs with one seed differ in length: %d and %d lines", len(a), len(b))
+	}
+	m := regexp.MustCompile(`write: (\d+) record updates \((\d+) earlier failures retried\): (\d+) written, (\d+) failed \(\d+ permanent\), (\d+) skipped; (\d+) tasks: (\d+) created, (\d+) failed, (\d+) skipped`).FindStringSubmatch(first)
+	if m == nil {
+		t.Fatalf("no write line in:\n%s", first)
+	}
+	n := make([]int, len(m))
+	for i := 1; i < len(m); i++ {
+		n[i], _ = strconv.Atoi(m[i])
+	}
+	if n[3]+n[4]+n[5] != n[1] || n[7]+n[8]+n[9] != n[6] {
+		t.Errorf("unaccounted writes or tasks: %s", m[0])
+	}
+	if plan := regexp.MustCompile(`plan: (\d+) record updates, (\d+) tasks`).FindStringSubmatch(first); plan == nil || plan[1] != m[1] || plan[2] != m[6] {
+		t.Errorf("plan line %q does not match the write line %q", plan, m[0])
+	}
+
+	small := runDemo(t, "--accounts", "10", "--seed", "3")
+	if !strings.Contains(small, "(no such account in this world)") || !strings.Contains(small, "HTML report") {
+		t.Errorf("a 10-account world: %s", small)
 	}
 }

@@ -40,8 +40,13 @@ func printSync(w io.Writer, r *engine.SyncReport) {
 			len(r.Plan.Writes), len(r.Plan.Creates), len(r.Plan.Closes), len(r.Plan.Skips))
 	}
 	if wr := r.Write; wr != nil {
-		fmt.Fprintf(w, "write: %d written, %d failed (%d permanent), %d tasks created, %d closed, %d API calls\n",
-			wr.Written, wr.Failed, wr.Permanent, wr.TasksCreated, wr.TasksClosed, wr.Calls)
+		fmt.Fprintf(w, "write: %d record updates (%d earlier failures retried): %d written, %d failed (%d permanent), %d skipped; "+
+			"%d tasks: %d created, %d failed, %d skipped; %d closed; %d API calls\n",
+			wr.Planned, wr.Retried, wr.Written, wr.Failed, wr.Permanent, wr.Skipped,
+			wr.TasksPlanned, wr.TasksCreated, wr.TasksFailed, wr.TasksSkipped, wr.TasksClosed, wr.Calls)
+		for _, l := range wr.SkipLines() {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
 	}
 	for _, d := range r.DataQuality {
 		fmt.Fprintf(w, "  data quality: %s\n", d)

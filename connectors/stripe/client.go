@@ -7,8 +7,11 @@
 // config. Responses are mapped from both shapes Stripe has used: the
 // current period on the subscription and a single discount (before
 // 2025-03-31.basil), or on each item with a discounts array (basil and
-// later). Amounts stay in the currency's minor unit as Stripe sends them
-// (yen for JPY: zero-decimal currencies are never divided by 100).
+// later). Amounts are in the currency's ISO 4217 minor unit, as Stripe
+// sends them (yen for JPY: zero-decimal currencies are never divided by
+// 100) except for the currencies whose decimals Stripe's API defines
+// otherwise (ISK, MGA), which are converted (currency.go). See CONTRACT.md
+// for every vendor rule the client relies on.
 package stripe
 
 import (
@@ -136,9 +139,15 @@ type apiErrorBody struct {
 	} `json:"error"`
 }
 
-// hint applies Stripe's retry advice: Stripe-Should-Retry decides when
-// present (https://docs.stripe.com/error-low-level#idempotency); 429
-// rate_limit and lock_timeout are retried.
+// hint applies Stripe's retry advice as stripe-go does (shouldRetry in
+// stripe.go and Error.canRetry in error.go, v84): Stripe-Should-Retry
+// decides when present ("Low-level error handling",
+// https://docs.stripe.com/error-low-level); otherwise a 409 Conflict is
+// retried, and so is a 429 whose code is lock_timeout (another request or
+// Stripe process holds the object: "Error codes", lock_timeout). Other
+// 429s (rate_limit) and 5xx are left to httpclient, which retries them
+// with back-off and Retry-After (a background pull can wait, unlike the
+// request path stripe-go is tuned for).
 func hint(resp *http.Response) httpclient.Decision {
 	switch resp.Header.Get("Stripe-Should-Retry") {
 	case "true":
@@ -146,7 +155,10 @@ func hint(resp *http.Response) httpclient.Decision {
 	case "false":
 		return httpclient.Decision{Handled: true}
 	}
-	if resp.StatusCode == http.StatusConflict {
+	switch resp.StatusCode {
+	case http.StatusConflict:
+		return httpclient.Decision{Handled: true, Retry: true}
+	case http.StatusTooManyRequests:
 		var e apiErrorBody
 		if json.Unmarshal(httpclient.PeekBody(resp), &e) == nil && e.Error.Code == "lock_timeout" {
 			return httpclient.Decision{Handled: true, Retry: true}

@@ -27,6 +27,8 @@ func TestPullFaults(t *testing.T) {
 		{"429 rate_limit twice then success", stripetest.Fault{Path: "/v1/customers", Count: 2, Status: http.StatusTooManyRequests}, "", 0, 2},
 		{"500 once then success", stripetest.Fault{Path: "/v1/subscriptions", Status: http.StatusInternalServerError}, "", 0, 0},
 		{"malformed body", stripetest.Fault{Path: "/v1/invoices", Malformed: true}, "decoding /v1/invoices", 0, 0},
+		{"409 once then success", stripetest.Fault{Path: "/v1/subscriptions", Status: http.StatusConflict}, "", 0, 0},
+		{"429 lock_timeout once then success", stripetest.Fault{Path: "/v1/invoices", LockTimeout: true}, "", 0, 1},
 		{"400 is not retried", stripetest.Fault{Path: "/v1/events", Status: http.StatusBadRequest, Count: 1}, "Injected failure", 400, 0},
 		{"429 beyond the retry budget", stripetest.Fault{Path: "/v1/customers", Count: 10, Status: http.StatusTooManyRequests}, "rate_limit", 429, 4},
 	} {
@@ -126,5 +128,19 @@ func TestNewValidates(t *testing.T) {
 				t.Errorf("defaults: %s %s", c.base, c.version)
 			}
 		})
+	}
+}
+
+// TestPageSizeCappedAt100: a configured page size above Stripe's maximum
+// of 100 ("Pagination") is sent as 100, which the fake accepts.
+func TestPageSizeCappedAt100(t *testing.T) {
+	h := newHarness(t, "2025-03-31.basil", 1000)
+	seedWorld(h.srv)
+	h.pull(t, record.PullRequest{Now: h.srv.Now()})
+	h.spec.check(t)
+	for _, r := range h.spec.requests {
+		if strings.Contains(r, "limit=") && !strings.Contains(r, "limit=100") && !strings.Contains(r, "limit=1&") {
+			t.Errorf("request %s: page size not capped at 100", r)
+		}
 	}
 }

@@ -18,6 +18,10 @@ var ErrUnknownObject = errors.New("unknown stripe object type")
 // longer has, comes back in Batch.Deleted; a canceled subscription is a
 // subscription with status canceled.
 func (c *Client) Fetch(ctx context.Context, objectType, id string) (*record.Batch, error) {
+	return c.fetch(ctx, c.newLookups(), objectType, id)
+}
+
+func (c *Client) fetch(ctx context.Context, lk *lookups, objectType, id string) (*record.Batch, error) {
 	path := url.PathEscape(id)
 	gone := func(stream string, err error) (*record.Batch, error) {
 		if isMissing(err) {
@@ -42,7 +46,7 @@ func (c *Client) Fetch(ctx context.Context, objectType, id string) (*record.Batc
 		if err != nil {
 			return gone(StreamSubscriptions, err)
 		}
-		s, err := c.completeSubscription(ctx, a, obs)
+		s, err := c.completeSubscription(ctx, lk, a, obs)
 		if err != nil {
 			return nil, err
 		}
@@ -53,7 +57,7 @@ func (c *Client) Fetch(ctx context.Context, objectType, id string) (*record.Batc
 		if err != nil {
 			return gone(StreamInvoices, err)
 		}
-		in, err := c.completeInvoice(ctx, a, obs)
+		in, err := c.completeInvoice(ctx, lk, a, obs)
 		if err != nil {
 			return nil, err
 		}

@@ -2,7 +2,6 @@ package stripe
 
 import (
 	"encoding/json"
-	"strconv"
 	"strings"
 	"time"
 
@@ -95,13 +94,45 @@ type apiDiscount struct {
 	End   *int64 `json:"end"`
 }
 
+// sourceCouponID is the coupon ID of a clover discount whose
+// source.coupon was not expanded.
+func (d *apiDiscount) sourceCouponID() string {
+	if d.Source == nil || len(d.Source.Coupon) == 0 {
+		return ""
+	}
+	var id string
+	if json.Unmarshal(d.Source.Coupon, &id) != nil {
+		return ""
+	}
+	return id
+}
+
+// discountRef is an element of a discounts array: a discount ID, or the
+// discount when expanded.
+type discountRef struct {
+	ID string
+	D  *apiDiscount
+}
+
+func (r *discountRef) UnmarshalJSON(b []byte) error {
+	if json.Unmarshal(b, &r.ID) == nil {
+		return nil
+	}
+	var d apiDiscount
+	if err := json.Unmarshal(b, &d); err != nil {
+		return err
+	}
+	r.ID, r.D = d.ID, &d
+	return nil
+}
+
 type apiItem struct {
-	ID                 string            `json:"id"`
-	Price              *apiPrice         `json:"price"`
-	Quantity           *int64            `json:"quantity"`
-	CurrentPeriodStart int64             `json:"current_period_start"` // basil
-	CurrentPeriodEnd   int64             `json:"current_period_end"`
-	Discounts          []json.RawMessage `json:"discounts"`
+	ID                 string        `json:"id"`
+	Price              *apiPrice     `json:"price"`
+	Quantity           *int64        `json:"quantity"`
+	CurrentPeriodStart int64         `json:"current_period_start"` // basil
+	CurrentPeriodEnd   int64         `json:"current_period_end"`
+	Discounts          []discountRef `json:"discounts"`
 }
 
 type apiSubscription struct {
@@ -111,7 +142,7 @@ type apiSubscription struct {
 	Currency           string            `json:"currency"`
 	Items              apiList[apiItem]  `json:"items"`
 	Discount           *apiDiscount      `json:"discount"`  // before basil
-	Discounts          []json.RawMessage `json:"discounts"` // IDs, or objects when expanded
+	Discounts          []discountRef     `json:"discounts"` // IDs, or objects when expanded
 	Created            int64             `json:"created"`
 	StartDate          int64             `json:"start_date"`
 	TrialStart         *int64            `json:"trial_start"`
@@ -217,21 +248,6 @@ func tsp(v *int64) time.Time {
 
 func upper(c string) string { return strings.ToUpper(c) }
 
-// minor returns an amount in minor units from an integer field or, for
-// prices set with sub-unit precision, its decimal string (rounded).
-func minor(v *int64, decimal string) int64 {
-	if v != nil {
-		return *v
-	}
-	if f, err := strconv.ParseFloat(decimal, 64); err == nil {
-		if f < 0 {
-			return int64(f - 0.5)
-		}
-		return int64(f + 0.5)
-	}
-	return 0
-}
-
 func (a apiCustomer) record(observed time.Time) record.Customer {
 	return record.Customer{
 		Ref:  record.Ref{System: record.Stripe, ID: a.ID, Modified: observed},
@@ -247,7 +263,7 @@ func (p *apiPrice) fill(it *record.Item) {
 	it.PriceID = p.ID
 	it.ProductID = p.Product.ID()
 	it.Currency = upper(p.Currency)
-	it.UnitAmount = minor(p.UnitAmount, p.UnitAmountDecimal)
+	it.UnitAmount = minor(p.Currency, p.UnitAmount, p.UnitAmountDecimal)
 	it.BillingScheme = p.BillingScheme
 	if it.BillingScheme == "" {
 		it.BillingScheme = record.SchemePerUnit
@@ -258,7 +274,7 @@ func (p *apiPrice) fill(it *record.Item) {
 		if t.UpTo != nil {
 			up = *t.UpTo
 		}
-		it.Tiers = append(it.Tiers, record.Tier{UpTo: up, UnitAmount: minor(t.UnitAmount, t.UnitAmountDecimal), FlatAmount: minor(t.FlatAmount, "")})
+		it.Tiers = append(it.Tiers, record.Tier{UpTo: up, UnitAmount: minor(p.Currency, t.UnitAmount, t.UnitAmountDecimal), FlatAmount: minor(p.Currency, t.FlatAmount, "")})
 	}
 	if r := p.Recurring; r != nil {
 		it.Recurring = true
@@ -280,9 +296,7 @@ func (d apiDiscount) record() record.Discount {
 		if json.Unmarshal(d.Source.Coupon, &cc) == nil {
 			c = &cc
 		} else {
-			var id string
-			_ = json.Unmarshal(d.Source.Coupon, &id)
-			c = &apiCoupon{ID: id}
+			c = &apiCoupon{ID: d.sourceCouponID()}
 		}
 	}
 	if c != nil {
@@ -291,7 +305,7 @@ func (d apiDiscount) record() record.Discount {
 			out.PercentOff = *c.PercentOff
 		}
 		if c.AmountOff != nil {
-			out.AmountOff = *c.AmountOff
+			out.AmountOff = amount(c.Currency, *c.AmountOff)
 		}
 		if c.DurationInMonths != nil {
 			out.DurationInMonths = *c.DurationInMonths
@@ -300,19 +314,15 @@ func (d apiDiscount) record() record.Discount {
 	return out
 }
 
-// discounts decodes an array of discount IDs or expanded objects; bare IDs
+// discounts maps an array of discount IDs or expanded objects; bare IDs
 // (not expanded) keep only the ID.
-func discounts(raw []json.RawMessage) []record.Discount {
+func discounts(refs []discountRef) []record.Discount {
 	var out []record.Discount
-	for _, r := range raw {
-		var d apiDiscount
-		if json.Unmarshal(r, &d) == nil {
-			out = append(out, d.record())
-			continue
-		}
-		var id string
-		if json.Unmarshal(r, &id) == nil {
-			out = append(out, record.Discount{ID: id})
+	for _, r := range refs {
+		if r.D != nil {
+			out = append(out, r.D.record())
+		} else {
+			out = append(out, record.Discount{ID: r.ID})
 		}
 	}
 	return out
@@ -362,17 +372,18 @@ func (a apiSubscription) record(observed time.Time) record.Subscription {
 func (l apiLine) record(currency string) record.InvoiceLine {
 	out := record.InvoiceLine{
 		ID: l.ID, SubscriptionID: l.Subscription.ID(), SubscriptionItemID: l.SubscriptionItem.ID(),
-		Description: l.Description, Amount: l.Amount, Currency: upper(l.Currency),
+		Description: l.Description, Currency: upper(l.Currency),
 		PeriodStart: ts(l.Period.Start), PeriodEnd: ts(l.Period.End), Proration: l.Proration,
 	}
 	if out.Currency == "" {
 		out.Currency = currency
 	}
+	out.Amount = amount(out.Currency, l.Amount)
 	if l.Quantity != nil {
 		out.Quantity = *l.Quantity
 	}
 	for _, d := range l.DiscountAmounts {
-		out.DiscountAmount += d.Amount
+		out.DiscountAmount += amount(out.Currency, d.Amount)
 	}
 	if l.Price != nil {
 		var it record.Item
@@ -383,8 +394,9 @@ func (l apiLine) record(currency string) record.InvoiceLine {
 	if p := l.Parent; p != nil {
 		if d := p.SubscriptionItemDetails; d != nil {
 			out.SubscriptionID, out.SubscriptionItemID, out.Proration = d.Subscription, d.SubscriptionItem, d.Proration
-			// A subscription item line is recurring; the price's interval
-			// is not in the basil line (pricing.price_details has only IDs).
+			// A subscription item line is recurring; its interval comes
+			// from the price completeInvoice read (the basil line names
+			// the price only by ID).
 			out.Recurring = true
 		} else if d := p.InvoiceItemDetails; d != nil {
 			out.SubscriptionID, out.Proration = d.Subscription, d.Proration
@@ -400,8 +412,9 @@ func (a apiInvoice) record(observed time.Time, lines []apiLine) record.Invoice {
 	in := record.Invoice{
 		Ref:        record.Ref{System: record.Stripe, ID: a.ID, Modified: observed},
 		CustomerID: a.Customer.ID(), SubscriptionID: a.Subscription.ID(), Number: a.Number, Status: a.Status,
-		AttemptCount: a.AttemptCount, Currency: upper(a.Currency), Subtotal: a.Subtotal, Total: a.Total,
-		AmountDue: a.AmountDue, AmountPaid: a.AmountPaid, Created: ts(a.Created), DueDate: tsp(a.DueDate),
+		AttemptCount: a.AttemptCount, Currency: upper(a.Currency),
+		Subtotal: amount(a.Currency, a.Subtotal), Total: amount(a.Currency, a.Total),
+		AmountDue: amount(a.Currency, a.AmountDue), AmountPaid: amount(a.Currency, a.AmountPaid), Created: ts(a.Created), DueDate: tsp(a.DueDate),
 		PaidAt: tsp(a.StatusTransitions.PaidAt), PeriodStart: ts(a.PeriodStart), PeriodEnd: ts(a.PeriodEnd),
 	}
 	if p := a.Parent; p != nil && p.SubscriptionDetails != nil && in.SubscriptionID == "" {
@@ -413,10 +426,10 @@ func (a apiInvoice) record(observed time.Time, lines []apiLine) record.Invoice {
 		in.Paid = a.Status == record.InvoicePaid
 	}
 	if a.Tax != nil {
-		in.Tax = *a.Tax
+		in.Tax = amount(a.Currency, *a.Tax)
 	} else {
 		for _, t := range a.TotalTaxes {
-			in.Tax += t.Amount
+			in.Tax += amount(a.Currency, t.Amount)
 		}
 	}
 	// A payment failed when Stripe attempted to collect and the invoice is

@@ -65,6 +65,7 @@ type listCursor struct {
 // again with the pinned version.
 func (c *Client) Pull(ctx context.Context, req record.PullRequest) iter.Seq2[*record.Batch, error] {
 	return func(yield func(*record.Batch, error) bool) {
+		lk := c.newLookups()
 		now := req.Now
 		if now.IsZero() {
 			now = c.now()
@@ -84,12 +85,12 @@ func (c *Client) Pull(ctx context.Context, req record.PullRequest) iter.Seq2[*re
 		if !full {
 			for _, s := range []string{StreamCustomers, StreamSubscriptions, StreamInvoices} {
 				if _, ok := req.Cursors[s]; !ok {
-					if !c.listStream(ctx, s, yield) {
+					if !c.listStream(ctx, lk, s, yield) {
 						return
 					}
 				}
 			}
-			err := c.pullEvents(ctx, cur, yield)
+			err := c.pullEvents(ctx, lk, cur, yield)
 			if err == nil || !errors.Is(err, errCursorGone) {
 				if err != nil {
 					yield(nil, err)
@@ -105,7 +106,7 @@ func (c *Client) Pull(ctx context.Context, req record.PullRequest) iter.Seq2[*re
 			return
 		}
 		for _, s := range []string{StreamCustomers, StreamSubscriptions, StreamInvoices} {
-			if !c.listStream(ctx, s, yield) {
+			if !c.listStream(ctx, lk, s, yield) {
 				return
 			}
 		}
@@ -169,7 +170,7 @@ func pages[T any](ctx context.Context, c *Client, path string, q url.Values, id 
 }
 
 // listStream enumerates one stream completely; false stops the pull.
-func (c *Client) listStream(ctx context.Context, stream string, yield func(*record.Batch, error) bool) bool {
+func (c *Client) listStream(ctx context.Context, lk *lookups, stream string, yield func(*record.Batch, error) bool) bool {
 	emit := func(b *record.Batch, last bool, obs time.Time) bool {
 		b.Stream, b.Full, b.Done = stream, true, last
 		if last {
@@ -200,7 +201,7 @@ func (c *Client) listStream(ctx context.Context, stream string, yield func(*reco
 			}
 			b := &record.Batch{}
 			for _, a := range p.data {
-				s, err := c.completeSubscription(ctx, a, p.observed)
+				s, err := c.completeSubscription(ctx, lk, a, p.observed)
 				if err != nil {
 					return fail(err)
 				}
@@ -217,7 +218,7 @@ func (c *Client) listStream(ctx context.Context, stream string, yield func(*reco
 			}
 			b := &record.Batch{}
 			for _, a := range p.data {
-				in, err := c.completeInvoice(ctx, a, p.observed)
+				in, err := c.completeInvoice(ctx, lk, a, p.observed)
 				if err != nil {
 					return fail(err)
 				}
@@ -231,26 +232,43 @@ func (c *Client) listStream(ctx context.Context, stream string, yield func(*reco
 	return true
 }
 
-// subExpand lists the subscription expansions for the pinned version:
-// price tiers always, the discounts array from basil on, and from clover
-// the discount's coupon, which clover no longer auto-expands.
+func (c *Client) atLeast(version string) bool {
+	return c.version[:min(10, len(c.version))] >= version[:10]
+}
+
+// subExpand lists the subscription expansions for the pinned version that
+// fit Stripe's depth limit after prefix ("data." on a list): the items'
+// price tiers and discounts, the discounts array from basil on, and from
+// clover the discounts' coupons, which clover no longer auto-expands. What
+// does not fit (data.items.data.price.tiers, item coupons under clover) is
+// read by completeSubscription through lookups.
 func (c *Client) subExpand(prefix string) []string {
-	out := []string{prefix + "items.data.price.tiers"}
-	switch v := c.version[:min(10, len(c.version))]; {
-	case v >= cloverVersion[:10]:
-		out = append(out, prefix+"discounts.source.coupon")
-	case v >= basilVersion[:10]:
-		out = append(out, prefix+"discounts")
+	paths := []string{"items.data.price.tiers", "items.data.discounts"}
+	if c.atLeast(basilVersion) {
+		paths = append(paths, "discounts")
 	}
-	return out
+	if c.atLeast(cloverVersion) {
+		paths = append(paths, "discounts.source.coupon", "items.data.discounts.source.coupon")
+	}
+	return expansions(prefix, paths...)
+}
+
+// itemExpand lists the expansions of a subscription item list.
+func (c *Client) itemExpand() []string {
+	paths := []string{"price.tiers", "discounts"}
+	if c.atLeast(cloverVersion) {
+		paths = append(paths, "discounts.source.coupon")
+	}
+	return expansions("data.", paths...)
 }
 
 // completeSubscription follows items.has_more (a subscription embeds its
-// first items only).
-func (c *Client) completeSubscription(ctx context.Context, a apiSubscription, obs time.Time) (record.Subscription, error) {
+// first items only) and completes what the depth limit kept out of the
+// response: tiers of tiered prices and coupons of discounts.
+func (c *Client) completeSubscription(ctx context.Context, lk *lookups, a apiSubscription, obs time.Time) (record.Subscription, error) {
 	if a.Items.HasMore {
 		var items []apiItem
-		q := url.Values{"subscription": {a.ID}, "expand[]": {"data.price.tiers"}}
+		q := url.Values{"subscription": {a.ID}, "expand[]": c.itemExpand()}
 		for p, err := range pages(ctx, c, "/v1/subscription_items", q, func(i apiItem) string { return i.ID }) {
 			if err != nil {
 				return record.Subscription{}, fmt.Errorf("reading items of %s: %w", a.ID, err)
@@ -259,11 +277,27 @@ func (c *Client) completeSubscription(ctx context.Context, a apiSubscription, ob
 		}
 		a.Items = apiList[apiItem]{Data: items}
 	}
+	for i := range a.Items.Data {
+		it := &a.Items.Data[i]
+		if err := lk.completePrice(ctx, &it.Price); err != nil {
+			return record.Subscription{}, fmt.Errorf("completing subscription %s: %w", a.ID, err)
+		}
+		if err := lk.completeDiscounts(ctx, it.Discounts); err != nil {
+			return record.Subscription{}, fmt.Errorf("completing subscription %s: %w", a.ID, err)
+		}
+	}
+	if err := lk.completeDiscounts(ctx, a.Discounts); err != nil {
+		return record.Subscription{}, fmt.Errorf("completing subscription %s: %w", a.ID, err)
+	}
 	return a.record(obs), nil
 }
 
-// completeInvoice follows lines.has_more with /v1/invoices/{id}/lines.
-func (c *Client) completeInvoice(ctx context.Context, a apiInvoice, obs time.Time) (record.Invoice, error) {
+// completeInvoice follows lines.has_more with /v1/invoices/{id}/lines and
+// gives each basil line its price: from 2025-03-31.basil a line names its
+// price only by ID under pricing.price_details (changelog "line item
+// pricing and parent"), so its interval comes from the price, read once
+// per run.
+func (c *Client) completeInvoice(ctx context.Context, lk *lookups, a apiInvoice, obs time.Time) (record.Invoice, error) {
 	lines := a.Lines.Data
 	if a.Lines.HasMore {
 		lines = nil
@@ -274,15 +308,30 @@ func (c *Client) completeInvoice(ctx context.Context, a apiInvoice, obs time.Tim
 			lines = append(lines, p.data...)
 		}
 	}
+	for i := range lines {
+		l := &lines[i]
+		if l.Price != nil || l.Pricing == nil || l.Pricing.PriceDetails == nil {
+			continue
+		}
+		id := l.Pricing.PriceDetails.Price.ID()
+		if id == "" {
+			continue
+		}
+		p, err := lk.price(ctx, id)
+		if err != nil {
+			return record.Invoice{}, fmt.Errorf("completing invoice %s: %w", a.ID, err)
+		}
+		l.Price = p
+	}
 	return a.record(obs, lines), nil
 }
 
 var errCursorGone = errors.New("event cursor no longer exists")
 
 // pullEvents reads events after cur, oldest first, one batch per page.
-func (c *Client) pullEvents(ctx context.Context, cur eventCursor, yield func(*record.Batch, error) bool) error {
+func (c *Client) pullEvents(ctx context.Context, lk *lookups, cur eventCursor, yield func(*record.Batch, error) bool) error {
 	if cur.ID == "" {
-		return c.pullEventsSince(ctx, cur, yield)
+		return c.pullEventsSince(ctx, lk, cur, yield)
 	}
 	before := cur.ID
 	seen := map[string]bool{}
@@ -311,7 +360,7 @@ func (c *Client) pullEvents(ctx context.Context, cur eventCursor, yield func(*re
 		seen[newest.ID] = true
 		evs := slices.Clone(p.Data)
 		slices.Reverse(evs)
-		b, err := c.applyEvents(ctx, evs)
+		b, err := c.applyEvents(ctx, lk, evs)
 		if err != nil {
 			return err
 		}
@@ -326,7 +375,7 @@ func (c *Client) pullEvents(ctx context.Context, cur eventCursor, yield func(*re
 // pullEventsSince handles a cursor without an event ID: every event
 // created at or after cur.Created, read newest first and applied oldest
 // first.
-func (c *Client) pullEventsSince(ctx context.Context, cur eventCursor, yield func(*record.Batch, error) bool) error {
+func (c *Client) pullEventsSince(ctx context.Context, lk *lookups, cur eventCursor, yield func(*record.Batch, error) bool) error {
 	var all []apiEvent
 	q := typesQuery(url.Values{"created[gte]": {strconv.FormatInt(cur.Created, 10)}})
 	for p, err := range pages(ctx, c, "/v1/events", q, func(e apiEvent) string { return e.ID }) {
@@ -341,7 +390,7 @@ func (c *Client) pullEventsSince(ctx context.Context, cur eventCursor, yield fun
 		return nil
 	}
 	for chunk := range slices.Chunk(all, c.pageSize) {
-		b, err := c.applyEvents(ctx, chunk)
+		b, err := c.applyEvents(ctx, lk, chunk)
 		if err != nil {
 			return err
 		}
@@ -361,7 +410,7 @@ type eventObject struct {
 // applyEvents turns events (oldest first) into one batch: each changed
 // object once, fetched again in the order of its last change. The cursor
 // is the newest event.
-func (c *Client) applyEvents(ctx context.Context, evs []apiEvent) (*record.Batch, error) {
+func (c *Client) applyEvents(ctx context.Context, lk *lookups, evs []apiEvent) (*record.Batch, error) {
 	type target struct{ kind, id string }
 	lastAt := map[target]int{}
 	for i, e := range evs {
@@ -381,7 +430,7 @@ func (c *Client) applyEvents(ctx context.Context, evs []apiEvent) (*record.Batch
 	slices.SortFunc(targets, func(a, b target) int { return lastAt[a] - lastAt[b] })
 	b := &record.Batch{Stream: StreamEvents}
 	for _, t := range targets {
-		f, err := c.Fetch(ctx, t.kind, t.id)
+		f, err := c.fetch(ctx, lk, t.kind, t.id)
 		if err != nil {
 			return nil, fmt.Errorf("fetching %s %s after event: %w", t.kind, t.id, err)
 		}

@@ -45,22 +45,36 @@ write_back:
   max_band_change_share: 1
 `
 
-func TestEndToEndHubSpotChargebee(t *testing.T) {
-	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	hs := hubspottest.NewServer(hubspottest.Options{AccessToken: "pat-e2e-token", Now: clock, TenSecondlyLimit: 1000})
-	defer hs.Close()
-	cb := chargebeetest.NewServer(chargebeetest.Options{APIKey: "test_e2e_key", Now: clock})
-	defer cb.Close()
+// hsCB is a HubSpot portal and a Chargebee site with two companies.
+type hsCB struct {
+	hs        *hubspottest.Server
+	cb        *chargebeetest.Server
+	eng       *engine.Engine
+	st        *store.Store
+	now       time.Time
+	companies []string
+	subs      []string
+}
 
+// newHSChargebee seeds the fakes and creates props in HubSpot (as
+// `healthsync setup hubspot` does).
+func newHSChargebee(t *testing.T, props []hubspot.PropertySpec) *hsCB {
+	t.Helper()
+	e := &hsCB{now: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
+	now := e.now
+	clock := func() time.Time { return e.now }
+	hs := hubspottest.NewServer(hubspottest.Options{AccessToken: "pat-e2e-token", Now: clock, TenSecondlyLimit: 1000})
+	t.Cleanup(hs.Close)
+	cb := chargebeetest.NewServer(chargebeetest.Options{APIKey: "test_e2e_key", Now: clock})
+	t.Cleanup(cb.Close)
+	e.hs, e.cb = hs, cb
 	start := now.AddDate(0, -4, 0).Unix()
 	cb.PutItemPrice(chargebeetest.ItemPrice{ID: "pro-JPY-monthly", Name: "Pro", ItemID: "pro", ItemType: "plan", Status: "active",
 		PricingModel: "per_unit", Price: 5000, Period: 1, PeriodUnit: "month", CurrencyCode: "JPY", CreatedAt: start})
-	var companies, subs []string
 	for i, q := range []int64{2, 10} {
 		id := hs.Seed("companies", hubspottest.Object{Properties: map[string]string{"name": fmt.Sprintf("Company %d", i),
 			"domain": fmt.Sprintf("co%d.example.com", i)}, CreatedAt: now.AddDate(-1, 0, 0), UpdatedAt: now.AddDate(0, -1, 0)})
-		companies = append(companies, id)
+		e.companies = append(e.companies, id)
 		cus := fmt.Sprintf("cb_cus_%d", i)
 		cb.PutCustomer(chargebeetest.Customer{ID: cus, Company: fmt.Sprintf("Company %d", i), Email: fmt.Sprintf("ap@co%d.example.com", i),
 			MetaData: map[string]any{"hubspot_company_id": id}, CreatedAt: start, UpdatedAt: start})
@@ -71,7 +85,7 @@ func TestEndToEndHubSpotChargebee(t *testing.T) {
 			CurrentTermStart: now.AddDate(0, 0, -10).Unix(), CurrentTermEnd: now.AddDate(0, 0, 20).Unix(),
 			SubscriptionItems: []chargebeetest.SubscriptionItem{{ItemPriceID: "pro-JPY-monthly", ItemType: "plan", Quantity: q,
 				UnitPrice: 5000, Amount: 5000 * q, Object: "subscription_item"}}})
-		subs = append(subs, sub)
+		e.subs = append(e.subs, sub)
 	}
 
 	path := filepath.Join(t.TempDir(), "hs.db")
@@ -80,16 +94,16 @@ func TestEndToEndHubSpotChargebee(t *testing.T) {
 		t.Fatal(err)
 	}
 	hsc := cfg.Connectors[0]
-	var props []string
+	var pulled []string
 	for _, k := range config.WriteBackKeys {
-		props = append(props, cfg.WriteBack.HubSpot.Fields[k])
+		pulled = append(pulled, cfg.WriteBack.HubSpot.Fields[k])
 	}
-	hsc.Objects = append(hsc.Objects, config.Object{Name: "companies", Fields: props})
+	hsc.Objects = append(hsc.Objects, config.Object{Name: "companies", Fields: pulled})
 	hcl, err := hubspot.New(hsc, hubspot.Options{Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := hcl.Setup(context.Background(), hubspot.DefaultProperties()); err != nil {
+	if _, err := hcl.Setup(context.Background(), props); err != nil {
 		t.Fatalf("setup: %v", err)
 	}
 	ccl, err := chargebee.New(cfg.Connectors[1], chargebee.Options{Now: clock})
@@ -100,14 +114,21 @@ func TestEndToEndHubSpotChargebee(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	eng, err := engine.New(engine.Options{Config: cfg, Store: st, Now: clock, Logger: zerolog.Nop(), Connectors: []*engine.Connector{
-		{Config: hsc, Source: hcl, Fetcher: hcl, Writer: hcl, Tasks: hcl, Stats: hcl.Stats},
+		{Config: hsc, Source: hcl, Fetcher: hcl, Writer: hcl, Tasks: hcl, Preflight: hcl, Stats: hcl.Stats},
 		{Config: cfg.Connectors[1], Source: ccl, Fetcher: ccl, Stats: ccl.Stats},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.eng, e.st = eng, st
+	return e
+}
+
+func TestEndToEndHubSpotChargebee(t *testing.T) {
+	e := newHSChargebee(t, hubspot.DefaultProperties())
+	hs, cb, eng, companies, subs := e.hs, e.cb, e.eng, e.companies, e.subs
 	sync := func() *engine.SyncReport {
 		t.Helper()
 		rep, err := eng.Sync(context.Background(), engine.SyncOptions{})
@@ -152,7 +173,7 @@ func TestEndToEndHubSpotChargebee(t *testing.T) {
 		t.Fatalf("an idle run made %d company batch updates", w1-w0)
 	}
 	// A downgrade in Chargebee rewrites that company only.
-	now = now.Add(time.Hour)
+	e.now = e.now.Add(time.Hour)
 	if err := cb.UpdateSubscription(subs[1], func(s *chargebeetest.Subscription) {
 		s.SubscriptionItems[0].Quantity, s.SubscriptionItems[0].Amount = 4, 20000
 	}); err != nil {

@@ -36,6 +36,11 @@ type sfStripe struct {
 	sfConn  *salesforce.Client
 	stConn  *stripe.Client
 	connect func(t *testing.T)
+	// pulled are the extra Account fields the connector reads (default:
+	// the healthsync fields).
+	pulled []string
+	// extraYAML is appended to the config (scoring, tasks).
+	extraYAML string
 }
 
 const e2eConfig = `
@@ -98,14 +103,18 @@ func newSFStripe(t *testing.T) *sfStripe {
 	}
 	e.stripe.SetNow(now)
 	e.connect = func(t *testing.T) {
-		cfg, err := config.Parse("e2e.yaml", []byte(fmt.Sprintf(e2eConfig, e.path, e.sf.URL, e.stripe.URL)), func(string) (string, bool) { return "", false })
+		cfg, err := config.Parse("e2e.yaml", []byte(fmt.Sprintf(e2eConfig, e.path, e.sf.URL, e.stripe.URL)+e.extraYAML), func(string) (string, bool) { return "", false })
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.cfg = cfg
 		sfc := cfg.Connectors[0]
-		sfc.Objects = append(sfc.Objects, config.Object{Name: "Account", Fields: []string{"Health_Score__c", "Health_Band__c",
-			"Health_Trend__c", "Health_Reasons__c", "Touch_Model__c", "Lifecycle_Phase__c", "MRR__c", "ARR__c", "Healthsync_Updated_At__c"}})
+		pulled := e.pulled
+		if pulled == nil {
+			pulled = []string{"Health_Score__c", "Health_Band__c", "Health_Trend__c", "Health_Reasons__c", "Touch_Model__c",
+				"Lifecycle_Phase__c", "MRR__c", "ARR__c", "Healthsync_Updated_At__c"}
+		}
+		sfc.Objects = append(sfc.Objects, config.Object{Name: "Account", Fields: pulled})
 		clock := func() time.Time { return e.now }
 		if e.sfConn, err = salesforce.New(sfc, salesforce.Options{Now: clock}); err != nil {
 			t.Fatal(err)

@@ -97,6 +97,10 @@ type Engine struct {
 	wmu     sync.Mutex
 	pullMu  map[string]*sync.Mutex
 	pullsMu sync.Mutex
+	// unusable holds the mapped CRM fields the last preflight found
+	// missing or read-only, by connector: plans leave them out (guarded by
+	// mu; the check itself runs before mu is taken).
+	unusable unusableFields
 }
 
 // New builds an Engine. Task rules are compiled here (config validation

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,6 +58,17 @@ type TaskClose struct {
 	TaskID    string `json:"task_id"`
 	DedupeKey string `json:"dedupe_key"`
 	Rule      string `json:"rule"`
+	// Reason is why it closes when not because its rule's condition
+	// cleared (the account churned, or is a prospect).
+	Reason string `json:"reason,omitempty"`
+}
+
+// Note is the text the CRM task is closed with.
+func (t TaskClose) Note() string {
+	if t.Reason != "" {
+		return "Closed by healthsync: " + t.Reason + "."
+	}
+	return "Closed by healthsync: the condition of rule " + t.Rule + " no longer holds."
 }
 
 // Skip is a field or account not written, with the reason.
@@ -114,7 +127,7 @@ func (e *Engine) desired(s *Scored, asOf time.Time) map[string]any {
 	if len(reasons) > 255 {
 		reasons = reasons[:252] + "..."
 	}
-	return map[string]any{
+	want := map[string]any{
 		config.FieldHealthScore: math.Round(r.Health.Score),
 		config.FieldBand:        r.Health.Band,
 		config.FieldTrend:       math.Round(r.Health.Trend),
@@ -125,7 +138,22 @@ func (e *Engine) desired(s *Scored, asOf time.Time) map[string]any {
 		config.FieldARR:         major(r.ARR),
 		config.FieldUpdatedAt:   asOf.UTC().Truncate(time.Second),
 	}
+	// A churned account or a prospect: under freeze its health fields keep
+	// what the CRM has (not written), under clear they are emptied.
+	if r.Health.Inactive != "" {
+		for _, k := range healthKeys {
+			if e.score.Health.Treatment(r.Health.Inactive) == scoring.InactiveClear {
+				want[k] = nil
+			} else {
+				delete(want, k)
+			}
+		}
+	}
+	return want
 }
+
+// healthKeys are the value keys of the health score.
+var healthKeys = []string{config.FieldHealthScore, config.FieldBand, config.FieldTrend, config.FieldReasons}
 
 // MakePlan computes the write plan from a reconcile, the values last
 // written and the values read back from the CRM. It makes no API call.
@@ -176,8 +204,20 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 		openByAccount[t.AccountKey] = append(openByAccount[t.AccountKey], t)
 	}
 	wb := e.cfg.WriteBack
+	// Fields the preflight found unusable: reported once per connector and
+	// field, never written, and removed from earlier pending writes.
+	for _, name := range slices.Sorted(maps.Keys(e.unusable)) {
+		for _, f := range slices.Sorted(maps.Keys(e.unusable[name])) {
+			p.Skips = append(p.Skips, Skip{Connector: name, Field: f,
+				Reason: "mapped field " + e.unusable[name][f] + " in the CRM (preflight): not written to any record"})
+		}
+	}
 	for _, s := range rec.Accounts {
 		m := wb.Mapping(s.Kind)
+		bad := e.unusable[s.Connector]
+		if len(bad) > 0 {
+			p.Drops = append(p.Drops, PendingDrop{Connector: s.Connector, Object: m.Object, ID: s.Account.ID, Fields: slices.Sorted(maps.Keys(bad))})
+		}
 		if g, ok := rec.Gates["*"]; ok {
 			p.Skips = append(p.Skips, Skip{s.Connector, s.Account.ID, s.Account.Name, "", "blocked: " + g})
 			p.Drops = append(p.Drops, PendingDrop{Connector: s.Connector, Object: m.Object, ID: s.Account.ID})
@@ -200,7 +240,8 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 		// The score moves only past the threshold or with a band change.
 		bandField, scoreField := m.Fields[config.FieldBand], m.Fields[config.FieldHealthScore]
 		lastBand, hadBand := last[bandField]
-		bandChanged := !hadBand || !sameValue(lastBand.Value, want[config.FieldBand])
+		wantBand, writesBand := want[config.FieldBand]
+		bandChanged := writesBand && (!hadBand || !sameValue(lastBand.Value, wantBand))
 		if hadBand && bandChanged {
 			p.BandChanges++
 		}
@@ -216,15 +257,18 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 		}
 		for _, key := range config.WriteBackKeys {
 			field := m.Fields[key]
-			if field == "" || key == config.FieldUpdatedAt {
+			if _, unusable := bad[field]; field == "" || unusable || key == config.FieldUpdatedAt {
 				continue
 			}
-			nv := want[key]
-			if (key == config.FieldHealthScore || key == config.FieldTrend) && !scoreMoved {
+			nv, writes := want[key]
+			if !writes || ((key == config.FieldHealthScore || key == config.FieldTrend) && !scoreMoved) {
 				continue
 			}
 			lw, hasLW := last[field]
 			cur, hasCur := s.Account.Fields[field]
+			if nv == nil && !hasLW && cur == nil {
+				continue // nothing to clear
+			}
 			// A person's edit: the CRM holds another value than healthsync
 			// last wrote, and the record changed after that write (an older
 			// copy of the record is just not pulled again yet).
@@ -252,7 +296,7 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 			w.Changes = append(w.Changes, FieldChange{Key: key, Field: field, Old: old, New: nv})
 		}
 		if len(w.Changes) > 0 {
-			if f := m.Fields[config.FieldUpdatedAt]; f != "" {
+			if f := m.Fields[config.FieldUpdatedAt]; f != "" && bad[f] == "" {
 				w.Changes = append(w.Changes, FieldChange{Key: config.FieldUpdatedAt, Field: f, Old: last[f].Value, New: want[config.FieldUpdatedAt]})
 			}
 			p.Writes = append(p.Writes, w)
@@ -280,7 +324,8 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 				}
 				for _, rule := range s.Result.ClearedRules {
 					if t.Rule == rule {
-						p.Closes = append(p.Closes, TaskClose{Connector: s.Connector, Account: t.AccountKey, TaskID: t.TaskID, DedupeKey: t.DedupeKey, Rule: rule})
+						p.Closes = append(p.Closes, TaskClose{Connector: s.Connector, Account: t.AccountKey, TaskID: t.TaskID, DedupeKey: t.DedupeKey, Rule: rule,
+							Reason: inactiveReason[s.Result.Health.Inactive]})
 					}
 				}
 			}
@@ -315,6 +360,13 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 	return p, nil
 }
 
+// inactiveReason is the note of a task closed because its account is not a
+// live customer.
+var inactiveReason = map[string]string{
+	scoring.InactiveChurned:  "the account churned",
+	scoring.InactiveProspect: "the account is a prospect (no billing subscription)",
+}
+
 // batchSize is the vendor's records-per-call for writes.
 func batchSize(c *Connector) int {
 	if c != nil && c.Config.Kind == config.KindHubSpot {
@@ -335,6 +387,9 @@ func (e *Engine) notices(s *Scored, asOf time.Time) []Notice {
 		return Notice{Type: typ, Account: s.Account.Key(), Name: s.Account.Name, Time: asOf, Data: data}
 	}
 	var out []Notice
+	if r.Health.Inactive != "" {
+		prev = &store.ScoreSnapshot{Band: r.Health.Band, Score: r.Health.Score, MRR: prev.MRR} // no health notices
+	}
 	if prev.Band != "" && prev.Band != r.Health.Band {
 		out = append(out, base(config.EventBandChanged, map[string]any{"from": prev.Band, "to": r.Health.Band,
 			"score": r.Health.Score, "reasons": r.Health.Reasons}))

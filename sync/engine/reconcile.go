@@ -262,6 +262,7 @@ func (e *Engine) Reconcile(ctx context.Context, asOf time.Time, recordState bool
 			s.Previous = &p
 			var d snapshotDetail
 			json.Unmarshal(p.Detail, &d)
+			in.LastHealth = &scoring.LastHealth{Score: p.Score, Band: p.Band, Reasons: p.Reasons}
 			in.PreviousTouch = d.TouchBase
 			in.OnboardedAt = d.OnboardedAt
 			in.Recorded = recordedMonths(d.Months, asOf)

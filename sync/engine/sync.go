@@ -75,7 +75,15 @@ func (e *Engine) Sync(ctx context.Context, o SyncOptions) (rep *SyncReport, err 
 	if err := waitCtx(ctx, "sync"); err != nil {
 		return rep, err
 	}
+	// A mapped field the CRM lacks is left out of every write (reported
+	// once below), instead of failing each record that carries it.
+	found, known, checkErrs := e.checkFields(ctx)
+	for _, err := range checkErrs {
+		errs.add(err)
+	}
 	e.mu.Lock()
+	e.setUnusable(found, known)
+	rep.DataQuality = append(rep.DataQuality, e.unusable.lines()...)
 	rec, err := e.Reconcile(ctx, e.now(), !o.DryRun, nil)
 	if err != nil {
 		e.mu.Unlock()
@@ -199,12 +207,20 @@ func (e *Engine) recordSync(rep *SyncReport, status string) {
 	if w := rep.Write; w != nil {
 		c["writes_done"] = int64(w.Written)
 		c["writes_failed"] = int64(w.Failed)
+		c["writes_skipped"] = int64(w.Skipped)
+		c["writes_retried"] = int64(w.Retried)
 		c["tasks_created"] = int64(w.TasksCreated)
+		c["tasks_failed"] = int64(w.TasksFailed)
+		c["tasks_skipped"] = int64(w.TasksSkipped)
 		c["tasks_closed"] = int64(w.TasksClosed)
 		c["api_calls"] += int64(w.Calls)
 	}
+	notes := append([]string(nil), rep.DataQuality...)
+	if rep.Write != nil {
+		notes = append(notes, rep.Write.SkipLines()...)
+	}
 	e.putRun(store.Run{ID: rep.RunID, Kind: "sync", Start: rep.Start, End: rep.Start.Add(rep.Duration), Status: status,
-		Counters: c, Errors: rep.Errors, Notes: rep.DataQuality})
+		Counters: c, Errors: rep.Errors, Notes: notes})
 }
 
 const planKey = "engine/plan"
@@ -284,7 +300,9 @@ func (e *Engine) Apply(ctx context.Context, confirm bool) (*WriteReport, *Plan, 
 	var c map[string]int64
 	if wr != nil {
 		c = map[string]int64{"writes_planned": int64(len(p.Writes)), "writes_done": int64(wr.Written),
-			"writes_failed": int64(wr.Failed), "tasks_created": int64(wr.TasksCreated), "api_calls": int64(wr.Calls)}
+			"writes_failed": int64(wr.Failed), "writes_skipped": int64(wr.Skipped), "writes_retried": int64(wr.Retried),
+			"tasks_planned": int64(wr.TasksPlanned), "tasks_created": int64(wr.TasksCreated), "tasks_failed": int64(wr.TasksFailed),
+			"tasks_skipped": int64(wr.TasksSkipped), "api_calls": int64(wr.Calls)}
 	}
 	e.putRun(store.Run{ID: newRunID(start, "apply", ""), Kind: "apply", Start: start, End: e.now(), Status: status, Counters: c})
 	return wr, p, err

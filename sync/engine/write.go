@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/healthsync/healthsync/connectors/httpclient"
@@ -10,19 +12,75 @@ import (
 	"github.com/healthsync/healthsync/sync/store"
 )
 
-// WriteReport is the outcome of a write pass.
+// WriteReport is the outcome of a write pass. Every record update the pass
+// owed is accounted for: Written + Failed + Skipped == Planned, and every
+// task: TasksCreated + TasksFailed + TasksSkipped == TasksPlanned. A skip
+// carries its reason in SkipReasons (TaskSkipReasons), counted.
 type WriteReport struct {
-	Planned      int            `json:"planned"` // record updates due
-	Written      int            `json:"written"`
-	Failed       int            `json:"failed"`
-	Permanent    int            `json:"permanent"`
-	Calls        int            `json:"calls"` // write calls made
-	TasksCreated int            `json:"tasks_created"`
-	TasksFailed  int            `json:"tasks_failed"`
-	TasksClosed  int            `json:"tasks_closed"`
-	Created      []TaskCreate   `json:"created,omitempty"`
-	Errors       []string       `json:"errors,omitempty"`
-	ByConnector  map[string]int `json:"by_connector,omitempty"`
+	// Planned is the record updates this pass owed: the plan's writes plus
+	// earlier failed writes now due for a retry (Retried of them).
+	Planned     int            `json:"planned"`
+	Retried     int            `json:"retried"`
+	Written     int            `json:"written"`
+	Failed      int            `json:"failed"`
+	Permanent   int            `json:"permanent"`
+	Skipped     int            `json:"skipped"`
+	SkipReasons map[string]int `json:"skip_reasons,omitempty"`
+	Calls       int            `json:"calls"` // write calls made
+	// TasksPlanned is the plan's task creations.
+	TasksPlanned    int            `json:"tasks_planned"`
+	TasksCreated    int            `json:"tasks_created"`
+	TasksFailed     int            `json:"tasks_failed"`
+	TasksSkipped    int            `json:"tasks_skipped"`
+	TaskSkipReasons map[string]int `json:"task_skip_reasons,omitempty"`
+	TasksClosed     int            `json:"tasks_closed"`
+	Created         []TaskCreate   `json:"created,omitempty"`
+	Errors          []string       `json:"errors,omitempty"`
+	ByConnector     map[string]int `json:"by_connector,omitempty"`
+}
+
+// Reasons a planned write or task is skipped by the write pass.
+const (
+	SkipWrittenElsewhere = "already written by a concurrent pass (webhook re-score)"
+	SkipSuperseded       = "no longer pending: replaced or dropped by a later plan"
+	SkipBackoff          = "waiting for the retry back-off of an earlier failed write"
+	SkipPermanent        = "failed permanently on an earlier pass"
+	SkipNoWriter         = "the connector cannot write"
+	SkipCanceled         = "not attempted: the pass was canceled"
+	SkipTaskElsewhere    = "already created by a concurrent pass"
+	SkipTaskTwice        = "the plan holds the same task twice"
+)
+
+func (r *WriteReport) skip(reason string, n int) {
+	if n <= 0 {
+		return
+	}
+	if r.SkipReasons == nil {
+		r.SkipReasons = map[string]int{}
+	}
+	r.Skipped += n
+	r.SkipReasons[reason] += n
+}
+
+// SkipLines describes the skipped writes and tasks, one line per reason,
+// in a stable order.
+func (r *WriteReport) SkipLines() []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(r.SkipReasons)) {
+		out = append(out, fmt.Sprintf("%d record updates skipped: %s", r.SkipReasons[k], k))
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.TaskSkipReasons)) {
+		out = append(out, fmt.Sprintf("%d tasks skipped: %s", r.TaskSkipReasons[k], k))
+	}
+	return out
+}
+
+func (r *WriteReport) skipTask(reason string) {
+	if r.TaskSkipReasons == nil {
+		r.TaskSkipReasons = map[string]int{}
+	}
+	r.TasksSkipped++
+	r.TaskSkipReasons[reason]++
 }
 
 // Enqueue makes the plan's record writes durable as pending writes, so a
@@ -88,32 +146,67 @@ func (e *Engine) applyDrops(drops []PendingDrop) error {
 // Write drains due pending writes of every CRM connector (or only those for
 // the given account IDs when ids is non-nil), then creates and closes the
 // plan's tasks. One bad record never blocks its batch; a failed call keeps
-// its writes pending with back-off.
+// its writes pending with back-off. Each of the plan's writes that is not
+// attempted is counted as skipped with its reason (see WriteReport).
 func (e *Engine) Write(ctx context.Context, p *Plan, ids map[string]bool) (*WriteReport, error) {
 	rep := &WriteReport{ByConnector: map[string]int{}}
 	var errs firstErrors
 	now := e.now()
+	planned := map[string]map[store.WriteKey]RecordWrite{} // connector -> the plan's writes
+	if p != nil {
+		for _, w := range p.Writes {
+			if ids != nil && !ids[w.ID] {
+				continue
+			}
+			if planned[w.Connector] == nil {
+				planned[w.Connector] = map[store.WriteKey]RecordWrite{}
+			}
+			planned[w.Connector][store.WriteKey{Object: w.Object, ID: w.ID}] = w
+		}
+	}
+	for name, ws := range planned {
+		if c := e.byName[name]; c == nil || !c.IsCRM() || c.Writer == nil {
+			rep.Planned += len(ws)
+			rep.skip(SkipNoWriter, len(ws))
+		}
+	}
 	for _, c := range e.conns {
 		if !c.IsCRM() || c.Writer == nil {
 			continue
 		}
+		mine := planned[c.Name()]
 		pend, err := e.st.Pending(c.Name())
 		if err != nil {
 			return nil, err
 		}
 		var due []store.PendingWrite
+		waiting := map[store.WriteKey]store.PendingWrite{}
+		retried := 0
 		for _, w := range pend {
-			if w.Permanent || w.RetryAt.After(now) || (ids != nil && !ids[w.ID]) {
+			k := store.WriteKey{Object: w.Object, ID: w.ID}
+			if ids != nil && !ids[w.ID] {
+				continue
+			}
+			if !w.Due(now) {
+				waiting[k] = w
 				continue
 			}
 			due = append(due, w)
+			if _, ok := mine[k]; !ok {
+				retried++
+			}
 		}
-		if len(due) == 0 {
-			continue
+		rep.Retried += retried
+		rep.Planned += len(mine) + retried
+		if err := e.accountNotDue(c, mine, due, waiting, rep); err != nil {
+			return nil, err
 		}
-		rep.Planned += len(due)
 		size := batchSize(c)
 		for i := 0; i < len(due); i += size {
+			if ctx.Err() != nil {
+				rep.skip(SkipCanceled, len(due)-i)
+				break
+			}
 			chunk := due[i:min(i+size, len(due))]
 			e.wmu.Lock()
 			n, err := e.writeBatch(ctx, c, chunk, rep, &errs)
@@ -121,9 +214,6 @@ func (e *Engine) Write(ctx context.Context, p *Plan, ids map[string]bool) (*Writ
 			rep.ByConnector[c.Name()] += n
 			if err != nil {
 				errs.add(err)
-			}
-			if ctx.Err() != nil {
-				break
 			}
 		}
 	}
@@ -133,6 +223,43 @@ func (e *Engine) Write(ctx context.Context, p *Plan, ids map[string]bool) (*Writ
 	}
 	rep.Errors = errs
 	return rep, nil
+}
+
+// accountNotDue counts the plan's writes of c that are not among the due
+// pending writes, each with the reason it is not: waiting for a back-off,
+// failed permanently, or no longer pending because a concurrent pass wrote
+// it (the CRM holds the planned values) or a later plan replaced it.
+func (e *Engine) accountNotDue(c *Connector, mine map[store.WriteKey]RecordWrite, due []store.PendingWrite, waiting map[store.WriteKey]store.PendingWrite, rep *WriteReport) error {
+	isDue := make(map[store.WriteKey]bool, len(due))
+	for _, w := range due {
+		isDue[store.WriteKey{Object: w.Object, ID: w.ID}] = true
+	}
+	for k, w := range mine {
+		if isDue[k] {
+			continue
+		}
+		if pw, ok := waiting[k]; ok {
+			if pw.Permanent {
+				rep.skip(SkipPermanent, 1)
+			} else {
+				rep.skip(SkipBackoff, 1)
+			}
+			continue
+		}
+		last, err := e.st.LastWritten(c.Name(), k.Object, k.ID)
+		if err != nil {
+			return err
+		}
+		reason := SkipWrittenElsewhere
+		for f, v := range w.Update().Fields {
+			if lw, ok := last[f]; !ok || !lw.Matches(v) {
+				reason = SkipSuperseded
+				break
+			}
+		}
+		rep.skip(reason, 1)
+	}
+	return nil
 }
 
 func (e *Engine) writeBatch(ctx context.Context, c *Connector, due []store.PendingWrite, rep *WriteReport, errs *firstErrors) (int, error) {
@@ -191,17 +318,19 @@ func (e *Engine) writeBatch(ctx context.Context, c *Connector, due []store.Pendi
 				RetryAt: now.Add(e.retryDelay(attempts[u.ID]))})
 		}
 	}
+	// The CRM accepted ok: they count as written even when recording
+	// that fails (the next plan then writes the same values again).
+	rep.Written += len(ok)
 	if len(ok) > 0 {
 		if err := e.st.MarkWritten(c.Name(), ok, now); err != nil {
-			return 0, err
+			return len(ok), fmt.Errorf("recording written values: %w", err)
 		}
 	}
 	if len(fails) > 0 {
 		if err := e.st.MarkFailed(c.Name(), fails); err != nil {
-			return len(ok), err
+			return len(ok), fmt.Errorf("recording failed writes: %w", err)
 		}
 	}
-	rep.Written += len(ok)
 	return len(ok), nil
 }
 
@@ -221,9 +350,14 @@ func (e *Engine) createTasks(ctx context.Context, p *Plan, rep *WriteReport, err
 	for _, t := range p.Creates {
 		byConn[t.Connector] = append(byConn[t.Connector], t)
 	}
-	for name, creates := range byConn {
+	rep.TasksPlanned += len(p.Creates)
+	for _, name := range slices.Sorted(maps.Keys(byConn)) { // a stable order: reports and tests repeat
+		creates := byConn[name]
 		c := e.byName[name]
 		if c == nil || c.Tasks == nil {
+			for range creates {
+				rep.skipTask(SkipNoWriter)
+			}
 			continue
 		}
 		e.wmu.Lock()
@@ -240,10 +374,16 @@ func (e *Engine) createTaskBatch(ctx context.Context, c *Connector, name string,
 	for _, t := range creates {
 		in := t.Intent
 		if _, done, err := e.st.TaskByKey(in.DedupeKey); err != nil {
-			errs.add(err)
+			rep.TasksFailed++
+			errs.add(fmt.Errorf("reading task %s: %w", in.DedupeKey, err))
 			continue
 		} else if done {
-			continue // created by another pass since the plan was made
+			rep.skipTask(SkipTaskElsewhere) // created by another pass since the plan was made
+			continue
+		}
+		if _, dup := byKey[in.DedupeKey]; dup {
+			rep.skipTask(SkipTaskTwice)
+			continue
 		}
 		tasks = append(tasks, record.Task{AccountID: in.AccountID, OwnerID: in.OwnerID, Subject: in.Subject, Body: in.Body,
 			Due: in.Due, Priority: in.Priority, Status: record.TaskOpen, DedupeKey: in.DedupeKey})
@@ -262,11 +402,13 @@ func (e *Engine) createTaskBatch(ctx context.Context, c *Connector, name string,
 	}
 	now := e.now()
 	var created []store.CreatedTask
+	answered := map[string]bool{}
 	for _, r := range results {
 		t, ok := byKey[r.Key]
-		if !ok {
+		if !ok || answered[r.Key] {
 			continue
 		}
+		answered[r.Key] = true
 		if r.Error != nil {
 			rep.TasksFailed++
 			errs.add(fmt.Errorf("task %s: %s", r.Key, r.Error.Error()))
@@ -277,11 +419,18 @@ func (e *Engine) createTaskBatch(ctx context.Context, c *Connector, name string,
 		e.index().taskCreated(t.Account, t.Intent.Rule, now)
 		rep.Created = append(rep.Created, t)
 	}
-	if err := e.st.PutTasks(created); err != nil {
-		errs.add(err)
-		return
+	for key := range byKey {
+		if !answered[key] {
+			rep.TasksFailed++
+			errs.add(fmt.Errorf("task %s: no result returned", key))
+		}
 	}
+	// The CRM created them: they count as created even when recording
+	// that fails.
 	rep.TasksCreated += len(created)
+	if err := e.st.PutTasks(created); err != nil {
+		errs.add(fmt.Errorf("recording created tasks: %w", err))
+	}
 }
 
 func (e *Engine) closeTasks(ctx context.Context, p *Plan, rep *WriteReport, errs *firstErrors) {
@@ -289,15 +438,15 @@ func (e *Engine) closeTasks(ctx context.Context, p *Plan, rep *WriteReport, errs
 	for _, t := range p.Closes {
 		byConn[t.Connector] = append(byConn[t.Connector], t)
 	}
-	for name, closes := range byConn {
+	for _, name := range slices.Sorted(maps.Keys(byConn)) {
+		closes := byConn[name]
 		c := e.byName[name]
 		if c == nil || c.Tasks == nil {
 			continue
 		}
 		tasks := make([]record.Task, len(closes))
 		for i, t := range closes {
-			tasks[i] = record.Task{Ref: record.Ref{ID: t.TaskID}, Status: record.TaskCompleted, DedupeKey: t.DedupeKey,
-				Note: "Closed by healthsync: the condition of rule " + t.Rule + " no longer holds."}
+			tasks[i] = record.Task{Ref: record.Ref{ID: t.TaskID}, Status: record.TaskCompleted, DedupeKey: t.DedupeKey, Note: t.Note()}
 		}
 		results, err := c.Tasks.CompleteTasks(ctx, tasks)
 		if err != nil {

@@ -73,7 +73,7 @@ func trackStream(tx *bbolt.Tx, connector string, b *record.Batch, entries []enco
 // ResetFull drops the seen marks of an unfinished full enumeration of
 // stream, so the next full batch starts a fresh one.
 func (s *Store) ResetFull(connector, stream string) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return s.update(func(tx *bbolt.Tx) error {
 		fb := lookupBucket(tx, bucketFullSync, connector, stream)
 		if fb == nil {
 			return nil

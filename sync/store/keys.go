@@ -123,10 +123,11 @@ func recordMeta(v []byte) (modified time.Time, deleted bool, js []byte) {
 	return readTime(v), v[8]&flagDeleted != 0, v[recordHeader:]
 }
 
-// clone copies bytes out of a transaction.
+// clone copies bytes out of a transaction. An empty value stays non-nil,
+// so it is not mistaken for a missing one.
 func clone(b []byte) []byte {
 	if b == nil {
 		return nil
 	}
-	return append([]byte(nil), b...)
+	return append(make([]byte, 0, len(b)), b...)
 }

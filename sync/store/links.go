@@ -21,7 +21,7 @@ type Link struct {
 // with a zero Created gets the store's clock.
 func (s *Store) SetLinks(links []Link) error {
 	now := s.now().UTC()
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketLinks)
 		old := map[string]time.Time{}
 		c := b.Cursor()
@@ -65,7 +65,7 @@ func (s *Store) SetLinks(links []Link) error {
 // Links returns every identity link, ordered by account key then customer key.
 func (s *Store) Links() ([]Link, error) {
 	var out []Link
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketLinks).ForEach(func(k, v []byte) error {
 			var l Link
 			if err := json.Unmarshal(v, &l); err != nil {

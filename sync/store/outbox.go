@@ -29,7 +29,7 @@ type Notification struct {
 func (s *Store) PutOutbox(ns []Notification) ([]uint64, error) {
 	now := s.now().UTC()
 	ids := make([]uint64, len(ns))
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketOutbox)
 		for i, n := range ns {
 			if n.Created.IsZero() {
@@ -62,7 +62,7 @@ func (s *Store) PutOutbox(ns []Notification) ([]uint64, error) {
 // DueOutbox returns up to n notifications due at now, oldest first.
 func (s *Store) DueOutbox(now time.Time, n int) ([]Notification, error) {
 	var out []Notification
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketOutbox).Cursor()
 		for k, v := c.First(); k != nil && len(out) < n; k, v = c.Next() {
 			var nt Notification
@@ -85,7 +85,7 @@ func (s *Store) DueOutbox(now time.Time, n int) ([]Notification, error) {
 
 // OutboxDelivered removes a delivered (or abandoned) notification.
 func (s *Store) OutboxDelivered(id uint64) error {
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketOutbox)
 		if b.Get(seqKey(id)) == nil {
 			return ErrNotFound
@@ -100,7 +100,7 @@ func (s *Store) OutboxDelivered(id uint64) error {
 
 // OutboxRetry counts a failed delivery and makes the notification due at at.
 func (s *Store) OutboxRetry(id uint64, at time.Time, cause error) error {
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketOutbox)
 		v := b.Get(seqKey(id))
 		if v == nil {
@@ -128,7 +128,7 @@ func (s *Store) OutboxRetry(id uint64, at time.Time, cause error) error {
 // OutboxLen is the number of undelivered notifications.
 func (s *Store) OutboxLen() (int, error) {
 	n := 0
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		n = tx.Bucket(bucketOutbox).Stats().KeyN
 		return nil
 	})

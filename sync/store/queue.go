@@ -118,7 +118,7 @@ func (s *Store) Enqueue(events []QueuedEvent) (dup []bool, err error) {
 		}
 	}
 	expires := appendTime(nil, now.Add(s.ttl))
-	err = s.db.Batch(func(tx *bbolt.Tx) error {
+	err = s.batch(func(tx *bbolt.Tx) error {
 		// Batch may run this more than once; start from scratch each time.
 		dup = make([]bool, len(events))
 		q, dd, dx := tx.Bucket(bucketQueue), tx.Bucket(bucketDedupe), tx.Bucket(bucketDedupeExpiry)
@@ -168,7 +168,7 @@ func (s *Store) Claim(n int, now time.Time) ([]QueuedEvent, error) {
 	var out []QueuedEvent
 	claimed := map[string]int{} // key -> index in out, for coalescing
 	open := map[string]bool{}   // the claimed event's duplicates may still follow
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		blocked := map[string]bool{}
 		scanned := 0
 		c := tx.Bucket(bucketQueue).Cursor()
@@ -261,7 +261,7 @@ func (s *Store) Ack(seq uint64) error {
 	covers := s.covers[seq]
 	s.mu.Unlock()
 	defer s.release(seq)
-	err := s.db.Batch(func(tx *bbolt.Tx) error {
+	err := s.batch(func(tx *bbolt.Tx) error {
 		q := tx.Bucket(bucketQueue)
 		if q.Get(seqKey(seq)) == nil {
 			return ErrNotFound
@@ -283,7 +283,7 @@ func (s *Store) Ack(seq uint64) error {
 // again at at. Later events with the same ordering key wait behind it.
 func (s *Store) Retry(seq uint64, at time.Time, cause error) error {
 	defer s.release(seq)
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		q := tx.Bucket(bucketQueue)
 		v := q.Get(seqKey(seq))
 		if v == nil {
@@ -312,7 +312,7 @@ func (s *Store) Retry(seq uint64, at time.Time, cause error) error {
 // it (with the error) for inspection and Replay.
 func (s *Store) DeadLetter(seq uint64, cause error) error {
 	defer s.release(seq)
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		q := tx.Bucket(bucketQueue)
 		v := q.Get(seqKey(seq))
 		if v == nil {
@@ -343,7 +343,7 @@ func (s *Store) DeadLetter(seq uint64, cause error) error {
 // DeadLetters lists dead-lettered events in their original Seq order.
 func (s *Store) DeadLetters() ([]QueuedEvent, error) {
 	var out []QueuedEvent
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketDeadLetters).ForEach(func(k, v []byte) error {
 			e, err := decodeQueued(k, v)
 			if err != nil {
@@ -363,7 +363,7 @@ func (s *Store) DeadLetters() ([]QueuedEvent, error) {
 // its attempts reset. It returns the event's new Seq.
 func (s *Store) Replay(seq uint64) (uint64, error) {
 	var next uint64
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		dl := tx.Bucket(bucketDeadLetters)
 		v := dl.Get(seqKey(seq))
 		if v == nil {
@@ -396,7 +396,7 @@ func (s *Store) Replay(seq uint64) (uint64, error) {
 // QueueDepth is the number of queued events, in flight or not, and of dead
 // letters.
 func (s *Store) QueueDepth() (queued, dead int, err error) {
-	err = s.db.View(func(tx *bbolt.Tx) error {
+	err = s.view(func(tx *bbolt.Tx) error {
 		queued = tx.Bucket(bucketQueue).Stats().KeyN
 		dead = tx.Bucket(bucketDeadLetters).Stats().KeyN
 		return nil
@@ -416,7 +416,7 @@ func (s *Store) InFlight() int {
 func (s *Store) SweepDedupe(now time.Time) (int, error) {
 	n := 0
 	limit := timeBits(now)
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		n = 0
 		dd, dx := tx.Bucket(bucketDedupe), tx.Bucket(bucketDedupeExpiry)
 		c := dx.Cursor()

@@ -141,7 +141,7 @@ func (s *Store) CommitBatch(connector string, b *record.Batch) (CommitStats, err
 		return CommitStats{}, fmt.Errorf("committing batch: %w", err)
 	}
 	var st CommitStats
-	err = s.db.Update(func(tx *bbolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx) error {
 		st = CommitStats{}
 		rb, err := nestedBucket(tx, bucketRecords, connector)
 		if err != nil {
@@ -271,7 +271,7 @@ func markDeleted(js []byte, modified time.Time) ([]byte, error) {
 // how many it deleted.
 func (s *Store) ApplyDeletions(connector string, gone []Gone) (int, error) {
 	n := 0
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		n = 0
 		for _, g := range gone {
 			tb := lookupBucket(tx, bucketRecords, connector, string(g.Type))
@@ -306,7 +306,7 @@ func (s *Store) ApplyDeletions(connector string, gone []Gone) (int, error) {
 // Cursors returns the stored cursor of each stream of connector.
 func (s *Store) Cursors(connector string) (map[string][]byte, error) {
 	out := map[string][]byte{}
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		cb := lookupBucket(tx, bucketCursors, connector)
 		if cb == nil {
 			return nil
@@ -321,7 +321,7 @@ func (s *Store) Cursors(connector string) (map[string][]byte, error) {
 
 // SetCursor stores one stream's cursor outside a batch; nil deletes it.
 func (s *Store) SetCursor(connector, stream string, cursor []byte) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return s.update(func(tx *bbolt.Tx) error {
 		cb, err := nestedBucket(tx, bucketCursors, connector)
 		if err != nil {
 			return err
@@ -335,7 +335,7 @@ func (s *Store) SetCursor(connector, stream string, cursor []byte) error {
 
 // ResetCursors forgets every cursor of connector, so its next pull is a full load.
 func (s *Store) ResetCursors(connector string) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return s.update(func(tx *bbolt.Tx) error {
 		err := tx.Bucket(bucketCursors).DeleteBucket([]byte(connector))
 		if errors.Is(err, bbolt.ErrBucketNotFound) {
 			return nil
@@ -347,7 +347,7 @@ func (s *Store) ResetCursors(connector string) error {
 // Connectors lists the connectors that have stored records.
 func (s *Store) Connectors() ([]string, error) {
 	var out []string
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketRecords).ForEachBucket(func(k []byte) error {
 			out = append(out, string(k))
 			return nil
@@ -360,7 +360,7 @@ func (s *Store) Connectors() ([]string, error) {
 // connector, for record-count-drop gates.
 func (s *Store) Counts(connector string) (map[RecordType]int, error) {
 	out := map[RecordType]int{}
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		for _, typ := range RecordTypes {
 			tb := lookupBucket(tx, bucketRecords, connector, string(typ))
 			if tb == nil {
@@ -439,7 +439,7 @@ func (s *Store) Invoice(connector, id string) (record.Invoice, bool, error) {
 func get[T any](s *Store, connector string, typ RecordType, id string) (T, bool, error) {
 	var zero T
 	var js []byte
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		tb := lookupBucket(tx, bucketRecords, connector, string(typ))
 		if tb == nil {
 			return nil
@@ -468,7 +468,7 @@ const parallelMin = 512
 func readAll[T any](s *Store, connector string, typ RecordType) ([]T, error) {
 	var buf []byte
 	var ends []int
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		tb := lookupBucket(tx, bucketRecords, connector, string(typ))
 		if tb == nil {
 			return nil

@@ -37,7 +37,7 @@ func (s *Store) PutRun(r Run) error {
 	if err != nil {
 		return fmt.Errorf("putting run %s: %w", r.ID, err)
 	}
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return s.update(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketRuns).Put(runKey(r), js)
 	})
 }
@@ -45,7 +45,7 @@ func (s *Store) PutRun(r Run) error {
 // Runs returns up to limit runs, newest first.
 func (s *Store) Runs(limit int) ([]Run, error) {
 	var out []Run
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketRuns).Cursor()
 		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
 			var r Run
@@ -66,7 +66,7 @@ func (s *Store) Runs(limit int) ([]Run, error) {
 // many it deleted.
 func (s *Store) PruneRuns(keep int) (int, error) {
 	n := 0
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketRuns)
 		var del [][]byte
 		c := b.Cursor()

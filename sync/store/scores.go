@@ -35,7 +35,7 @@ func (s *Store) PutScores(snaps []ScoreSnapshot) error {
 			return fmt.Errorf("putting scores: snapshot %d has an invalid account key", i)
 		}
 	}
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		cur, hist := tx.Bucket(bucketScores), tx.Bucket(bucketScoreHistory)
 		for _, sn := range snaps {
 			sn.At = sn.At.UTC()
@@ -67,7 +67,7 @@ func (s *Store) PutScores(snaps []ScoreSnapshot) error {
 // Score returns an account's current score.
 func (s *Store) Score(accountKey string) (ScoreSnapshot, bool, error) {
 	var js []byte
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		js = clone(tx.Bucket(bucketScores).Get([]byte(accountKey)))
 		return nil
 	})
@@ -84,7 +84,7 @@ func (s *Store) Score(accountKey string) (ScoreSnapshot, bool, error) {
 // Scores returns every account's current score, ordered by account key.
 func (s *Store) Scores() ([]ScoreSnapshot, error) {
 	var out []ScoreSnapshot
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketScores).ForEach(func(k, v []byte) error {
 			var sn ScoreSnapshot
 			if err := json.Unmarshal(v, &sn); err != nil {
@@ -101,7 +101,7 @@ func (s *Store) Scores() ([]ScoreSnapshot, error) {
 func (s *Store) ScoreHistory(accountKey string, since time.Time) ([]ScoreSnapshot, error) {
 	var out []ScoreSnapshot
 	prefix := prefixKey(accountKey)
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketScoreHistory).Cursor()
 		for k, v := c.Seek(appendTime(clone(prefix), since)); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
 			var sn ScoreSnapshot
@@ -120,7 +120,7 @@ func (s *Store) ScoreHistory(accountKey string, since time.Time) ([]ScoreSnapsho
 func (s *Store) ScoresAt(t time.Time) ([]ScoreSnapshot, error) {
 	var out []ScoreSnapshot
 	limit := timeKey(t)
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		var best []byte
 		var bestAcct string
 		flush := func() error {

@@ -23,7 +23,7 @@ func (s *Store) AddSignals(sigs []record.Signal) (added int, err error) {
 			return 0, fmt.Errorf("adding signals: signal %d needs an account system, account ID and metric", i)
 		}
 	}
-	err = s.db.Update(func(tx *bbolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx) error {
 		added = 0
 		for _, sg := range sigs {
 			b, err := nestedBucket(tx, bucketSignals, sg.Account.Key())
@@ -50,7 +50,7 @@ func (s *Store) AddSignals(sigs []record.Signal) (added int, err error) {
 // metric then time. accountKey is record.Ref.Key() of the signal's account.
 func (s *Store) Signals(accountKey string, since time.Time) ([]record.Signal, error) {
 	var out []record.Signal
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		if b := lookupBucket(tx, bucketSignals, accountKey); b != nil {
 			out = readSignals(b, refFromKey(accountKey), since, out)
 		}
@@ -62,7 +62,7 @@ func (s *Store) Signals(accountKey string, since time.Time) ([]record.Signal, er
 // AllSignals returns every account's signals at or after since, by account key.
 func (s *Store) AllSignals(since time.Time) (map[string][]record.Signal, error) {
 	out := map[string][]record.Signal{}
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		top := tx.Bucket(bucketSignals)
 		return top.ForEachBucket(func(k []byte) error {
 			if sigs := readSignals(top.Bucket(k), refFromKey(string(k)), since, nil); len(sigs) > 0 {
@@ -78,7 +78,7 @@ func (s *Store) AllSignals(since time.Time) (map[string][]record.Signal, error) 
 func (s *Store) PruneSignals(before time.Time) (int, error) {
 	n := 0
 	limit := timeKey(before)
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		n = 0
 		top := tx.Bucket(bucketSignals)
 		return top.ForEachBucket(func(name []byte) error {

@@ -117,11 +117,25 @@ func open(path string, opts Options, migs []Migration) (*Store, error) {
 	return s, nil
 }
 
+// view, update and batch run fn in a bbolt transaction (View, Update,
+// Batch) and report a closed database as ErrClosed.
+func (s *Store) view(fn func(*bbolt.Tx) error) error   { return closedErr(s.db.View(fn)) }
+func (s *Store) update(fn func(*bbolt.Tx) error) error { return closedErr(s.db.Update(fn)) }
+func (s *Store) batch(fn func(*bbolt.Tx) error) error  { return closedErr(s.db.Batch(fn)) }
+
+func closedErr(err error) error {
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
 // Path is the file the store was opened from.
 func (s *Store) Path() string { return s.path }
 
 // Close releases the file and its lock. In-flight queue claims are dropped:
-// the next Open sees those events as pending again.
+// the next Open sees those events as pending again. Calls after Close fail
+// with ErrClosed; closing again does nothing.
 func (s *Store) Close() error {
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("closing store: %w", err)
@@ -132,7 +146,7 @@ func (s *Store) Close() error {
 // SchemaVersionOnDisk reads the version recorded in the file.
 func (s *Store) SchemaVersionOnDisk() (uint64, error) {
 	var v uint64
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		v = readSeq(tx.Bucket(bucketSchema).Get(keySchemaVersion))
 		return nil
 	})
@@ -151,7 +165,7 @@ func (s *Store) Size() (int64, error) {
 // Meta returns the value stored under key, or nil when none is.
 func (s *Store) Meta(key string) ([]byte, error) {
 	var v []byte
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		v = clone(tx.Bucket(bucketMeta).Get([]byte(key)))
 		return nil
 	})
@@ -160,7 +174,7 @@ func (s *Store) Meta(key string) ([]byte, error) {
 
 // SetMeta stores val under key; a nil val deletes it.
 func (s *Store) SetMeta(key string, val []byte) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return s.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketMeta)
 		if val == nil {
 			return b.Delete([]byte(key))

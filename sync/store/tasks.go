@@ -31,7 +31,7 @@ func (s *Store) PutTasks(tasks []CreatedTask) error {
 			return fmt.Errorf("putting tasks: task %s has no dedupe key", t.TaskID)
 		}
 	}
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketTasks)
 		for _, t := range tasks {
 			js, err := json.Marshal(t)
@@ -56,7 +56,7 @@ func (s *Store) PutTask(t CreatedTask) error { return s.PutTasks([]CreatedTask{t
 // TaskByKey returns the task created for a dedupe key.
 func (s *Store) TaskByKey(key string) (CreatedTask, bool, error) {
 	var js []byte
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		js = clone(tx.Bucket(bucketTasks).Get([]byte(key)))
 		return nil
 	})
@@ -73,7 +73,7 @@ func (s *Store) TaskByKey(key string) (CreatedTask, bool, error) {
 // OpenTasks returns the created tasks still open, by dedupe key.
 func (s *Store) OpenTasks() ([]CreatedTask, error) {
 	var out []CreatedTask
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketTasks).ForEach(func(k, v []byte) error {
 			var t CreatedTask
 			if err := json.Unmarshal(v, &t); err != nil {

@@ -60,7 +60,7 @@ func checkWriteKey(object, id string) error {
 // LastWritten returns the last written value of each field of one record.
 func (s *Store) LastWritten(connector, object, id string) (map[string]WrittenValue, error) {
 	out := map[string]WrittenValue{}
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		b := lookupBucket(tx, bucketWritten, connector)
 		if b == nil {
 			return nil
@@ -79,7 +79,7 @@ func (s *Store) LastWritten(connector, object, id string) (map[string]WrittenVal
 // AllWritten returns the last written values of every record of connector.
 func (s *Store) AllWritten(connector string) (map[WriteKey]map[string]WrittenValue, error) {
 	out := map[WriteKey]map[string]WrittenValue{}
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		b := lookupBucket(tx, bucketWritten, connector)
 		if b == nil {
 			return nil
@@ -102,7 +102,7 @@ func (s *Store) AllWritten(connector string) (map[WriteKey]map[string]WrittenVal
 // PutWritten records that updates were written successfully at at. Fields
 // not named keep their previous record.
 func (s *Store) PutWritten(connector string, updates []record.FieldUpdate, at time.Time) error {
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		return putWritten(tx, connector, updates, at)
 	})
 	if err != nil {
@@ -179,7 +179,7 @@ func (s *Store) PutPending(ws []PendingWrite) error {
 		}
 	}
 	now := s.now().UTC()
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		for _, w := range ws {
 			b, err := nestedBucket(tx, bucketPending, w.Connector)
 			if err != nil {
@@ -229,7 +229,7 @@ func (s *Store) PutPending(ws []PendingWrite) error {
 // permanent failures), ordered by object and ID. Filter with Due.
 func (s *Store) Pending(connector string) ([]PendingWrite, error) {
 	var out []PendingWrite
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		b := lookupBucket(tx, bucketPending, connector)
 		if b == nil {
 			return nil
@@ -255,7 +255,7 @@ func (s *Store) Pending(connector string) ([]PendingWrite, error) {
 // pending write goes when no field is left). A field re-planned with a
 // different value meanwhile stays pending.
 func (s *Store) MarkWritten(connector string, updates []record.FieldUpdate, at time.Time) error {
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		if err := putWritten(tx, connector, updates, at); err != nil {
 			return err
 		}
@@ -319,7 +319,7 @@ type WriteFailure struct {
 // Other records' pending writes are untouched, so one bad record never
 // blocks the rest.
 func (s *Store) MarkFailed(connector string, fails []WriteFailure) error {
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		b := lookupBucket(tx, bucketPending, connector)
 		if b == nil {
 			return nil
@@ -347,7 +347,7 @@ func (s *Store) MarkFailed(connector string, fails []WriteFailure) error {
 // DropPending removes one record's pending write, for example when the
 // record was deleted in the CRM.
 func (s *Store) DropPending(connector, object, id string) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return s.update(func(tx *bbolt.Tx) error {
 		b := lookupBucket(tx, bucketPending, connector)
 		if b == nil {
 			return nil

@@ -87,6 +87,25 @@ func arrayParam(q url.Values, name string) []string {
 	return out
 }
 
+// maxExpandDepth is Stripe's limit on expansions ("Expanding Responses",
+// https://docs.stripe.com/api/expanding_objects: "Expansions have a maximum
+// depth of four levels"). Every dot-separated segment counts, including the
+// "data" of a list and the "data" of a nested list, so
+// data.invoice.subscription.default_source is the deepest a list accepts and
+// data.items.data.price.tiers (five) is refused.
+const maxExpandDepth = 4
+
+// checkExpand refuses an expansion deeper than maxExpandDepth with the
+// error Stripe answers (400 invalid_request_error, "You cannot expand more
+// than 4 levels of a property. Property: <path>", param expand).
+func checkExpand(e string) *apiError {
+	if strings.Count(e, ".")+1 > maxExpandDepth {
+		return &apiError{http.StatusBadRequest, "invalid_request_error", "", "expand",
+			fmt.Sprintf("You cannot expand more than %d levels of a property. Property: %s", maxExpandDepth, e)}
+	}
+	return nil
+}
+
 // parseList reads the common list parameters
 // (https://docs.stripe.com/api/pagination). allowed lists the expansions
 // the endpoint supports, relative to one object of data; list expansions
@@ -111,6 +130,9 @@ func parseList(r *http.Request, allowed ...string) (listParams, *apiError) {
 			"You may only specify one of these parameters: ending_before, starting_after."}
 	}
 	for _, e := range arrayParam(q, "expand") {
+		if aerr := checkExpand(e); aerr != nil {
+			return p, aerr
+		}
 		rel, ok := strings.CutPrefix(e, "data.")
 		if !ok || !slices.Contains(allowed, rel) {
 			return p, &apiError{http.StatusBadRequest, "invalid_request_error", "", "expand",
@@ -129,6 +151,9 @@ func parseList(r *http.Request, allowed ...string) (listParams, *apiError) {
 func parseExpand(r *http.Request, allowed ...string) (map[string]bool, *apiError) {
 	exp := map[string]bool{}
 	for _, e := range arrayParam(r.URL.Query(), "expand") {
+		if aerr := checkExpand(e); aerr != nil {
+			return nil, aerr
+		}
 		if !slices.Contains(allowed, e) {
 			return nil, &apiError{http.StatusBadRequest, "invalid_request_error", "", "expand",
 				fmt.Sprintf("This property cannot be expanded (%s).", e)}
@@ -247,35 +272,41 @@ func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) {
 	}, func(id string) any { return s.renderCustomer(s.customers[id].v) })
 }
 
-func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) {
-	if _, aerr := parseExpand(r); aerr != nil {
-		aerr.write(w)
-		return
+// subAllowed lists the expandable paths of a subscription for version
+// (API reference "The Subscription object": customer, discounts and the
+// items' price and discounts are expandable; price.tiers is includable).
+// From 2025-09-30.clover a discount's coupon is expandable under
+// source.coupon (changelog "Adds the Discount source property and removes
+// the Discount coupon property").
+func subAllowed(version string) []string {
+	out := []string{"customer", "items.data.price.tiers", "items.data.discounts"}
+	if basil(version) {
+		out = append(out, "discounts")
 	}
-	id := r.PathValue("customer")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.customers[id]
-	if !ok {
-		missing(w, "customer", id, "id")
-		return
+	if clover(version) {
+		out = append(out, "discounts.source.coupon", "items.data.discounts.source.coupon")
 	}
-	if e.v.Deleted {
-		// https://docs.stripe.com/api/customers/delete: a deleted customer
-		// is retrievable as {"id","object","deleted":true}.
-		writeJSON(w, map[string]any{"id": id, "object": "customer", "deleted": true})
-		return
-	}
-	writeJSON(w, s.renderCustomer(e.v))
+	return out
 }
 
-var subExpansions = []string{"items.data.price.tiers", "customer"}
-
-func subAllowed(version string) []string {
-	if basil(version) {
-		return append(slices.Clone(subExpansions), "discounts")
+// itemAllowed lists the expandable paths of a subscription item.
+func itemAllowed(version string) []string {
+	out := []string{"price.tiers", "discounts"}
+	if clover(version) {
+		out = append(out, "discounts.source.coupon")
 	}
-	return subExpansions
+	return out
+}
+
+// subItemExpand turns a subscription's expansions into its items'.
+func subItemExpand(exp map[string]bool) map[string]bool {
+	out := map[string]bool{}
+	for k := range exp {
+		if rel, ok := strings.CutPrefix(k, "items.data."); ok {
+			out[rel] = true
+		}
+	}
+	return out
 }
 
 func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request) {
@@ -325,30 +356,12 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request) {
 	}, func(id string) any { return s.renderSubscription(s.subs[id].v, ri.version, p.expand) })
 }
 
-func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request) {
-	ri := info(r)
-	exp, aerr := parseExpand(r, subAllowed(ri.version)...)
-	if aerr != nil {
-		aerr.write(w)
-		return
-	}
-	id := r.PathValue("subscription_exposed_id")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.subs[id]
-	if !ok {
-		missing(w, "subscription", id, "id")
-		return
-	}
-	writeJSON(w, s.renderSubscription(e.v, ri.version, exp))
-}
-
 // listSubscriptionItems serves GET /v1/subscription_items?subscription=
 // (https://docs.stripe.com/api/subscription_items/list), oldest first as
 // on the subscription.
 func (s *Server) listSubscriptionItems(w http.ResponseWriter, r *http.Request) {
 	ri := info(r)
-	p, aerr := parseList(r, "price.tiers")
+	p, aerr := parseList(r, itemAllowed(ri.version)...)
 	if aerr != nil {
 		aerr.write(w)
 		return
@@ -376,7 +389,7 @@ func (s *Server) listSubscriptionItems(w http.ResponseWriter, r *http.Request) {
 	}, func(id string) any {
 		for _, it := range sub.Items {
 			if it.ID == id {
-				return s.renderItem(it, sub, ri.version, p.expand["price.tiers"])
+				return s.renderItem(it, sub, ri.version, p.expand)
 			}
 		}
 		return nil
@@ -410,24 +423,6 @@ func (s *Server) listInvoices(w http.ResponseWriter, r *http.Request) {
 		}
 		return item{id: id, created: e.v.Created.Unix(), seq: e.seq}, true
 	}, func(id string) any { return s.renderInvoice(s.invoices[id].v, ri.version, p.expand) })
-}
-
-func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request) {
-	ri := info(r)
-	exp, aerr := parseExpand(r, "customer")
-	if aerr != nil {
-		aerr.write(w)
-		return
-	}
-	id := r.PathValue("invoice")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.invoices[id]
-	if !ok {
-		missing(w, "invoice", id, "id")
-		return
-	}
-	writeJSON(w, s.renderInvoice(e.v, ri.version, exp))
 }
 
 // listInvoiceLines serves GET /v1/invoices/{invoice}/lines
@@ -541,4 +536,67 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	missing(w, "event", id, "id")
+}
+
+// retrieve serves GET of one object: expansions checked against allowed
+// (and the depth limit), 404 resource_missing ("No such <kind>: '<id>'",
+// param id) for an unknown ID, else render's object.
+func retrieve[T any](s *Server, w http.ResponseWriter, r *http.Request, objects map[string]*entry[T], kind, pathKey string,
+	allowed []string, render func(v T, exp map[string]bool) any) {
+	exp, aerr := parseExpand(r, allowed...)
+	if aerr != nil {
+		aerr.write(w)
+		return
+	}
+	id := r.PathValue(pathKey)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := objects[id]
+	if !ok {
+		missing(w, kind, id, "id")
+		return
+	}
+	writeJSON(w, render(e.v, exp))
+}
+
+func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) {
+	retrieve(s, w, r, s.customers, "customer", "customer", nil, func(c Customer, _ map[string]bool) any {
+		if c.Deleted {
+			// https://docs.stripe.com/api/customers/delete: a deleted
+			// customer is retrievable as {"id","object","deleted":true}.
+			return map[string]any{"id": c.ID, "object": "customer", "deleted": true}
+		}
+		return s.renderCustomer(c)
+	})
+}
+
+func (s *Server) getSubscription(w http.ResponseWriter, r *http.Request) {
+	ri := info(r)
+	retrieve(s, w, r, s.subs, "subscription", "subscription_exposed_id", subAllowed(ri.version),
+		func(sub Subscription, exp map[string]bool) any { return s.renderSubscription(sub, ri.version, exp) })
+}
+
+func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request) {
+	ri := info(r)
+	retrieve(s, w, r, s.invoices, "invoice", "invoice", []string{"customer"},
+		func(in Invoice, exp map[string]bool) any { return s.renderInvoice(in, ri.version, exp) })
+}
+
+// getPrice serves GET /v1/prices/{price} ("Retrieve a price",
+// https://docs.stripe.com/api/prices/retrieve); tiers is includable
+// ("The Price object": tiers is present only when expanded).
+func (s *Server) getPrice(w http.ResponseWriter, r *http.Request) {
+	retrieve(s, w, r, s.prices, "price", "price", []string{"tiers", "product"}, func(p Price, exp map[string]bool) any {
+		m := s.renderPrice(p, exp["tiers"])
+		if pr, ok := s.products[p.Product]; ok && exp["product"] {
+			m["product"] = s.renderProduct(pr.v)
+		}
+		return m
+	})
+}
+
+// getCoupon serves GET /v1/coupons/{coupon} ("Retrieve a coupon",
+// https://docs.stripe.com/api/coupons/retrieve).
+func (s *Server) getCoupon(w http.ResponseWriter, r *http.Request) {
+	retrieve(s, w, r, s.coupons, "coupon", "coupon", nil, func(c Coupon, _ map[string]bool) any { return s.renderCoupon(c) })
 }

@@ -67,12 +67,15 @@ type Discount struct {
 	End    time.Time // zero for forever
 }
 
-// SubscriptionItem is one item of a subscription.
+// SubscriptionItem is one item of a subscription. Seeding accepts Coupons
+// (IDs) and turns each into an item-level Discount, as for subscriptions.
 type SubscriptionItem struct {
-	ID       string
-	Price    string
-	Quantity int64 // default 1
-	Created  time.Time
+	ID        string
+	Price     string
+	Quantity  int64 // default 1
+	Coupons   []string
+	Discounts []Discount
+	Created   time.Time
 }
 
 // Subscription is a Stripe subscription. Seeding accepts Coupons (IDs)
@@ -328,6 +331,12 @@ func (s *Server) AddSubscription(sub Subscription) (Subscription, error) {
 			it.Quantity = 1
 		}
 		it.Created = s.at(it.Created)
+		ds, err := s.discountsFor(it.Coupons, sub.StartDate)
+		if err != nil {
+			return Subscription{}, err
+		}
+		it.Discounts = append(slices.Clone(it.Discounts), ds...)
+		it.Coupons = nil
 	}
 	if sub.Currency == "" {
 		sub.Currency = first.Currency
@@ -344,24 +353,35 @@ func (s *Server) AddSubscription(sub Subscription) (Subscription, error) {
 			sub.Status = "trialing"
 		}
 	}
-	sub.Discounts = slices.Clone(sub.Discounts)
-	for _, cid := range sub.Coupons {
-		c, ok := s.coupons[cid]
-		if !ok {
-			return Subscription{}, fmt.Errorf("coupon %s: %w", cid, ErrNotFound)
-		}
-		d := Discount{ID: s.nextID("di"), Coupon: cid, Start: sub.StartDate}
-		if c.v.Duration == "repeating" {
-			d.End = d.Start.AddDate(0, c.v.DurationInMonths, 0)
-		}
-		sub.Discounts = append(sub.Discounts, d)
+	ds, err := s.discountsFor(sub.Coupons, sub.StartDate)
+	if err != nil {
+		return Subscription{}, err
 	}
+	sub.Discounts = append(slices.Clone(sub.Discounts), ds...)
 	sub.Coupons = nil
 	sub.Metadata = clone(sub.Metadata)
 	s.seq++
 	s.subs[sub.ID] = &entry[Subscription]{v: sub, seq: s.seq}
 	s.emit("customer.subscription.created", s.renderSubscription(sub, s.opts.DefaultVersion, nil))
 	return sub, nil
+}
+
+// discountsFor turns coupon IDs into discounts starting at start; the
+// caller holds s.mu.
+func (s *Server) discountsFor(coupons []string, start time.Time) ([]Discount, error) {
+	var out []Discount
+	for _, cid := range coupons {
+		c, ok := s.coupons[cid]
+		if !ok {
+			return nil, fmt.Errorf("coupon %s: %w", cid, ErrNotFound)
+		}
+		d := Discount{ID: s.nextID("di"), Coupon: cid, Start: start}
+		if c.v.Duration == "repeating" {
+			d.End = d.Start.AddDate(0, c.v.DurationInMonths, 0)
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 // UpdateSubscription changes a subscription and emits

@@ -16,6 +16,8 @@ import (
 
 func basil(version string) bool { return version >= Basil }
 
+func clover(version string) bool { return version >= Clover }
+
 func unix(t time.Time) any {
 	if t.IsZero() {
 		return nil
@@ -111,16 +113,49 @@ func (s *Server) renderCoupon(c Coupon) map[string]any {
 	return m
 }
 
-func (s *Server) renderDiscount(d Discount, sub Subscription) map[string]any {
+func (s *Server) renderProduct(p Product) map[string]any {
+	return map[string]any{"id": p.ID, "object": "product", "active": true, "created": p.Created.Unix(),
+		"livemode": false, "metadata": map[string]string{}, "name": p.Name}
+}
+
+// renderDiscount renders a discount of sub (of one of its items when item
+// is not empty) for version. Before 2025-09-30.clover the coupon is always
+// embedded ("The Discount object": coupon); from clover it sits under
+// source.coupon as an ID unless expandCoupon (changelog "Adds the Discount
+// source property and removes the Discount coupon property").
+func (s *Server) renderDiscount(d Discount, sub Subscription, item, version string, expandCoupon bool) map[string]any {
 	m := map[string]any{
 		"id": d.ID, "object": "discount", "checkout_session": nil, "customer": sub.Customer,
 		"end": unix(d.End), "invoice": nil, "invoice_item": nil, "promotion_code": nil,
-		"start": d.Start.Unix(), "subscription": sub.ID,
+		"start": d.Start.Unix(), "subscription": sub.ID, "subscription_item": nullStr(item),
 	}
-	if c, ok := s.coupons[d.Coupon]; ok {
-		m["coupon"] = s.renderCoupon(c.v)
+	c, ok := s.coupons[d.Coupon]
+	if !clover(version) {
+		if ok {
+			m["coupon"] = s.renderCoupon(c.v)
+		}
+		return m
 	}
+	var coupon any = d.Coupon
+	if expandCoupon && ok {
+		coupon = s.renderCoupon(c.v)
+	}
+	m["source"] = map[string]any{"type": "coupon", "coupon": coupon}
 	return m
+}
+
+// renderDiscounts renders a discounts array: IDs, or the objects when
+// expanded.
+func (s *Server) renderDiscounts(ds []Discount, sub Subscription, item, version string, expand, expandCoupon bool) []any {
+	out := make([]any, 0, len(ds))
+	for _, d := range ds {
+		if expand {
+			out = append(out, s.renderDiscount(d, sub, item, version, expandCoupon))
+		} else {
+			out = append(out, d.ID)
+		}
+	}
+	return out
 }
 
 // renderSubscription renders sub for version with the expansions in exp
@@ -129,8 +164,9 @@ func (s *Server) renderDiscount(d Discount, sub Subscription) map[string]any {
 func (s *Server) renderSubscription(sub Subscription, version string, exp map[string]bool) map[string]any {
 	nb := basil(version)
 	items := make([]map[string]any, 0, len(sub.Items))
+	itemExp := subItemExpand(exp)
 	for _, it := range sub.Items {
-		items = append(items, s.renderItem(it, sub, version, exp["items.data.price.tiers"]))
+		items = append(items, s.renderItem(it, sub, version, itemExp))
 	}
 	itemList := items
 	hasMore := false
@@ -158,39 +194,37 @@ func (s *Server) renderSubscription(sub Subscription, version string, exp map[st
 		}
 	}
 	if nb {
-		ds := make([]any, 0, len(sub.Discounts))
-		for _, d := range sub.Discounts {
-			if exp["discounts"] {
-				ds = append(ds, s.renderDiscount(d, sub))
-			} else {
-				ds = append(ds, d.ID)
-			}
-		}
-		m["discounts"] = ds
+		m["discounts"] = s.renderDiscounts(sub.Discounts, sub, "", version,
+			exp["discounts"] || exp["discounts.source.coupon"], exp["discounts.source.coupon"])
 	} else {
 		m["current_period_start"] = sub.CurrentPeriodStart.Unix()
 		m["current_period_end"] = sub.CurrentPeriodEnd.Unix()
 		m["discount"] = nil
 		if len(sub.Discounts) > 0 {
-			m["discount"] = s.renderDiscount(sub.Discounts[0], sub)
+			m["discount"] = s.renderDiscount(sub.Discounts[0], sub, "", version, false)
 		}
 	}
 	return m
 }
 
-func (s *Server) renderItem(it SubscriptionItem, sub Subscription, version string, tiers bool) map[string]any {
+// renderItem renders a subscription item with the expansions in exp
+// (relative to the item: price.tiers, discounts, discounts.source.coupon).
+// Item discounts are IDs unless expanded ("The Subscription Item object":
+// discounts, expandable).
+func (s *Server) renderItem(it SubscriptionItem, sub Subscription, version string, exp map[string]bool) map[string]any {
 	m := map[string]any{
 		"id": it.ID, "object": "subscription_item", "billing_thresholds": nil,
 		"created": it.Created.Unix(), "metadata": map[string]string{}, "quantity": it.Quantity,
 		"subscription": sub.ID, "tax_rates": []any{},
+		"discounts": s.renderDiscounts(it.Discounts, sub, it.ID, version,
+			exp["discounts"] || exp["discounts.source.coupon"], exp["discounts.source.coupon"]),
 	}
 	if p, ok := s.prices[it.Price]; ok {
-		m["price"] = s.renderPrice(p.v, tiers)
+		m["price"] = s.renderPrice(p.v, exp["price.tiers"])
 	}
 	if basil(version) {
 		m["current_period_start"] = sub.CurrentPeriodStart.Unix()
 		m["current_period_end"] = sub.CurrentPeriodEnd.Unix()
-		m["discounts"] = []any{}
 	}
 	return m
 }

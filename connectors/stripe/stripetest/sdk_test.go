@@ -54,9 +54,11 @@ func TestOfficialSDKPagesThroughTheFake(t *testing.T) {
 		t.Fatalf("SDK paged through %d customers, want 230 (3 pages)", got)
 	}
 
+	// data.items.data.discounts is four levels, the most Stripe expands
+	// ("Expanding Responses").
 	subs := 0
 	params := &sdk.SubscriptionListParams{Status: sdk.String("all")}
-	params.AddExpand("data.items.data.price.tiers")
+	params.AddExpand("data.items.data.discounts")
 	for s, err := range sc.V1Subscriptions.List(ctx, params) {
 		if err != nil {
 			t.Fatalf("SDK subscription list: %v", err)
@@ -68,6 +70,18 @@ func TestOfficialSDKPagesThroughTheFake(t *testing.T) {
 	}
 	if subs != 23 {
 		t.Fatalf("SDK listed %d subscriptions, want 23", subs)
+	}
+
+	// Five levels are refused, and the SDK decodes Stripe's error.
+	deep := &sdk.SubscriptionListParams{}
+	deep.AddExpand("data.items.data.price.tiers")
+	for _, err := range sc.V1Subscriptions.List(ctx, deep) {
+		var se *sdk.Error
+		want := "You cannot expand more than 4 levels of a property. Property: data.items.data.price.tiers"
+		if !errors.As(err, &se) || se.HTTPStatusCode != 400 || se.Type != sdk.ErrorTypeInvalidRequest || se.Msg != want || se.Param != "expand" {
+			t.Fatalf("five-level expansion: %#v", err)
+		}
+		break
 	}
 
 	// Stripe's error JSON decodes into the SDK's error type.

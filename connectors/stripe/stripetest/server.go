@@ -32,6 +32,11 @@ import (
 // discounts array (https://docs.stripe.com/changelog/basil).
 const Basil = "2025-03-31.basil"
 
+// Clover is the first API version whose discounts carry their coupon under
+// source.coupon, no longer expanded by default
+// (https://docs.stripe.com/changelog/clover/2025-09-30/add-discount-source-property).
+const Clover = "2025-09-30.clover"
+
 // Options configure a Server. Zero values take the defaults noted.
 type Options struct {
 	// APIKey is the secret key requests must carry (default "sk_test_fake").
@@ -47,6 +52,12 @@ type Options struct {
 	// RatePerSecond enables a real-time token bucket; requests beyond it
 	// get Stripe's 429 rate_limit error. 0: unlimited.
 	RatePerSecond float64
+	// EndpointRatePerSecond adds a real-time token bucket per endpoint
+	// (route pattern: GET /v1/prices/{price} is one endpoint whatever the
+	// ID), as Stripe's "Rate limits" page documents ("API endpoints have a
+	// default limit of 25 requests per second", on top of the global 100
+	// per second live and 25 in a sandbox). 0: none.
+	EndpointRatePerSecond float64
 }
 
 // Fault makes the next Count requests whose path equals Path (or any path
@@ -57,6 +68,10 @@ type Fault struct {
 	// Status answers with this HTTP status and Stripe's error JSON (429
 	// gives a rate_limit error with Stripe-Should-Retry: true).
 	Status int
+	// LockTimeout answers 429 with code lock_timeout and no
+	// Stripe-Should-Retry header: another request or a Stripe process
+	// holds the object ("Error codes": lock_timeout; stripe-go retries it).
+	LockTimeout bool
 	// Malformed answers 200 with a body that is not JSON.
 	Malformed bool
 	// Delay waits this long (real time, or until the client gives up)
@@ -70,10 +85,12 @@ type Server struct {
 	URL string
 
 	srv     *httptest.Server
+	mux     *http.ServeMux
 	opts    Options
 	limiter *rate.Limiter
 
 	mu        sync.Mutex
+	endpoint  map[string]*rate.Limiter // per route pattern, created on first use
 	now       time.Time
 	seq       int64
 	latency   time.Duration
@@ -131,12 +148,15 @@ func NewServer(opts Options) *Server {
 	mux.HandleFunc("GET /v1/invoices", s.listInvoices)
 	mux.HandleFunc("GET /v1/invoices/{invoice}", s.getInvoice)
 	mux.HandleFunc("GET /v1/invoices/{invoice}/lines", s.listInvoiceLines)
+	mux.HandleFunc("GET /v1/prices/{price}", s.getPrice)
+	mux.HandleFunc("GET /v1/coupons/{coupon}", s.getCoupon)
 	mux.HandleFunc("GET /v1/events", s.listEvents)
 	mux.HandleFunc("GET /v1/events/{id}", s.getEvent)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "invalid_request_error", "", "",
 			fmt.Sprintf("Unrecognized request URL (%s: %s). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.", r.Method, r.URL.Path))
 	})
+	s.mux = mux
 	s.srv = httptest.NewServer(s.middleware(mux))
 	s.URL = s.srv.URL
 	return s
@@ -252,7 +272,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, "invalid_request_error", "", "", msg)
 			return
 		}
-		if s.limiter != nil && !s.limiter.Allow() {
+		if (s.limiter != nil && !s.limiter.Allow()) || !s.endpointAllow(r) {
 			s.throttle(w)
 			return
 		}
@@ -261,6 +281,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				return
 			}
 			switch {
+			case fault.LockTimeout:
+				writeError(w, http.StatusTooManyRequests, "invalid_request_error", "lock_timeout", "",
+					"This object cannot be accessed right now because another API request or Stripe process is currently accessing it. If you see this error intermittently, retry the request. If you see this error frequently and are making multiple concurrent requests to a single object, make your requests serially or at a lower rate.")
+				return
 			case fault.Malformed:
 				w.WriteHeader(http.StatusOK)
 				_, _ = w.Write([]byte(`{"object":"list","data":[{"id":`))
@@ -291,6 +315,25 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			s.mu.Unlock()
 		}
 	})
+}
+
+// endpointAllow takes a token from r's endpoint bucket.
+func (s *Server) endpointAllow(r *http.Request) bool {
+	if s.opts.EndpointRatePerSecond <= 0 {
+		return true
+	}
+	_, pattern := s.mux.Handler(r)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.endpoint == nil {
+		s.endpoint = map[string]*rate.Limiter{}
+	}
+	l, ok := s.endpoint[pattern]
+	if !ok {
+		l = rate.NewLimiter(rate.Limit(s.opts.EndpointRatePerSecond), max(1, int(s.opts.EndpointRatePerSecond)))
+		s.endpoint[pattern] = l
+	}
+	return l.Allow()
 }
 
 // throttle answers Stripe's rate-limit error

@@ -1,0 +1,21 @@
+package store_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/storetest"
+)
+
+// TestConformance runs the backend suite against bbolt.
+func TestConformance(t *testing.T) {
+	storetest.Exercise(t, func(t *testing.T) store.Backend {
+		s, err := store.Open(filepath.Join(t.TempDir(), "h.db"), store.Options{NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
