@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -69,7 +68,7 @@ type Request = fakeapi.Request
 
 // Server is a running fake. It is safe for concurrent use.
 //
-// The embedded harness gives every fake's test API: SetLatency,
+// The embedded harness gives every fake's API: Close, SetLatency,
 // InjectFault, Count and Counts by endpoint ("GET /api/v2/customers",
 // "GET /api/v2/subscriptions/{id}", ...; throttled and failed requests
 // included), Requests, Total, Throttled (429 answers of the rate limits and
@@ -81,7 +80,6 @@ type Server struct {
 	// base_url; the API lives under /api/v2.
 	URL string
 
-	srv  *httptest.Server
 	opts Options
 
 	mu            sync.Mutex
@@ -116,15 +114,8 @@ func NewServer(opts Options) *Server {
 	})
 	// The concurrency gate sits in front of the harness: a request is in
 	// flight from the moment it is counted.
-	s.srv = httptest.NewServer(s.gate(s.Wrap(http.HandlerFunc(s.serve))))
-	s.URL = s.srv.URL
+	s.URL = s.Start(s.gate(s.Wrap(http.HandlerFunc(s.serve))))
 	return s
-}
-
-// Close shuts the server down, waiting for requests in flight.
-func (s *Server) Close() {
-	s.Harness.Close()
-	s.srv.Close()
 }
 
 func (s *Server) now() time.Time {

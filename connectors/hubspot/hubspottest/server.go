@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,7 +54,7 @@ type Options struct {
 
 // Server is a fake HubSpot account.
 //
-// The embedded harness gives every fake's test API: SetLatency,
+// The embedded harness gives every fake's API: Close, SetLatency,
 // InjectFault, Count and Counts by "METHOD /pattern" (e.g.
 // "POST /crm/v3/objects/companies/batch/update"; object types are
 // normalized, 0-3 is counted as deals), ResetCounts and Requests.
@@ -65,7 +64,6 @@ type Server struct {
 	// URL is the base URL, e.g. http://127.0.0.1:PORT.
 	URL string
 
-	srv  *httptest.Server
 	opts Options
 
 	mu       sync.Mutex
@@ -112,15 +110,8 @@ func NewServer(opts Options) *Server {
 		Latency:     opts.Latency,
 	})
 	s.seedStandardProperties()
-	s.srv = httptest.NewServer(s.Wrap(http.HandlerFunc(s.serve)))
-	s.URL = s.srv.URL
+	s.URL = s.Start(s.Wrap(http.HandlerFunc(s.serve)))
 	return s
-}
-
-// Close shuts the server down.
-func (s *Server) Close() {
-	s.Harness.Close()
-	s.srv.Close()
 }
 
 func (s *Server) now() time.Time {

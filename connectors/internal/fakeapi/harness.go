@@ -1,9 +1,10 @@
 // Package fakeapi is what every vendor fake shares: added latency, injected
-// faults, request counters, a request log and sliding rate windows. A fake
-// embeds a Harness in its Server, wraps its routes with Harness.Wrap and
-// supplies its vendor's error writer, so each fake keeps its vendor's
-// documented error bodies while the test-facing API (SetLatency,
-// InjectFault, Count, Counts, ResetCounts, Requests) is the same for all.
+// faults, request counters, a request log, sliding rate windows and the
+// listener. A fake embeds a *Harness from New in its Server, serves its
+// routes wrapped by Wrap with Start, and supplies its vendor's error writer,
+// so each fake keeps its vendor's documented error bodies while the API
+// tests and the demo use (SetLatency, InjectFault, Count, Counts, Total,
+// Throttled, Requests, ResetCounts, Close) is the same for all.
 //
 // It imports neither "testing" nor any client package: the demo links the
 // fakes.
@@ -12,6 +13,7 @@ package fakeapi
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"time"
 )
@@ -58,6 +60,7 @@ type Harness struct {
 	total     int64
 	throttled int64
 	log       []Request // oldest first; up to 2*MaxLog, Requests shows the newest MaxLog
+	servers   []*httptest.Server
 }
 
 // New returns a harness configured by cfg.
@@ -79,9 +82,30 @@ func New(cfg Config) *Harness {
 	return &Harness{cfg: cfg, done: make(chan struct{}), latency: cfg.Latency, counts: map[string]int64{}}
 }
 
-// Close releases the requests a fault or latency is holding; the fake
-// calls it before closing its listener. It may be called more than once.
-func (h *Harness) Close() { h.once.Do(func() { close(h.done) }) }
+// Start serves handler (the fake's routes behind Wrap, and whatever the
+// vendor puts in front) on a new listener on 127.0.0.1 and returns its base
+// URL, http://127.0.0.1:PORT. Close stops it.
+func (h *Harness) Start(handler http.Handler) string {
+	srv := httptest.NewServer(handler)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.servers = append(h.servers, srv)
+	return srv.URL
+}
+
+// Close shuts the fake down: it releases the requests a fault or latency
+// is holding, then closes every listener Start opened, waiting for the
+// requests in flight. It may be called more than once.
+func (h *Harness) Close() {
+	h.once.Do(func() { close(h.done) })
+	h.mu.Lock()
+	servers := h.servers
+	h.servers = nil
+	h.mu.Unlock()
+	for _, srv := range servers {
+		srv.Close()
+	}
+}
 
 // SetLatency changes the latency added to every request.
 func (h *Harness) SetLatency(d time.Duration) {

@@ -19,7 +19,7 @@ import (
 // through.
 type fake struct {
 	*Harness
-	srv *httptest.Server
+	url string
 }
 
 func newFake(t *testing.T, cfg Config) *fake {
@@ -29,11 +29,11 @@ func newFake(t *testing.T, cfg Config) *fake {
 		fmt.Fprintf(w, "%d %s", flt.Status, flt.Code)
 	}
 	f := &fake{Harness: New(cfg)}
-	f.srv = httptest.NewServer(f.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	f.url = f.Start(f.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		flt, _ := FaultOf(r)
 		fmt.Fprintf(w, "ok%s", flt.Kind)
 	})))
-	t.Cleanup(func() { f.Close(); f.srv.Close() })
+	t.Cleanup(f.Close)
 	return f
 }
 
@@ -45,11 +45,11 @@ type answer struct {
 
 func (f *fake) do(t *testing.T, ctx context.Context, method, path string) (answer, error) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, method, f.srv.URL+path, nil)
+	req, err := http.NewRequestWithContext(ctx, method, f.url+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := f.srv.Client().Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return answer{}, err
 	}
@@ -174,7 +174,7 @@ func TestThrottledCountsFaultsOf429(t *testing.T) {
 func TestMalformedUsesTheVendorBody(t *testing.T) {
 	f := newFake(t, Config{Malformed: `{"list":[{"id":`, ContentType: "application/json;charset=UTF-8"})
 	f.InjectFault(Fault{Malformed: true})
-	resp, err := f.srv.Client().Get(f.srv.URL + "/x")
+	resp, err := http.Get(f.url + "/x")
 	if err != nil {
 		t.Fatal(err)
 	}

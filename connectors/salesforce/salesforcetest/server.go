@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,7 +54,7 @@ type Options struct {
 
 // Server is a fake Salesforce org. It is safe for concurrent use.
 //
-// The embedded harness gives every fake's test API: SetLatency,
+// The embedded harness gives every fake's API: Close, SetLatency,
 // InjectFault, Count and Counts (by kind: token, query, queryMore,
 // queryAll, describe, sobject, composite; a request a fault answers is not
 // counted), ResetCounts and Requests.
@@ -71,9 +70,7 @@ type Server struct {
 	// endpoint and refuses the client credentials flow, as Salesforce does.
 	LoginURL string
 
-	ts    *httptest.Server
-	login *httptest.Server
-	opts  Options
+	opts Options
 
 	mu              sync.Mutex
 	objects         map[string]*sobject
@@ -140,21 +137,12 @@ func NewServer(opts Options) *Server {
 	mux.HandleFunc("GET /services/data/{version}/sobjects/{object}/{id}", s.api("sobject", s.getRecord))
 	mux.HandleFunc("POST /services/data/{version}/composite/sobjects", s.api("composite", s.composite))
 	mux.HandleFunc("PATCH /services/data/{version}/composite/sobjects", s.api("composite", s.composite))
-	s.ts = httptest.NewServer(s.wrap(mux))
-	s.URL = s.ts.URL
+	s.URL = s.Start(s.wrap(mux))
 
 	generic := http.NewServeMux()
 	generic.HandleFunc("POST /services/oauth2/token", s.token(true))
-	s.login = httptest.NewServer(s.wrap(generic))
-	s.LoginURL = s.login.URL
+	s.LoginURL = s.Start(s.wrap(generic))
 	return s
-}
-
-// Close shuts the server down, releasing requests held by a timeout fault.
-func (s *Server) Close() {
-	s.Harness.Close()
-	s.login.Close()
-	s.ts.Close()
 }
 
 // OrgID is the organization's 18-character ID.

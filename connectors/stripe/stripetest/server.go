@@ -20,7 +20,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"time"
@@ -78,7 +77,7 @@ const CodeLockTimeout = "lock_timeout"
 
 // Server is a fake Stripe API. It is safe for concurrent use.
 //
-// The embedded harness gives every fake's test API: SetLatency,
+// The embedded harness gives every fake's API: Close, SetLatency,
 // InjectFault, Count and Counts by route pattern ("GET /v1/customers",
 // "GET /v1/invoices/{invoice}/lines"; a request answered before routing,
 // by a fault, a rate limit or an authentication error, is not counted),
@@ -89,7 +88,6 @@ type Server struct {
 	// URL is the base URL, e.g. http://127.0.0.1:12345.
 	URL string
 
-	srv     *httptest.Server
 	mux     *http.ServeMux
 	opts    Options
 	limiter *rate.Limiter
@@ -162,15 +160,8 @@ func NewServer(opts Options) *Server {
 		Malformed:  `{"object":"list","data":[{"id":`,
 		Latency:    opts.Latency,
 	})
-	s.srv = httptest.NewServer(s.stamp(s.Wrap(s.serve(mux))))
-	s.URL = s.srv.URL
+	s.URL = s.Start(s.stamp(s.Wrap(s.serve(mux))))
 	return s
-}
-
-// Close shuts the server down.
-func (s *Server) Close() {
-	s.Harness.Close()
-	s.srv.Close()
 }
 
 // Now is the fake clock.
