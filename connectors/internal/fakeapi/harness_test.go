@@ -320,3 +320,26 @@ func TestCountersAreConcurrencySafe(t *testing.T) {
 		t.Errorf("Counts = %v, want %v", got, want)
 	}
 }
+
+// TestCloseStopsEveryListener: a fake with two listeners (Salesforce's org
+// and login hosts) is shut down by one Close.
+func TestCloseStopsEveryListener(t *testing.T) {
+	h := New(Config{})
+	ok := h.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	urls := []string{h.Start(ok), h.Start(ok)}
+	for _, u := range urls {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatalf("before Close: %v", err)
+		}
+		resp.Body.Close()
+	}
+	h.Close()
+	h.Close() // twice is fine
+	for _, u := range urls {
+		if resp, err := http.Get(u); err == nil {
+			resp.Body.Close()
+			t.Errorf("%s still answers after Close", u)
+		}
+	}
+}

@@ -62,3 +62,18 @@ func TestWindowLen(t *testing.T) {
 		t.Errorf("Len = %v, want %v", got, want)
 	}
 }
+
+// TestUnlimitedWindowStaysSmall: a window with no limit still forgets the
+// events older than its span, so a long demo run does not grow it.
+func TestUnlimitedWindowStaysSmall(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	w := Window{Span: 10 * time.Second}
+	for i := range 1000 {
+		if !w.Allow(t0.Add(time.Duration(i) * time.Second)) {
+			t.Fatalf("event %d refused by an unlimited window", i)
+		}
+	}
+	if n := len(w.hits); n != 10 {
+		t.Errorf("the window holds %d events, want the 10 of the last span", n)
+	}
+}
