@@ -42,11 +42,11 @@ type Config struct {
 }
 
 // Harness holds a fake's shared state; New makes one. It is safe for
-// concurrent use. Wrap, Add and NoteThrottled are for the fake itself; the
+// concurrent use. Wrap, Start, Add and NoteThrottled are for the fake itself; the
 // other methods are the API tests and the demo use on every fake.
 //
 // Concurrency: mu guards every field below it. mu is a leaf lock: the
-// harness never calls the vendor (its error writer or handlers) while
+// harness never calls the vendor (its Key, error writer or handlers) while
 // holding it, so a vendor may call Add or NoteThrottled under its own lock.
 type Harness struct {
 	cfg  Config
@@ -120,10 +120,14 @@ func (h *Harness) SetLatency(d time.Duration) {
 // waiting when the harness closes, gets no answer.
 func (h *Harness) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := ""
+		if h.cfg.Key != nil {
+			key = h.cfg.Key(r)
+		}
 		h.mu.Lock()
 		h.total++
 		if h.cfg.Key != nil {
-			h.recordLocked(r, h.cfg.Key(r))
+			h.recordLocked(r, key)
 		}
 		lat := h.latency
 		h.mu.Unlock()
