@@ -42,8 +42,9 @@ type Config struct {
 }
 
 // Harness holds a fake's shared state; New makes one. It is safe for
-// concurrent use. Wrap, Start, Add and NoteThrottled are for the fake itself; the
-// other methods are the API tests and the demo use on every fake.
+// concurrent use. Wrap, Start, Add and NoteThrottled are for the fake
+// itself; the other methods are the API tests and the demo use on every
+// fake.
 //
 // Concurrency: mu guards every field below it. mu is a leaf lock: the
 // harness never calls the vendor (its Key, error writer or handlers) while
