@@ -53,8 +53,8 @@ func TestNoSecretInLogs(t *testing.T) {
 	log := zerolog.New(&buf).Level(zerolog.TraceLevel)
 	w := newWorld(t, chargebeetest.Options{}, chargebee.Options{Logger: log})
 	seedBasic(w)
-	w.fake.InjectFault("", 2, chargebeetest.Fault{Status: http.StatusTooManyRequests})
-	w.fake.InjectFault("/api/v2/invoices", 9, chargebeetest.Fault{Status: http.StatusInternalServerError})
+	w.fake.InjectFault(chargebeetest.Fault{Times: 2, Status: http.StatusTooManyRequests})
+	w.fake.InjectFault(chargebeetest.Fault{Path: "/api/v2/invoices", Times: 9, Status: http.StatusInternalServerError})
 	for _, err := range w.client.Pull(context.Background(), record.PullRequest{}) {
 		if err != nil {
 			break

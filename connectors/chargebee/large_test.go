@@ -45,7 +45,7 @@ func TestPullPageOverTwoMiB(t *testing.T) {
 	if len(page) <= 2<<20 {
 		t.Fatalf("page is %d bytes, the test needs more than 2 MiB", len(page))
 	}
-	w.fake.ResetCounters()
+	w.fake.ResetCounts()
 
 	var got []record.Invoice
 	for _, b := range pullAll(t, w.client, record.PullRequest{Now: w.clk.Now()}) {

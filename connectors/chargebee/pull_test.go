@@ -88,7 +88,7 @@ func TestPullFullThenIncremental(t *testing.T) {
 	if err := w.fake.DeleteSubscription("sub_2"); err != nil {
 		t.Fatal(err)
 	}
-	w.fake.ResetCounters()
+	w.fake.ResetCounts()
 
 	second := pullAll(t, w.client, record.PullRequest{Cursors: cursors, Now: w.clk.Now()})
 	streams = byStream(second)
@@ -198,7 +198,7 @@ func TestRateLimitBackoffAndRecovery(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, chargebeetest.Options{}, chargebee.Options{})
 			seedBasic(w)
-			w.fake.InjectFault("/api/v2/customers", tc.failures, chargebeetest.Fault{Status: http.StatusTooManyRequests})
+			w.fake.InjectFault(chargebeetest.Fault{Path: "/api/v2/customers", Times: tc.failures, Status: http.StatusTooManyRequests})
 			var custs int
 			var gotErr error
 			for b, err := range w.client.Pull(context.Background(), record.PullRequest{}) {
@@ -243,7 +243,7 @@ func TestErrorsAreTypedAndRedacted(t *testing.T) {
 func TestMalformedResponse(t *testing.T) {
 	w := newWorld(t, chargebeetest.Options{}, chargebee.Options{})
 	seedBasic(w)
-	w.fake.InjectFault("/api/v2/customers", 1, chargebeetest.Fault{Malformed: true})
+	w.fake.InjectFault(chargebeetest.Fault{Path: "/api/v2/customers", Malformed: true})
 	for _, err := range w.client.Pull(context.Background(), record.PullRequest{}) {
 		if err == nil {
 			t.Fatal("want a decoding error on a truncated body")
@@ -302,7 +302,7 @@ func TestRequestsStayInsideTheContract(t *testing.T) {
 	allowed := map[string]bool{"limit": true, "offset": true, "updated_at[after]": true, "sort_by[asc]": true, "include_deleted": true}
 	lists := 0
 	for _, r := range w.fake.Requests() {
-		if strings.HasSuffix(r.Endpoint, "{id}") {
+		if strings.HasSuffix(r.Key, "{id}") {
 			continue
 		}
 		lists++

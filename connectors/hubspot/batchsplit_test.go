@@ -20,7 +20,7 @@ func TestUpdateBatchWithBadValues(t *testing.T) {
 	tests := []struct {
 		name      string
 		bad       map[int]map[string]any // update index -> fields replacing the good ones
-		wantCalls int                    // 1, then two per halving of each rejected part
+		wantCalls int64                  // 1, then two per halving of each rejected part
 	}{
 		{"number property given text", map[int]map[string]any{37: {"healthsync_health_score": "n/a"}}, 13},
 		{"unknown enumeration option", map[int]map[string]any{0: {"healthsync_band": "excellent"}}, 13},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"testing"
@@ -233,7 +234,7 @@ func TestRepeatedListCursorStops(t *testing.T) {
 	for range 5 {
 		srv.Seed("companies", hubspottest.Object{Properties: map[string]string{"name": "x"}})
 	}
-	srv.Inject(hubspottest.Fault{Path: "/crm/v3/objects/companies", Kind: hubspottest.FaultStuck, Count: 10})
+	srv.InjectFault(hubspottest.Fault{Path: "/crm/v3/objects/companies", Kind: hubspottest.FaultStuck, Times: 10})
 	c, _ := newClient(t, testConfig(srv.URL), nil)
 	_, err := collect(t, c, record.PullRequest{})
 	if !errors.Is(err, ErrRepeatedCursor) {
@@ -250,7 +251,7 @@ func TestRateLimits(t *testing.T) {
 		policy    string
 		n         int
 		wantQuota bool
-		wantCalls int
+		wantCalls int64
 	}{
 		{name: "ten-secondly 429 then recovery", policy: "TEN_SECONDLY_ROLLING", n: 2, wantCalls: 3},
 		{name: "daily limit stops the run", policy: "DAILY", n: 1, wantQuota: true, wantCalls: 1},
@@ -260,7 +261,7 @@ func TestRateLimits(t *testing.T) {
 			srv := hubspottest.NewServer(hubspottest.Options{AccessToken: testToken})
 			defer srv.Close()
 			id := srv.Seed("companies", hubspottest.Object{Properties: map[string]string{"name": "x"}})
-			srv.ThrottleNext(tc.n, tc.policy)
+			srv.InjectFault(hubspottest.Fault{Status: http.StatusTooManyRequests, Code: tc.policy, Times: tc.n})
 			c, _ := newClient(t, testConfig(srv.URL), nil)
 			b, err := c.Fetch(context.Background(), "company", id)
 			if tc.wantQuota {

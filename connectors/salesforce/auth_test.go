@@ -171,7 +171,7 @@ func TestReauthFailsClearly(t *testing.T) {
 	e := newEnv(t, salesforcetest.Options{})
 	ids := e.seedAccounts(1)
 	c := e.client(salesforce.Options{})
-	e.fake.InjectFault(salesforcetest.Fault{Path: "/query", Status: 401, Count: 5})
+	e.fake.InjectFault(salesforcetest.Fault{Path: "/query", Status: 401, Times: 5})
 	_, err := c.Fetch(context.Background(), "Account", ids[0])
 	var he *httpclient.Error
 	if err == nil || !strings.Contains(err.Error(), "again right after re-authenticating") || !errors.As(err, &he) || he.Code != "INVALID_SESSION_ID" {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/connectors/httpclient"
+	"github.com/healthsync/healthsync/connectors/internal/fakeapi"
 	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/connectors/salesforce"
 	"github.com/healthsync/healthsync/connectors/salesforce/salesforcetest"
@@ -204,7 +205,7 @@ func TestPullFaults(t *testing.T) {
 		check   func(t *testing.T, err error)
 	}{
 		{name: "503 once is retried", fault: salesforcetest.Fault{Path: "/query", Status: 503}},
-		{name: "500 until retries run out", fault: salesforcetest.Fault{Path: "/query", Status: 500, Count: 3}, wantErr: true,
+		{name: "500 until retries run out", fault: salesforcetest.Fault{Path: "/query", Status: 500, Times: 3}, wantErr: true,
 			check: func(t *testing.T, err error) {
 				var he *httpclient.Error
 				if !errors.As(err, &he) || he.Status != 500 || he.Code != "SERVER_UNAVAILABLE" || !he.Temporary() {
@@ -224,7 +225,7 @@ func TestPullFaults(t *testing.T) {
 					t.Errorf("err = %v", err)
 				}
 			}},
-		{name: "timeout", fault: salesforcetest.Fault{Path: "/query", Hang: true, Count: 3}, wantErr: true},
+		{name: "timeout", fault: salesforcetest.Fault{Path: "/query", Delay: fakeapi.Forever, Times: 3}, wantErr: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -24,13 +24,13 @@ func TestPullFaults(t *testing.T) {
 		status    int
 		throttled int64
 	}{
-		{"429 rate_limit twice then success", stripetest.Fault{Path: "/v1/customers", Count: 2, Status: http.StatusTooManyRequests}, "", 0, 2},
+		{"429 rate_limit twice then success", stripetest.Fault{Path: "/v1/customers", Times: 2, Status: http.StatusTooManyRequests}, "", 0, 2},
 		{"500 once then success", stripetest.Fault{Path: "/v1/subscriptions", Status: http.StatusInternalServerError}, "", 0, 0},
 		{"malformed body", stripetest.Fault{Path: "/v1/invoices", Malformed: true}, "decoding /v1/invoices", 0, 0},
 		{"409 once then success", stripetest.Fault{Path: "/v1/subscriptions", Status: http.StatusConflict}, "", 0, 0},
-		{"429 lock_timeout once then success", stripetest.Fault{Path: "/v1/invoices", LockTimeout: true}, "", 0, 1},
-		{"400 is not retried", stripetest.Fault{Path: "/v1/events", Status: http.StatusBadRequest, Count: 1}, "Injected failure", 400, 0},
-		{"429 beyond the retry budget", stripetest.Fault{Path: "/v1/customers", Count: 10, Status: http.StatusTooManyRequests}, "rate_limit", 429, 4},
+		{"429 lock_timeout once then success", stripetest.Fault{Path: "/v1/invoices", Status: http.StatusTooManyRequests, Code: stripetest.CodeLockTimeout}, "", 0, 1},
+		{"400 is not retried", stripetest.Fault{Path: "/v1/events", Status: http.StatusBadRequest, Times: 1}, "Injected failure", 400, 0},
+		{"429 beyond the retry budget", stripetest.Fault{Path: "/v1/customers", Times: 10, Status: http.StatusTooManyRequests}, "rate_limit", 429, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, "2025-03-31.basil", 100)

@@ -49,7 +49,7 @@ func TestItemDiscounts(t *testing.T) {
 			if res.MRR != 13500 {
 				t.Errorf("MRR = %d, want 13500 (item discounts applied)", res.MRR)
 			}
-			if v := h.srv.Requests("GET /v1/coupons/{coupon}"); (version >= "2025-09-30") != (v == 2) {
+			if v := h.srv.Count("GET /v1/coupons/{coupon}"); (version >= "2025-09-30") != (v == 2) {
 				t.Errorf("coupon reads = %d (clover reads each item coupon once, earlier versions embed it)", v)
 			}
 		})
@@ -74,12 +74,12 @@ func TestTieredPricesReadOncePerRun(t *testing.T) {
 			t.Errorf("%s tiers = %+v, want %+v", id, s.Items[0].Tiers, want)
 		}
 	}
-	if n := h.srv.Requests("GET /v1/prices/{price}"); n != 1 {
+	if n := h.srv.Count("GET /v1/prices/{price}"); n != 1 {
 		t.Errorf("price reads = %d, want 1 (cached for the run)", n)
 	}
 	// A new run reads it again.
 	h.pull(t, record.PullRequest{Now: h.srv.Now(), Full: true})
-	if n := h.srv.Requests("GET /v1/prices/{price}"); n != 2 {
+	if n := h.srv.Count("GET /v1/prices/{price}"); n != 2 {
 		t.Errorf("price reads after a second run = %d, want 2", n)
 	}
 }

@@ -133,7 +133,7 @@ func TestIncrementalPull(t *testing.T) {
 	w := seedWorld(h.srv)
 	first := h.pull(t, record.PullRequest{Now: h.srv.Now()})
 	cur := cursors(nil, first)
-	listCalls := h.srv.Requests("GET /v1/customers") + h.srv.Requests("GET /v1/subscriptions") + h.srv.Requests("GET /v1/invoices")
+	listCalls := h.srv.Count("GET /v1/customers") + h.srv.Count("GET /v1/subscriptions") + h.srv.Count("GET /v1/invoices")
 
 	h.srv.Advance(24 * time.Hour)
 	for _, email := range []string{"first@acme.test", "second@acme.test", "finance@acme.test"} {
@@ -153,7 +153,7 @@ func TestIncrementalPull(t *testing.T) {
 
 	bs := h.pull(t, record.PullRequest{Cursors: cur, Now: h.srv.Now()})
 	h.spec.check(t)
-	if n := h.srv.Requests("GET /v1/customers") + h.srv.Requests("GET /v1/subscriptions") + h.srv.Requests("GET /v1/invoices"); n != listCalls {
+	if n := h.srv.Count("GET /v1/customers") + h.srv.Count("GET /v1/subscriptions") + h.srv.Count("GET /v1/invoices"); n != listCalls {
 		t.Errorf("incremental pull listed streams again (%d list calls, want %d)", n, listCalls)
 	}
 	for i, b := range bs {
@@ -179,7 +179,7 @@ func TestIncrementalPull(t *testing.T) {
 	}
 	// Each changed object is fetched once per page of events, never for
 	// events of other types.
-	fetches := h.srv.Requests("GET /v1/customers/{customer}")
+	fetches := h.srv.Count("GET /v1/customers/{customer}")
 	if fetches < 2 || fetches > 3 {
 		t.Errorf("customer fetches = %d, want one per changed customer per page (2-3)", fetches)
 	}

@@ -1,5 +1,6 @@
 // Package layout holds the test that enforces the package rules of
 // ../shared/STYLE.md: nothing imports upward, scoring stays pure, connectors
-// never import sync, and a vendor fake imports neither its client nor
-// "testing" (the demo links it).
+// never import sync, a vendor fake imports neither its client nor
+// "testing" (the demo links it), and the fakes' shared harness,
+// connectors/internal/fakeapi, imports only the standard library.
 package layout

@@ -55,6 +55,9 @@ func TestImportRules(t *testing.T) {
 					t.Errorf("%s imports %s: connectors never import sync", path, dep)
 				}
 			}
+			if path == "connectors/internal/fakeapi" && (dep == "testing" || ours) {
+				t.Errorf("%s imports %s: the fakes' harness uses the standard library only (the demo links it)", path, dep)
+			}
 			if strings.HasSuffix(path, "test") && strings.HasPrefix(path, "connectors/") {
 				vendor := path[:strings.LastIndex(path, "/")]
 				if dep == "testing" {

@@ -155,7 +155,7 @@ func TestEndToEndHubSpotChargebee(t *testing.T) {
 			}
 		}
 	}
-	counts := func() (writes, other int) {
+	counts := func() (writes, other int64) {
 		for k, v := range hs.Counts() {
 			switch {
 			case strings.Contains(k, "batch/update") && strings.Contains(k, "companies"):

@@ -47,7 +47,7 @@ func TestWriteAccountsForEveryPlannedWrite(t *testing.T) {
 
 	// 1. The update call fails on both attempts: 3 planned, 3 failed; the
 	// task call (a default rule, one task per account) works.
-	e.sf.InjectFault(salesforcetest.Fault{Path: "/composite/sobjects", Count: 2, Status: 503})
+	e.sf.InjectFault(salesforcetest.Fault{Path: "/composite/sobjects", Times: 2, Status: 503})
 	rep, err := e.eng.Sync(ctx, engine.SyncOptions{})
 	if err != nil {
 		t.Fatalf("sync: %v", err)

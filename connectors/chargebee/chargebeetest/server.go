@@ -13,15 +13,17 @@
 package chargebeetest
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/healthsync/healthsync/connectors/internal/fakeapi"
 )
 
 // Options configure a Server. Zero values take the defaults noted.
@@ -52,41 +54,32 @@ type Options struct {
 	Latency time.Duration
 }
 
-// Fault is an injected failure for the next requests to a path.
-type Fault struct {
-	// Status is the HTTP status to answer with Chargebee's error JSON (429,
-	// 500, 503, 401, ...). Ignored when Malformed or Hang is set.
-	Status int
-	// Malformed answers 200 with a truncated JSON body.
-	Malformed bool
-	// Hang holds the request until the client gives up (its context ends)
-	// or Hang elapses, then answers 504.
-	Hang time.Duration
-}
+// Fault is an injected failure (fakeapi.Fault): Path matches the exact URL
+// path ("/api/v2/subscriptions"; "" any path); a Status is answered with
+// Chargebee's error JSON for it (errorFor); Malformed answers a 200 cut
+// short; Delay holds the request (until the client gives up) and, with
+// Status 504, models a gateway timeout.
+type Fault = fakeapi.Fault
 
-// Request is one request the fake received, for tests to inspect.
-type Request struct {
-	Method string
-	Path   string
-	Query  url.Values
-	// Endpoint is the counter key, e.g. "GET /api/v2/subscriptions" or
-	// "GET /api/v2/subscriptions/{id}".
-	Endpoint string
-}
-
-type faultEntry struct {
-	path  string // exact URL path; "" matches every path
-	left  int
-	fault Fault
-}
+// Request is one request the fake received (fakeapi.Request); its Key is
+// the counter key, e.g. "GET /api/v2/subscriptions" or
+// "GET /api/v2/subscriptions/{id}".
+type Request = fakeapi.Request
 
 // Server is a running fake. It is safe for concurrent use.
+//
+// The embedded harness gives every fake's API: Close, SetLatency,
+// InjectFault, Count and Counts by endpoint ("GET /api/v2/customers",
+// "GET /api/v2/subscriptions/{id}", ...; throttled and failed requests
+// included), Requests, Total, Throttled (429 answers of the rate limits and
+// of faults) and ResetCounts.
 type Server struct {
+	*fakeapi.Harness
+
 	// URL is the base URL (http://127.0.0.1:port) to use as the connector's
 	// base_url; the API lives under /api/v2.
 	URL string
 
-	srv  *httptest.Server
 	opts Options
 
 	mu            sync.Mutex
@@ -96,13 +89,8 @@ type Server struct {
 	transactions  map[string]*Transaction
 	itemPrices    map[string]*ItemPrice
 	coupons       map[string]*Coupon
-	counts        map[string]int
-	requests      []Request
-	throttled     int
-	faults        []*faultEntry
-	served        []time.Time // clock times of the requests served in the last 60 s (RateLimit)
-	inFlight      int         // requests being answered (MaxConcurrent)
-	latency       time.Duration
+	served        fakeapi.Window // requests served in the last 60 s of the clock (RateLimit)
+	inFlight      int            // requests being answered (MaxConcurrent)
 }
 
 // NewServer starts a fake listening on 127.0.0.1.
@@ -115,86 +103,26 @@ func NewServer(opts Options) *Server {
 		transactions:  map[string]*Transaction{},
 		itemPrices:    map[string]*ItemPrice{},
 		coupons:       map[string]*Coupon{},
-		counts:        map[string]int{},
-		latency:       opts.Latency,
+		served:        fakeapi.Window{Limit: opts.RateLimit, Span: time.Minute},
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	s.URL = s.srv.URL
+	s.Harness = fakeapi.New(fakeapi.Config{
+		WriteError:  func(w http.ResponseWriter, _ *http.Request, f Fault) { s.writeError(w, errorFor(f.Status)) },
+		Malformed:   `{"list":[{"subscription":{"id":`,
+		ContentType: "application/json;charset=UTF-8",
+		Key:         endpoint,
+		Latency:     opts.Latency,
+	})
+	// The concurrency gate sits in front of the harness: a request is in
+	// flight from the moment it is counted.
+	s.URL = s.Start(s.gate(s.Wrap(http.HandlerFunc(s.serve))))
 	return s
 }
-
-// Close shuts the server down, waiting for requests in flight.
-func (s *Server) Close() { s.srv.Close() }
 
 func (s *Server) now() time.Time {
 	if s.opts.Now != nil {
 		return s.opts.Now()
 	}
 	return time.Now()
-}
-
-// SetLatency changes the latency added to every response.
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	s.latency = d
-	s.mu.Unlock()
-}
-
-// InjectFault makes the next n requests to path (exact URL path such as
-// "/api/v2/subscriptions"; "" for any path) fail as f describes.
-func (s *Server) InjectFault(path string, n int, f Fault) {
-	s.mu.Lock()
-	s.faults = append(s.faults, &faultEntry{path: path, left: n, fault: f})
-	s.mu.Unlock()
-}
-
-// Count returns how many requests reached endpoint ("GET /api/v2/customers",
-// "GET /api/v2/subscriptions/{id}", ...), throttled and failed ones included.
-func (s *Server) Count(endpoint string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[endpoint]
-}
-
-// Counts returns a copy of all counters by endpoint.
-func (s *Server) Counts() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.counts))
-	for k, v := range s.counts {
-		out[k] = v
-	}
-	return out
-}
-
-// Total is the number of requests received.
-func (s *Server) Total() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.requests)
-}
-
-// Throttled is the number of 429 answers sent (rate limit and faults).
-func (s *Server) Throttled() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.throttled
-}
-
-// Requests returns the requests received so far, oldest first.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
-}
-
-// ResetCounters clears counters and the request log.
-func (s *Server) ResetCounters() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.counts = map[string]int{}
-	s.requests = nil
-	s.throttled = 0
 }
 
 // apiError is Chargebee's error body (docs: "Error handling"): message,
@@ -268,56 +196,48 @@ var resources = map[string]string{
 	"coupons":       "coupon",
 }
 
+// endpoint names a request for the counters: the method and path, with a
+// resource ID replaced by {id}.
+func endpoint(r *http.Request) string {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/api/v2/")
+	parts := strings.Split(rest, "/")
+	if ok && len(parts) == 2 && parts[1] != "" {
+		return r.Method + " /api/v2/" + parts[0] + "/{id}"
+	}
+	return r.Method + " " + r.URL.Path
+}
+
+type limitedKey struct{}
+
+// gate counts the requests in flight and marks one past MaxConcurrent, to
+// be answered 429 after authentication.
+func (s *Server) gate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		limited := s.opts.MaxConcurrent > 0 && s.inFlight >= s.opts.MaxConcurrent
+		s.inFlight++
+		s.mu.Unlock()
+		defer func() {
+			s.mu.Lock()
+			s.inFlight--
+			s.mu.Unlock()
+		}()
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), limitedKey{}, limited)))
+	})
+}
+
+// serve answers a request that the harness let through.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	rest, ok := strings.CutPrefix(r.URL.Path, "/api/v2/")
 	parts := strings.Split(rest, "/")
-	endpoint := r.Method + " " + r.URL.Path
-	if ok && len(parts) == 2 && parts[1] != "" {
-		endpoint = r.Method + " /api/v2/" + parts[0] + "/{id}"
-	}
-
-	s.mu.Lock()
-	s.counts[endpoint]++
-	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Endpoint: endpoint})
-	latency := s.latency
-	var fault *Fault
-	for _, f := range s.faults {
-		if f.left > 0 && (f.path == "" || f.path == r.URL.Path) {
-			f.left--
-			ff := f.fault
-			fault = &ff
-			break
-		}
-	}
-	limited := s.opts.MaxConcurrent > 0 && s.inFlight >= s.opts.MaxConcurrent
-	if s.opts.RateLimit > 0 && !limited {
-		now := s.now()
-		i := 0
-		for i < len(s.served) && !s.served[i].After(now.Add(-time.Minute)) {
-			i++
-		}
-		s.served = s.served[i:]
-		if limited = len(s.served) >= s.opts.RateLimit; !limited {
-			s.served = append(s.served, now)
-		}
-	}
-	s.inFlight++
-	defer func() {
+	limited, _ := r.Context().Value(limitedKey{}).(bool)
+	if !limited && s.opts.RateLimit > 0 {
 		s.mu.Lock()
-		s.inFlight--
+		limited = !s.served.Allow(s.now())
 		s.mu.Unlock()
-	}()
-	if limited || (fault != nil && fault.Status == http.StatusTooManyRequests && !fault.Malformed && fault.Hang == 0) {
-		s.throttled++
 	}
-	s.mu.Unlock()
-
-	if latency > 0 {
-		select {
-		case <-time.After(latency):
-		case <-r.Context().Done():
-			return
-		}
+	if limited {
+		s.NoteThrottled()
 	}
 	if !s.authenticated(r) {
 		s.writeError(w, errorFor(http.StatusUnauthorized))
@@ -325,23 +245,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if limited {
 		s.writeError(w, errorFor(http.StatusTooManyRequests))
-		return
-	}
-	if fault != nil {
-		switch {
-		case fault.Hang > 0:
-			select {
-			case <-time.After(fault.Hang):
-			case <-r.Context().Done():
-				return
-			}
-			s.writeError(w, errorFor(http.StatusGatewayTimeout))
-		case fault.Malformed:
-			w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-			_, _ = w.Write([]byte(`{"list":[{"subscription":{"id":`))
-		default:
-			s.writeError(w, errorFor(fault.Status))
-		}
 		return
 	}
 	key, known := resources[parts[0]]

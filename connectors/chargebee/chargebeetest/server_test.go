@@ -174,7 +174,7 @@ func TestRateLimitIsASlidingMinute(t *testing.T) {
 func TestConcurrentRequestsLimit(t *testing.T) {
 	s := NewServer(Options{APIKey: "k", MaxConcurrent: 1})
 	defer s.Close()
-	s.InjectFault("/api/v2/customers", 1, Fault{Hang: 5 * time.Second})
+	s.InjectFault(Fault{Path: "/api/v2/customers", Delay: 5 * time.Second, Status: http.StatusGatewayTimeout})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

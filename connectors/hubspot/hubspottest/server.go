@@ -16,11 +16,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/healthsync/healthsync/connectors/internal/fakeapi"
 )
 
 // Options configure a Server. Zero values disable the corresponding check.
@@ -52,11 +53,17 @@ type Options struct {
 }
 
 // Server is a fake HubSpot account.
+//
+// The embedded harness gives every fake's API: Close, SetLatency,
+// InjectFault, Count and Counts by "METHOD /pattern" (e.g.
+// "POST /crm/v3/objects/companies/batch/update"; object types are
+// normalized, 0-3 is counted as deals), ResetCounts and Requests.
 type Server struct {
+	*fakeapi.Harness
+
 	// URL is the base URL, e.g. http://127.0.0.1:PORT.
 	URL string
 
-	srv  *httptest.Server
 	opts Options
 
 	mu       sync.Mutex
@@ -66,11 +73,9 @@ type Server struct {
 	groups   map[string]map[string]*PropertyGroup
 	tokens   map[string]time.Time // OAuth access token -> expiry
 	tokenSeq int
-	counts   map[string]int
-	faults   []*fault
 	recFail  map[string]RecordFault // "type/id" -> per-record batch error
-	hits     []time.Time            // for the rolling window
-	searches []time.Time
+	rolling  fakeapi.Window         // TenSecondlyLimit per Window
+	searches fakeapi.Window         // SearchPerSecond
 	daily    int
 	day      string
 }
@@ -90,17 +95,24 @@ func NewServer(opts Options) *Server {
 		props:   map[string]map[string]*Property{},
 		groups:  map[string]map[string]*PropertyGroup{},
 		tokens:  map[string]time.Time{},
-		counts:  map[string]int{},
 		recFail: map[string]RecordFault{},
+		rolling: fakeapi.Window{Limit: opts.TenSecondlyLimit, Span: opts.Window},
+		// The search endpoints' own budget is per second ("Search the
+		// CRM", Limitations: "five requests per second per account").
+		searches: fakeapi.Window{Limit: opts.SearchPerSecond, Span: time.Second},
 	}
+	s.Harness = fakeapi.New(fakeapi.Config{
+		WriteError:  s.writeFault,
+		Malformed:   `{"results": [`,
+		ContentType: "application/json;charset=utf-8",
+		Match:       fakeapi.MatchPrefix,
+		Key:         func(r *http.Request) string { return pattern(r.Method, r.URL.Path) },
+		Latency:     opts.Latency,
+	})
 	s.seedStandardProperties()
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	s.URL = s.srv.URL
+	s.URL = s.Start(s.Wrap(http.HandlerFunc(s.serve)))
 	return s
 }
-
-// Close shuts the server down.
-func (s *Server) Close() { s.srv.Close() }
 
 func (s *Server) now() time.Time {
 	if s.opts.Now != nil {
@@ -109,77 +121,29 @@ func (s *Server) now() time.Time {
 	return time.Now().UTC()
 }
 
-// Count returns how many requests matched key, written "METHOD /pattern"
-// as listed by Counts (e.g. "POST /crm/v3/objects/companies/batch/update").
-func (s *Server) Count(key string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[key]
-}
+// FaultStuck is a Fault Kind: list paging answers the same
+// paging.next.after forever.
+const FaultStuck = "stuck"
 
-// Counts returns a copy of all request counters by "METHOD /pattern";
-// object types are normalized (0-3 is counted as deals).
-func (s *Server) Counts() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := make(map[string]int, len(s.counts))
-	for k, v := range s.counts {
-		m[k] = v
+// Fault is an injected failure (fakeapi.Fault): Path matches request paths
+// that start with it; a Status is answered with HubSpot's error body, a 429
+// with the rate-limit body of the policy in Code (TEN_SECONDLY_ROLLING by
+// default, SECONDLY or DAILY); Malformed answers a 200 cut short; Delay
+// holds the request and then serves it; Kind FaultStuck repeats a list
+// cursor.
+type Fault = fakeapi.Fault
+
+// writeFault answers a fault's Status.
+func (s *Server) writeFault(w http.ResponseWriter, _ *http.Request, f Fault) {
+	if f.Status == http.StatusTooManyRequests {
+		s.writeThrottle(w, f.Code)
+		return
 	}
-	return m
-}
-
-// ResetCounts zeroes the counters.
-func (s *Server) ResetCounts() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.counts = map[string]int{}
-}
-
-// Fault kinds.
-const (
-	FaultStatus    = "status"    // answer Status with a HubSpot error body
-	FaultMalformed = "malformed" // answer 200 with a body that is not JSON
-	FaultTimeout   = "timeout"   // hold the request for Delay, then answer normally
-	FaultThrottle  = "throttle"  // answer 429 with Policy (TEN_SECONDLY_ROLLING or DAILY)
-	FaultStuck     = "stuck"     // list paging answers the same paging.next.after forever
-)
-
-// Fault makes the next Count requests whose path starts with Path (and
-// whose method is Method, when set) misbehave.
-type Fault struct {
-	Method string
-	Path   string
-	Kind   string
-	Count  int
-	Status int           // FaultStatus
-	Policy string        // FaultThrottle
-	Delay  time.Duration // FaultTimeout
-}
-
-type fault struct {
-	Fault
-	left int
-}
-
-// Inject queues a fault.
-func (s *Server) Inject(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if f.Count <= 0 {
-		f.Count = 1
+	cat := "INTERNAL_ERROR"
+	if f.Status < 500 {
+		cat = "VALIDATION_ERROR"
 	}
-	s.faults = append(s.faults, &fault{Fault: f, left: f.Count})
-}
-
-// FailNext makes the next n requests to path answer status.
-func (s *Server) FailNext(path string, n, status int) {
-	s.Inject(Fault{Path: path, Kind: FaultStatus, Count: n, Status: status})
-}
-
-// ThrottleNext makes the next n requests answer 429 with policy.
-func (s *Server) ThrottleNext(n int, policy string) {
-	s.Inject(Fault{Kind: FaultThrottle, Count: n, Policy: policy})
+	writeError(w, f.Status, cat, fmt.Sprintf("injected failure (HTTP %d)", f.Status), nil)
 }
 
 // RecordFault is a per-record error a batch write reports in a 207.
@@ -201,23 +165,6 @@ func (s *Server) ClearRecordFault(objectType, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.recFail, normType(objectType)+"/"+id)
-}
-
-func (s *Server) takeFault(r *http.Request) *fault {
-	for i, f := range s.faults {
-		if f.Method != "" && f.Method != r.Method {
-			continue
-		}
-		if !strings.HasPrefix(r.URL.Path, f.Path) {
-			continue
-		}
-		f.left--
-		if f.left <= 0 {
-			s.faults = append(s.faults[:i], s.faults[i+1:]...)
-		}
-		return f
-	}
-	return nil
 }
 
 // normType maps object type IDs to names: HubSpot accepts both
@@ -285,45 +232,8 @@ func pattern(method, path string) string {
 	return method + " /" + strings.Join(parts, "/")
 }
 
+// serve answers a request that the harness let through.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	if s.opts.Latency > 0 {
-		select {
-		case <-time.After(s.opts.Latency):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	s.mu.Lock()
-	s.counts[pattern(r.Method, r.URL.Path)]++
-	f := s.takeFault(r)
-	s.mu.Unlock()
-
-	if f != nil {
-		switch f.Kind {
-		case FaultTimeout:
-			select {
-			case <-time.After(f.Delay):
-			case <-r.Context().Done():
-				return
-			}
-		case FaultMalformed:
-			w.Header().Set("Content-Type", "application/json;charset=utf-8")
-			w.WriteHeader(http.StatusOK)
-			_, _ = w.Write([]byte(`{"results": [`))
-			return
-		case FaultStatus:
-			cat := "INTERNAL_ERROR"
-			if f.Status < 500 {
-				cat = "VALIDATION_ERROR"
-			}
-			writeError(w, f.Status, cat, fmt.Sprintf("injected failure (HTTP %d)", f.Status), nil)
-			return
-		case FaultThrottle:
-			s.writeThrottle(w, f.Policy)
-			return
-		}
-	}
-
 	if r.URL.Path == "/oauth/v1/token" {
 		s.handleToken(w, r)
 		return
@@ -335,7 +245,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if !s.admit(w, r, oauth) {
 		return
 	}
-	s.route(w, r, f != nil && f.Kind == FaultStuck)
+	f, _ := fakeapi.FaultOf(r)
+	s.route(w, r, f.Kind == FaultStuck)
 }
 
 // authorized checks the Bearer token: a private app token or an unexpired
@@ -396,21 +307,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, oauth bool) bool 
 	if day != s.day {
 		s.day, s.daily = day, 0
 	}
-	cut := now.Add(-s.opts.Window)
-	i := 0
-	for i < len(s.hits) && !s.hits[i].After(cut) {
-		i++
-	}
-	s.hits = s.hits[i:]
 	search := r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/search")
-	if search {
-		cut1 := now.Add(-time.Second)
-		j := 0
-		for j < len(s.searches) && !s.searches[j].After(cut1) {
-			j++
-		}
-		s.searches = s.searches[j:]
-	}
 	daily := s.opts.DailyLimit
 	if daily <= 0 {
 		daily = 250000
@@ -423,19 +320,19 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, oauth bool) bool 
 	switch {
 	case !oauth && s.opts.DailyLimit > 0 && s.daily >= s.opts.DailyLimit:
 		policy = "DAILY"
-	case s.opts.TenSecondlyLimit > 0 && len(s.hits) >= s.opts.TenSecondlyLimit:
+	case s.rolling.Full(now):
 		policy = "TEN_SECONDLY_ROLLING"
-	case search && s.opts.SearchPerSecond > 0 && len(s.searches) >= s.opts.SearchPerSecond:
+	case search && s.searches.Full(now):
 		policy = "SECONDLY"
 	}
 	if policy == "" {
-		s.hits = append(s.hits, now)
+		s.rolling.Add(now)
 		s.daily++
 		if search {
-			s.searches = append(s.searches, now)
+			s.searches.Add(now)
 		}
 	}
-	remaining := max - len(s.hits)
+	remaining := max - s.rolling.Len(now)
 	if remaining < 0 {
 		remaining = 0
 	}

@@ -24,9 +24,7 @@ func (s *Server) token(generic bool) http.HandlerFunc {
 }
 
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, generic bool) {
-	s.mu.Lock()
-	s.counts["token"]++
-	s.mu.Unlock()
+	s.Add(r, "token")
 	if err := r.ParseForm(); err != nil {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "invalid request body")
 		return

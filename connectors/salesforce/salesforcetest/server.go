@@ -16,11 +16,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/healthsync/healthsync/connectors/internal/fakeapi"
 )
 
 // Options configure the fake org. Zero values take the defaults noted.
@@ -52,7 +53,14 @@ type Options struct {
 }
 
 // Server is a fake Salesforce org. It is safe for concurrent use.
+//
+// The embedded harness gives every fake's API: Close, SetLatency,
+// InjectFault, Count and Counts (by kind: token, query, queryMore,
+// queryAll, describe, sobject, composite; a request a fault answers is not
+// counted), ResetCounts and Requests.
 type Server struct {
+	*fakeapi.Harness
+
 	// URL is the org's My Domain URL (https://YOURDOMAIN.my.salesforce.com
 	// in a real org): the login URL for every OAuth flow and the
 	// instance_url the token endpoint returns.
@@ -62,10 +70,7 @@ type Server struct {
 	// endpoint and refuses the client credentials flow, as Salesforce does.
 	LoginURL string
 
-	ts    *httptest.Server
-	login *httptest.Server
-	opts  Options
-	done  chan struct{}
+	opts Options
 
 	mu              sync.Mutex
 	objects         map[string]*sobject
@@ -73,13 +78,10 @@ type Server struct {
 	sessions        map[string]time.Time // access token -> expiry
 	used            int64
 	allocation      int64
-	counts          map[string]int64
-	faults          []*Fault
 	cursors         map[string]*cursor
 	recordFaults    map[string]*recordFault
 	integrationUser string
 	orgID           string
-	latency         time.Duration
 	version         string // last API version seen, for URLs
 }
 
@@ -104,11 +106,18 @@ func NewServer(opts Options) *Server {
 		opts.BatchSize = 2000
 	}
 	s := &Server{
-		opts: opts, done: make(chan struct{}),
+		opts:    opts,
 		objects: map[string]*sobject{}, seq: map[string]int64{}, sessions: map[string]time.Time{},
-		counts: map[string]int64{}, cursors: map[string]*cursor{}, recordFaults: map[string]*recordFault{},
-		allocation: opts.DailyAllocation, latency: opts.Latency, version: "62.0",
+		cursors: map[string]*cursor{}, recordFaults: map[string]*recordFault{},
+		allocation: opts.DailyAllocation, version: "62.0",
 	}
+	s.Harness = fakeapi.New(fakeapi.Config{
+		WriteError:  writeFault,
+		Malformed:   `{"totalSize":1,"done":tr`,
+		ContentType: "application/json;charset=UTF-8",
+		Match:       fakeapi.MatchContains,
+		Latency:     opts.Latency,
+	})
 	for _, o := range standardObjects() {
 		s.objects[lower(o.name)] = o
 	}
@@ -128,21 +137,12 @@ func NewServer(opts Options) *Server {
 	mux.HandleFunc("GET /services/data/{version}/sobjects/{object}/{id}", s.api("sobject", s.getRecord))
 	mux.HandleFunc("POST /services/data/{version}/composite/sobjects", s.api("composite", s.composite))
 	mux.HandleFunc("PATCH /services/data/{version}/composite/sobjects", s.api("composite", s.composite))
-	s.ts = httptest.NewServer(s.wrap(mux))
-	s.URL = s.ts.URL
+	s.URL = s.Start(s.wrap(mux))
 
 	generic := http.NewServeMux()
 	generic.HandleFunc("POST /services/oauth2/token", s.token(true))
-	s.login = httptest.NewServer(s.wrap(generic))
-	s.LoginURL = s.login.URL
+	s.LoginURL = s.Start(s.wrap(generic))
 	return s
-}
-
-// Close shuts the server down, releasing requests held by a timeout fault.
-func (s *Server) Close() {
-	close(s.done)
-	s.login.Close()
-	s.ts.Close()
 }
 
 // OrgID is the organization's 18-character ID.
@@ -150,26 +150,7 @@ func (s *Server) OrgID() string { return s.orgID }
 
 func (s *Server) now() time.Time { return s.opts.Now() }
 
-// --- counters, limits, sessions ---
-
-// Count returns how many requests of a kind were received: token, query,
-// queryMore, queryAll, describe, sobject, composite.
-func (s *Server) Count(kind string) int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[kind]
-}
-
-// Counts returns all counters.
-func (s *Server) Counts() map[string]int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int64, len(s.counts))
-	for k, v := range s.counts {
-		out[k] = v
-	}
-	return out
-}
+// --- limits, sessions ---
 
 // APIUsage returns the requests counted against the daily allocation and
 // the allocation.
@@ -197,51 +178,27 @@ func (s *Server) ExpireSessions() {
 	clear(s.sessions)
 }
 
-// SetLatency changes the latency added to every request.
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
-}
+// Fault is an injected failure (fakeapi.Fault): Path matches any request
+// path containing it ("/query", "/composite/sobjects"); a Status is
+// answered with the REST API error body whose errorCode is Code, or by
+// default SERVER_UNAVAILABLE for 5xx, INVALID_SESSION_ID for 401 and
+// UNKNOWN_EXCEPTION otherwise; Malformed answers a 200 cut short; Delay
+// fakeapi.Forever never answers until the client gives up.
+type Fault = fakeapi.Fault
 
-// Fault makes the next Count requests whose path contains Path fail:
-// with Status and a Salesforce error body, with a 200 and a malformed body
-// (Malformed), or by never answering until the client gives up (Hang).
-type Fault struct {
-	Path      string
-	Count     int
-	Status    int
-	Malformed bool
-	Hang      bool
-	// Code is the errorCode of the body (default SERVER_UNAVAILABLE for
-	// 5xx, INVALID_SESSION_ID for 401, UNKNOWN_EXCEPTION otherwise).
-	Code string
-}
-
-// InjectFault queues a fault.
-func (s *Server) InjectFault(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if f.Count <= 0 {
-		f.Count = 1
+// writeFault answers a fault's Status with the REST API error body.
+func writeFault(w http.ResponseWriter, _ *http.Request, f Fault) {
+	code := f.Code
+	switch {
+	case code != "":
+	case f.Status >= 500:
+		code = "SERVER_UNAVAILABLE"
+	case f.Status == http.StatusUnauthorized:
+		code = "INVALID_SESSION_ID"
+	default:
+		code = "UNKNOWN_EXCEPTION"
 	}
-	s.faults = append(s.faults, &f)
-}
-
-func (s *Server) takeFault(path string) *Fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if strings.Contains(path, f.Path) {
-			f.Count--
-			if f.Count <= 0 {
-				s.faults = append(s.faults[:i], s.faults[i+1:]...)
-			}
-			c := *f
-			return &c
-		}
-	}
-	return nil
+	writeErrors(w, f.Status, code, "injected fault")
 }
 
 // maxRequestBytes is what the URI and headers of one REST call may hold
@@ -276,50 +233,13 @@ func tooLarge(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// wrap puts the request size check in front of the harness (latency,
+// faults).
 func (s *Server) wrap(h http.Handler) http.Handler {
+	h = s.Wrap(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if tooLarge(w, r) {
 			return
-		}
-		s.mu.Lock()
-		lat := s.latency
-		s.mu.Unlock()
-		if lat > 0 {
-			select {
-			case <-time.After(lat):
-			case <-r.Context().Done():
-				return
-			case <-s.done:
-				return
-			}
-		}
-		if f := s.takeFault(r.URL.Path); f != nil {
-			switch {
-			case f.Hang:
-				select {
-				case <-r.Context().Done():
-				case <-s.done:
-				}
-				return
-			case f.Malformed:
-				w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-				w.WriteHeader(http.StatusOK)
-				w.Write([]byte(`{"totalSize":1,"done":tr`))
-				return
-			default:
-				code := f.Code
-				switch {
-				case code != "":
-				case f.Status >= 500:
-					code = "SERVER_UNAVAILABLE"
-				case f.Status == http.StatusUnauthorized:
-					code = "INVALID_SESSION_ID"
-				default:
-					code = "UNKNOWN_EXCEPTION"
-				}
-				writeErrors(w, f.Status, code, "injected fault")
-				return
-			}
 		}
 		h.ServeHTTP(w, r)
 	})
@@ -348,8 +268,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // ("api-usage=used/limit", REST API Developer Guide, "Limit Info Header").
 func (s *Server) api(kind string, h func(w http.ResponseWriter, r *http.Request)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		s.Add(r, kind)
 		s.mu.Lock()
-		s.counts[kind]++
 		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		exp, ok := s.sessions[tok]
 		if !ok || !s.now().Before(exp) {

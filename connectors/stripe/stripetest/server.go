@@ -20,12 +20,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/healthsync/healthsync/connectors/internal/fakeapi"
 )
 
 // Basil is the first API version with item-level current periods and the
@@ -60,31 +61,33 @@ type Options struct {
 	EndpointRatePerSecond float64
 }
 
-// Fault makes the next Count requests whose path equals Path (or any path
-// when Path is empty) misbehave.
-type Fault struct {
-	Path  string
-	Count int
-	// Status answers with this HTTP status and Stripe's error JSON (429
-	// gives a rate_limit error with Stripe-Should-Retry: true).
-	Status int
-	// LockTimeout answers 429 with code lock_timeout and no
-	// Stripe-Should-Retry header: another request or a Stripe process
-	// holds the object ("Error codes": lock_timeout; stripe-go retries it).
-	LockTimeout bool
-	// Malformed answers 200 with a body that is not JSON.
-	Malformed bool
-	// Delay waits this long (real time, or until the client gives up)
-	// before answering, to provoke timeouts.
-	Delay time.Duration
-}
+// Fault is an injected failure (fakeapi.Fault): Path matches the exact URL
+// path ("" any path); a Status is answered with Stripe's error JSON (429 a
+// rate_limit error with Stripe-Should-Retry: true, 5xx an api_error with
+// Stripe-Should-Retry: true); Status 429 with Code CodeLockTimeout answers
+// lock_timeout with no Stripe-Should-Retry header; Malformed answers a 200
+// that is not JSON; Delay waits (real time, or until the client gives up)
+// before the rest, to provoke timeouts.
+type Fault = fakeapi.Fault
+
+// CodeLockTimeout is the Fault Code for Stripe's lock_timeout: another
+// request or a Stripe process holds the object ("Error codes":
+// lock_timeout; stripe-go retries it).
+const CodeLockTimeout = "lock_timeout"
 
 // Server is a fake Stripe API. It is safe for concurrent use.
+//
+// The embedded harness gives every fake's API: Close, SetLatency,
+// InjectFault, Count and Counts by route pattern ("GET /v1/customers",
+// "GET /v1/invoices/{invoice}/lines"; a request answered before routing,
+// by a fault, a rate limit or an authentication error, is not counted),
+// Total, Throttled (429 answers), Requests and ResetCounts.
 type Server struct {
+	*fakeapi.Harness
+
 	// URL is the base URL, e.g. http://127.0.0.1:12345.
 	URL string
 
-	srv     *httptest.Server
 	mux     *http.ServeMux
 	opts    Options
 	limiter *rate.Limiter
@@ -93,9 +96,6 @@ type Server struct {
 	endpoint  map[string]*rate.Limiter // per route pattern, created on first use
 	now       time.Time
 	seq       int64
-	latency   time.Duration
-	faults    []*Fault
-	counts    map[string]int
 	customers map[string]*entry[Customer]
 	products  map[string]*entry[Product]
 	prices    map[string]*entry[Price]
@@ -127,8 +127,6 @@ func NewServer(opts Options) *Server {
 	s := &Server{
 		opts:      opts,
 		now:       opts.Now.UTC(),
-		latency:   opts.Latency,
-		counts:    map[string]int{},
 		customers: map[string]*entry[Customer]{},
 		products:  map[string]*entry[Product]{},
 		prices:    map[string]*entry[Price]{},
@@ -157,13 +155,14 @@ func NewServer(opts Options) *Server {
 			fmt.Sprintf("Unrecognized request URL (%s: %s). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.", r.Method, r.URL.Path))
 	})
 	s.mux = mux
-	s.srv = httptest.NewServer(s.middleware(mux))
-	s.URL = s.srv.URL
+	s.Harness = fakeapi.New(fakeapi.Config{
+		WriteError: s.writeFault,
+		Malformed:  `{"object":"list","data":[{"id":`,
+		Latency:    opts.Latency,
+	})
+	s.URL = s.Start(s.stamp(s.Wrap(s.serve(mux))))
 	return s
 }
-
-// Close shuts the server down.
-func (s *Server) Close() { s.srv.Close() }
 
 // Now is the fake clock.
 func (s *Server) Now() time.Time {
@@ -186,43 +185,6 @@ func (s *Server) SetNow(t time.Time) {
 	s.mu.Unlock()
 }
 
-// SetLatency sets the delay added to every response.
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	s.latency = d
-	s.mu.Unlock()
-}
-
-// InjectFault queues a fault; faults apply in the order injected.
-func (s *Server) InjectFault(f Fault) {
-	if f.Count <= 0 {
-		f.Count = 1
-	}
-	s.mu.Lock()
-	s.faults = append(s.faults, &f)
-	s.mu.Unlock()
-}
-
-// Requests returns how many requests matched a route pattern, e.g.
-// "GET /v1/customers" or "GET /v1/invoices/{invoice}/lines".
-func (s *Server) Requests(pattern string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[pattern]
-}
-
-// Counts returns a copy of all request counters by route pattern, plus
-// "total", "throttled" and "faults".
-func (s *Server) Counts() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.counts))
-	for k, v := range s.counts {
-		out[k] = v
-	}
-	return out
-}
-
 type ctxKey struct{}
 
 type reqInfo struct {
@@ -232,36 +194,27 @@ type reqInfo struct {
 
 func info(r *http.Request) reqInfo { return r.Context().Value(ctxKey{}).(reqInfo) }
 
-func (s *Server) middleware(next http.Handler) http.Handler {
+// stamp gives every response, a fault's included, its Request-Id
+// (https://docs.stripe.com/api/request_ids), a Date from the fake clock and
+// the JSON Content-Type, and records the clock for the handlers.
+func (s *Server) stamp(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.seq++
 		reqID := fmt.Sprintf("req_%014d", s.seq)
 		now := s.now
-		latency := s.latency
-		s.counts["total"]++
-		var fault *Fault
-		for i, f := range s.faults {
-			if f.Path == "" || f.Path == r.URL.Path {
-				f.Count--
-				c := *f
-				fault = &c
-				if f.Count <= 0 {
-					s.faults = append(s.faults[:i], s.faults[i+1:]...)
-				}
-				s.counts["faults"]++
-				break
-			}
-		}
 		s.mu.Unlock()
-
-		// https://docs.stripe.com/api/request_ids: every response carries Request-Id.
 		w.Header().Set("Request-Id", reqID)
 		w.Header().Set("Date", now.UTC().Format(http.TimeFormat))
 		w.Header().Set("Content-Type", "application/json")
-		if !sleep(r.Context(), latency) {
-			return
-		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, reqInfo{now: now})))
+	})
+}
+
+// serve answers a request that the harness let through: authentication,
+// rate limits, the API version, then the route, counted by its pattern.
+func (s *Server) serve(mux http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.authorized(r) {
 			// https://docs.stripe.com/api/authentication
 			w.Header().Set("Www-Authenticate", `Basic realm="Stripe"`)
@@ -273,48 +226,38 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			return
 		}
 		if (s.limiter != nil && !s.limiter.Allow()) || !s.endpointAllow(r) {
-			s.throttle(w)
+			s.NoteThrottled()
+			writeRateLimit(w)
 			return
 		}
-		if fault != nil {
-			if !sleep(r.Context(), fault.Delay) {
-				return
-			}
-			switch {
-			case fault.LockTimeout:
-				writeError(w, http.StatusTooManyRequests, "invalid_request_error", "lock_timeout", "",
-					"This object cannot be accessed right now because another API request or Stripe process is currently accessing it. If you see this error intermittently, retry the request. If you see this error frequently and are making multiple concurrent requests to a single object, make your requests serially or at a lower rate.")
-				return
-			case fault.Malformed:
-				w.WriteHeader(http.StatusOK)
-				_, _ = w.Write([]byte(`{"object":"list","data":[{"id":`))
-				return
-			case fault.Status == http.StatusTooManyRequests:
-				s.throttle(w)
-				return
-			case fault.Status >= 500:
-				w.Header().Set("Stripe-Should-Retry", "true")
-				writeError(w, fault.Status, "api_error", "", "", "An unknown error occurred")
-				return
-			case fault.Status != 0:
-				writeError(w, fault.Status, "invalid_request_error", "", "", "Injected failure")
-				return
-			}
+		ri := info(r)
+		ri.version = r.Header.Get("Stripe-Version")
+		if ri.version == "" {
+			ri.version = s.opts.DefaultVersion
 		}
-		version := r.Header.Get("Stripe-Version")
-		if version == "" {
-			version = s.opts.DefaultVersion
-		}
-		w.Header().Set("Stripe-Version", version)
-		ctx := context.WithValue(r.Context(), ctxKey{}, reqInfo{version: version, now: now})
-		r = r.WithContext(ctx)
-		next.ServeHTTP(w, r)
+		w.Header().Set("Stripe-Version", ri.version)
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, ri))
+		mux.ServeHTTP(w, r)
 		if r.Pattern != "" {
-			s.mu.Lock()
-			s.counts[r.Pattern]++
-			s.mu.Unlock()
+			s.Add(r, r.Pattern)
 		}
 	})
+}
+
+// writeFault answers a fault's Status with Stripe's error JSON.
+func (s *Server) writeFault(w http.ResponseWriter, _ *http.Request, f Fault) {
+	switch {
+	case f.Status == http.StatusTooManyRequests && f.Code == CodeLockTimeout:
+		writeError(w, http.StatusTooManyRequests, "invalid_request_error", CodeLockTimeout, "",
+			"This object cannot be accessed right now because another API request or Stripe process is currently accessing it. If you see this error intermittently, retry the request. If you see this error frequently and are making multiple concurrent requests to a single object, make your requests serially or at a lower rate.")
+	case f.Status == http.StatusTooManyRequests:
+		writeRateLimit(w)
+	case f.Status >= 500:
+		w.Header().Set("Stripe-Should-Retry", "true")
+		writeError(w, f.Status, "api_error", f.Code, "", "An unknown error occurred")
+	default:
+		writeError(w, f.Status, "invalid_request_error", f.Code, "", "Injected failure")
+	}
 }
 
 // endpointAllow takes a token from r's endpoint bucket.
@@ -336,12 +279,9 @@ func (s *Server) endpointAllow(r *http.Request) bool {
 	return l.Allow()
 }
 
-// throttle answers Stripe's rate-limit error
+// writeRateLimit answers Stripe's rate-limit error
 // (https://docs.stripe.com/rate-limits: 429, code rate_limit).
-func (s *Server) throttle(w http.ResponseWriter) {
-	s.mu.Lock()
-	s.counts["throttled"]++
-	s.mu.Unlock()
+func writeRateLimit(w http.ResponseWriter) {
 	w.Header().Set("Stripe-Should-Retry", "true")
 	writeError(w, http.StatusTooManyRequests, "invalid_request_error", "rate_limit", "",
 		"Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.")
@@ -367,20 +307,6 @@ func maskKey(h string) string {
 		return "****"
 	}
 	return "sk_****" + k[len(k)-4:]
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // writeError writes Stripe's error body (spec3.json components.schemas.error
