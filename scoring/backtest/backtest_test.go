@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 	"time"
@@ -241,5 +242,29 @@ func TestLiveTimeline(t *testing.T) {
 	}
 	if got := tl.reasons(2); !reflect.DeepEqual(got, []string{"a"}) {
 		t.Errorf("reasons on 01-15 = %v", got)
+	}
+}
+
+// TestReplayMatchesAsOf: the replay's trimmed signal windows give exactly
+// the score ScoreAccount gives on everything known at the date (AsOf), for
+// synthetic accounts with a year of five metrics, churners among them.
+func TestReplayMatchesAsOf(t *testing.T) {
+	asOf := date("2026-11-30")
+	r := rand.New(rand.NewPCG(1, 2))
+	st := scoring.DefaultSettings()
+	dates := Dates(asOf.AddDate(0, -6, 0), asOf, 11*day)
+	for i := range 24 {
+		in := synthAccount(r, i, asOf)
+		tl := Replay([]scoring.AccountInput{in}, dates, asOf, st, 0, 1)[0]
+		for k, d := range dates {
+			res := scoring.ScoreAccount(AsOf(in, d), d, st, nil)
+			want := res.Health.Score
+			if res.MRR <= 0 {
+				want = math.NaN()
+			}
+			if fmt.Sprint(tl.Scores[k]) != fmt.Sprint(want) {
+				t.Fatalf("account %d on %s: replay %v, AsOf %v", i, d.Format(time.DateOnly), tl.Scores[k], want)
+			}
+		}
 	}
 }

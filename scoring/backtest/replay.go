@@ -50,9 +50,14 @@ func Replay(inputs []scoring.AccountInput, dates []time.Time, end time.Time, s s
 		workers = runtime.GOMAXPROCS(0)
 	}
 	rs := replaySettings(s)
-	maxDays := 366 // the engine reads a year of signals (sum and count are 0, not missing, for a metric seen then)
+	windows := map[string]int{}
 	for _, m := range rs.Health.Measures {
-		maxDays = max(maxDays, m.WindowDays)
+		if m.Signal != "" {
+			windows[m.Signal] = max(windows[m.Signal], m.WindowDays)
+		}
+	}
+	if u := rs.Lifecycle.Expansion.UsageSignal; u != "" {
+		windows[u] = max(windows[u], 30) // plan usage: the latest value in 30 days
 	}
 	out := make([]Timeline, len(inputs))
 	var next atomic.Int64
@@ -66,7 +71,7 @@ func Replay(inputs []scoring.AccountInput, dates []time.Time, end time.Time, s s
 				if i >= len(inputs) {
 					return
 				}
-				out[i] = replayOne(inputs[i], dates, end, &rs, &s, revenueDrop, maxDays)
+				out[i] = replayOne(inputs[i], dates, end, &rs, &s, revenueDrop, windows)
 			}
 		}()
 	}
@@ -85,8 +90,8 @@ func replaySettings(s scoring.Settings) scoring.Settings {
 	return rs
 }
 
-func replayOne(in scoring.AccountInput, dates []time.Time, end time.Time, rs, s *scoring.Settings, drop float64, maxDays int) Timeline {
-	h := newHistory(in, maxDays)
+func replayOne(in scoring.AccountInput, dates []time.Time, end time.Time, rs, s *scoring.Settings, drop float64, windows map[string]int) Timeline {
+	h := newHistory(in, windows)
 	t := Timeline{Key: in.Account.Key(), Name: in.Account.Name, Scores: make([]float64, len(dates)),
 		Points: make([][]float64, len(dates))}
 	nm := len(rs.Health.Measures)
