@@ -70,11 +70,11 @@ window.addEventListener('load', function () {
 </script>`
 
 var backtestTmpl = template.Must(template.New("backtest").Funcs(template.FuncMap{
-	"pct": optPct, "num": optNum, "join": strings.Join,
+	"pct": optPct, "num": optNum, "int": optInt, "join": strings.Join,
 }).Parse(`<h2 id="backtest">Does the score predict churn? Backtest ({{.R.Source}}, {{.R.From}} to {{.R.To}})</h2>
 <div class="sub">Flagged = {{.R.Flag}} or worse (score below {{.R.Threshold}}); detected = flagged {{.R.LeadDays}} to {{.R.HorizonDays}} days before the churn.</div>
 <table id="backtest-figures"><tr><th class="l">churned</th><th>detected</th><th>detection rate</th><th>median lead (days)</th><th>flagged</th><th>precision</th><th>false alarms</th><th>AUC</th><th>too little history</th></tr>
-<tr><td class="l">{{.R.Churned}}</td><td>{{.R.Detected}}</td><td>{{pct .R.DetectionRate}}</td><td>{{num .R.MedianLeadDays}}</td><td>{{.R.Flagged}}</td><td>{{pct .R.Precision}}</td><td>{{pct .R.FalseAlarmRate}}</td><td>{{num .R.AUC}}</td><td>{{.R.TooLittleHistory}}</td></tr></table>
+<tr><td class="l">{{.R.Churned}}</td><td>{{.R.Detected}}</td><td>{{pct .R.DetectionRate}}</td><td>{{int .R.MedianLeadDays}}</td><td>{{.R.Flagged}}</td><td>{{pct .R.Precision}}</td><td>{{pct .R.FalseAlarmRate}}</td><td>{{num .R.AUC}}</td><td>{{.R.TooLittleHistory}}</td></tr></table>
 {{range .R.Warnings}}<p class="missed">{{.}}</p>{{end}}
 <h2>Detection rate by lead time</h2>
 <div class="chart" id="chart-backtest-lead">{{.ByLead}}</div>
@@ -82,7 +82,7 @@ var backtestTmpl = template.Must(template.New("backtest").Funcs(template.FuncMap
 <div class="chart" id="chart-backtest-tradeoff">{{.Tradeoff}}</div>
 <h2>Churners the score missed</h2>
 <table id="backtest-missed"><tr><th class="l">account</th><th class="l">churned</th><th>last score</th><th class="l">reasons then (what the model saw)</th></tr>
-{{range .Missed}}<tr><td class="l">{{.Name}}</td><td class="l">{{.ChurnedOn}}</td><td>{{num .Score}}</td><td class="l">{{join .Reasons "; "}}</td></tr>
+{{range .Missed}}<tr><td class="l">{{.Name}}</td><td class="l">{{.ChurnedOn}}</td><td>{{int .Score}}</td><td class="l">{{join .Reasons "; "}}</td></tr>
 {{else}}<tr><td class="l" colspan="4">none</td></tr>{{end}}</table>
 `))
 
@@ -91,6 +91,13 @@ func optPct(p *float64) string {
 		return "n/a"
 	}
 	return Pct(*p)
+}
+
+func optInt(p *float64) string {
+	if p == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f", *p)
 }
 
 func optNum(p *float64) string {
