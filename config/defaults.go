@@ -103,6 +103,7 @@ func (c *Config) applyDefaults(present func(string) bool) {
 	setInt(&wh.Workers, 4)
 	setInt(&wh.MaxAttempts, 8)
 	setDur(&wh.DedupeTTL, 7*24*time.Hour)
+	c.Signals.applyDefaults()
 
 	n := &c.Notify
 	setInt(&n.MaxAttempts, 10)

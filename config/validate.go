@@ -258,6 +258,7 @@ func (c *Config) validate() []scoring.FieldError {
 	k.positive("webhooks.dedupe_ttl", w.DedupeTTL)
 
 	c.Notify.validate(k)
+	c.Signals.validate(k)
 	return k.errs
 }
 
