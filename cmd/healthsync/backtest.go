@@ -370,3 +370,42 @@ func printCalibration(w io.Writer, c *backtest.Calibration) {
 	}
 	fmt.Fprintf(w, "# Suggested section (healthsync never edits the config; copy what you accept):\n%s", c.YAML())
 }
+
+// demoBacktest runs the backtest of the last 12 months and a calibration
+// on the demo's store, prints both briefly, and keeps the backtest for the
+// report (its section and the churn_signal_detection KPI).
+func demoBacktest(ctx context.Context, w io.Writer, a *app, now time.Time) error {
+	from, to, lead, horizon, every, flag, asOf, drop := "", "", "30d", "180d", "7d", "at_risk", "", 0.0
+	bf := backtestFlags{from: &from, to: &to, lead: &lead, horizon: &horizon, every: &every, flag: &flag, asOf: &asOf, drop: &drop}
+	p, err := bf.plan(now)
+	if err != nil {
+		return err
+	}
+	r, err := replay(ctx, a, p, false)
+	if err != nil {
+		return fmt.Errorf("backtest: %w", err)
+	}
+	s := a.cfg.Scoring
+	s.ApplyDefaults()
+	res := backtest.Evaluate(r.ts, p.dates, r.names, s.Health.Bands, p.opts)
+	res.Warnings = append(r.warnings, res.Warnings...)
+	if err := a.eng.SaveBacktest(&res); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nBacktest: does the score predict churn? (healthsync backtest)\n")
+	printBacktest(w, &res, 8)
+	c := backtest.Calibrate(r.ts, p.dates, s.Health, backtest.CalibrateOptions{Options: p.opts, Target: 0.80})
+	fmt.Fprintf(w, "\nCalibration suggestion (healthsync calibrate; fitted on %s..%s, validated on %s..%s)\n", c.FitFrom, c.FitTo, c.TestFrom, c.TestTo)
+	fmt.Fprintf(w, "  newer half, current model: detection %s, precision %s; suggested: detection %s, precision %s\n",
+		optPct(c.Before.DetectionRate), optPct(c.Before.Precision), optPct(c.After.DetectionRate), optPct(c.After.Precision))
+	fmt.Fprintf(w, "  bands: healthy %g -> %g, caution %g -> %g\n", c.Old.Healthy, c.New.Healthy, c.Old.Caution, c.New.Caution)
+	for _, wc := range c.Weights {
+		if wc.Old != wc.New {
+			fmt.Fprintf(w, "  %s weight %g -> %g: %s\n", wc.Name, wc.Old, wc.New, wc.Why)
+		}
+	}
+	for _, wn := range c.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", wn)
+	}
+	return nil
+}

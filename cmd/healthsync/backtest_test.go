@@ -286,3 +286,40 @@ func TestBacktestUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestDemoPrintsBacktest: the demo prints the backtest (detection, lead
+// time, precision) and a calibration suggestion, and its report carries
+// the backtest section and the churn_signal_detection KPI.
+func TestDemoPrintsBacktest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole demo")
+	}
+	dir := t.TempDir()
+	html := filepath.Join(dir, "report.html")
+	code, out, errs := runCLI(t, "demo", "--accounts", "80", "--seed", "3", "--dir", dir, "--out", html)
+	if code != 0 {
+		t.Fatalf("demo exit %d\n%s", code, errs)
+	}
+	for _, want := range []string{`Backtest: does the score predict churn\?`, `detected\s+\d+: detection rate \d+%`,
+		`median lead time\s+\d+ days`, `precision \d+%`, `Calibration suggestion \(healthsync calibrate`, `newer half, current model: detection`} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("demo output lacks %s", want)
+		}
+	}
+	if b, err := os.ReadFile(html); err != nil || !strings.Contains(string(b), `id="chart-backtest-lead"`) {
+		t.Errorf("the HTML report has no backtest section (%v)", err)
+	}
+	code, out, errs = runCLI(t, "report", "--config", filepath.Join(dir, "healthsync.yaml"), "--format", "json")
+	if code != 0 {
+		t.Fatalf("report exit %d: %s", code, errs)
+	}
+	var r report.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	for _, tg := range r.Targets {
+		if tg.KPI == "churn_signal_detection" && (tg.Source != "backtest" || tg.Value == nil) {
+			t.Errorf("churn_signal_detection = %+v, want a value from the backtest", tg)
+		}
+	}
+}

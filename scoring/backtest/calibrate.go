@@ -66,7 +66,7 @@ type Validation struct {
 // measures' points lead days before the outcome (churners lead days before
 // their churn, the rest lead days before the end of the fitting half), each
 // measure's input being the share of its points lost, (100 - points) / 100,
-// a missing measure counting half; L2-regularised and fitted with gonum's
+// a missing measure as the missing-data policy scores it; L2-regularised and fitted with gonum's
 // BFGS. A measure's new weight is its positive coefficient's share of the
 // configured total weight (at least 1: a weight must be positive). Worked
 // example: coefficients logins 3.0, nps 1.0, tickets -0.2 with a total
@@ -106,7 +106,10 @@ func Calibrate(ts []Timeline, dates []time.Time, h scoring.HealthSettings, o Cal
 			int(math.Round(100/math.Max(1, float64(min(ev.churned, tv.churned)))))))
 	}
 
-	// Samples: one per account, on its reference date.
+	// Samples: one per account, on its reference date. A missing measure
+	// gets the input the missing-data policy gives it: the mean of the
+	// present ones with reweight (it does not count, so its absence must
+	// not teach anything), 50 points with neutral, 0 with zero.
 	nm := len(h.Measures)
 	var xs [][]float64
 	var ys []float64
@@ -120,9 +123,14 @@ func Calibrate(ts []Timeline, dates []time.Time, h scoring.HealthSettings, o Cal
 		}
 		x := make([]float64, nm)
 		for j, p := range fit[i].Points[k] {
-			x[j] = 0.5
-			if !math.IsNaN(p) {
+			x[j] = math.NaN()
+			switch {
+			case !math.IsNaN(p):
 				x[j] = (100 - p) / 100
+			case h.Missing == scoring.MissingNeutral:
+				x[j] = 0.5
+			case h.Missing == scoring.MissingZero:
+				x[j] = 1
 			}
 		}
 		xs = append(xs, x)
@@ -131,6 +139,37 @@ func Calibrate(ts []Timeline, dates []time.Time, h scoring.HealthSettings, o Cal
 			y = 1
 		}
 		ys = append(ys, y)
+	}
+	for j := 0; j < nm; j++ {
+		var sum float64
+		n := 0
+		for _, x := range xs {
+			if !math.IsNaN(x[j]) {
+				sum, n = sum+x[j], n+1
+			}
+		}
+		mean := 0.5
+		if n > 0 {
+			mean = sum / float64(n)
+		}
+		for _, x := range xs {
+			if math.IsNaN(x[j]) {
+				x[j] = mean
+			}
+		}
+	}
+	// A measure with no variation in the samples (missing for everyone,
+	// or the same points everywhere) says nothing: it keeps its weight.
+	varies := make([]bool, nm)
+	for j := range varies {
+		for i := 1; i < len(xs) && !varies[j]; i++ {
+			varies[j] = math.Abs(xs[i][j]-xs[0][j]) > 1e-9
+		}
+		if !varies[j] {
+			for i := range xs {
+				xs[i][j] = 0
+			}
+		}
 	}
 	coef := logistic(xs, ys, nm)
 	total, pos := 0.0, 0.0
@@ -147,11 +186,15 @@ func Calibrate(ts []Timeline, dates []time.Time, h scoring.HealthSettings, o Cal
 		if pos > 0 && coef[j] > 0 {
 			w = math.Max(1, math.Round(coef[j]/pos*total))
 		}
-		if pos == 0 {
+		reason := why(ev, fit, j)
+		switch {
+		case pos == 0:
 			w = m.Weight // nothing learned: keep the weights
+		case !varies[j]:
+			w, reason = m.Weight, "no variation in the history to learn from, kept"
 		}
 		c.Weights = append(c.Weights, WeightChange{Name: m.Name, Old: m.Weight, New: w, Coefficient: math.Round(coef[j]*1000) / 1000,
-			Why: why(ev, fit, j)})
+			Why: reason})
 		m.Weight = w
 	}
 
