@@ -14,6 +14,7 @@ import (
 
 	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/scoring"
 	"github.com/healthsync/healthsync/sync/report"
 	"github.com/healthsync/healthsync/sync/store"
 )
@@ -321,5 +322,26 @@ func TestDemoPrintsBacktest(t *testing.T) {
 		if tg.KPI == "churn_signal_detection" && (tg.Source != "backtest" || tg.Value == nil) {
 			t.Errorf("churn_signal_detection = %+v, want a value from the backtest", tg)
 		}
+	}
+}
+
+// TestBacktestWarnsAboutCRMFields: measures that read a CRM field (no
+// history) are named in the warnings, as are the override and renewal
+// date fields; a live backtest reads the written scores and warns of none.
+func TestBacktestWarnsAboutCRMFields(t *testing.T) {
+	s := scoring.DefaultSettings()
+	s.Health.Measures = append(s.Health.Measures, scoring.Measure{Name: "nps_crm", Field: "NPS__c", Good: 50, Poor: -20, Weight: 5})
+	s.Health.OverrideField = "Health_Override__c"
+	s.Lifecycle.RenewalDateField = "Renewal_Date__c"
+	want := []string{
+		"measure nps_crm reads the CRM field NPS__c, whose past values are unknown: left out (missing-data policy reweight)",
+		"the score override field Health_Override__c is not replayed: its past values are unknown",
+		"the renewal date field Renewal_Date__c is not replayed: days_to_renewal comes from the subscriptions",
+	}
+	if got := backtestWarnings(&s, false); !reflect.DeepEqual(got, want) {
+		t.Errorf("warnings:\n got %q\nwant %q", got, want)
+	}
+	if got := backtestWarnings(&s, true); got != nil {
+		t.Errorf("live warnings = %q, want none", got)
 	}
 }

@@ -51,10 +51,14 @@ func targetValue(t Target) string {
 	if t.Value == nil {
 		return "unknown"
 	}
+	v := Pct(*t.Value)
 	if strings.Contains(t.KPI, "days") || t.KPI == "logins_per_week" || t.KPI == "features_used" || t.KPI == "health_score" {
-		return strconv.FormatFloat(*t.Value, 'f', 1, 64)
+		v = strconv.FormatFloat(*t.Value, 'f', 1, 64)
 	}
-	return Pct(*t.Value)
+	if t.Source != "" {
+		v += " (" + t.Source + " " + t.From + ".." + t.To + ")"
+	}
+	return v
 }
 
 func targetGoal(t Target) string {
