@@ -33,6 +33,8 @@ type Config struct {
 	Engine   Engine             `yaml:"engine" json:"engine"`
 	Webhooks Webhooks           `yaml:"webhooks" json:"webhooks"`
 	Notify   Notify             `yaml:"notify" json:"notify"`
+	// Signals is how long usage signals are kept (signals.go).
+	Signals Signals `yaml:"signals" json:"signals"`
 
 	// File is the path the configuration was read from.
 	File string `yaml:"-" json:"-"`

@@ -104,6 +104,7 @@ func (c *Config) applyDefaults(present func(string) bool) {
 	setInt(&wh.MaxAttempts, 8)
 	setDur(&wh.DedupeTTL, 7*24*time.Hour)
 	setDur(&wh.StuckAfter, 5*time.Minute)
+	c.Signals.applyDefaults()
 
 	n := &c.Notify
 	setInt(&n.MaxAttempts, 10)

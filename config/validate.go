@@ -260,6 +260,7 @@ func (c *Config) validate() []scoring.FieldError {
 	k.positive("webhooks.stuck_after", w.StuckAfter)
 
 	c.Notify.validate(k)
+	c.Signals.validate(k)
 	return k.errs
 }
 

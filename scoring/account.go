@@ -92,6 +92,11 @@ type AccountResult struct {
 	LoginsPerWeek float64      `json:"logins_per_week"`
 	FeaturesUsed  float64      `json:"features_used"`
 	Tasks         []TaskIntent `json:"tasks,omitempty"`
+	// FirstLogin is the first "logins" signal above 0 since Start and
+	// Products the MRR series split by product when the account has
+	// several, for the playbook KPIs (kpi.go).
+	FirstLogin time.Time    `json:"first_login,omitzero"`
+	Products   []ProductMRR `json:"products,omitempty"`
 	// ClearedRules lists rules that close their open task because their
 	// condition no longer holds.
 	ClearedRules []string `json:"cleared_rules,omitempty"`
@@ -297,6 +302,7 @@ func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *Compiled
 	res.LoginsPerWeek = minusOneNaN(sx.aggregate(sx.lookup("logins"), AggSum, 7, asOf))
 	res.FeaturesUsed = minusOneNaN(sx.aggregate(sx.lookup("features_used"), AggLast, 30, asOf))
 	res.Segments = segmentValues(&in.Account, s.Segments)
+	res.FirstLogin, res.Products = sx.firstLogin(start), productSeries(in, instants, &s.Metrics, conv)
 
 	// Task rules.
 	if res.Health.Inactive != "" {

@@ -105,6 +105,7 @@ type PortfolioResult struct {
 	MedianTimeToValueDays float64        `json:"median_time_to_value_days"`
 	LoginsPerWeek         float64        `json:"logins_per_week"` // mean over accounts with data
 	FeaturesUsed          float64        `json:"features_used"`   // mean over accounts with data
+	Playbook              PlaybookKPIs   `json:"playbook"`
 	Targets               []TargetStatus `json:"targets"`
 }
 
@@ -349,6 +350,7 @@ func Portfolio(accounts []AccountResult, from, to Month, s Settings) PortfolioRe
 	if nFeatures > 0 {
 		out.FeaturesUsed = features / float64(nFeatures)
 	}
+	out.Playbook = playbookKPIs(accounts, fi, ti, from, to)
 	out.Targets = targetStatuses(s.Targets, &out, true)
 	return out
 }
@@ -379,7 +381,8 @@ func targetStatuses(ts []Target, p *PortfolioResult, have bool) []TargetStatus {
 		case "features_used":
 			v, known = p.FeaturesUsed, known && p.FeaturesUsed >= 0
 		default:
-			known = false
+			v, known = p.Playbook.value(t.Metric)
+			known = known && have
 		}
 		st.Actual, st.Known = v, known
 		if known {

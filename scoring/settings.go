@@ -317,9 +317,11 @@ type Target struct {
 
 // TargetMetrics are the metrics a target may name: rates are fractions,
 // time_to_value in days, logins_per_week and features_used are account
-// averages over the latest 7 / 30 days.
+// averages over the latest 7 / 30 days; the playbook KPIs (upsell_rate ...
+// churn_signal_detection) are defined in kpi.go.
 var TargetMetrics = []string{"nrr", "grr", "crr", "logo_churn", "revenue_churn",
-	"onboarding_completion", "time_to_value_days", "logins_per_week", "features_used"}
+	"onboarding_completion", "time_to_value_days", "logins_per_week", "features_used",
+	KPIUpsellRate, KPICrossSellRate, KPIFirstLoginRate, KPIHealthScore, KPIHealthyShare, KPIChurnSignalDetection}
 
 // TaskRule turns an account's computed state into a task intent.
 //
@@ -415,6 +417,12 @@ func DefaultTargets() []Target {
 		{Metric: "time_to_value_days", Op: "<=", Value: 30},
 		{Metric: "logins_per_week", Op: ">=", Value: 3},
 		{Metric: "features_used", Op: ">=", Value: 5},
+		{Metric: KPIUpsellRate, Op: ">=", Value: 0.20},
+		{Metric: KPICrossSellRate, Op: ">=", Value: 0.10},
+		{Metric: KPIFirstLoginRate, Op: ">=", Value: 0.95},
+		{Metric: KPIHealthScore, Op: ">=", Value: 80},
+		{Metric: KPIHealthyShare, Op: ">=", Value: 0.80},
+		{Metric: KPIChurnSignalDetection, Op: ">=", Value: 0.80},
 	}
 }
 

@@ -61,6 +61,8 @@ func commands() []command {
 		{"runs", "list run history", cmdRuns},
 		{"report", "portfolio KPIs, MRR movements, segments, at-risk accounts", cmdReport},
 		{"explain", "one account's score, measures, MRR ledger and links", cmdExplain},
+		{"backtest", "does the score predict churn? detection, lead time, precision over past dates", cmdBacktest},
+		{"calibrate", "fit measure weights and band thresholds to the history; prints a suggested scoring.health", cmdCalibrate},
 		{"config", "config example | validate FILE | show FILE", cmdConfig},
 		{"setup", "setup hubspot: create healthsync's custom company properties", cmdSetup},
 		{"webhooks", "webhooks dlq | replay ID: dead-lettered webhook events", cmdWebhooks},

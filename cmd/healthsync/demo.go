@@ -383,6 +383,10 @@ func runDemoScenario(ctx context.Context, w io.Writer, d *daemon.Daemon, a *app,
 	tw.Flush()
 	fmt.Fprintf(w, "RevOps notifications received and verified (Standard Webhooks): %s\n", revops.summary())
 
+	if err := demoBacktest(ctx, w, a, time.Now()); err != nil {
+		return err
+	}
+
 	// 4. The report.
 	r, _, err := a.eng.Report(ctx, engine.ReportOptions{})
 	if err != nil {

@@ -95,6 +95,7 @@ func Generate(o Options) *World {
 	for _, a := range w.accounts {
 		g.signals(a)
 	}
+	w.history()
 	return w
 }
 

@@ -99,7 +99,10 @@ type account struct {
 	Customer    *customer // its billing customer (nil never)
 	Deals       []*deal
 	Signals     []signal
-	crmID       string // assigned by Load*
+	// Churn is how a churned account's usage led up to its churn:
+	// churnFades or churnSudden (history.go); empty for the others.
+	Churn string
+	crmID string // assigned by Load*
 }
 
 // deal is an Opportunity or a HubSpot deal.

@@ -36,10 +36,10 @@ func ParseReportQuery(q url.Values, def string) (ReportQuery, error) {
 	o.Segment = q.Get("segment")
 	o.Account = q.Get("account")
 	var err error
-	if o.From, err = parseMonth(q.Get("from")); err != nil {
+	if o.From, err = ParseMonth(q.Get("from")); err != nil {
 		return rq, fmt.Errorf("%w: from: %w", ErrReportQuery, err)
 	}
-	if o.To, err = parseMonth(q.Get("to")); err != nil {
+	if o.To, err = ParseMonth(q.Get("to")); err != nil {
 		return rq, fmt.Errorf("%w: to: %w", ErrReportQuery, err)
 	}
 	if o.From != 0 && o.To != 0 && o.To < o.From {
@@ -71,7 +71,8 @@ func isReportFormat(f string) bool {
 	return false
 }
 
-func parseMonth(s string) (scoring.Month, error) {
+// ParseMonth parses YYYY-MM ("" is the zero Month: no bound).
+func ParseMonth(s string) (scoring.Month, error) {
 	if s == "" {
 		return 0, nil
 	}

@@ -5,8 +5,9 @@ import (
 )
 
 // Housekeeping bounds the store's growth: it keeps the last 2,000 runs,
-// drops usage signals older than 400 days (scores use at most a year) and
-// forgets expired webhook dedupe IDs. The daemon runs it after each
+// drops usage signals older than signals.retention (default 400 days: a
+// year of backtest needs a year of signals before each date) and forgets
+// expired webhook dedupe IDs. The daemon runs it after each
 // reconcile at most once a day.
 func (e *Engine) Housekeeping(now time.Time) error {
 	if last, err := e.st.MetaTime("engine/housekeeping"); err == nil && now.Sub(last) < 24*time.Hour {
@@ -15,7 +16,7 @@ func (e *Engine) Housekeeping(now time.Time) error {
 	if _, err := e.st.PruneRuns(2000); err != nil {
 		return err
 	}
-	if _, err := e.st.PruneSignals(now.AddDate(0, 0, -400)); err != nil {
+	if _, err := e.st.PruneSignals(now.Add(-e.cfg.Signals.Retention.D())); err != nil {
 		return err
 	}
 	if _, err := e.st.SweepDedupe(now); err != nil {

@@ -104,8 +104,14 @@ func (e *Engine) BuildReport(rec *Reconciled, o ReportOptions) *report.Report {
 			Reactivation: major(m.Reactivation), MRREnd: major(m.MRREnd)})
 	}
 	for _, t := range pf.Targets {
-		r.Targets = append(r.Targets, report.Target{KPI: t.Metric, Op: t.Op, Target: t.Value, Value: round4(t.Actual), Met: t.Met})
+		rt := report.Target{KPI: t.Metric, Op: t.Op, Target: t.Value, Met: t.Met}
+		if t.Known {
+			v := round4(t.Actual)
+			rt.Value = &v
+		}
+		r.Targets = append(r.Targets, rt)
 	}
+	e.attachBacktest(r)
 	atRisk := map[string]int{}
 	for _, s := range rec.Accounts {
 		if s.Result.Health.Band == scoring.BandAtRisk && s.Result.MRR > 0 {

@@ -48,14 +48,21 @@ func Money(v float64) string {
 func Pct(v float64) string { return strconv.FormatFloat(v*100, 'f', 1, 64) + "%" }
 
 func targetValue(t Target) string {
-	if strings.Contains(t.KPI, "days") || t.KPI == "logins_per_week" || t.KPI == "features_used" {
-		return strconv.FormatFloat(t.Value, 'f', 1, 64)
+	if t.Value == nil {
+		return "unknown"
 	}
-	return Pct(t.Value)
+	v := Pct(*t.Value)
+	if strings.Contains(t.KPI, "days") || t.KPI == "logins_per_week" || t.KPI == "features_used" || t.KPI == "health_score" {
+		v = strconv.FormatFloat(*t.Value, 'f', 1, 64)
+	}
+	if t.Source != "" {
+		v += " (" + t.Source + " " + t.From + ".." + t.To + ")"
+	}
+	return v
 }
 
 func targetGoal(t Target) string {
-	if strings.Contains(t.KPI, "days") || t.KPI == "logins_per_week" || t.KPI == "features_used" {
+	if strings.Contains(t.KPI, "days") || t.KPI == "logins_per_week" || t.KPI == "features_used" || t.KPI == "health_score" {
 		return t.Op + " " + strconv.FormatFloat(t.Target, 'f', 1, 64)
 	}
 	return t.Op + " " + Pct(t.Target)

@@ -19,7 +19,10 @@ func WriteHTML(w io.Writer, r *Report) error {
 		Bands    template.HTML
 		Cohorts  template.HTML
 		AtRisk   []Account
-	}{r, movementChart(r.Movements), bandChart(r.Bands), cohortChart(r.Cohorts), AtRisk(r.Accounts, 15)}
+		Backtest template.HTML
+		Script   template.HTML
+	}{r, movementChart(r.Movements), bandChart(r.Bands), cohortChart(r.Cohorts), AtRisk(r.Accounts, 15), backtestSection(r.Backtest),
+		drawnScript}
 	return page.Execute(w, data)
 }
 
@@ -77,22 +80,12 @@ td.l,th.l{text-align:left}
 <table><tr><th class="l">account</th><th>score</th><th class="l">band</th><th>MRR</th><th class="l">touch</th><th class="l">phase</th><th class="l">reasons</th></tr>
 {{range .AtRisk}}<tr><td class="l">{{.Name}}</td><td>{{printf "%.0f" .HealthScore}}</td><td class="l">{{.Band}}</td><td>{{money .MRR}}</td><td class="l">{{.TouchModel}}</td><td class="l">{{.Phase}}</td><td class="l">{{join .Reasons "; "}}</td></tr>
 {{end}}</table>
+{{.Backtest}}
 {{if .R.Unmatched}}<h2>Unmatched billing customers</h2>
 <table><tr><th class="l">customer</th><th class="l">name</th><th>MRR</th></tr>
 {{range .R.Unmatched}}<tr><td class="l">{{.System}}/{{.ID}}</td><td class="l">{{.Name}}</td><td>{{money .MRR}}</td></tr>{{end}}
 </table>{{end}}
-<script>
-// Marks how many charts drew visible marks, for the rendering test.
-window.addEventListener('load', function () {
-  var n = 0;
-  document.querySelectorAll('.chart svg').forEach(function (svg) {
-    var marks = svg.querySelectorAll('rect.mark, path.mark');
-    var drawn = Array.prototype.some.call(marks, function (m) { var b = m.getBBox(); return b.width > 0 && b.height > 0; });
-    if (drawn) n++;
-  });
-  document.body.setAttribute('data-charts-drawn', String(n));
-});
-</script>
+{{.Script}}
 </body></html>
 `))
 

@@ -6,6 +6,8 @@
 // fractions (1.08 = 108%).
 package report
 
+import "github.com/healthsync/healthsync/scoring/backtest"
+
 // Report is `healthsync report --format json` and GET /api/report.
 type Report struct {
 	AsOf       string           `json:"as_of"` // YYYY-MM-DD
@@ -29,6 +31,8 @@ type Report struct {
 	// Account is set when the report was asked for one account (its key or
 	// CRM ID, as given).
 	Account string `json:"account,omitempty"`
+	// Backtest is the latest `healthsync backtest` (backtest.go).
+	Backtest *backtest.Result `json:"backtest,omitempty"`
 }
 
 // Churned is an account that churned: its last MRR and the month its MRR
@@ -73,13 +77,19 @@ type Movement struct {
 	MRREnd       float64 `json:"mrr_end"`
 }
 
-// Target is a KPI against its configured target.
+// Target is a KPI against its configured target. Value is null when the
+// KPI cannot be computed (no data), and Met is then false. Source, From
+// and To say where a KPI measured elsewhere comes from
+// (churn_signal_detection: "backtest" or "live", and its period).
 type Target struct {
-	KPI    string  `json:"kpi"`
-	Op     string  `json:"op"`
-	Target float64 `json:"target"`
-	Value  float64 `json:"value"`
-	Met    bool    `json:"met"`
+	KPI    string   `json:"kpi"`
+	Op     string   `json:"op"`
+	Target float64  `json:"target"`
+	Value  *float64 `json:"value"`
+	Met    bool     `json:"met"`
+	Source string   `json:"source,omitempty"`
+	From   string   `json:"from,omitempty"`
+	To     string   `json:"to,omitempty"`
 }
 
 // Segment is the portfolio broken down by one dimension value.

@@ -20,7 +20,7 @@ func sample() *Report {
 			{Month: "2026-09", New: 100000, Expansion: 20000, Contraction: -5000, Churn: -30000, MRREnd: 1200000},
 			{Month: "2026-10", New: 50000, Expansion: 10000, Reactivation: 4567, Contraction: 0, Churn: -30000, MRREnd: 1234567},
 		},
-		Targets:  []Target{{KPI: "nrr", Op: ">=", Target: 1.10, Value: 1.08, Met: false}},
+		Targets:  []Target{{KPI: "nrr", Op: ">=", Target: 1.10, Value: ptr(1.08), Met: false}},
 		Segments: []Segment{{Dimension: "touch_model", Value: "high", TouchModel: "high", Customers: 1, MRR: 900000, NRR: 1.1}},
 		Accounts: []Account{
 			{ID: "salesforce/001A", CRM: CRMRef{System: "salesforce", ID: "001A"}, Name: "Acme", MRR: 900000, ARR: 10800000,
@@ -176,3 +176,5 @@ func TestAtRiskOrder(t *testing.T) {
 		t.Fatalf("AtRisk = %v, want [c b]", ids)
 	}
 }
+
+func ptr(v float64) *float64 { return &v }

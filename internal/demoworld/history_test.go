@@ -1,0 +1,49 @@
+package demoworld
+
+import (
+	"testing"
+	"time"
+)
+
+// TestChurnersFadeOrLeaveSuddenly: the world has churners of both styles;
+// a fading churner's logins in the 28 days before its end are below a
+// third of what it logged 150 to 178 days before, a sudden churner's are
+// not, and the year of history has no usage while no subscription runs.
+func TestChurnersFadeOrLeaveSuddenly(t *testing.T) {
+	w := Generate(Options{Accounts: 300, Seed: 1, Now: testNow})
+	day := 24 * time.Hour
+	styles := map[string]int{}
+	for _, a := range w.accounts {
+		subs := a.Customer.Subs
+		for _, s := range a.Signals {
+			if s.Time.Before(w.now.Add(-dailyDays*day)) && !running(subs, s.Time) && s.Metric != "nps" {
+				t.Fatalf("%s: %s signal at %s with no running subscription", a.Name, s.Metric, s.Time)
+			}
+		}
+		last := subs[len(subs)-1]
+		historyFrom := w.now.AddDate(-1, 0, 0).Add(-dailyDays * day)
+		if a.Churn == "" || last.EndedAt.IsZero() || last.EndedAt.After(w.now) || last.EndedAt.Sub(last.Start) < 180*day ||
+			last.EndedAt.Add(-178*day).Before(historyFrom) {
+			continue
+		}
+		styles[a.Churn]++
+		var late, early float64
+		for _, s := range a.Signals {
+			if s.Metric != "logins" {
+				continue
+			}
+			switch left := last.EndedAt.Sub(s.Time); {
+			case left > 0 && left <= 28*day:
+				late += s.Value
+			case left > 150*day && left <= 178*day:
+				early += s.Value
+			}
+		}
+		if fades := late < early/3; fades != (a.Churn == churnFades) {
+			t.Errorf("%s (%s): logins %v in the last 28 days, %v 150-178 days before", a.Name, a.Churn, late, early)
+		}
+	}
+	if styles[churnFades] == 0 || styles[churnSudden] == 0 {
+		t.Errorf("churners by style %v: want both", styles)
+	}
+}
