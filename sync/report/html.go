@@ -24,8 +24,8 @@ func WriteHTML(w io.Writer, r *Report) error {
 }
 
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"money": Money, "pct": Pct, "join": strings.Join,
-	"tval": targetValue, "tgoal": targetGoal,
+	"money": Money, "pct": Pct, "moneyOf": MoneyOf, "pctOf": PctOf, "status": status, "join": strings.Join,
+	"tval": targetValue, "scope": Scope, "unknowns": Unknowns, "tgoal": targetGoal,
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -37,7 +37,8 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px}
 .cards{display:flex;flex-wrap:wrap;gap:10px}
 .card{background:#fff;border:1px solid #e4e7eb;border-radius:6px;padding:10px 14px;min-width:110px}
 .card .k{font-size:12px;color:#616e7c}.card .v{font-size:20px;font-weight:600}
-.met{color:#1d7f4e}.missed{color:#b42318}
+.met{color:#1d7f4e}.MISSED{color:#b42318}
+.notice{background:#fff4e5;border:1px solid #f2994a;padding:8px 12px;margin-bottom:12px}
 table{border-collapse:collapse;background:#fff;font-size:13px}
 th,td{border:1px solid #e4e7eb;padding:4px 8px;text-align:right}th{background:#f0f2f5}
 td.l,th.l{text-align:left}
@@ -48,20 +49,22 @@ td.l,th.l{text-align:left}
 <body>
 <h1>healthsync portfolio report</h1>
 <div class="sub">As of {{.R.AsOf}} &middot; {{.R.Currency}} &middot; period {{.R.Period.From}} to {{.R.Period.To}}</div>
+{{with .R.Notice}}<div class="notice">{{.}}</div>{{end}}
+<div class="sub" id="scope">{{scope .R}}{{range unknowns .R}}<br>{{.}}{{end}}</div>
 <div class="cards">
 <div class="card"><div class="k">MRR</div><div class="v">{{money .R.Portfolio.MRR}}</div></div>
 <div class="card"><div class="k">ARR</div><div class="v">{{money .R.Portfolio.ARR}}</div></div>
 <div class="card"><div class="k">Customers</div><div class="v">{{.R.Portfolio.Customers}}</div></div>
-<div class="card"><div class="k">NRR</div><div class="v">{{pct .R.Portfolio.NRR}}</div></div>
-<div class="card"><div class="k">GRR</div><div class="v">{{pct .R.Portfolio.GRR}}</div></div>
-<div class="card"><div class="k">CRR</div><div class="v">{{pct .R.Portfolio.CRR}}</div></div>
-<div class="card"><div class="k">Logo churn</div><div class="v">{{pct .R.Portfolio.LogoChurnRate}}</div></div>
-<div class="card"><div class="k">ARPA</div><div class="v">{{money .R.Portfolio.ARPA}}</div></div>
-<div class="card"><div class="k">LTV</div><div class="v">{{money .R.Portfolio.LTV}}</div></div>
+<div class="card"><div class="k">NRR</div><div class="v">{{pctOf .R.Portfolio.NRR}}</div></div>
+<div class="card"><div class="k">GRR</div><div class="v">{{pctOf .R.Portfolio.GRR}}</div></div>
+<div class="card"><div class="k">CRR</div><div class="v">{{pctOf .R.Portfolio.CRR}}</div></div>
+<div class="card"><div class="k">Logo churn</div><div class="v">{{pctOf .R.Portfolio.LogoChurnRate}}</div></div>
+<div class="card"><div class="k">ARPA</div><div class="v">{{moneyOf .R.Portfolio.ARPA}}</div></div>
+<div class="card"><div class="k">LTV</div><div class="v">{{moneyOf .R.Portfolio.LTV}}</div></div>
 </div>
 {{if .R.Targets}}<h2>KPI targets</h2>
 <table><tr><th class="l">KPI</th><th>value</th><th>target</th><th class="l">status</th></tr>
-{{range .R.Targets}}<tr><td class="l">{{.KPI}}</td><td>{{tval .}}</td><td>{{tgoal .}}</td><td class="l {{if .Met}}met{{else}}missed{{end}}">{{if .Met}}met{{else}}missed{{end}}</td></tr>
+{{range .R.Targets}}<tr><td class="l">{{.KPI}}</td><td>{{tval .}}</td><td>{{tgoal .}}</td><td class="l {{status .}}">{{status .}}{{with .Reason}}: {{.}}{{end}}</td></tr>
 {{end}}</table>{{end}}
 <h2>MRR movements by month</h2>
 <div class="chart" id="chart-movements">{{.Movement}}</div>
@@ -71,7 +74,7 @@ td.l,th.l{text-align:left}
 <div class="chart" id="chart-cohorts">{{.Cohorts}}</div>
 <h2>Segments</h2>
 <table id="segments"><tr><th class="l">dimension</th><th class="l">value</th><th>customers</th><th>MRR</th><th>NRR</th><th>at risk</th></tr>
-{{range .R.Segments}}<tr><td class="l">{{.Dimension}}</td><td class="l">{{.Value}}</td><td>{{.Customers}}</td><td>{{money .MRR}}</td><td>{{pct .NRR}}</td><td>{{.AtRisk}}</td></tr>
+{{range .R.Segments}}<tr><td class="l">{{.Dimension}}</td><td class="l">{{.Value}}</td><td>{{.Customers}}</td><td>{{money .MRR}}</td><td>{{pctOf .NRR}}</td><td>{{.AtRisk}}</td></tr>
 {{end}}</table>
 <h2>Accounts most at risk</h2>
 <table><tr><th class="l">account</th><th>score</th><th class="l">band</th><th>MRR</th><th class="l">touch</th><th class="l">phase</th><th class="l">reasons</th></tr>
