@@ -131,9 +131,11 @@ func TestHTMLSelfContained(t *testing.T) {
 	}
 }
 
-// TestHTMLRendersInChromium renders the page in headless Chromium and checks
-// every chart drew visible marks. CI installs chromium; elsewhere the test is
-// skipped when the browser is absent.
+// TestHTMLRendersInChromium renders a report of a generated book in
+// headless Chromium, checks that every chart drew visible marks and names
+// its axes, and keeps a screenshot (under $OUT when set, for CI to keep as
+// an artifact). CI installs chromium; elsewhere the test is skipped when
+// the browser is absent.
 func TestHTMLRendersInChromium(t *testing.T) {
 	bin := chromium()
 	if bin == "" {
@@ -143,9 +145,14 @@ func TestHTMLRendersInChromium(t *testing.T) {
 		t.Skip("chromium not installed")
 	}
 	dir := t.TempDir()
-	file := filepath.Join(dir, "report.html")
+	out := os.Getenv("OUT")
+	if out == "" {
+		out = dir
+	}
+	file := filepath.Join(out, "healthsync-report.html")
+	r := bookReport(t)
 	var buf bytes.Buffer
-	if err := WriteHTML(&buf, sample()); err != nil {
+	if err := WriteHTML(&buf, r); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
@@ -155,10 +162,19 @@ func TestHTMLRendersInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatalf("chromium: %v", err)
 	}
-	m := regexp.MustCompile(`data-charts-drawn="(\d+)"`).FindStringSubmatch(dom)
-	if m == nil || m[1] != "3" {
-		t.Fatalf("charts drawn = %v, want 3 (DOM head: %.300s)", m, dom)
+	drawn := regexp.MustCompile(`data-charts-drawn="(\d+)"`).FindStringSubmatch(dom)
+	labelled := regexp.MustCompile(`data-charts-labelled="(\d+)"`).FindStringSubmatch(dom)
+	if drawn == nil || drawn[1] != "5" || labelled == nil || labelled[1] != "5" {
+		t.Fatalf("charts drawn = %v, labelled = %v, want 5 and 5 (DOM head: %.300s)", drawn, labelled, dom)
 	}
+	png := filepath.Join(out, "healthsync-report.png")
+	if err := Screenshot(t.Context(), bin, file, filepath.Join(dir, "profile"), png, 1280, 4000); err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if st, err := os.Stat(png); err != nil || st.Size() < 10000 {
+		t.Fatalf("screenshot %s: %v", png, err)
+	}
+	t.Logf("page: %s, screenshot: %s", file, png)
 }
 
 func chromium() string {
