@@ -118,6 +118,7 @@ func New(o Options) (*Engine, error) {
 	}
 	e.score = o.Config.Scoring
 	e.score.ApplyDefaults()
+	e.score.Location = o.Config.Reporting.Location()
 	rules, err := scoring.CompileRules(o.Config.Tasks)
 	if err != nil {
 		return nil, fmt.Errorf("engine: compiling task rules: %w", err)

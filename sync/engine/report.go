@@ -30,7 +30,7 @@ func (e *Engine) Report(ctx context.Context, o ReportOptions) (*report.Report, *
 	if asOf.IsZero() {
 		asOf = e.now()
 	}
-	if _, _, err := report.ResolvePeriod(asOf, o.From, o.To); err != nil {
+	if _, _, err := report.ResolvePeriod(asOf, e.score.Location, o.From, o.To); err != nil {
 		return nil, nil, err
 	}
 	e.mu.Lock()

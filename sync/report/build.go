@@ -25,7 +25,8 @@ type Input struct {
 	// complete months before AsOf's month).
 	From, To scoring.Month
 	// Settings are the scoring settings with defaults applied; their
-	// Segments are the configured dimensions.
+	// Segments are the configured dimensions and their Location the
+	// business's time zone (months, the as-of day).
 	Settings scoring.Settings
 	// Segment is one more dimension to break the portfolio down by.
 	Segment string
@@ -53,11 +54,11 @@ type Member struct {
 const populationRule = "accounts with MRR > 0 on date"
 
 // ResolvePeriod fills in the default period (the 12 complete months before
-// asOf's month) and rejects a period that ends before it starts or after
-// asOf's month.
-func ResolvePeriod(asOf time.Time, from, to scoring.Month) (scoring.Month, scoring.Month, error) {
+// asOf's month in loc, the business's time zone) and rejects a period that
+// ends before it starts or after asOf's month.
+func ResolvePeriod(asOf time.Time, loc *time.Location, from, to scoring.Month) (scoring.Month, scoring.Month, error) {
 	if to == 0 {
-		to = scoring.MonthOf(asOf) - 1
+		to = scoring.MonthIn(asOf, loc) - 1
 	}
 	if from == 0 {
 		from = to - 11
@@ -65,7 +66,7 @@ func ResolvePeriod(asOf time.Time, from, to scoring.Month) (scoring.Month, scori
 	if from > to {
 		return 0, 0, fmt.Errorf("%w: the period starts in %s, after it ends in %s", ErrOptions, from, to)
 	}
-	if cur := scoring.MonthOf(asOf); to > cur {
+	if cur := scoring.MonthIn(asOf, loc); to > cur {
 		return 0, 0, fmt.Errorf("%w: the period ends in %s, after the as-of month %s", ErrOptions, to, cur)
 	}
 	return from, to, nil
@@ -73,7 +74,11 @@ func ResolvePeriod(asOf time.Time, from, to scoring.Month) (scoring.Month, scori
 
 // Build computes the report. It fails only on bad options (ErrOptions).
 func Build(in Input) (*Report, error) {
-	from, to, err := ResolvePeriod(in.AsOf, in.From, in.To)
+	loc := in.Settings.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	from, to, err := ResolvePeriod(in.AsOf, loc, in.From, in.To)
 	if err != nil {
 		return nil, err
 	}
@@ -93,9 +98,9 @@ func Build(in Input) (*Report, error) {
 	major := func(minor int64) float64 {
 		return math.Round(float64(minor)/math.Pow10(scoring.MinorUnitExponent(in.Currency))*100) / 100
 	}
-	asOf := in.AsOf.Format("2006-01-02")
+	asOf := in.AsOf.In(loc).Format("2006-01-02")
 	r := &Report{
-		AsOf: asOf, Currency: in.Currency,
+		AsOf: asOf, Timezone: loc.String(), Currency: in.Currency,
 		Period:    Period{From: from.String(), To: to.String()},
 		Movements: []Movement{}, Targets: []Target{}, Segments: []Segment{}, Accounts: []Account{},
 		Unmatched: []Unmatched{}, Conflicts: []Conflict{}, Cohorts: []Cohort{}, Bands: []BandCount{}, Scores: []ScoreBin{},

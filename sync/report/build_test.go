@@ -112,7 +112,7 @@ func TestPopulationTotalsAgree(t *testing.T) {
 	if err := WriteTable(&buf, r, 0, 5); err != nil {
 		t.Fatal(err)
 	}
-	if want := "3 accounts with MRR > 0 on 2026-12-06 (2 without MRR left out). Rates, movements and cohorts: months 2025-12 to 2026-11."; !strings.Contains(buf.String(), want) {
+	if want := "3 accounts with MRR > 0 on 2026-12-06 (2 without MRR left out). Rates, movements and cohorts: months 2025-12 to 2026-11 (UTC)."; !strings.Contains(buf.String(), want) {
 		t.Errorf("table header lacks %q:\n%s", want, buf.String())
 	}
 }
@@ -225,6 +225,41 @@ func TestPeriodIsValidated(t *testing.T) {
 				t.Fatalf("Build error = %v, want %q (ErrOptions)", err, c.want)
 			}
 		})
+	}
+}
+
+// TestAsOfInTheBusinessTimeZone pins issue 19 item 5 in the report: the
+// as-of day and the default period follow the business's time zone, and
+// the header names it.
+func TestAsOfInTheBusinessTimeZone(t *testing.T) {
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		loc    *time.Location
+		asOf   time.Time
+		want   string // as_of
+		period Period
+		zone   string
+	}{
+		{tokyo, time.Date(2026, 11, 30, 16, 0, 0, 0, time.UTC), "2026-12-01", Period{"2025-12", "2026-11"}, "Asia/Tokyo"},
+		{tokyo, time.Date(2026, 11, 30, 14, 0, 0, 0, time.UTC), "2026-11-30", Period{"2025-11", "2026-10"}, "Asia/Tokyo"},
+		{nil, time.Date(2026, 11, 30, 16, 0, 0, 0, time.UTC), "2026-11-30", Period{"2025-11", "2026-10"}, "UTC"},
+	}
+	for _, c := range cases {
+		in := input(world(), "")
+		in.AsOf, in.Settings.Location = c.asOf, c.loc
+		r, err := Build(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.AsOf != c.want || r.Period != c.period || r.Timezone != c.zone || r.Population.Date != c.want {
+			t.Errorf("%v in %v: as_of %s, period %+v, zone %s; want %s, %+v, %s", c.asOf, c.loc, r.AsOf, r.Period, r.Timezone, c.want, c.period, c.zone)
+		}
+		if !strings.HasSuffix(Scope(r), " ("+c.zone+").") {
+			t.Errorf("scope %q does not name the zone", Scope(r))
+		}
 	}
 }
 

@@ -8,7 +8,8 @@ package report
 
 // Report is `healthsync report --format json` and GET /api/report.
 type Report struct {
-	AsOf     string `json:"as_of"` // YYYY-MM-DD
+	AsOf     string `json:"as_of"`    // YYYY-MM-DD, in Timezone
+	Timezone string `json:"timezone"` // IANA zone of the months and the as-of day
 	Currency string `json:"currency"`
 	Period   Period `json:"period"`
 	// Population says which accounts and which day the current figures

@@ -13,7 +13,7 @@ import (
 
 func sample() *Report {
 	return &Report{
-		AsOf: "2026-10-31", Currency: "JPY", Period: Period{"2025-11", "2026-10"},
+		AsOf: "2026-10-31", Timezone: "Asia/Tokyo", Currency: "JPY", Period: Period{"2025-11", "2026-10"},
 		Population: Population{Date: "2026-10-31", Rule: populationRule, Customers: 2, WithoutMRR: 1},
 		Portfolio: Portfolio{MRR: 1234567, ARR: 14814804, Customers: 2, NRR: num(1.08), GRR: num(0.93), CRR: num(0.95),
 			LogoChurnRate: num(0.04), RevenueChurnRate: num(0.05), ARPA: num(617283.5), LTV: num(8230440)},
@@ -47,7 +47,7 @@ func TestJSONKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][]string{
-		"":           {"accounts", "api_usage?", "as_of", "bands", "cohorts", "conflicts", "currency", "movements", "notice?", "onboarding", "period", "population", "portfolio", "score_distribution", "segments", "targets", "tasks?", "unmatched"},
+		"":           {"accounts", "api_usage?", "as_of", "bands", "cohorts", "conflicts", "currency", "movements", "notice?", "onboarding", "period", "population", "portfolio", "score_distribution", "segments", "targets", "tasks?", "timezone", "unmatched"},
 		"population": {"customers", "date", "rule", "without_mrr"},
 		"portfolio":  {"arpa", "arr", "crr", "customers", "grr", "logo_churn_rate", "ltv", "mrr", "nrr", "revenue_churn_rate", "unknown?"},
 		"period":     {"from", "to"},

@@ -39,9 +39,13 @@ func status(t Target) string {
 // Scope is the sentence that says what the figures count, for the header
 // of every format.
 func Scope(r *Report) string {
+	zone := ""
+	if r.Timezone != "" {
+		zone = " (" + r.Timezone + ")"
+	}
 	return fmt.Sprintf("Customers, MRR, ARR, ARPA, LTV, health bands and segment counts: %d accounts with MRR > 0 on %s "+
-		"(%d without MRR left out). Rates, movements and cohorts: months %s to %s.",
-		r.Population.Customers, r.Population.Date, r.Population.WithoutMRR, r.Period.From, r.Period.To)
+		"(%d without MRR left out). Rates, movements and cohorts: months %s to %s%s.",
+		r.Population.Customers, r.Population.Date, r.Population.WithoutMRR, r.Period.From, r.Period.To, zone)
 }
 
 // Unknowns lists the unknown portfolio values with their reasons, sorted by
