@@ -198,7 +198,7 @@ func Build(in Input) (*Report, error) {
 			reasons = []string{}
 		}
 		r.Accounts = append(r.Accounts, Account{ID: m.ID, CRM: m.CRM, Name: m.Name, MRR: major(res.MRR), ARR: major(res.ARR),
-			HealthScore: math.Round(res.Health.Score), Band: res.Health.Band, Trend: math.Round(res.Health.Trend),
+			HealthScore: whole(res.Health.Score), Band: res.Health.Band, Trend: whole(res.Health.Trend),
 			TouchModel: res.Touch, Phase: res.Phase, Reasons: reasons, Override: res.Health.Override})
 	}
 	sort.Slice(r.Accounts, func(i, j int) bool { return r.Accounts[i].ID < r.Accounts[j].ID })
@@ -259,16 +259,23 @@ func distribution(members []Member, major func(int64) float64) ([]BandCount, []S
 }
 
 // negate turns a loss into a negative amount without producing -0.
-func negate(v float64) float64 {
+func negate(v float64) float64 { return plusZero(-v) }
+
+// whole rounds to a whole number without producing -0 (a trend of -0.3
+// is 0, and prints so).
+func whole(v float64) float64 { return plusZero(math.Round(v)) }
+
+// plusZero turns -0 into 0 and leaves every other value alone.
+func plusZero(v float64) float64 {
 	if v == 0 {
 		return 0
 	}
-	return -v
+	return v
 }
 
 func num(v float64) *float64 { return &v }
 
-func round4(v float64) float64 { return math.Round(v*10000) / 10000 }
+func round4(v float64) float64 { return plusZero(math.Round(v*10000) / 10000) }
 
 func round4s(v []float64) []float64 {
 	out := make([]float64, len(v))

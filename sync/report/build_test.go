@@ -46,6 +46,7 @@ func flat(v int64, n int) []int64 {
 func world() []Member {
 	a := member("A", scoring.TouchHigh, scoring.BandHealthy, 85, "adoption", 100000, flat(100000, 13)...)
 	a.Industry, a.OwnerID, a.OwnerName = "Banking", "005A", "Ana Owner"
+	a.Result.Health.Trend = -0.3 // rounds to 0, never -0
 	a.Fields = map[string]any{"Tier__c": "Gold"}
 	b := member("B", scoring.TouchLow, scoring.BandAtRisk, 32, "renewal", 50000, flat(50000, 13)...)
 	b.Industry, b.OwnerID = "BANKING", "005B"
