@@ -53,6 +53,7 @@ func (c *Config) applyDefaults(present func(string) bool) {
 	setDur(&c.Server.ShutdownTimeout, 30*time.Second)
 	setStr(&c.Log.Level, "info")
 	setStr(&c.Reporting.Currency, "USD")
+	setStr(&c.Reporting.Timezone, "UTC")
 
 	for i := range c.Connectors {
 		c.Connectors[i].applyDefaults()

@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"time"
+	_ "time/tzdata" // reporting.timezone resolves in images without /usr/share/zoneinfo (distroless)
+)
 
 // Store is the bbolt database.
 type Store struct {
@@ -32,13 +35,28 @@ type Log struct {
 	Format string `yaml:"format,omitempty" json:"format,omitempty"`
 }
 
-// Reporting sets the currency money is reported in.
+// Reporting sets the currency money is reported in and the business's
+// time zone.
 type Reporting struct {
 	// Currency is an ISO 4217 code (default USD).
 	Currency string `yaml:"currency" json:"currency"`
 	// FX converts other currencies: FX["USD"] = 150 means 1 USD = 150 units
 	// of Currency.
 	FX map[string]float64 `yaml:"fx,omitempty" json:"fx,omitempty"`
+	// Timezone is an IANA zone name (default UTC). Month boundaries (MRR
+	// movements, periods, cohorts), the as-of day and task due dates follow
+	// it: a subscription starting at 08:00 on 1 November in Asia/Tokyo
+	// counts in November.
+	Timezone string `yaml:"timezone,omitempty" json:"timezone,omitempty"`
+}
+
+// Location returns the Timezone's location (UTC when it is empty or was
+// not validated).
+func (r Reporting) Location() *time.Location {
+	if loc, err := time.LoadLocation(r.Timezone); err == nil && r.Timezone != "" {
+		return loc
+	}
+	return time.UTC
 }
 
 // Matching rule kinds.

@@ -203,6 +203,9 @@ func (c *Config) validate() []scoring.FieldError {
 	if !currencyRe.MatchString(r.Currency) {
 		k.add("reporting.currency", "must be an ISO 4217 code such as USD or JPY, not %q", r.Currency)
 	}
+	if _, err := time.LoadLocation(r.Timezone); err != nil || r.Timezone == "" || strings.EqualFold(r.Timezone, "local") {
+		k.add("reporting.timezone", "must be an IANA time zone such as Asia/Tokyo or UTC, not %q", r.Timezone)
+	}
 	for cur, rate := range r.FX {
 		p := "reporting.fx." + cur
 		switch {

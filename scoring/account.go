@@ -112,7 +112,7 @@ const day = 24 * time.Hour
 // ApplyDefaults; rules may be nil (no tasks). It is safe to call
 // concurrently.
 func ScoreAccount(in AccountInput, asOf time.Time, s Settings, rules *CompiledRules) AccountResult {
-	return scoreAccount(&in, asOf.UTC(), &s, rules)
+	return scoreAccount(&in, asOf.In(zone(s.Location)), &s, rules)
 }
 
 func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *CompiledRules) AccountResult {
@@ -128,12 +128,12 @@ func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *Compiled
 	if h < 1 {
 		h = 1
 	}
-	cur := MonthOf(asOf)
+	cur := MonthIn(asOf, s.Location)
 	first := cur - Month(h) + 1
 	res.Months = make([]MonthMRR, h)
 	instants := make([]time.Time, h+1)
 	for i := range instants {
-		instants[i] = (first + Month(i) - 1).LastInstant()
+		instants[i] = (first + Month(i) - 1).LastInstantIn(s.Location)
 	}
 	instants[h] = asOf
 	vals := make([]int64, h+1)
@@ -488,7 +488,7 @@ func ScoreAccounts(n int, input func(i int) AccountInput, asOf time.Time, s Sett
 		workers = runtime.GOMAXPROCS(0)
 	}
 	out := make([]AccountResult, n)
-	asOf = asOf.UTC()
+	asOf = asOf.In(zone(s.Location))
 	const chunk = 256
 	var next atomic.Int64
 	var wg sync.WaitGroup

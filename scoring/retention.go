@@ -232,7 +232,7 @@ func Portfolio(accounts []AccountResult, from, to Month, s Settings) PortfolioRe
 	var ttv []float64
 	var logins, features float64
 	var nLogins, nFeatures int
-	periodEnd := to.End()
+	periodEnd := to.EndIn(s.Location)
 	for ai := range accounts {
 		ar := &accounts[ai]
 		if len(ar.Months) <= ti || ar.Months[0].Month != first {
@@ -287,7 +287,7 @@ func Portfolio(accounts []AccountResult, from, to Month, s Settings) PortfolioRe
 			}
 		}
 		// onboarding: accounts that started in the period and were due
-		if !ar.Start.IsZero() && !ar.Start.Before(from.Start()) && ar.Start.Before(periodEnd) {
+		if !ar.Start.IsZero() && !ar.Start.Before(from.StartIn(s.Location)) && ar.Start.Before(periodEnd) {
 			due := !ar.Start.Add(time.Duration(s.Lifecycle.OnboardingDays) * day).After(ar.AsOf)
 			if ar.Onboarded || due {
 				out.OnboardingEligible++

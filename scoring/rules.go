@@ -325,11 +325,11 @@ func execTemplate(t *template.Template, data map[string]any) (string, error) {
 	return sb.String(), nil
 }
 
-// PeriodKey names the dedupe period containing t (UTC): "2026-11-23" (day),
+// PeriodKey names the dedupe period containing t in t's location (scoring
+// passes the as-of time in Settings.Location): "2026-11-23" (day),
 // "2026-W48" (ISO week), "2026-11" (month), "2026-Q4" (quarter), "2026"
 // (year) or "once".
 func PeriodKey(period string, t time.Time) string {
-	t = t.UTC()
 	switch period {
 	case PeriodDay:
 		return t.Format("2006-01-02")
@@ -347,7 +347,10 @@ func PeriodKey(period string, t time.Time) string {
 	}
 }
 
+// dayStart is t's calendar day in t's location (scoring passes the as-of
+// time in Settings.Location, so due dates follow the business's day) as
+// midnight UTC, the form CRM date fields take: 2026-12-01 00:30 in Tokyo
+// gives 2026-12-01T00:00Z.
 func dayStart(t time.Time) time.Time {
-	t = t.UTC()
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }

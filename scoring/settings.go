@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 )
 
 // Settings holds every knob of the scoring package: how MRR is counted, the
@@ -25,6 +26,9 @@ type Settings struct {
 	// or "owner" / "industry") the portfolio is broken down by, in addition
 	// to the touch model.
 	Segments []string `yaml:"segments,omitempty" json:"segments,omitempty"`
+	// Location is the business's time zone (config reporting.timezone; nil:
+	// UTC): month boundaries, the as-of day and task due dates follow it.
+	Location *time.Location `yaml:"-" json:"-"`
 }
 
 // Metric presets: named bundles of MRR rules, so a team can match the tool

@@ -174,8 +174,8 @@ func TestBacktestJSONContract(t *testing.T) {
 			kpi = &r.Targets[i]
 		}
 	}
-	half := 0.5
-	wantKPI := report.Target{KPI: "churn_signal_detection", Op: ">=", Target: 0.8, Value: &half, Source: "backtest", From: "2026-01-01", To: "2026-06-25"}
+	half, met := 0.5, false
+	wantKPI := report.Target{KPI: "churn_signal_detection", Op: ">=", Target: 0.8, Value: &half, Met: &met, Source: "backtest", From: "2026-01-01", To: "2026-06-25"}
 	if kpi == nil || !reflect.DeepEqual(*kpi, wantKPI) {
 		t.Errorf("KPI = %+v, want %+v", kpi, wantKPI)
 	}

@@ -334,7 +334,7 @@ func defaultNote(def string) string {
 // lookupError makes an account that matches nothing or several a usage
 // error (exit 2).
 func lookupError(err error) error {
-	if errors.Is(err, engine.ErrNoAccount) || errors.Is(err, daemon.ErrAmbiguousAccount) {
+	if errors.Is(err, engine.ErrNoAccount) || errors.Is(err, daemon.ErrAmbiguousAccount) || errors.Is(err, daemon.ErrReportQuery) {
 		return usageError{err}
 	}
 	return err

@@ -51,7 +51,7 @@ const demoConfig = `# Written by healthsync demo: every URL points at a fake on 
 store: {path: %[1]q}
 server: {listen: "127.0.0.1:0", api_token: %[2]q}
 log: {level: warn}
-reporting: {currency: JPY, fx: {USD: 150.0}}
+reporting: {currency: JPY, fx: {USD: 150.0}, timezone: Asia/Tokyo}
 connectors:
   - name: salesforce
     kind: salesforce

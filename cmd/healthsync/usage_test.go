@@ -186,3 +186,26 @@ func TestStoreHeldWithoutDaemon(t *testing.T) {
 		})
 	}
 }
+
+// TestReportOptionsAreUsageErrors: options the report itself refuses (a
+// period reversed or past the as-of month, an unknown segment) exit 2 with
+// the reason, like flag mistakes.
+func TestReportOptionsAreUsageErrors(t *testing.T) {
+	path, _ := offlineConfig(t)
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"reversed period", []string{"--from", "2026-06", "--to", "2026-01"}, "is before from"},
+		{"period after as-of", []string{"--as-of", "2026-03-15", "--to", "2026-06"}, "2026-06"},
+		{"unknown segment", []string{"--segment", "bogus"}, "bogus"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errs := runCLI(t, append([]string{"report", "--config", path}, tt.args...)...)
+			if code != 2 || !strings.Contains(errs, tt.want) {
+				t.Fatalf("exit %d, want 2 with %q in stderr:\n%s", code, tt.want, errs)
+			}
+		})
+	}
+}

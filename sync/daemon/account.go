@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/healthsync/healthsync/sync/engine"
 	"github.com/healthsync/healthsync/sync/report"
@@ -117,7 +118,18 @@ func Report(ctx context.Context, eng *engine.Engine, st *store.Store, rq ReportQ
 		}
 		o.Account = key
 	}
+	if rq.AsOfDay != "" {
+		// The day is the business's calendar day (reporting.timezone).
+		d, err := time.ParseInLocation("2006-01-02", rq.AsOfDay, eng.Location())
+		if err != nil {
+			return nil, fmt.Errorf("%w: as-of: want YYYY-MM-DD, got %q", ErrReportQuery, rq.AsOfDay)
+		}
+		o.AsOf = d.AddDate(0, 0, 1).Add(-time.Nanosecond) // the end of that day
+	}
 	rep, _, err := eng.Report(ctx, o)
+	if errors.Is(err, report.ErrOptions) {
+		return nil, fmt.Errorf("%w: %w", ErrReportQuery, err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,10 @@ var ErrReportQuery = errors.New("bad report query")
 type ReportQuery struct {
 	Options engine.ReportOptions
 	Format  string // one of ReportFormats, lower-case
+	// AsOfDay is the as-of day as given (YYYY-MM-DD); Report reads it in the
+	// business's time zone (Options.AsOf holds the end of that day in UTC
+	// until then).
+	AsOfDay string
 }
 
 // ParseReportQuery reads q; an empty format is def.
@@ -51,6 +55,7 @@ func ParseReportQuery(q url.Values, def string) (ReportQuery, error) {
 			return rq, fmt.Errorf("%w: as-of: want YYYY-MM-DD, got %q", ErrReportQuery, s)
 		}
 		o.AsOf = t.Add(24*time.Hour - time.Nanosecond) // the end of that day, UTC
+		rq.AsOfDay = s
 	}
 	rq.Format = strings.ToLower(strings.TrimSpace(q.Get("format")))
 	if rq.Format == "" {

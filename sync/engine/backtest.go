@@ -53,7 +53,7 @@ func (e *Engine) Histories(ctx context.Context, asOf, signalsSince, scoresSince 
 		if s.Previous != nil {
 			var d snapshotDetail
 			json.Unmarshal(s.Previous.Detail, &d)
-			in.Recorded = recordedMonths(d.Months, asOf)
+			in.Recorded = recordedMonths(d.Months, scoring.MonthIn(asOf, e.score.Location))
 		}
 		h := History{Input: in}
 		snaps, err := e.st.ScoreHistory(key, scoresSince)
@@ -116,10 +116,11 @@ func (e *Engine) attachBacktest(r *report.Report) {
 		t.Source, t.From, t.To = bt.Source, bt.From, bt.To
 		if bt.DetectionRate != nil {
 			v := *bt.DetectionRate
-			t.Value, t.Met = &v, v >= t.Target-1e-9
+			met := v >= t.Target-1e-9
 			if t.Op == "<=" {
-				t.Met = v <= t.Target+1e-9
+				met = v <= t.Target+1e-9
 			}
+			t.Value, t.Met, t.Reason = &v, &met, ""
 		}
 	}
 }

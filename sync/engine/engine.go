@@ -122,6 +122,7 @@ func New(o Options) (*Engine, error) {
 	}
 	e.score = o.Config.Scoring
 	e.score.ApplyDefaults()
+	e.score.Location = o.Config.Reporting.Location()
 	rules, err := scoring.CompileRules(o.Config.Tasks)
 	if err != nil {
 		return nil, fmt.Errorf("engine: compiling task rules: %w", err)
@@ -187,3 +188,12 @@ func waitCtx(ctx context.Context, step string) error {
 
 // index is the current record index (nil before the first full reconcile).
 func (e *Engine) index() *recordIndex { return e.idxp.Load() }
+
+// Location is the business's time zone (reporting.timezone): months, as-of
+// days and task due dates are read in it.
+func (e *Engine) Location() *time.Location {
+	if e.score.Location == nil {
+		return time.UTC
+	}
+	return e.score.Location
+}

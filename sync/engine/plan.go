@@ -158,7 +158,7 @@ var healthKeys = []string{config.FieldHealthScore, config.FieldBand, config.Fiel
 // MakePlan computes the write plan from a reconcile, the values last
 // written and the values read back from the CRM. It makes no API call.
 func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
-	p := &Plan{AsOf: rec.AsOf, Calls: map[string]int{}}
+	p := &Plan{AsOf: rec.AsOf, Calls: map[string]int{}, Writes: []RecordWrite{}, Creates: []TaskCreate{}, Closes: []TaskClose{}}
 	written := map[string]map[store.WriteKey]map[string]store.WrittenValue{}
 	crmTasks := map[string]record.Task{} // dedupe key -> open CRM task
 	for _, c := range e.conns {

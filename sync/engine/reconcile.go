@@ -265,7 +265,7 @@ func (e *Engine) Reconcile(ctx context.Context, asOf time.Time, recordState bool
 			in.LastHealth = &scoring.LastHealth{Score: p.Score, Band: p.Band, Reasons: p.Reasons}
 			in.PreviousTouch = d.TouchBase
 			in.OnboardedAt = d.OnboardedAt
-			in.Recorded = recordedMonths(d.Months, asOf)
+			in.Recorded = recordedMonths(d.Months, scoring.MonthIn(asOf, e.score.Location))
 		}
 		hist, err := e.st.ScoreHistory(s.Account.Key(), trendSince)
 		if err != nil {
@@ -467,7 +467,7 @@ func (e *Engine) monthsWith(prev *store.ScoreSnapshot, asOf time.Time, mrr int64
 			}
 		}
 	}
-	cur := scoring.MonthOf(asOf)
+	cur := scoring.MonthIn(asOf, e.score.Location)
 	months[cur.String()] = mrr
 	oldest := cur - scoring.Month(e.score.Metrics.HistoryMonths)
 	for k := range months {
@@ -479,9 +479,8 @@ func (e *Engine) monthsWith(prev *store.ScoreSnapshot, asOf time.Time, mrr int64
 }
 
 // recordedMonths turns stored month-end values into scoring's Recorded
-// months, the current month excluded (it is computed live).
-func recordedMonths(months map[string]int64, asOf time.Time) []scoring.RecordedMonth {
-	cur := scoring.MonthOf(asOf)
+// months, the current month cur excluded (it is computed live).
+func recordedMonths(months map[string]int64, cur scoring.Month) []scoring.RecordedMonth {
 	var out []scoring.RecordedMonth
 	for k, v := range months {
 		t, err := time.Parse("2006-01", k)

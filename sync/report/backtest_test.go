@@ -81,7 +81,9 @@ func TestBacktestRendersInChromium(t *testing.T) {
 		write func(*bytes.Buffer) error
 		want  string
 	}{
-		{"report", func(b *bytes.Buffer) error { return WriteHTML(b, r) }, "5"},
+		// The sample report draws movements, scores, bands and cohorts (no
+		// segment has customers) and the backtest section two more.
+		{"report", func(b *bytes.Buffer) error { return WriteHTML(b, r) }, "6"},
 		{"backtest page", func(b *bytes.Buffer) error { return WriteBacktestHTML(b, r.Backtest) }, "2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

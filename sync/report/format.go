@@ -48,14 +48,14 @@ func Money(v float64) string {
 func Pct(v float64) string { return strconv.FormatFloat(v*100, 'f', 1, 64) + "%" }
 
 func targetValue(t Target) string {
-	if t.Value == nil {
-		return "unknown"
-	}
-	v := Pct(*t.Value)
+	v := PctOf(t.Value)
 	if strings.Contains(t.KPI, "days") || t.KPI == "logins_per_week" || t.KPI == "features_used" || t.KPI == "health_score" {
+		if t.Value == nil {
+			return NA
+		}
 		v = strconv.FormatFloat(*t.Value, 'f', 1, 64)
 	}
-	if t.Source != "" {
+	if t.Source != "" && t.Value != nil {
 		v += " (" + t.Source + " " + t.From + ".." + t.To + ")"
 	}
 	return v
@@ -73,22 +73,19 @@ func targetGoal(t Target) string {
 func WriteTable(w io.Writer, r *Report, lastMovements, topAtRisk int) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	p := r.Portfolio
-	fmt.Fprintf(w, "Portfolio as of %s (%s, period %s to %s)\n\n", plain(r.AsOf), plain(r.Currency), plain(r.Period.From), plain(r.Period.To))
+	fmt.Fprintf(w, "Portfolio as of %s (%s, period %s to %s)\n", plain(r.AsOf), plain(r.Currency), plain(r.Period.From), plain(r.Period.To))
+	writeScope(w, r)
 	fmt.Fprintf(tw, "MRR\tARR\tcustomers\tNRR\tGRR\tCRR\tlogo churn\trevenue churn\tARPA\tLTV\t\n")
 	fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", Money(p.MRR), Money(p.ARR), p.Customers,
-		Pct(p.NRR), Pct(p.GRR), Pct(p.CRR), Pct(p.LogoChurnRate), Pct(p.RevenueChurnRate), Money(p.ARPA), Money(p.LTV))
+		PctOf(p.NRR), PctOf(p.GRR), PctOf(p.CRR), PctOf(p.LogoChurnRate), PctOf(p.RevenueChurnRate), MoneyOf(p.ARPA), MoneyOf(p.LTV))
 	tw.Flush()
 
 	if len(r.Targets) > 0 {
 		fmt.Fprintf(w, "\nKPI targets\n")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "kpi\tvalue\ttarget\tstatus\n")
+		fmt.Fprintf(tw, "kpi\tvalue\ttarget\tstatus\twhy\n")
 		for _, t := range r.Targets {
-			st := "MISSED"
-			if t.Met {
-				st = "met"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", plain(t.KPI), targetValue(t), plain(targetGoal(t)), st)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", plain(t.KPI), targetValue(t), plain(targetGoal(t)), status(t), plain(t.Reason))
 		}
 		tw.Flush()
 	}
@@ -111,7 +108,7 @@ func WriteTable(w io.Writer, r *Report, lastMovements, topAtRisk int) error {
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "dimension\tvalue\tcustomers\tMRR\tNRR\tat risk\n")
 	for _, s := range r.Segments {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\n", plain(s.Dimension), plain(s.Value), s.Customers, Money(s.MRR), Pct(s.NRR), s.AtRisk)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\n", plain(s.Dimension), plain(s.Value), s.Customers, Money(s.MRR), PctOf(s.NRR), s.AtRisk)
 	}
 	tw.Flush()
 

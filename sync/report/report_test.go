@@ -13,15 +13,16 @@ import (
 
 func sample() *Report {
 	return &Report{
-		AsOf: "2026-10-31", Currency: "JPY", Period: Period{"2025-11", "2026-10"},
-		Portfolio: Portfolio{MRR: 1234567, ARR: 14814804, Customers: 3, NRR: 1.08, GRR: 0.93, CRR: 0.95,
-			LogoChurnRate: 0.04, RevenueChurnRate: 0.05, ARPA: 411522, LTV: 8230440},
+		AsOf: "2026-10-31", Timezone: "Asia/Tokyo", Currency: "JPY", Period: Period{"2025-11", "2026-10"},
+		Population: Population{Date: "2026-10-31", Rule: populationRule, Customers: 2, WithoutMRR: 1},
+		Portfolio: Portfolio{MRR: 1234567, ARR: 14814804, Customers: 2, NRR: num(1.08), GRR: num(0.93), CRR: num(0.95),
+			LogoChurnRate: num(0.04), RevenueChurnRate: num(0.05), ARPA: num(617283.5), LTV: num(8230440)},
 		Movements: []Movement{
 			{Month: "2026-09", New: 100000, Expansion: 20000, Contraction: -5000, Churn: -30000, MRREnd: 1200000},
 			{Month: "2026-10", New: 50000, Expansion: 10000, Reactivation: 4567, Contraction: 0, Churn: -30000, MRREnd: 1234567},
 		},
-		Targets:  []Target{{KPI: "nrr", Op: ">=", Target: 1.10, Value: ptr(1.08), Met: false}},
-		Segments: []Segment{{Dimension: "touch_model", Value: "high", TouchModel: "high", Customers: 1, MRR: 900000, NRR: 1.1}},
+		Targets:  []Target{{KPI: "nrr", Op: ">=", Target: 1.10, Value: num(1.08), Met: new(false)}},
+		Segments: []Segment{{Dimension: "touch_model", Value: "high", TouchModel: "high", Customers: 1, MRR: 900000, NRR: num(1.1)}},
 		Accounts: []Account{
 			{ID: "salesforce/001A", CRM: CRMRef{System: "salesforce", ID: "001A"}, Name: "Acme", MRR: 900000, ARR: 10800000,
 				HealthScore: 42, Band: "at_risk", TouchModel: "high", Phase: "renewal", Reasons: []string{"logins low"}},
@@ -46,14 +47,15 @@ func TestJSONKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][]string{
-		"":          {"accounts", "api_usage?", "as_of", "bands", "cohorts", "conflicts", "currency", "movements", "onboarding", "period", "portfolio", "segments", "targets", "tasks?", "unmatched"},
-		"portfolio": {"arpa", "arr", "crr", "customers", "grr", "logo_churn_rate", "ltv", "mrr", "nrr", "revenue_churn_rate"},
-		"period":    {"from", "to"},
-		"movements": {"churn", "contraction", "expansion", "month", "mrr_end", "new", "reactivation"},
-		"targets":   {"kpi", "met", "op", "target", "value"},
-		"segments":  {"at_risk", "customers", "dimension", "mrr", "nrr", "touch_model", "value"},
-		"accounts":  {"arr", "band", "crm", "health_score", "id", "mrr", "name", "phase", "reasons", "touch_model", "trend"},
-		"unmatched": {"id", "mrr", "system"},
+		"":           {"accounts", "api_usage?", "as_of", "bands", "cohorts", "conflicts", "currency", "movements", "notice?", "onboarding", "period", "population", "portfolio", "score_distribution", "segments", "targets", "tasks?", "timezone", "unmatched"},
+		"population": {"customers", "date", "rule", "without_mrr"},
+		"portfolio":  {"arpa", "arr", "crr", "customers", "grr", "logo_churn_rate", "ltv", "mrr", "nrr", "revenue_churn_rate", "unknown?"},
+		"period":     {"from", "to"},
+		"movements":  {"churn", "contraction", "expansion", "month", "mrr_end", "new", "reactivation"},
+		"targets":    {"kpi", "met", "op", "reason?", "target", "value"},
+		"segments":   {"at_risk", "customers", "dimension", "mrr", "nrr", "touch_model", "value"},
+		"accounts":   {"arr", "band", "crm", "health_score", "id", "mrr", "name", "phase", "reasons", "touch_model", "trend"},
+		"unmatched":  {"id", "mrr", "system"},
 	}
 	for section, keys := range want {
 		obj := m
@@ -129,9 +131,11 @@ func TestHTMLSelfContained(t *testing.T) {
 	}
 }
 
-// TestHTMLRendersInChromium renders the page in headless Chromium and checks
-// every chart drew visible marks. CI installs chromium; elsewhere the test is
-// skipped when the browser is absent.
+// TestHTMLRendersInChromium renders a report of a generated book in
+// headless Chromium, checks that every chart drew visible marks and names
+// its axes, and keeps a screenshot (under $OUT when set, for CI to keep as
+// an artifact). CI installs chromium; elsewhere the test is skipped when
+// the browser is absent.
 func TestHTMLRendersInChromium(t *testing.T) {
 	bin := chromium()
 	if bin == "" {
@@ -141,9 +145,14 @@ func TestHTMLRendersInChromium(t *testing.T) {
 		t.Skip("chromium not installed")
 	}
 	dir := t.TempDir()
-	file := filepath.Join(dir, "report.html")
+	out := os.Getenv("OUT")
+	if out == "" {
+		out = dir
+	}
+	file := filepath.Join(out, "healthsync-report.html")
+	r := bookReport(t)
 	var buf bytes.Buffer
-	if err := WriteHTML(&buf, sample()); err != nil {
+	if err := WriteHTML(&buf, r); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
@@ -153,10 +162,19 @@ func TestHTMLRendersInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatalf("chromium: %v", err)
 	}
-	m := regexp.MustCompile(`data-charts-drawn="(\d+)"`).FindStringSubmatch(dom)
-	if m == nil || m[1] != "3" {
-		t.Fatalf("charts drawn = %v, want 3 (DOM head: %.300s)", m, dom)
+	drawn := regexp.MustCompile(`data-charts-drawn="(\d+)"`).FindStringSubmatch(dom)
+	labelled := regexp.MustCompile(`data-charts-labelled="(\d+)"`).FindStringSubmatch(dom)
+	if drawn == nil || drawn[1] != "5" || labelled == nil || labelled[1] != "5" {
+		t.Fatalf("charts drawn = %v, labelled = %v, want 5 and 5 (DOM head: %.300s)", drawn, labelled, dom)
 	}
+	png := filepath.Join(out, "healthsync-report.png")
+	if err := Screenshot(t.Context(), bin, file, filepath.Join(dir, "profile"), png, 1280, 4000); err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if st, err := os.Stat(png); err != nil || st.Size() < 10000 {
+		t.Fatalf("screenshot %s: %v", png, err)
+	}
+	t.Logf("page: %s, screenshot: %s", file, png)
 }
 
 func chromium() string {
