@@ -393,12 +393,12 @@ func (e *Engine) createTaskBatch(ctx context.Context, c *Connector, name string,
 		return
 	}
 	before := c.stats()
+	// A failed call may still return the results it got (tasks created,
+	// or found by marker after an unknown outcome): they are recorded.
 	results, err := c.Tasks.CreateTasks(ctx, tasks)
 	rep.Calls += int(c.stats().Sub(before).Calls)
 	if err != nil {
-		rep.TasksFailed += len(tasks)
 		errs.add(fmt.Errorf("creating tasks in %s: %w", name, err))
-		return
 	}
 	now := e.now()
 	var created []store.CreatedTask
@@ -422,7 +422,9 @@ func (e *Engine) createTaskBatch(ctx context.Context, c *Connector, name string,
 	for key := range byKey {
 		if !answered[key] {
 			rep.TasksFailed++
-			errs.add(fmt.Errorf("task %s: no result returned", key))
+			if err == nil {
+				errs.add(fmt.Errorf("task %s: no result returned", key))
+			}
 		}
 	}
 	// The CRM created them: they count as created even when recording
