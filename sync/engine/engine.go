@@ -101,6 +101,22 @@ type Engine struct {
 	// missing or read-only, by connector: plans leave them out (guarded by
 	// mu; the check itself runs before mu is taken).
 	unusable unusableFields
+
+	// hooks stop a pass at an exact point, as a crash would (tests only;
+	// set before the engine is used, read without a lock).
+	hooks testHooks
+}
+
+// testHooks are the crash points tests set through export_test.go. A hook
+// that returns an error ends the step there, leaving the store as a killed
+// process would.
+type testHooks struct {
+	// afterCRMWrite runs after the CRM accepted a record batch, before it
+	// is recorded.
+	afterCRMWrite func(connector string) error
+	// afterTaskCreate runs after the CRM created tasks, before they are
+	// recorded.
+	afterTaskCreate func(connector string) error
 }
 
 // New builds an Engine. Task rules are compiled here (config validation

@@ -2,13 +2,16 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/healthsync/healthsync/connectors/hubspot"
 	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/connectors/stripe/stripetest"
 	"github.com/healthsync/healthsync/internal/faultproxy"
 	"github.com/healthsync/healthsync/sync/engine"
 )
@@ -189,5 +192,64 @@ func TestHubSpotTasksExactlyOnceUnderFaults(t *testing.T) {
 		trials, planned, crm, duplicates, faults, createFaults, requests)
 	if faults == 0 {
 		t.Fatal("no fault injected")
+	}
+}
+
+var errCrash = errors.New("killed here by the test")
+
+// editSkips are the plan's skips that call a field a person's edit.
+func editSkips(p *engine.Plan) []engine.Skip {
+	var out []engine.Skip
+	for _, s := range p.Skips {
+		if strings.Contains(s.Reason, "edited in the CRM") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// TestCrashAfterCRMWriteIsNotAnEdit (issue 13 item 3): the process dies
+// after Salesforce accepted a write and before it was recorded. The next
+// process finds the CRM holding values healthsync sent, not a person's
+// edit: nothing is skipped as edited, and later changes are still written.
+func TestCrashAfterCRMWriteIsNotAnEdit(t *testing.T) {
+	e := newSFStripe(t)
+	e.sync(t)
+	e.now = e.now.Add(time.Hour)
+	e.stripe.SetNow(e.now)
+	for i, q := range []int64{4, 2, 6} {
+		if err := e.stripe.UpdateSubscription(e.subs[i], func(s *stripetest.Subscription) { s.Items[0].Quantity = q }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	engine.SetCrashAfterCRMWrite(e.eng, func(string) error { return errCrash })
+	rep, _ := e.eng.Sync(context.Background(), engine.SyncOptions{})
+	if len(rep.Plan.Writes) != 3 || e.sf.Get("Account", e.accts[0])["MRR__c"] != 40000.0 {
+		t.Fatalf("the crashed run did not reach the CRM: plan %d writes, MRR__c %v", len(rep.Plan.Writes), e.sf.Get("Account", e.accts[0])["MRR__c"])
+	}
+	// A new process.
+	e.st.Close()
+	e.connect(t)
+	e.now = e.now.Add(time.Hour)
+	e.stripe.SetNow(e.now)
+	rep = e.sync(t)
+	if s := editSkips(rep.Plan); len(s) != 0 {
+		t.Fatalf("after the crash %d fields were taken for a person's edit: %+v", len(s), s)
+	}
+	// The fields are not frozen: the next change is written.
+	e.now = e.now.Add(time.Hour)
+	e.stripe.SetNow(e.now)
+	if err := e.stripe.UpdateSubscription(e.subs[0], func(s *stripetest.Subscription) { s.Items[0].Quantity = 9 }); err != nil {
+		t.Fatal(err)
+	}
+	rep = e.sync(t)
+	if s := editSkips(rep.Plan); len(s) != 0 {
+		t.Fatalf("a later run took %d fields for a person's edit: %+v", len(s), s)
+	}
+	if got := e.sf.Get("Account", e.accts[0]); got["MRR__c"] != 90000.0 || got["ARR__c"] != 1080000.0 {
+		t.Fatalf("MRR__c %v ARR__c %v, want 90000 / 1080000", got["MRR__c"], got["ARR__c"])
+	}
+	if pend, _ := e.st.Pending("sf"); len(pend) != 0 {
+		t.Errorf("%d writes still pending: %+v", len(pend), pend)
 	}
 }

@@ -160,6 +160,9 @@ var healthKeys = []string{config.FieldHealthScore, config.FieldBand, config.Fiel
 func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 	p := &Plan{AsOf: rec.AsOf, Calls: map[string]int{}}
 	written := map[string]map[store.WriteKey]map[string]store.WrittenValue{}
+	// sent holds the pending writes with values sent to the CRM whose
+	// success was never recorded (a crash between the call and recording).
+	sent := map[string]map[store.WriteKey]store.PendingWrite{}
 	crmTasks := map[string]record.Task{} // dedupe key -> open CRM task
 	for _, c := range e.conns {
 		if !c.IsCRM() {
@@ -185,6 +188,18 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 			return nil, err
 		}
 		written[c.Name()] = wv
+		pend, err := e.st.Pending(c.Name())
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range pend {
+			if len(w.Sent) > 0 {
+				if sent[c.Name()] == nil {
+					sent[c.Name()] = map[store.WriteKey]store.PendingWrite{}
+				}
+				sent[c.Name()][store.WriteKey{Object: w.Object, ID: w.ID}] = w
+			}
+		}
 		tasks, err := e.st.Tasks(c.Name())
 		if err != nil {
 			return nil, err
@@ -234,6 +249,7 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 			continue
 		}
 		last := written[s.Connector][store.WriteKey{Object: m.Object, ID: s.Account.ID}]
+		unconfirmed := sent[s.Connector][store.WriteKey{Object: m.Object, ID: s.Account.ID}]
 		want := e.desired(s, rec.AsOf)
 		w := RecordWrite{Connector: s.Connector, Object: m.Object, ID: s.Account.ID, Account: s.Account.Key(), Name: s.Account.Name}
 
@@ -266,6 +282,11 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 			}
 			lw, hasLW := last[field]
 			cur, hasCur := s.Account.Fields[field]
+			// The CRM holds a value healthsync sent but never recorded as
+			// written: it is healthsync's own, the last written value.
+			if hasCur && cur != nil && sentValue(unconfirmed, field, cur) {
+				lw, hasLW = store.WrittenValue{Value: cur, At: s.Account.Modified}, true
+			}
 			if nv == nil && !hasLW && cur == nil {
 				continue // nothing to clear
 			}
@@ -406,6 +427,17 @@ func (e *Engine) notices(s *Scored, asOf time.Time) []Notice {
 		}
 	}
 	return out
+}
+
+// sentValue reports whether v is among the values w sent to field whose
+// success was not recorded.
+func sentValue(w store.PendingWrite, field string, v any) bool {
+	for _, sv := range w.Sent[field] {
+		if sameValue(sv, v) {
+			return true
+		}
+	}
+	return false
 }
 
 // sameValue compares a stored or CRM value with a desired one: numbers by

@@ -270,8 +270,18 @@ func (e *Engine) writeBatch(ctx context.Context, c *Connector, due []store.Pendi
 		updates[i] = record.FieldUpdate{Object: w.Object, ID: w.ID, Fields: w.Fields}
 		attempts[w.ID] = w.Attempts
 	}
+	// The values are durably recorded as sent before the call: after a
+	// crash before MarkWritten, the next plan knows them as healthsync's.
+	if err := e.st.MarkSent(c.Name(), updates); err != nil {
+		return 0, err
+	}
 	results, err := c.Writer.Update(ctx, updates)
 	rep.Calls += int(c.stats().Sub(before).Calls)
+	if err == nil && e.hooks.afterCRMWrite != nil {
+		if herr := e.hooks.afterCRMWrite(c.Name()); herr != nil {
+			return 0, herr // a crash here: the CRM has the values, the store does not know
+		}
+	}
 	now := e.now()
 	if err != nil {
 		// The whole call failed: everything stays pending, retried later.
@@ -399,6 +409,12 @@ func (e *Engine) createTaskBatch(ctx context.Context, c *Connector, name string,
 	rep.Calls += int(c.stats().Sub(before).Calls)
 	if err != nil {
 		errs.add(fmt.Errorf("creating tasks in %s: %w", name, err))
+	}
+	if h := e.hooks.afterTaskCreate; h != nil {
+		if herr := h(name); herr != nil {
+			errs.add(herr) // a crash here: the CRM has the tasks, the store does not
+			return
+		}
 	}
 	now := e.now()
 	var created []store.CreatedTask
