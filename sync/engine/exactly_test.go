@@ -253,3 +253,44 @@ func TestCrashAfterCRMWriteIsNotAnEdit(t *testing.T) {
 		t.Errorf("%d writes still pending: %+v", len(pend), pend)
 	}
 }
+
+// TestTasksOfAKilledRunAreAdopted (issue 13 item 2): a run dies after
+// Salesforce created its tasks and before it recorded them. The next runs
+// find them by marker, record them (not created again), and close them
+// when the condition clears.
+func TestTasksOfAKilledRunAreAdopted(t *testing.T) {
+	e := newSFStripe(t)
+	e.st.AddSignals(signalsFor(e.accts, e.now, 0, 0, 0, 20))
+	engine.SetCrashAfterTaskCreate(e.eng, func(string) error { return errCrash })
+	rep, _ := e.eng.Sync(context.Background(), engine.SyncOptions{})
+	created, _ := sfTaskCounts(e)
+	if open, _ := e.st.OpenTasks(); created == 0 || len(open) != 0 {
+		t.Fatalf("the killed run left %d tasks in the CRM and %d in the store; want some and none (plan %d)", created, len(open), len(rep.Plan.Creates))
+	}
+	e.st.Close()
+	e.connect(t)
+	e.now = e.now.Add(time.Hour)
+	e.stripe.SetNow(e.now)
+	rep = e.sync(t)
+	open, err := e.st.OpenTasks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total, _ := sfTaskCounts(e); len(open) != created || total != created || len(rep.Plan.Creates) != 0 {
+		t.Fatalf("after restart: store %d open tasks, CRM %d, plan creates %d; want %d, %d, 0", len(open), total, len(rep.Plan.Creates), created, created)
+	}
+	// Usage recovers: the at-risk tasks close in the CRM.
+	e.now = e.now.Add(2 * time.Hour)
+	e.stripe.SetNow(e.now)
+	e.st.AddSignals(signalsFor(e.accts, e.now, time.Hour, 40, 10, 0))
+	rep = e.sync(t)
+	closed := 0
+	for _, tk := range e.sf.All("Task") {
+		if tk["Status"] == "Completed" {
+			closed++
+		}
+	}
+	if closed == 0 || closed != rep.Write.TasksClosed {
+		t.Fatalf("closed %d tasks in the CRM, run says %d (plan closes %d)", closed, rep.Write.TasksClosed, len(rep.Plan.Closes))
+	}
+}
