@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/healthsync/healthsync/connectors/hubspot"
 	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/connectors/salesforce/salesforcetest"
 	"github.com/healthsync/healthsync/connectors/stripe/stripetest"
 	"github.com/healthsync/healthsync/internal/faultproxy"
 	"github.com/healthsync/healthsync/sync/engine"
@@ -292,5 +294,75 @@ func TestTasksOfAKilledRunAreAdopted(t *testing.T) {
 	}
 	if closed == 0 || closed != rep.Write.TasksClosed {
 		t.Fatalf("closed %d tasks in the CRM, run says %d (plan closes %d)", closed, rep.Write.TasksClosed, len(rep.Plan.Closes))
+	}
+}
+
+// TestPersonEditsAreNeverOverwritten (issue 13 item 4) is a property test:
+// over seeded random cases, a person edits one to five healthsync fields of
+// an account, with or without a pending write from a failed pass (due or
+// not), and healthsync's wanted values change too. After the next runs
+// every edited field still holds the person's value, and the plan reported
+// each one healthsync wanted to write as not overwritten.
+func TestPersonEditsAreNeverOverwritten(t *testing.T) {
+	editable := []string{"MRR__c", "ARR__c", "Health_Score__c", "Health_Trend__c", "Health_Reasons__c"}
+	const cases = 10
+	for seed := range uint64(cases) {
+		rng := rand.New(rand.NewPCG(seed, 42))
+		e := newSFStripe(t)
+		e.sync(t)
+		acct := rng.IntN(len(e.accts))
+		change := func(q int64) {
+			e.now = e.now.Add(time.Hour)
+			e.stripe.SetNow(e.now)
+			if err := e.stripe.UpdateSubscription(e.subs[acct], func(s *stripetest.Subscription) { s.Items[0].Quantity = q }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pendingState := rng.IntN(3) // 0 none, 1 failed and due by the next run, 2 failed and waiting
+		if pendingState > 0 {
+			change(int64(10 + rng.IntN(5)))
+			e.sf.InjectFault(salesforcetest.Fault{Path: "/composite/sobjects", Count: 2, Status: 503})
+			e.eng.Sync(context.Background(), engine.SyncOptions{})
+		}
+		edits := map[string]any{}
+		for _, i := range rng.Perm(len(editable))[:1+rng.IntN(len(editable))] {
+			f := editable[i]
+			if f == "Health_Reasons__c" {
+				edits[f] = fmt.Sprintf("set by a CSM (case %d)", seed)
+			} else {
+				edits[f] = float64(7 + rng.IntN(50))
+			}
+		}
+		e.now = e.now.Add(time.Minute)
+		if err := e.sf.Update("Account", e.accts[acct], edits); err != nil {
+			t.Fatal(err)
+		}
+		change(int64(20 + rng.IntN(5)))
+		if pendingState == 1 {
+			e.now = e.now.Add(7 * time.Hour)
+			e.stripe.SetNow(e.now)
+		}
+		reported := map[string]bool{}
+		for range 2 {
+			rep := e.sync(t)
+			for _, s := range editSkips(rep.Plan) {
+				if s.ID == e.accts[acct] {
+					reported[s.Field] = true
+				}
+			}
+			e.now = e.now.Add(7 * time.Hour)
+			e.stripe.SetNow(e.now)
+		}
+		got := e.sf.Get("Account", e.accts[acct])
+		for f, v := range edits {
+			if got[f] != v {
+				t.Errorf("case %d (pending state %d, edits %v): %s = %v, the person's %v was overwritten", seed, pendingState, edits, f, got[f], v)
+			}
+			// The score and trend are written only past min_score_change: an
+			// edit of them is reported when healthsync would write them.
+			if !reported[f] && f != "Health_Score__c" && f != "Health_Trend__c" {
+				t.Errorf("case %d (pending state %d, edits %v): the edit of %s was not reported", seed, pendingState, edits, f)
+			}
+		}
 	}
 }

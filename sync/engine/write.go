@@ -115,8 +115,11 @@ func (e *Engine) applyDrops(drops []PendingDrop) error {
 		for _, w := range pend {
 			idx[store.WriteKey{Object: w.Object, ID: w.ID}] = w
 		}
+		// idx follows every change: several drops on one record (two fields a
+		// person edited) each start from what the previous one left.
 		for _, d := range ds {
-			w, ok := idx[store.WriteKey{Object: d.Object, ID: d.ID}]
+			k := store.WriteKey{Object: d.Object, ID: d.ID}
+			w, ok := idx[k]
 			if !ok {
 				continue
 			}
@@ -132,11 +135,13 @@ func (e *Engine) applyDrops(drops []PendingDrop) error {
 			if err := e.st.DropPending(conn, d.Object, d.ID); err != nil {
 				return err
 			}
+			delete(idx, k)
 			if len(remaining) > 0 {
 				w.Fields = remaining
 				if err := e.st.PutPending([]store.PendingWrite{w}); err != nil {
 					return err
 				}
+				idx[k] = w
 			}
 		}
 	}
