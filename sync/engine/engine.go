@@ -143,6 +143,13 @@ func New(o Options) (*Engine, error) {
 		return nil, fmt.Errorf("engine: compiling task rules: %w", err)
 	}
 	e.rules = rules
+	// A run still open in the store belongs to a process that stopped
+	// before it ended (one process per store file).
+	if n, err := o.Store.InterruptRuns(); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	} else if n > 0 {
+		o.Logger.Warn().Int("runs", n).Msg("runs of a stopped process marked interrupted")
+	}
 	return e, nil
 }
 

@@ -4,18 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/healthsync/healthsync/connectors/hubspot"
+	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/connectors/salesforce/salesforcetest"
 	"github.com/healthsync/healthsync/connectors/stripe/stripetest"
 	"github.com/healthsync/healthsync/internal/faultproxy"
 	"github.com/healthsync/healthsync/sync/engine"
+	"github.com/healthsync/healthsync/sync/store"
 )
 
 // atRisk makes every account of e at risk, so the at-risk rule raises one
@@ -365,4 +371,92 @@ func TestPersonEditsAreNeverOverwritten(t *testing.T) {
 			}
 		}
 	}
+}
+
+// killedSyncEnv names the store file TestKilledSyncChild syncs into; the
+// child runs only when it is set.
+const killedSyncEnv = "HEALTHSYNC_TEST_KILLED_SYNC_STORE"
+
+// TestKilledSyncChild is the child process of TestKilledSyncIsInterrupted:
+// it syncs into the store file the parent names and exits the process
+// (status 3) right after the CRM accepted the first write batch.
+func TestKilledSyncChild(t *testing.T) {
+	path := os.Getenv(killedSyncEnv)
+	if path == "" {
+		t.Skip("runs as the child of TestKilledSyncIsInterrupted")
+	}
+	e := newSFStripe(t)
+	e.st.Close()
+	e.path = path
+	e.connect(t)
+	engine.SetCrashAfterCRMWrite(e.eng, func(string) error { os.Exit(3); return nil })
+	e.eng.Sync(context.Background(), engine.SyncOptions{})
+	t.Fatal("the sync ended instead of being killed")
+}
+
+// TestKilledSyncIsInterrupted (issue 13 item 11): a sync process is killed
+// mid-run. Its run is in the history from its start ("running", beside its
+// pull runs), and the next process to start marks it interrupted.
+func TestKilledSyncIsInterrupted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "killed.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledSyncChild$")
+	cmd.Env = append(os.Environ(), killedSyncEnv+"="+path)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Fatalf("child: %v, want exit status 3\n%s", err, out)
+	}
+	statuses := func(st *store.Store) map[string]string {
+		runs, err := st.Runs(20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, r := range runs {
+			out[r.Kind+"/"+r.Connector] = r.Status
+		}
+		return out
+	}
+	st, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	want := map[string]string{"pull_full/sf": "ok", "pull_full/billing": "ok", "sync/": "running"}
+	if got := statuses(st); !maps.Equal(got, want) {
+		t.Fatalf("runs after the kill %v, want %v", got, want)
+	}
+	// The next process starts.
+	cfg, err := config.Parse("e2e.yaml", []byte(fmt.Sprintf(e2eConfig, path, "http://127.0.0.1:9", "http://127.0.0.1:9")), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := engine.New(engine.Options{Config: cfg, Store: st}); err != nil {
+		t.Fatal(err)
+	}
+	want["sync/"] = store.RunInterrupted
+	if got := statuses(st); !maps.Equal(got, want) {
+		t.Fatalf("runs after the next start %v, want %v", got, want)
+	}
+}
+
+// TestSyncWhoseEveryPullFailedIsFailed (issue 13 item 11): when no source
+// could be pulled the run is "failed", not "partial".
+func TestSyncWhoseEveryPullFailedIsFailed(t *testing.T) {
+	e := newSFStripe(t)
+	e.sf.InjectFault(salesforcetest.Fault{Path: "/", Count: 1000, Status: 400})
+	e.stripe.InjectFault(stripetest.Fault{Count: 1000, Status: 400})
+	rep, _ := e.eng.Sync(context.Background(), engine.SyncOptions{})
+	runs, err := e.st.Runs(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		if r.ID == rep.RunID && r.Status != "failed" {
+			t.Fatalf("sync run status %q, want failed (errors %v)", r.Status, r.Errors)
+		} else if r.ID == rep.RunID {
+			return
+		}
+	}
+	t.Fatalf("no run %s in %+v", rep.RunID, runs)
 }

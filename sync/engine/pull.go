@@ -99,6 +99,7 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 	}
 	rep.Full = full
 	log.Info().Bool("full", full).Msg("pull started")
+	e.putRun(store.Run{ID: rep.RunID, Connector: name, Kind: kindOf(full), Start: start, Status: "running"})
 
 	var errs firstErrors
 	var unseen []store.Gone

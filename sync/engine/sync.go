@@ -43,6 +43,10 @@ func (e *Engine) Sync(ctx context.Context, o SyncOptions) (rep *SyncReport, err 
 	rep = &SyncReport{RunID: newRunID(start, "sync", o.Connector), Start: start}
 	var errs firstErrors
 	status := "ok"
+	// The run is recorded when it starts and completed when it ends: a
+	// killed run stays "running" until the next process marks it
+	// interrupted.
+	e.putRun(store.Run{ID: rep.RunID, Kind: "sync", Start: start, Status: "running"})
 	// Every outcome is recorded in run history, failures included.
 	defer func() {
 		if err != nil {
@@ -66,10 +70,15 @@ func (e *Engine) Sync(ctx context.Context, o SyncOptions) (rep *SyncReport, err 
 			return rep, fmt.Errorf("%w: %q", ErrUnknownConnector, o.Connector)
 		}
 		rep.Pulls = e.pullAll(ctx, targets, o.Full)
+		failed := 0
 		for _, p := range rep.Pulls {
 			if p.Err != "" {
+				failed++
 				errs.add(fmt.Errorf("%s: %s", p.Connector, p.Err))
 			}
+		}
+		if failed > 0 && failed == len(rep.Pulls) {
+			status = "failed" // nothing was pulled: not a partial run
 		}
 	}
 	if err := waitCtx(ctx, "sync"); err != nil {
@@ -134,7 +143,7 @@ func (e *Engine) Sync(ctx context.Context, o SyncOptions) (rep *SyncReport, err 
 		return rep, err
 	}
 	errs = append(errs, wr.Errors...)
-	if len(errs) > 0 {
+	if len(errs) > 0 && status == "ok" {
 		status = "partial"
 	}
 	return rep, nil
