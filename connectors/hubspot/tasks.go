@@ -85,7 +85,8 @@ func (c *Client) loadTasks(ctx context.Context) error {
 // line "[healthsync:KEY]", status NOT_STARTED, priority, due timestamp and
 // owner, associated with the company (type 192). A task whose DedupeKey
 // already exists (created earlier, or seen by a pull) is not created again:
-// its existing ID is returned.
+// its existing ID is returned. After an unknown outcome the tasks are read
+// back before any is sent again (createChunk).
 func (c *Client) CreateTasks(ctx context.Context, tasks []record.Task) ([]record.WriteResult, error) {
 	if err := c.loadTasks(ctx); err != nil {
 		return nil, err

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/healthsync/healthsync/connectors/hubspot"
 	"github.com/healthsync/healthsync/config"
+	"github.com/healthsync/healthsync/connectors/hubspot"
 	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/connectors/salesforce/salesforcetest"
 	"github.com/healthsync/healthsync/connectors/stripe/stripetest"
