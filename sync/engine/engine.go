@@ -45,6 +45,13 @@ func (c *Connector) stats() httpclient.Stats {
 	return c.Stats()
 }
 
+// observer is a Source whose record versions are ordered by when they were
+// observed (Stripe objects carry no updated time); ObserveAfter makes its
+// later observation times strictly after t.
+type observer interface {
+	ObserveAfter(t time.Time)
+}
+
 // Publisher receives the engine's outbound notification events
 // (band_changed, payment_failed, ...); the notify package implements it.
 type Publisher interface {
@@ -143,6 +150,20 @@ func New(o Options) (*Engine, error) {
 		return nil, fmt.Errorf("engine: compiling task rules: %w", err)
 	}
 	e.rules = rules
+	// A source ordering versions by observation time continues after the
+	// newest version stored, so a new process's reads win over the last
+	// process's, within the same second too.
+	for _, c := range o.Connectors {
+		ob, ok := c.Source.(observer)
+		if !ok {
+			continue
+		}
+		newest, err := o.Store.NewestModified(c.Name())
+		if err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+		ob.ObserveAfter(newest)
+	}
 	// A run still open in the store belongs to a process that stopped
 	// before it ended (one process per store file).
 	if n, err := o.Store.InterruptRuns(); err != nil {

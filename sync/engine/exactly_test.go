@@ -460,3 +460,36 @@ func TestSyncWhoseEveryPullFailedIsFailed(t *testing.T) {
 	}
 	t.Fatalf("no run %s in %+v", rep.RunID, runs)
 }
+
+// TestStripeChangeAfterRestartIsApplied (issue 13 item 5): a new process
+// picks up a Stripe change within the same second as the last process's
+// reads. Stripe objects carry no updated time, so versions are ordered by
+// observation time; the new process's reads must still win, and the
+// change reaches the CRM.
+func TestStripeChangeAfterRestartIsApplied(t *testing.T) {
+	e := newSFStripe(t)
+	e.sync(t)
+	e.st.Close()
+	e.connect(t) // a new process, the same second
+	if err := e.stripe.UpdateSubscription(e.subs[0], func(s *stripetest.Subscription) { s.Items[0].Quantity = 7 }); err != nil {
+		t.Fatal(err)
+	}
+	rep := e.sync(t)
+	stale := 0
+	for _, p := range rep.Pulls {
+		stale += p.Stats.Stale
+	}
+	if got := e.sf.Get("Account", e.accts[0])["MRR__c"]; got != 70000.0 || stale != 0 {
+		t.Fatalf("MRR__c = %v, want 70000; %d records discarded as stale", got, stale)
+	}
+	// And again after one more restart, from the events feed cursor.
+	e.st.Close()
+	e.connect(t)
+	if err := e.stripe.UpdateSubscription(e.subs[0], func(s *stripetest.Subscription) { s.Items[0].Quantity = 8 }); err != nil {
+		t.Fatal(err)
+	}
+	e.sync(t)
+	if got := e.sf.Get("Account", e.accts[0])["MRR__c"]; got != 80000.0 {
+		t.Fatalf("MRR__c = %v, want 80000", got)
+	}
+}
