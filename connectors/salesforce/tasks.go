@@ -28,6 +28,21 @@ const idsPerQuery = 200
 // byIDs reads fields of records by ID, idsPerQuery IDs per query.
 func (c *Client) byIDs(ctx context.Context, object string, fields []string, ids []string) (map[string]row, error) {
 	out := map[string]row{}
+	err := c.rowsWhereIn(ctx, object, fields, "Id", ids, func(r row) {
+		id := r.str("Id")
+		out[id] = r
+		out[id[:15]] = r
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// rowsWhereIn reads fields of the records whose field in is one of ids
+// (valid, distinct Salesforce IDs; others are left out), idsPerQuery IDs
+// per query, and hands each row to each.
+func (c *Client) rowsWhereIn(ctx context.Context, object string, fields []string, in string, ids []string, each func(row)) error {
 	var clean []string
 	for _, id := range ids {
 		if idRe.MatchString(id) && !slices.Contains(clean, id) {
@@ -35,23 +50,21 @@ func (c *Client) byIDs(ctx context.Context, object string, fields []string, ids 
 		}
 	}
 	for chunk := range slices.Chunk(clean, idsPerQuery) {
-		soql := "SELECT " + strings.Join(fields, ", ") + " FROM " + object + " WHERE Id IN ('" + strings.Join(chunk, "', '") + "')"
+		soql := "SELECT " + strings.Join(fields, ", ") + " FROM " + object + " WHERE " + in + " IN ('" + strings.Join(chunk, "', '") + "')"
 		for qr, err := range c.pages(ctx, soql, false) {
 			if err != nil {
-				return nil, err
+				return err
 			}
 			for _, raw := range qr.Records {
 				r, err := decodeRow(raw)
 				if err != nil {
-					return nil, err
+					return err
 				}
-				id := r.str("Id")
-				out[id] = r
-				out[id[:15]] = r
+				each(r)
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // CreateTasks inserts tasks through sObject Collections POST: WhatId the
@@ -260,32 +273,21 @@ func (c *Client) forgetDoubt(key string) {
 // WHERE), so the accounts' tasks are read and the markers matched here.
 func (c *Client) tasksByMarker(ctx context.Context, chunk []taskCreate) (map[string]string, error) {
 	want := map[string]bool{}
-	var accounts []string
+	accounts := make([]string, 0, len(chunk))
 	for _, p := range chunk {
 		want[p.key] = true
-		if idRe.MatchString(p.account) && !slices.Contains(accounts, p.account) {
-			accounts = append(accounts, p.account)
-		}
+		accounts = append(accounts, p.account)
 	}
 	found := map[string]string{}
-	for ids := range slices.Chunk(accounts, idsPerQuery) {
-		soql := "SELECT Id, Description FROM Task WHERE WhatId IN ('" + strings.Join(ids, "', '") + "') ORDER BY CreatedDate, Id"
-		for qr, err := range c.pages(ctx, soql, false) {
-			if err != nil {
-				return nil, err
-			}
-			for _, raw := range qr.Records {
-				r, err := decodeRow(raw)
-				if err != nil {
-					return nil, err
-				}
-				for _, m := range markerRe.FindAllStringSubmatch(r.str("Description"), -1) {
-					if key := m[1]; want[key] && found[key] == "" {
-						found[key] = r.str("Id")
-					}
-				}
+	err := c.rowsWhereIn(ctx, "Task", []string{"Id", "Description"}, "WhatId", accounts, func(r row) {
+		for _, m := range markerRe.FindAllStringSubmatch(r.str("Description"), -1) {
+			if key := m[1]; want[key] && found[key] == "" {
+				found[key] = r.str("Id")
 			}
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return found, nil
 }
