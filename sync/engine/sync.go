@@ -299,6 +299,8 @@ func (e *Engine) Apply(ctx context.Context, confirm bool) (*WriteReport, *Plan, 
 		return nil, p, fmt.Errorf("queueing writes: %w", err)
 	}
 	start := e.now()
+	runID := newRunID(start, "apply", "")
+	e.putRun(store.Run{ID: runID, Kind: "apply", Start: start, Status: "running"})
 	wr, err := e.execute(ctx, p, nil)
 	status := "ok"
 	if err != nil {
@@ -313,6 +315,6 @@ func (e *Engine) Apply(ctx context.Context, confirm bool) (*WriteReport, *Plan, 
 			"tasks_planned": int64(wr.TasksPlanned), "tasks_created": int64(wr.TasksCreated), "tasks_failed": int64(wr.TasksFailed),
 			"tasks_skipped": int64(wr.TasksSkipped), "api_calls": int64(wr.Calls)}
 	}
-	e.putRun(store.Run{ID: newRunID(start, "apply", ""), Kind: "apply", Start: start, End: e.now(), Status: status, Counters: c})
+	e.putRun(store.Run{ID: runID, Kind: "apply", Start: start, End: e.now(), Status: status, Counters: c})
 	return wr, p, err
 }
