@@ -166,6 +166,9 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 			return nil, se.err
 		}
 		if ctxErr := req.Context().Err(); ctxErr != nil {
+			if IsCreating(req.Context()) {
+				return nil, fmt.Errorf("%s %s: %w (%w)", req.Method, c.Redact(req.URL.Path), ctxErr, ErrUnknownOutcome)
+			}
 			return nil, fmt.Errorf("%s %s: %w", req.Method, c.Redact(req.URL.Path), ctxErr)
 		}
 		return resp, &RedactedError{msg: c.Redact(err.Error()), err: err}
@@ -190,6 +193,11 @@ func (e *RedactedError) Unwrap() error { return e.err }
 func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctx.Err()
+	}
+	if IsCreating(ctx) {
+		if uerr := c.unknownOutcome(resp, err); uerr != nil {
+			return false, stopError{uerr}
+		}
 	}
 	if err != nil {
 		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)

@@ -361,3 +361,61 @@ type closeRecorder struct {
 }
 
 func (c closeRecorder) Close() error { *c.closed = true; return nil }
+
+// TestCreatingIsNotRetriedBlindly: a creating request whose outcome is
+// unknown (5xx, a dropped answer, a timeout) is sent once and fails with
+// ErrUnknownOutcome; a 429 (nothing done) is retried, and a request not
+// marked creating keeps the ordinary retries.
+func TestCreatingIsNotRetriedBlindly(t *testing.T) {
+	drop := func(w http.ResponseWriter) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}
+	tests := []struct {
+		name      string
+		creating  bool
+		first     func(w http.ResponseWriter)
+		wantCalls int64
+		wantErr   error // nil: the second attempt's 200
+	}{
+		{"creating, 503", true, func(w http.ResponseWriter) { w.WriteHeader(503) }, 1, ErrUnknownOutcome},
+		{"creating, answer dropped", true, drop, 1, ErrUnknownOutcome},
+		{"creating, timed out", true, func(w http.ResponseWriter) { time.Sleep(300 * time.Millisecond) }, 1, ErrUnknownOutcome},
+		{"creating, 429", true, func(w http.ResponseWriter) { w.WriteHeader(429) }, 2, nil},
+		{"not creating, 503", false, func(w http.ResponseWriter) { w.WriteHeader(503) }, 2, nil},
+		{"not creating, answer dropped", false, drop, 2, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var n atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if n.Add(1) == 1 {
+					tt.first(w)
+					return
+				}
+				io.WriteString(w, `{}`)
+			}))
+			defer srv.Close()
+			o := fastOptions()
+			o.Timeout = 100 * time.Millisecond
+			c := New(o)
+			ctx := context.Background()
+			if tt.creating {
+				ctx = Creating(ctx)
+			}
+			req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL, strings.NewReader(`{"records":[]}`))
+			resp, err := c.Do(req)
+			if resp != nil {
+				resp.Body.Close()
+			}
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && (err != nil || resp.StatusCode != 200)) {
+				t.Fatalf("Do: %v, want error %v", err, tt.wantErr)
+			}
+			if got := c.Stats().Calls; got != tt.wantCalls {
+				t.Errorf("calls = %d, want %d", got, tt.wantCalls)
+			}
+		})
+	}
+}

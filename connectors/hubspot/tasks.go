@@ -2,9 +2,11 @@ package hubspot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
+	"github.com/healthsync/healthsync/connectors/httpclient"
 	"github.com/healthsync/healthsync/connectors/record"
 )
 
@@ -83,9 +85,13 @@ func (c *Client) loadTasks(ctx context.Context) error {
 // line "[healthsync:KEY]", status NOT_STARTED, priority, due timestamp and
 // owner, associated with the company (type 192). A task whose DedupeKey
 // already exists (created earlier, or seen by a pull) is not created again:
-// its existing ID is returned.
+// its existing ID is returned. After an unknown outcome the tasks are read
+// back before any is sent again (createChunk).
 func (c *Client) CreateTasks(ctx context.Context, tasks []record.Task) ([]record.WriteResult, error) {
 	if err := c.loadTasks(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.settleDoubts(ctx, tasks); err != nil {
 		return nil, err
 	}
 	var results []record.WriteResult
@@ -110,48 +116,161 @@ func (c *Client) CreateTasks(ctx context.Context, tasks []record.Task) ([]record
 		}
 	}
 	for start := 0; start < len(pending); start += batchSize {
-		chunk := pending[start:min(start+batchSize, len(pending))]
-		var inputs []taskInput
-		var keys []string
-		for _, t := range chunk {
-			props := map[string]string{
-				"hs_task_subject":  t.Subject,
-				"hs_task_body":     withKey(t.Body, t.DedupeKey),
-				"hs_task_status":   "NOT_STARTED",
-				"hs_task_priority": toPriority(t.Priority),
-				"hs_task_type":     "TODO",
-			}
-			due := t.Due
-			if due.IsZero() {
-				due = c.opts.Now()
-			}
-			props["hs_timestamp"] = strconv.FormatInt(due.UnixMilli(), 10)
-			if t.OwnerID != "" {
-				props["hubspot_owner_id"] = t.OwnerID
-			}
-			a := assocInput{Types: []assocSpec{{AssociationCategory: "HUBSPOT_DEFINED", AssociationTypeID: TaskToCompany}}}
-			a.To.ID = t.AccountID
-			inputs = append(inputs, taskInput{Properties: props, Associations: []assocInput{a}, ObjectWriteTraceID: t.DedupeKey})
-			keys = append(keys, t.DedupeKey)
+		res, err := c.createChunk(ctx, pending[start:min(start+batchSize, len(pending))])
+		results = append(results, res...)
+		if err != nil {
+			return results, err
 		}
-		res, err := writeBatch(ctx, c, "/crm/v3/objects/tasks/batch/create", inputs, keys, func(o *object) (string, string) {
+	}
+	return results, nil
+}
+
+// createRounds bounds the batch creates of one chunk when outcomes stay
+// unknown.
+const createRounds = 3
+
+// inDoubt is the task ID recorded for a key whose create had an unknown
+// outcome: the task may exist, and is read back before any new create.
+const inDoubt = ""
+
+// createChunk creates up to batchSize tasks. The call creates, so it is
+// never repeated blindly: after an unknown outcome (a timeout, a lost
+// answer, a 5xx; httpclient.ErrUnknownOutcome) the tasks are read back by
+// their key line, and only those not found are sent again.
+func (c *Client) createChunk(ctx context.Context, chunk []record.Task) ([]record.WriteResult, error) {
+	var results []record.WriteResult
+	for round := 1; len(chunk) > 0; round++ {
+		inputs, keys := c.taskInputs(chunk)
+		res, err := writeBatch(httpclient.Creating(ctx), c, "/crm/v3/objects/tasks/batch/create", inputs, keys, func(o *object) (string, string) {
 			key := o.ObjectWriteTraceID
 			if key == "" {
 				key, _ = taskKey(o.prop("hs_task_body"))
 			}
 			return o.ID, key
 		})
-		if err != nil {
+		if err == nil {
+			for _, r := range res {
+				if r.Error == nil {
+					c.rememberTask(r.Key, r.ID)
+				} else {
+					c.forgetDoubt(r.Key)
+				}
+			}
+			return append(results, res...), nil
+		}
+		if !errors.Is(err, httpclient.ErrUnknownOutcome) {
 			return results, err
 		}
-		for _, r := range res {
-			if r.Error == nil {
-				c.rememberTask(r.Key, r.ID)
+		c.markInDoubt(keys)
+		if round == createRounds {
+			return results, err
+		}
+		found, rerr := c.readBackTasks(ctx, keys)
+		if rerr != nil {
+			return results, fmt.Errorf("hubspot: reading back tasks after an unknown outcome: %w (after %w)", rerr, err)
+		}
+		var rest []record.Task
+		for _, t := range chunk {
+			if id := found[t.DedupeKey]; id != "" {
+				results = append(results, record.WriteResult{ID: id, Key: t.DedupeKey})
+			} else {
+				rest = append(rest, t)
 			}
 		}
-		results = append(results, res...)
+		chunk = rest
 	}
 	return results, nil
+}
+
+// taskInputs are the batch create inputs of tasks, and their keys.
+func (c *Client) taskInputs(tasks []record.Task) ([]taskInput, []string) {
+	var inputs []taskInput
+	var keys []string
+	for _, t := range tasks {
+		props := map[string]string{
+			"hs_task_subject":  t.Subject,
+			"hs_task_body":     withKey(t.Body, t.DedupeKey),
+			"hs_task_status":   "NOT_STARTED",
+			"hs_task_priority": toPriority(t.Priority),
+			"hs_task_type":     "TODO",
+		}
+		due := t.Due
+		if due.IsZero() {
+			due = c.opts.Now()
+		}
+		props["hs_timestamp"] = strconv.FormatInt(due.UnixMilli(), 10)
+		if t.OwnerID != "" {
+			props["hubspot_owner_id"] = t.OwnerID
+		}
+		a := assocInput{Types: []assocSpec{{AssociationCategory: "HUBSPOT_DEFINED", AssociationTypeID: TaskToCompany}}}
+		a.To.ID = t.AccountID
+		inputs = append(inputs, taskInput{Properties: props, Associations: []assocInput{a}, ObjectWriteTraceID: t.DedupeKey})
+		keys = append(keys, t.DedupeKey)
+	}
+	return inputs, keys
+}
+
+func (c *Client) markInDoubt(keys []string) {
+	c.taskMu.Lock()
+	for _, k := range keys {
+		if k != "" {
+			c.taskKeys[k] = inDoubt
+		}
+	}
+	c.taskMu.Unlock()
+}
+
+// forgetDoubt removes a key recorded as in doubt.
+func (c *Client) forgetDoubt(key string) {
+	c.taskMu.Lock()
+	if id, ok := c.taskKeys[key]; ok && id == inDoubt {
+		delete(c.taskKeys, key)
+	}
+	c.taskMu.Unlock()
+}
+
+// readBackTasks re-reads the portal's tasks (the list endpoint, as
+// loadTasks) and returns the ID of each key found; keys not found are no
+// longer in doubt.
+func (c *Client) readBackTasks(ctx context.Context, keys []string) (map[string]string, error) {
+	c.taskMu.Lock()
+	c.tasksSet = false
+	c.taskMu.Unlock()
+	if err := c.loadTasks(ctx); err != nil {
+		return nil, err
+	}
+	found := map[string]string{}
+	c.taskMu.Lock()
+	defer c.taskMu.Unlock()
+	for _, k := range keys {
+		switch id := c.taskKeys[k]; id {
+		case inDoubt:
+			delete(c.taskKeys, k)
+		default:
+			found[k] = id
+		}
+	}
+	return found, nil
+}
+
+// settleDoubts reads back the keys of tasks whose create had an unknown
+// outcome in an earlier call, before anything is created again.
+func (c *Client) settleDoubts(ctx context.Context, tasks []record.Task) error {
+	var doubt []string
+	c.taskMu.Lock()
+	for _, t := range tasks {
+		if id, ok := c.taskKeys[t.DedupeKey]; ok && id == inDoubt && t.DedupeKey != "" {
+			doubt = append(doubt, t.DedupeKey)
+		}
+	}
+	c.taskMu.Unlock()
+	if len(doubt) == 0 {
+		return nil
+	}
+	if _, err := c.readBackTasks(ctx, doubt); err != nil {
+		return fmt.Errorf("hubspot: reading back tasks in doubt: %w", err)
+	}
+	return nil
 }
 
 // CompleteTasks marks tasks COMPLETED (POST /crm/v3/objects/tasks/batch/update),

@@ -222,6 +222,19 @@ func isMissing(err error) bool {
 	return errors.As(err, &e) && e.Status == http.StatusNotFound
 }
 
+// ObserveAfter makes every later observation time of c strictly after t.
+// The engine passes the newest Modified it stored for this connector when
+// a process starts: observation times then order versions across restarts
+// too, and a change read by a new process within the same second as the
+// last process's reads is not taken for an older version.
+func (c *Client) ObserveAfter(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t = t.UTC(); t.After(c.observed) {
+		c.observed = t
+	}
+}
+
 // observe turns a response's Date header (or the client clock) into the
 // record's Modified time. Stripe objects carry no updated timestamp, so
 // Modified is when the state was seen; it strictly increases within the

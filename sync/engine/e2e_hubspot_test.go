@@ -60,6 +60,13 @@ type hsCB struct {
 // `healthsync setup hubspot` does).
 func newHSChargebee(t *testing.T, props []hubspot.PropertySpec) *hsCB {
 	t.Helper()
+	return newHSChargebeeVia(t, props, nil)
+}
+
+// newHSChargebeeVia is newHSChargebee with the client sent to via(the
+// fake's URL), a proxy, when via is not nil.
+func newHSChargebeeVia(t *testing.T, props []hubspot.PropertySpec, via func(target string) string) *hsCB {
+	t.Helper()
 	e := &hsCB{now: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
 	now := e.now
 	clock := func() time.Time { return e.now }
@@ -89,7 +96,11 @@ func newHSChargebee(t *testing.T, props []hubspot.PropertySpec) *hsCB {
 	}
 
 	path := filepath.Join(t.TempDir(), "hs.db")
-	cfg, err := config.Parse("hs.yaml", []byte(fmt.Sprintf(hsConfig, path, hs.URL, cb.URL)), func(string) (string, bool) { return "", false })
+	hsURL := hs.URL
+	if via != nil {
+		hsURL = via(hs.URL)
+	}
+	cfg, err := config.Parse("hs.yaml", []byte(fmt.Sprintf(hsConfig, path, hsURL, cb.URL)), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,8 @@ type sfStripe struct {
 	pulled []string
 	// extraYAML is appended to the config (scoring, tasks).
 	extraYAML string
+	// sfURL, when set, replaces the fake's URL as login_url (a proxy).
+	sfURL string
 }
 
 const e2eConfig = `
@@ -52,7 +54,7 @@ connectors:
     login_url: %s
     auth: {flow: client_credentials, client_id: cid, client_secret: csecret}
     schedule: "@every 15m"
-    http: {retry_max: 1, retry_wait_min: 1ms, retry_wait_max: 2ms}
+    http: {retry_max: 1, retry_wait_min: 1ms, retry_wait_max: 2ms, timeout: 1s}
   - name: billing
     kind: stripe
     base_url: %s
@@ -103,7 +105,11 @@ func newSFStripe(t *testing.T) *sfStripe {
 	}
 	e.stripe.SetNow(now)
 	e.connect = func(t *testing.T) {
-		cfg, err := config.Parse("e2e.yaml", []byte(fmt.Sprintf(e2eConfig, e.path, e.sf.URL, e.stripe.URL)+e.extraYAML), func(string) (string, bool) { return "", false })
+		sfURL := e.sf.URL
+		if e.sfURL != "" {
+			sfURL = e.sfURL
+		}
+		cfg, err := config.Parse("e2e.yaml", []byte(fmt.Sprintf(e2eConfig, e.path, sfURL, e.stripe.URL)+e.extraYAML), func(string) (string, bool) { return "", false })
 		if err != nil {
 			t.Fatal(err)
 		}

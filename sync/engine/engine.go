@@ -45,6 +45,13 @@ func (c *Connector) stats() httpclient.Stats {
 	return c.Stats()
 }
 
+// observer is a Source whose record versions are ordered by when they were
+// observed (Stripe objects carry no updated time); ObserveAfter makes its
+// later observation times strictly after t.
+type observer interface {
+	ObserveAfter(t time.Time)
+}
+
 // Publisher receives the engine's outbound notification events
 // (band_changed, payment_failed, ...); the notify package implements it.
 type Publisher interface {
@@ -101,6 +108,22 @@ type Engine struct {
 	// missing or read-only, by connector: plans leave them out (guarded by
 	// mu; the check itself runs before mu is taken).
 	unusable unusableFields
+
+	// hooks stop a pass at an exact point, as a crash would (tests only;
+	// set before the engine is used, read without a lock).
+	hooks testHooks
+}
+
+// testHooks are the crash points tests set through export_test.go. A hook
+// that returns an error ends the step there, leaving the store as a killed
+// process would.
+type testHooks struct {
+	// afterCRMWrite runs after the CRM accepted a record batch, before it
+	// is recorded.
+	afterCRMWrite func(connector string) error
+	// afterTaskCreate runs after the CRM created tasks, before they are
+	// recorded.
+	afterTaskCreate func(connector string) error
 }
 
 // New builds an Engine. Task rules are compiled here (config validation
@@ -128,6 +151,27 @@ func New(o Options) (*Engine, error) {
 		return nil, fmt.Errorf("engine: compiling task rules: %w", err)
 	}
 	e.rules = rules
+	// A source ordering versions by observation time continues after the
+	// newest version stored, so a new process's reads win over the last
+	// process's, within the same second too.
+	for _, c := range o.Connectors {
+		ob, ok := c.Source.(observer)
+		if !ok {
+			continue
+		}
+		newest, err := o.Store.NewestModified(c.Name())
+		if err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+		ob.ObserveAfter(newest)
+	}
+	// A run still open in the store belongs to a process that stopped
+	// before it ended (one process per store file).
+	if n, err := o.Store.InterruptRuns(); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	} else if n > 0 {
+		o.Logger.Warn().Int("runs", n).Msg("runs of a stopped process marked interrupted")
+	}
 	return e, nil
 }
 

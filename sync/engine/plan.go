@@ -160,6 +160,10 @@ var healthKeys = []string{config.FieldHealthScore, config.FieldBand, config.Fiel
 func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 	p := &Plan{AsOf: rec.AsOf, Calls: map[string]int{}, Writes: []RecordWrite{}, Creates: []TaskCreate{}, Closes: []TaskClose{}}
 	written := map[string]map[store.WriteKey]map[string]store.WrittenValue{}
+	// pending holds the pending writes: the fields they would still send,
+	// and values sent to the CRM whose success was never recorded (a crash
+	// between the call and recording).
+	pending := map[string]map[store.WriteKey]store.PendingWrite{}
 	crmTasks := map[string]record.Task{} // dedupe key -> open CRM task
 	for _, c := range e.conns {
 		if !c.IsCRM() {
@@ -185,6 +189,14 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 			return nil, err
 		}
 		written[c.Name()] = wv
+		pend, err := e.st.Pending(c.Name())
+		if err != nil {
+			return nil, err
+		}
+		pending[c.Name()] = map[store.WriteKey]store.PendingWrite{}
+		for _, w := range pend {
+			pending[c.Name()][store.WriteKey{Object: w.Object, ID: w.ID}] = w
+		}
 		tasks, err := e.st.Tasks(c.Name())
 		if err != nil {
 			return nil, err
@@ -234,6 +246,7 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 			continue
 		}
 		last := written[s.Connector][store.WriteKey{Object: m.Object, ID: s.Account.ID}]
+		pw := pending[s.Connector][store.WriteKey{Object: m.Object, ID: s.Account.ID}]
 		want := e.desired(s, rec.AsOf)
 		w := RecordWrite{Connector: s.Connector, Object: m.Object, ID: s.Account.ID, Account: s.Account.Key(), Name: s.Account.Name}
 
@@ -261,22 +274,31 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 				continue
 			}
 			nv, writes := want[key]
-			if !writes || ((key == config.FieldHealthScore || key == config.FieldTrend) && !scoreMoved) {
+			writes = writes && !((key == config.FieldHealthScore || key == config.FieldTrend) && !scoreMoved)
+			_, isPending := pw.Fields[field]
+			if !writes && !isPending {
 				continue
 			}
 			lw, hasLW := last[field]
 			cur, hasCur := s.Account.Fields[field]
-			if nv == nil && !hasLW && cur == nil {
-				continue // nothing to clear
+			// The CRM holds a value healthsync sent but never recorded as
+			// written: it is healthsync's own, the last written value.
+			if hasCur && cur != nil && sentValue(pw, field, cur) {
+				lw, hasLW = store.WrittenValue{Value: cur, At: s.Account.Modified}, true
 			}
 			// A person's edit: the CRM holds another value than healthsync
 			// last wrote, and the record changed after that write (an older
-			// copy of the record is just not pulled again yet).
+			// copy of the record is just not pulled again yet). It is never
+			// overwritten, neither by this plan nor by an earlier pending
+			// write of the field.
 			if hasLW && hasCur && cur != nil && !sameValue(cur, lw.Value) && s.Account.Modified.After(lw.At) && !wb.Owns(key) {
 				p.Skips = append(p.Skips, Skip{s.Connector, s.Account.ID, s.Account.Name, field,
 					fmt.Sprintf("edited in the CRM since healthsync wrote it (%v -> %v); not overwritten", lw.Value, cur)})
 				p.Drops = append(p.Drops, PendingDrop{Connector: s.Connector, Object: m.Object, ID: s.Account.ID, Fields: []string{field}})
 				continue
+			}
+			if !writes || (nv == nil && !hasLW && cur == nil) {
+				continue // not written by this plan; nothing to clear
 			}
 			switch {
 			case hasLW && sameValue(lw.Value, nv):
@@ -406,6 +428,17 @@ func (e *Engine) notices(s *Scored, asOf time.Time) []Notice {
 		}
 	}
 	return out
+}
+
+// sentValue reports whether v is among the values w sent to field whose
+// success was not recorded.
+func sentValue(w store.PendingWrite, field string, v any) bool {
+	for _, sv := range w.Sent[field] {
+		if sameValue(sv, v) {
+			return true
+		}
+	}
+	return false
 }
 
 // sameValue compares a stored or CRM value with a desired one: numbers by

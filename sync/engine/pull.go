@@ -15,20 +15,23 @@ import (
 
 // PullReport is the outcome of one connector's pull.
 type PullReport struct {
-	RunID     string                `json:"run_id"`
-	Connector string                `json:"connector"`
-	Full      bool                  `json:"full"`
-	Start     time.Time             `json:"start"`
-	Duration  time.Duration         `json:"duration"`
-	Complete  bool                  `json:"complete"` // every stream reached its end
-	Batches   int                   `json:"batches"`
-	Stats     store.CommitStats     `json:"stats"`
-	Deleted   int                   `json:"deleted"`
-	API       httpclient.Stats      `json:"api"`
-	Usage     *record.APIUsage      `json:"usage,omitempty"`
-	Gate      string                `json:"gate,omitempty"` // why write-back is blocked for this source
-	Err       string                `json:"error,omitempty"`
-	Streams   map[string]StreamInfo `json:"streams"`
+	RunID     string            `json:"run_id"`
+	Connector string            `json:"connector"`
+	Full      bool              `json:"full"`
+	Start     time.Time         `json:"start"`
+	Duration  time.Duration     `json:"duration"`
+	Complete  bool              `json:"complete"` // every stream reached its end
+	Batches   int               `json:"batches"`
+	Stats     store.CommitStats `json:"stats"`
+	Deleted   int               `json:"deleted"`
+	// Adopted counts healthsync's tasks found in the CRM and not in the
+	// store, now recorded.
+	Adopted int                   `json:"tasks_adopted,omitempty"`
+	API     httpclient.Stats      `json:"api"`
+	Usage   *record.APIUsage      `json:"usage,omitempty"`
+	Gate    string                `json:"gate,omitempty"` // why write-back is blocked for this source
+	Err     string                `json:"error,omitempty"`
+	Streams map[string]StreamInfo `json:"streams"`
 }
 
 // StreamInfo is per-stream progress.
@@ -97,6 +100,7 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 	}
 	rep.Full = full
 	log.Info().Bool("full", full).Msg("pull started")
+	e.putRun(store.Run{ID: rep.RunID, Connector: name, Kind: kindOf(full), Start: start, Status: "running"})
 
 	var errs firstErrors
 	var unseen []store.Gone
@@ -202,6 +206,14 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 	if err := e.setSourceState(name, state); err != nil {
 		return nil, err
 	}
+	// Tasks healthsync created but never recorded (a killed run) are
+	// adopted once a pull has read the CRM's tasks.
+	if c.IsCRM() && rep.Complete {
+		if rep.Adopted, err = e.adoptTasks(name); err != nil {
+			errs.add(err)
+			log.Error().Err(err).Msg("adopting tasks failed")
+		}
+	}
 
 	rep.Duration = e.now().Sub(start)
 	rep.API = c.stats().Sub(before)
@@ -216,7 +228,7 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 			"batches": int64(rep.Batches), "inserted": int64(rep.Stats.Inserted), "updated": int64(rep.Stats.Updated),
 			"unchanged": int64(rep.Stats.Unchanged), "stale": int64(rep.Stats.Stale),
 			"deleted": int64(rep.Stats.Deleted + rep.Deleted), "api_calls": rep.API.Calls, "retries": rep.API.Retries,
-			"throttled": rep.API.Throttled, "api_errors": rep.API.Errors}})
+			"throttled": rep.API.Throttled, "api_errors": rep.API.Errors, "tasks_adopted": int64(rep.Adopted)}})
 	log.Info().Int("batches", rep.Batches).Int("inserted", rep.Stats.Inserted).Int("updated", rep.Stats.Updated).
 		Int("deleted", rep.Stats.Deleted+rep.Deleted).Int64("api_calls", rep.API.Calls).Str("gate", rep.Gate).
 		Int64("took_ms", rep.Duration.Milliseconds()).Msg("pull finished")

@@ -43,6 +43,10 @@ func (e *Engine) Sync(ctx context.Context, o SyncOptions) (rep *SyncReport, err 
 	rep = &SyncReport{RunID: newRunID(start, "sync", o.Connector), Start: start}
 	var errs firstErrors
 	status := "ok"
+	// The run is recorded when it starts and completed when it ends: a
+	// killed run stays "running" until the next process marks it
+	// interrupted.
+	e.putRun(store.Run{ID: rep.RunID, Kind: "sync", Start: start, Status: "running"})
 	// Every outcome is recorded in run history, failures included.
 	defer func() {
 		if err != nil {
@@ -66,10 +70,15 @@ func (e *Engine) Sync(ctx context.Context, o SyncOptions) (rep *SyncReport, err 
 			return rep, fmt.Errorf("%w: %q", ErrUnknownConnector, o.Connector)
 		}
 		rep.Pulls = e.pullAll(ctx, targets, o.Full)
+		failed := 0
 		for _, p := range rep.Pulls {
 			if p.Err != "" {
+				failed++
 				errs.add(fmt.Errorf("%s: %s", p.Connector, p.Err))
 			}
+		}
+		if failed > 0 && failed == len(rep.Pulls) {
+			status = "failed" // nothing was pulled: not a partial run
 		}
 	}
 	if err := waitCtx(ctx, "sync"); err != nil {
@@ -134,7 +143,7 @@ func (e *Engine) Sync(ctx context.Context, o SyncOptions) (rep *SyncReport, err 
 		return rep, err
 	}
 	errs = append(errs, wr.Errors...)
-	if len(errs) > 0 {
+	if len(errs) > 0 && status == "ok" {
 		status = "partial"
 	}
 	return rep, nil
@@ -290,6 +299,8 @@ func (e *Engine) Apply(ctx context.Context, confirm bool) (*WriteReport, *Plan, 
 		return nil, p, fmt.Errorf("queueing writes: %w", err)
 	}
 	start := e.now()
+	runID := newRunID(start, "apply", "")
+	e.putRun(store.Run{ID: runID, Kind: "apply", Start: start, Status: "running"})
 	wr, err := e.execute(ctx, p, nil)
 	status := "ok"
 	if err != nil {
@@ -304,6 +315,6 @@ func (e *Engine) Apply(ctx context.Context, confirm bool) (*WriteReport, *Plan, 
 			"tasks_planned": int64(wr.TasksPlanned), "tasks_created": int64(wr.TasksCreated), "tasks_failed": int64(wr.TasksFailed),
 			"tasks_skipped": int64(wr.TasksSkipped), "api_calls": int64(wr.Calls)}
 	}
-	e.putRun(store.Run{ID: newRunID(start, "apply", ""), Kind: "apply", Start: start, End: e.now(), Status: status, Counters: c})
+	e.putRun(store.Run{ID: runID, Kind: "apply", Start: start, End: e.now(), Status: status, Counters: c})
 	return wr, p, err
 }

@@ -115,8 +115,11 @@ func (e *Engine) applyDrops(drops []PendingDrop) error {
 		for _, w := range pend {
 			idx[store.WriteKey{Object: w.Object, ID: w.ID}] = w
 		}
+		// idx follows every change: several drops on one record (two fields a
+		// person edited) each start from what the previous one left.
 		for _, d := range ds {
-			w, ok := idx[store.WriteKey{Object: d.Object, ID: d.ID}]
+			k := store.WriteKey{Object: d.Object, ID: d.ID}
+			w, ok := idx[k]
 			if !ok {
 				continue
 			}
@@ -132,11 +135,13 @@ func (e *Engine) applyDrops(drops []PendingDrop) error {
 			if err := e.st.DropPending(conn, d.Object, d.ID); err != nil {
 				return err
 			}
+			delete(idx, k)
 			if len(remaining) > 0 {
 				w.Fields = remaining
 				if err := e.st.PutPending([]store.PendingWrite{w}); err != nil {
 					return err
 				}
+				idx[k] = w
 			}
 		}
 	}
@@ -270,8 +275,18 @@ func (e *Engine) writeBatch(ctx context.Context, c *Connector, due []store.Pendi
 		updates[i] = record.FieldUpdate{Object: w.Object, ID: w.ID, Fields: w.Fields}
 		attempts[w.ID] = w.Attempts
 	}
+	// The values are durably recorded as sent before the call: after a
+	// crash before MarkWritten, the next plan knows them as healthsync's.
+	if err := e.st.MarkSent(c.Name(), updates); err != nil {
+		return 0, err
+	}
 	results, err := c.Writer.Update(ctx, updates)
 	rep.Calls += int(c.stats().Sub(before).Calls)
+	if err == nil && e.hooks.afterCRMWrite != nil {
+		if herr := e.hooks.afterCRMWrite(c.Name()); herr != nil {
+			return 0, herr // a crash here: the CRM has the values, the store does not know
+		}
+	}
 	now := e.now()
 	if err != nil {
 		// The whole call failed: everything stays pending, retried later.
@@ -393,12 +408,18 @@ func (e *Engine) createTaskBatch(ctx context.Context, c *Connector, name string,
 		return
 	}
 	before := c.stats()
+	// A failed call may still return the results it got (tasks created,
+	// or found by marker after an unknown outcome): they are recorded.
 	results, err := c.Tasks.CreateTasks(ctx, tasks)
 	rep.Calls += int(c.stats().Sub(before).Calls)
 	if err != nil {
-		rep.TasksFailed += len(tasks)
 		errs.add(fmt.Errorf("creating tasks in %s: %w", name, err))
-		return
+	}
+	if h := e.hooks.afterTaskCreate; h != nil {
+		if herr := h(name); herr != nil {
+			errs.add(herr) // a crash here: the CRM has the tasks, the store does not
+			return
+		}
 	}
 	now := e.now()
 	var created []store.CreatedTask
@@ -422,7 +443,9 @@ func (e *Engine) createTaskBatch(ctx context.Context, c *Connector, name string,
 	for key := range byKey {
 		if !answered[key] {
 			rep.TasksFailed++
-			errs.add(fmt.Errorf("task %s: no result returned", key))
+			if err == nil {
+				errs.add(fmt.Errorf("task %s: no result returned", key))
+			}
 		}
 	}
 	// The CRM created them: they count as created even when recording

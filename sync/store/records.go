@@ -380,6 +380,33 @@ func (s *Store) Counts(connector string) (map[RecordType]int, error) {
 	return out, err
 }
 
+// NewestModified returns the latest Modified time of connector's stored
+// records, tombstones included (zero when none): a floor for a source whose
+// versions are ordered by observation time, so they stay ordered across
+// restarts.
+func (s *Store) NewestModified(connector string) (time.Time, error) {
+	var newest time.Time
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		for _, typ := range RecordTypes {
+			tb := lookupBucket(tx, bucketRecords, connector, string(typ))
+			if tb == nil {
+				continue
+			}
+			c := tb.Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				if mod, _, _ := recordMeta(v); mod.After(newest) {
+					newest = mod
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("reading the newest record of %s: %w", connector, err)
+	}
+	return newest, nil
+}
+
 // Accounts returns connector's live accounts in source-ID order.
 func (s *Store) Accounts(connector string) ([]record.Account, error) {
 	return readAll[record.Account](s, connector, TypeAccount)

@@ -86,3 +86,50 @@ func (s *Store) PruneRuns(keep int) (int, error) {
 	})
 	return n, err
 }
+
+// RunInterrupted is the status of a run found still "running" when a
+// process starts: the process that ran it stopped before it ended.
+const RunInterrupted = "interrupted"
+
+// InterruptRuns marks every run still "running" as interrupted, in one
+// transaction, and returns how many. Call it when a process starts, before
+// it begins runs of its own (one process per store file).
+func (s *Store) InterruptRuns() (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketRuns)
+		type put struct{ k, v []byte }
+		var puts []put
+		err := b.ForEach(func(k, v []byte) error {
+			var r Run
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("run %q: %w: %v", k, ErrCorrupt, err)
+			}
+			if r.Status != "running" {
+				return nil
+			}
+			r.Status = RunInterrupted
+			r.Notes = append(r.Notes, "the process stopped before the run ended")
+			js, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			puts = append(puts, put{clone(k), js})
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, p := range puts {
+			if err := b.Put(p.k, p.v); err != nil {
+				return err
+			}
+		}
+		n = len(puts)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("marking interrupted runs: %w", err)
+	}
+	return n, nil
+}

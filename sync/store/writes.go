@@ -155,7 +155,25 @@ type PendingWrite struct {
 	// Permanent is set when the CRM rejected the update in a way retrying
 	// will not fix (validation rule, missing field); a new plan clears it.
 	Permanent bool `json:"permanent,omitempty"`
+	// Sent holds, by field, the values sent to the CRM whose success is
+	// not recorded yet (MarkSent, before the call). After a crash between
+	// the call and MarkWritten, a CRM value among them is healthsync's own
+	// write, not a person's edit.
+	Sent map[string][]any `json:"sent,omitempty"`
 }
+
+// WasSent reports whether v is among the values sent to field.
+func (p PendingWrite) WasSent(field string, v any) bool {
+	for _, s := range p.Sent[field] {
+		if sameJSON(s, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxSent bounds the unconfirmed values kept per field.
+const maxSent = 4
 
 // Due reports whether the write should be attempted at now.
 func (p PendingWrite) Due(now time.Time) bool { return !p.Permanent && !p.RetryAt.After(now) }
@@ -204,6 +222,9 @@ func (s *Store) PutPending(ws []PendingWrite) error {
 					w.Attempts, w.RetryAt, w.LastError = 0, time.Time{}, ""
 				}
 				w.Fields = fields
+				if w.Sent == nil {
+					w.Sent = old.Sent
+				}
 			}
 			w.Permanent = false
 			if w.Planned.IsZero() {
@@ -269,6 +290,7 @@ func (s *Store) MarkWritten(connector string, updates []record.FieldUpdate, at t
 					if pv, ok := w.Fields[f]; ok && sameJSON(pv, val) {
 						delete(w.Fields, f)
 					}
+					delete(w.Sent, f) // the CRM now holds a recorded value
 				}
 				return len(w.Fields) > 0
 			})
@@ -280,6 +302,42 @@ func (s *Store) MarkWritten(connector string, updates []record.FieldUpdate, at t
 	})
 	if err != nil {
 		return fmt.Errorf("marking writes done: %w", err)
+	}
+	return nil
+}
+
+// MarkSent records durably, in one transaction and before the call that
+// sends them, the values of updates as sent to the CRM: until MarkWritten
+// records the outcome, a CRM value among them is known to be healthsync's.
+// An update without a pending write records nothing.
+func (s *Store) MarkSent(connector string, updates []record.FieldUpdate) error {
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		b := lookupBucket(tx, bucketPending, connector)
+		if b == nil {
+			return nil
+		}
+		for _, u := range updates {
+			err := changePending(b, u.Object, u.ID, func(w *PendingWrite) bool {
+				for f, v := range u.Fields {
+					if w.WasSent(f, v) {
+						continue
+					}
+					if w.Sent == nil {
+						w.Sent = map[string][]any{}
+					}
+					sent := append(w.Sent[f], v)
+					w.Sent[f] = sent[max(0, len(sent)-maxSent):]
+				}
+				return true
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("recording values sent: %w", err)
 	}
 	return nil
 }
