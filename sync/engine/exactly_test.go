@@ -327,7 +327,7 @@ func TestPersonEditsAreNeverOverwritten(t *testing.T) {
 		pendingState := rng.IntN(3) // 0 none, 1 failed and due by the next run, 2 failed and waiting
 		if pendingState > 0 {
 			change(int64(10 + rng.IntN(5)))
-			e.sf.InjectFault(salesforcetest.Fault{Path: "/composite/sobjects", Count: 2, Status: 503})
+			e.sf.InjectFault(salesforcetest.Fault{Path: "/composite/sobjects", Times: 2, Status: 503})
 			e.eng.Sync(context.Background(), engine.SyncOptions{})
 		}
 		edits := map[string]any{}
@@ -444,8 +444,8 @@ func TestKilledSyncIsInterrupted(t *testing.T) {
 // could be pulled the run is "failed", not "partial".
 func TestSyncWhoseEveryPullFailedIsFailed(t *testing.T) {
 	e := newSFStripe(t)
-	e.sf.InjectFault(salesforcetest.Fault{Path: "/", Count: 1000, Status: 400})
-	e.stripe.InjectFault(stripetest.Fault{Count: 1000, Status: 400})
+	e.sf.InjectFault(salesforcetest.Fault{Path: "/", Times: 1000, Status: 400})
+	e.stripe.InjectFault(stripetest.Fault{Times: 1000, Status: 400})
 	rep, _ := e.eng.Sync(context.Background(), engine.SyncOptions{})
 	runs, err := e.st.Runs(10)
 	if err != nil {
