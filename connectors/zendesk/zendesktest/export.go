@@ -122,19 +122,30 @@ func (s *Server) exportTickets(w http.ResponseWriter, r *http.Request, now time.
 	cutoff := now.Add(-recentCutoff).Unix()
 
 	s.mu.Lock()
-	all := make([]*Ticket, 0, len(s.tickets))
-	for _, t := range s.tickets {
-		p := position{t.GeneratedTimestamp.Unix(), t.ID}
-		if !from.less(p) || p.ts > cutoff || (excludeDeleted && t.Status == "deleted") {
+	order := s.exportOrder()
+	i, _ := slices.BinarySearchFunc(order, from, func(t *Ticket, p position) int {
+		if (position{t.GeneratedTimestamp.Unix(), t.ID}).less(p) || (position{t.GeneratedTimestamp.Unix(), t.ID}) == p {
+			return -1
+		}
+		return 1
+	})
+	var page []*Ticket
+	more := false
+	for ; i < len(order); i++ {
+		t := order[i]
+		if t.GeneratedTimestamp.Unix() > cutoff {
+			break
+		}
+		if excludeDeleted && t.Status == "deleted" {
 			continue
 		}
-		all = append(all, t)
+		if len(page) == n {
+			more = true
+			break
+		}
+		page = append(page, t)
 	}
-	slices.SortFunc(all, func(a, b *Ticket) int {
-		return cmp.Or(a.GeneratedTimestamp.Compare(b.GeneratedTimestamp), cmp.Compare(a.ID, b.ID))
-	})
-	page := all[:min(n, len(all))]
-	tickets := make([]map[string]any, len(page))
+	tickets := make([]ticketOut, len(page))
 	var metrics []map[string]any
 	for i, t := range page {
 		tickets[i] = s.ticketJSON(t)
@@ -159,7 +170,7 @@ func (s *Server) exportTickets(w http.ResponseWriter, r *http.Request, now time.
 		"after_url":     s.baseURL() + "/incremental/tickets/cursor.json?cursor=" + url.QueryEscape(ac),
 		"before_cursor": nil,
 		"before_url":    nil,
-		"end_of_stream": len(all) <= n,
+		"end_of_stream": !more,
 	}
 	if includeMetrics {
 		if metrics == nil {
@@ -216,6 +227,21 @@ func (s *Server) exportOrganizations(w http.ResponseWriter, r *http.Request, now
 		"next_page":     fmt.Sprintf("%s/incremental/organizations.json?per_page=%d&start_time=%d", s.baseURL(), n, end),
 		"end_of_stream": len(all) <= n,
 	})
+}
+
+// exportOrder returns the tickets in (generated_timestamp, id) order,
+// sorting once after a change. Caller holds s.mu.
+func (s *Server) exportOrder() []*Ticket {
+	if s.ordered == nil {
+		s.ordered = make([]*Ticket, 0, len(s.tickets))
+		for _, t := range s.tickets {
+			s.ordered = append(s.ordered, t)
+		}
+		slices.SortFunc(s.ordered, func(a, b *Ticket) int {
+			return cmp.Or(a.GeneratedTimestamp.Compare(b.GeneratedTimestamp), cmp.Compare(a.ID, b.ID))
+		})
+	}
+	return s.ordered
 }
 
 // showTicket serves "Show Ticket" (GET /api/v2/tickets/{id}, {"ticket":

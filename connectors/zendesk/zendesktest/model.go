@@ -1,6 +1,7 @@
 package zendesktest
 
 import (
+	"cmp"
 	"strconv"
 	"time"
 )
@@ -96,6 +97,7 @@ func (s *Server) PutTicket(t Ticket) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.tickets[t.ID] = &t
+	s.ordered = nil
 }
 
 // PutTickets inserts many tickets at once (benchmarks, the demo).
@@ -113,6 +115,7 @@ func (s *Server) DeleteTicket(id int64) {
 	defer s.mu.Unlock()
 	if t := s.tickets[id]; t != nil {
 		t.Status, t.UpdatedAt, t.GeneratedTimestamp = "deleted", now, now
+		s.ordered = nil
 	}
 }
 
@@ -151,37 +154,53 @@ func (s *Server) orgJSON(o *Organization) map[string]any {
 	}
 }
 
+// ticketOut is a ticket as the API renders it (docs "Tickets" JSON
+// format; the attributes healthsync reads and the usual companions).
+type ticketOut struct {
+	ID                   int64             `json:"id"`
+	URL                  string            `json:"url"`
+	ExternalID           *string           `json:"external_id"`
+	Type                 *string           `json:"type"`
+	Subject              string            `json:"subject"`
+	Status               string            `json:"status"`
+	Priority             *string           `json:"priority"`
+	RequesterID          int64             `json:"requester_id"`
+	OrganizationID       *int64            `json:"organization_id"`
+	SatisfactionRating   map[string]string `json:"satisfaction_rating"`
+	CreatedAt            string            `json:"created_at"`
+	UpdatedAt            string            `json:"updated_at"`
+	GeneratedTimestamp   int64             `json:"generated_timestamp"`
+	Via                  map[string]string `json:"via"`
+	Tags                 []string          `json:"tags"`
+	CustomFields         []any             `json:"custom_fields"`
+	HasIncidents         bool              `json:"has_incidents"`
+	IsPublic             bool              `json:"is_public"`
+	AllowAttachments     bool              `json:"allow_attachments"`
+	AllowChannelback     bool              `json:"allow_channelback"`
+	FromMessagingChannel bool              `json:"from_messaging_channel"`
+}
+
 // ticketJSON renders a ticket as the API does. Caller holds s.mu.
-func (s *Server) ticketJSON(t *Ticket) map[string]any {
-	var org, prio any
+func (s *Server) ticketJSON(t *Ticket) ticketOut {
+	out := ticketOut{
+		ID: t.ID, URL: s.baseURL() + "/tickets/" + strconv.FormatInt(t.ID, 10) + ".json",
+		Subject: t.Subject, Status: t.Status, RequesterID: 1000 + t.ID,
+		SatisfactionRating: map[string]string{"score": cmp.Or(t.Satisfaction, "unoffered")},
+		CreatedAt:          ts(t.CreatedAt), UpdatedAt: ts(t.UpdatedAt),
+		GeneratedTimestamp: t.GeneratedTimestamp.Unix(),
+		Via:                map[string]string{"channel": "web"},
+		Tags:               []string{}, CustomFields: []any{},
+		IsPublic: true, AllowAttachments: true,
+	}
 	if t.OrganizationID != 0 {
-		org = t.OrganizationID
+		org := t.OrganizationID
+		out.OrganizationID = &org
 	}
 	if t.Priority != "" {
-		prio = t.Priority
+		p := t.Priority
+		out.Priority = &p
 	}
-	score := t.Satisfaction
-	if score == "" {
-		score = "unoffered"
-	}
-	return map[string]any{
-		"id": t.ID, "url": s.baseURL() + "/tickets/" + strconv.FormatInt(t.ID, 10) + ".json",
-		"subject": t.Subject, "status": t.Status, "priority": prio, "type": nil,
-		"organization_id": org, "requester_id": 1000 + t.ID,
-		"satisfaction_rating":    map[string]any{"score": score},
-		"created_at":             ts(t.CreatedAt),
-		"updated_at":             ts(t.UpdatedAt),
-		"generated_timestamp":    t.GeneratedTimestamp.Unix(),
-		"via":                    map[string]any{"channel": "web"},
-		"tags":                   []string{},
-		"custom_fields":          []any{},
-		"external_id":            nil,
-		"has_incidents":          false,
-		"is_public":              true,
-		"allow_attachments":      true,
-		"allow_channelback":      false,
-		"from_messaging_channel": false,
-	}
+	return out
 }
 
 // metricJSON renders a metric set (docs "Ticket Metrics"). Caller holds s.mu.

@@ -89,6 +89,7 @@ type Server struct {
 	mu       sync.Mutex
 	orgs     map[int64]*Organization
 	tickets  map[int64]*Ticket
+	ordered  []*Ticket // tickets in export order (generated_timestamp, id); nil after a change
 	metrics  map[int64]*TicketMetric
 	cursors  map[string]time.Time // issued after_cursor -> issue time (CursorTTL)
 	plumbing                      // counters, request log, faults, rate windows (limits.go)
