@@ -48,10 +48,8 @@ var DefaultExportRateLimit = config.RateLimit{Requests: 9, Per: config.Duration(
 var DefaultAPIRateLimit = config.RateLimit{Requests: 180, Per: config.Duration(time.Minute), Burst: 20}
 
 // Config is the connector's vendor-specific configuration. It lives here
-// until config/ gains a "zendesk" kind; see CONTRACT.md for the mapping
-// (kind zendesk, site -> Subdomain, auth.username -> Email, auth.api_key ->
-// APIToken, webhook.secrets and webhook.tolerance, rate_limit ->
-// ExportRateLimit).
+// until config/ gains a "zendesk" kind; FromConnector maps a YAML entry
+// onto it (see CONTRACT.md, "What config/ must gain").
 type Config struct {
 	// Name labels logs and counters.
 	Name string
