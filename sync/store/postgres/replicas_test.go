@@ -233,3 +233,49 @@ func TestCloseReleasesClaims(t *testing.T) {
 	}
 	same(t, "b claims after a closed", ids(got), []string{"e1", "f1"})
 }
+
+// TestReplicasDedupe: the same deliveries arriving at two replicas at once
+// are queued once each; every other copy is reported a duplicate.
+func TestReplicasDedupe(t *testing.T) {
+	a, more := openTest(t, Options{})
+	b := more(Options{})
+	const distinct, copies = 20, 4
+	var (
+		mu     sync.Mutex
+		queued = map[string]int{}
+		dups   int
+		wg     sync.WaitGroup
+	)
+	for c := range copies {
+		for _, s := range []*Store{a, b} {
+			wg.Go(func() {
+				for i := range distinct {
+					i = (i + c*7) % distinct // each sender in its own order
+					dup, err := s.Enqueue([]store.QueuedEvent{event(fmt.Sprintf("evt_%d", i), "A")})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					if dup[0] {
+						dups++
+					} else {
+						queued[fmt.Sprintf("evt_%d", i)]++
+					}
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	want := map[string]int{}
+	for i := range distinct {
+		want[fmt.Sprintf("evt_%d", i)] = 1
+	}
+	same(t, "queued per event ID", queued, want)
+	depth, _, err := b.QueueDepth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "duplicates and depth", [2]int{dups, depth}, [2]int{distinct*(2*copies-1), distinct})
+}
