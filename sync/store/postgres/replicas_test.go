@@ -277,5 +277,5 @@ func TestReplicasDedupe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	same(t, "duplicates and depth", [2]int{dups, depth}, [2]int{distinct*(2*copies-1), distinct})
+	same(t, "duplicates and depth", [2]int{dups, depth}, [2]int{distinct * (2*copies - 1), distinct})
 }
