@@ -41,15 +41,27 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, opts Options) (err error) 
 		return fmt.Errorf("connecting: %w", err)
 	}
 	defer conn.Release()
+	// Waiting for another replica's migrations is bounded by
+	// MigrateTimeout (ctx), not by the statement timeout.
+	if _, err := conn.Exec(ctx, `SET statement_timeout = 0`); err != nil {
+		return fmt.Errorf("connecting: %w", err)
+	}
 	lock := "healthsync/migrate/" + opts.Schema
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended($1, 0))`, lock); err != nil {
+		conn.Conn().Close(context.WithoutCancel(ctx))
 		return fmt.Errorf("waiting for the migration lock: %w", err)
 	}
 	defer func() {
 		// A session lock ends with its connection: close the connection
 		// when the unlock cannot be confirmed, so the lock never leaks.
-		if _, uerr := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, lock); uerr != nil {
-			conn.Conn().Close(context.WithoutCancel(ctx))
+		// RESET goes back to the statement timeout the pool connects with.
+		bg := context.WithoutCancel(ctx)
+		_, uerr := conn.Exec(bg, `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, lock)
+		if uerr == nil {
+			_, uerr = conn.Exec(bg, `RESET statement_timeout`)
+		}
+		if uerr != nil {
+			conn.Conn().Close(bg)
 			err = errors.Join(err, fmt.Errorf("releasing the migration lock: %w", uerr))
 		}
 	}()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/healthsync/healthsync/sync/store"
 )
@@ -150,4 +151,61 @@ func TestSessionSettings(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "statement timeout") {
 		t.Errorf("a 3s statement under a 1.5s timeout: %v, want the server's statement timeout", err)
 	}
+}
+
+// TestMigrationWaitOutlastsStatementTimeout: a replica waiting for another
+// one's migrations waits past its statement timeout (up to its
+// MigrateTimeout), then opens, and its pool keeps the statement timeout.
+func TestMigrationWaitOutlastsStatementTimeout(t *testing.T) {
+	dsn, schema := testSchema(t)
+	ctx := context.Background()
+	holder, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(ctx)
+	lock := "healthsync/migrate/" + schema
+	if _, err := holder.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended($1, 0))`, lock); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		s   *Store
+		err error
+	}
+	opened := make(chan result, 1)
+	go func() {
+		s, err := Open(ctx, dsn, Options{Schema: schema, StatementTimeout: 100 * time.Millisecond, MaxConns: 2})
+		opened <- result{s, err}
+	}()
+	select {
+	case r := <-opened:
+		t.Fatalf("Open returned while another replica held the migration lock: %v", r.err)
+	case <-time.After(500 * time.Millisecond): // five statement timeouts
+	}
+	if _, err := holder.Exec(ctx, `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, lock); err != nil {
+		t.Fatal(err)
+	}
+	r := <-opened
+	if r.err != nil {
+		t.Fatalf("Open after the lock was released: %v", r.err)
+	}
+	defer r.s.Close()
+	// Both pooled connections, the lock's included, have the timeout back.
+	var got [2]string
+	c1, err := r.s.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c1.Release()
+	c2, err := r.s.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Release()
+	for i, c := range []*pgxpool.Conn{c1, c2} {
+		if err := c.QueryRow(ctx, `SELECT current_setting('statement_timeout')`).Scan(&got[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	same(t, "statement timeouts", got, [2]string{"100ms", "100ms"})
 }
