@@ -209,3 +209,27 @@ func TestMigrationWaitOutlastsStatementTimeout(t *testing.T) {
 	}
 	same(t, "statement timeouts", got, [2]string{"100ms", "100ms"})
 }
+
+// TestTLSFromDSN: TLS settings travel in the DSN: sslmode=require against
+// the test server, which has no certificate, is refused rather than
+// falling back to plain text.
+func TestTLSFromDSN(t *testing.T) {
+	u, err := url.Parse(testURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	if q.Get("sslmode") != "disable" {
+		t.Skip("the test server's URL does not disable TLS; nothing to compare")
+	}
+	q.Set("sslmode", "require")
+	u.RawQuery = q.Encode()
+	s, err := Open(context.Background(), u.String(), Options{})
+	if err == nil {
+		s.Close()
+		t.Fatal("opened without TLS although the DSN requires it")
+	}
+	if !strings.Contains(err.Error(), "TLS") {
+		t.Errorf("error %v, want the server's refusal of TLS", err)
+	}
+}
