@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
-	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/sync/store"
 )
 
@@ -34,9 +33,10 @@ import (
 //     order Claim takes them, so they never deadlock with it), and refuse
 //     with ErrClaimLost when another store value has taken the claim over.
 //
-// Covered copies (see store.Queue) are computed by Claim from the key's
-// following rows and kept in memory by the store value that claimed; a
-// replica that takes a claim over computes them again.
+// Covered copies (see store.Queue) are found by Claim in SQL, from the
+// columns event_type, object_type and object_id of the key's following rows,
+// and kept in memory by the store value that claimed; a replica that takes
+// a claim over finds them again.
 
 // maxCovers bounds how many queued copies one claim acknowledges.
 const maxCovers = 1000
@@ -67,16 +67,17 @@ func (s *Store) Enqueue(events []store.QueuedEvent) (dup []bool, err error) {
 		var b pgx.Batch
 		for i := range events {
 			e := &events[i]
-			args := []any{e.Connector, e.Key, docs[i], e.Attempts, e.Due.UTC(), e.Enqueued.UTC(), e.LastError}
-			q := `INSERT INTO queue (connector, okey, event, attempts, due, enqueued, last_error)
-				VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq`
+			args := []any{e.Connector, e.Key, docs[i], e.Event.Type, e.Event.ObjectType, e.Event.ObjectID,
+				e.Attempts, e.Due.UTC(), e.Enqueued.UTC(), e.LastError}
+			q := `INSERT INTO queue (` + queueCols + `)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq`
 			if e.Event.ID != "" {
 				q = `WITH d AS (
-					INSERT INTO dedupe (connector, event_id, expires) VALUES ($1, $8, $9)
-					ON CONFLICT (connector, event_id) DO UPDATE SET expires = EXCLUDED.expires WHERE dedupe.expires <= $10
+					INSERT INTO dedupe (connector, event_id, expires) VALUES ($1, $11, $12)
+					ON CONFLICT (connector, event_id) DO UPDATE SET expires = EXCLUDED.expires WHERE dedupe.expires <= $13
 					RETURNING 1)
-				INSERT INTO queue (connector, okey, event, attempts, due, enqueued, last_error)
-				SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM d) RETURNING seq`
+				INSERT INTO queue (` + queueCols + `)
+				SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 WHERE EXISTS (SELECT 1 FROM d) RETURNING seq`
 				args = append(args, e.Event.ID, now.Add(s.opts.DedupeTTL), now)
 			}
 			b.Queue(q, args...).QueryRow(func(r pgx.Row) error {
@@ -119,16 +120,42 @@ ON CONFLICT (okey) DO UPDATE SET seq = EXCLUDED.seq, claimed_by = EXCLUDED.claim
 	WHERE claims.lease_until <= $3
 RETURNING seq`
 
-// claimedSQL reads each claimed head ($1) and the rows of its key that
-// follow it, up to one past the most a claim covers.
-const claimedSQL = `
-SELECT h.seq, q.seq, q.connector, q.okey, q.event, q.attempts, q.due, q.enqueued, q.last_error
-FROM queue h
+// queueCols are the columns of a queued event but its seq.
+const queueCols = `connector, okey, event, event_type, object_type, object_id, attempts, due, enqueued, last_error`
+
+// coversSQL lists, for each claimed head ($1), the following events of its
+// key that are due at $2 and copies of it, up to the first that is not,
+// looking at most $3 events ahead.
+const coversSQL = `
+SELECT h.seq, c.seq FROM queue h
 CROSS JOIN LATERAL (
-	SELECT * FROM queue q WHERE q.okey = h.okey AND q.seq >= h.seq ORDER BY q.seq LIMIT $2
-) q
+	SELECT f.seq FROM (
+		SELECT l.seq, bool_and(l.copy) OVER (ORDER BY l.seq) AS run FROM (
+			SELECT q.seq, q.connector = h.connector AND q.event_type = h.event_type AND q.object_type = h.object_type
+				AND q.object_id = h.object_id AND q.due <= $2 AS copy
+			FROM queue q WHERE q.okey = h.okey AND q.seq > h.seq ORDER BY q.seq LIMIT $3
+		) l
+	) f WHERE f.run
+) c
 WHERE h.seq = ANY($1)
-ORDER BY h.seq, q.seq`
+ORDER BY h.seq, c.seq`
+
+// scanQueued reads the columns seq, connector, okey, event, attempts, due,
+// enqueued, last_error and then into extra.
+func scanQueued(r pgx.Row, extra ...any) (store.QueuedEvent, error) {
+	var e store.QueuedEvent
+	var doc []byte
+	var due, enq pgtype.Timestamptz
+	err := r.Scan(append([]any{&e.Seq, &e.Connector, &e.Key, &doc, &e.Attempts, &due, &enq, &e.LastError}, extra...)...)
+	if err != nil {
+		return e, err
+	}
+	e.Due, e.Enqueued = fromTS(due), fromTS(enq)
+	if err := json.Unmarshal(doc, &e.Event); err != nil {
+		return e, fmt.Errorf("queued event %d: %w: %v", e.Seq, store.ErrCorrupt, err)
+	}
+	return e, nil
+}
 
 // Claim returns up to n events due at now, in Seq order, following the
 // claim policy of store.Queue across every store sharing the database.
@@ -145,32 +172,23 @@ func (s *Store) Claim(n int, now time.Time) ([]store.QueuedEvent, error) {
 		if err != nil || len(heads) == 0 {
 			return err
 		}
-		rows, err := tx.Query(ctx, claimedSQL, heads, maxCovers+2)
+		out, err = pgx.CollectRows(rowsOf(tx.Query(ctx, `
+			SELECT seq, connector, okey, event, attempts, due, enqueued, last_error FROM queue
+			WHERE seq = ANY($1) ORDER BY seq`, heads)), func(r pgx.CollectableRow) (store.QueuedEvent, error) { return scanQueued(r) })
 		if err != nil {
 			return err
 		}
-		var head int64
-		var e store.QueuedEvent
-		var doc []byte
-		var due, enq pgtype.Timestamptz
-		covering := false // the current head's run of copies goes on
-		_, err = pgx.ForEachRow(rows, []any{&head, &e.Seq, &e.Connector, &e.Key, &doc, &e.Attempts, &due, &enq, &e.LastError}, func() error {
-			e.Event = record.Event{}
-			if err := json.Unmarshal(doc, &e.Event); err != nil {
-				return fmt.Errorf("queue entry %d: %w: %v", e.Seq, store.ErrCorrupt, err)
-			}
-			e.Due, e.Enqueued = fromTS(due), fromTS(enq)
-			if uint64(head) == e.Seq {
-				out = append(out, e)
-				covering = true
-				return nil
-			}
-			p := &out[len(out)-1]
-			if covering && !e.Due.After(now) && len(p.Covers) < maxCovers && isCopy(p, &e) {
-				p.Covers = append(p.Covers, e.Seq)
-			} else {
-				covering = false
-			}
+		at := make(map[uint64]*store.QueuedEvent, len(out))
+		for i := range out {
+			at[out[i].Seq] = &out[i]
+		}
+		rows, err := tx.Query(ctx, coversSQL, heads, now.UTC(), maxCovers)
+		if err != nil {
+			return err
+		}
+		var head, covered uint64
+		_, err = pgx.ForEachRow(rows, []any{&head, &covered}, func() error {
+			at[head].Covers = append(at[head].Covers, covered)
 			return nil
 		})
 		return err
@@ -184,12 +202,6 @@ func (s *Store) Claim(n int, now time.Time) ([]store.QueuedEvent, error) {
 		s.inflight[e.Seq] = e.Covers
 	}
 	return out, nil
-}
-
-// isCopy reports whether e is another delivery of claimed's change.
-func isCopy(claimed, e *store.QueuedEvent) bool {
-	return e.Connector == claimed.Connector && e.Event.Type == claimed.Event.Type &&
-		e.Event.ObjectType == claimed.Event.ObjectType && e.Event.ObjectID == claimed.Event.ObjectID
 }
 
 // settle runs fn on a queued event after locking its row and ending its
@@ -259,8 +271,8 @@ func (s *Store) Retry(seq uint64, at time.Time, cause error) error {
 func (s *Store) DeadLetter(seq uint64, cause error) error {
 	err := s.settle(seq, func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `WITH d AS (DELETE FROM queue WHERE seq = $1 RETURNING *)
-			INSERT INTO dead_letters (seq, connector, okey, event, attempts, due, enqueued, last_error, dead_at)
-			SELECT seq, connector, okey, event, attempts + 1, due, enqueued, $2, $3 FROM d`, seq, errText(cause), s.now())
+			INSERT INTO dead_letters (seq, `+queueCols+`, dead_at)
+			SELECT seq, connector, okey, event, event_type, object_type, object_id, attempts + 1, due, enqueued, $2, $3 FROM d`, seq, errText(cause), s.now())
 		return err
 	})
 	if err != nil {
@@ -277,17 +289,10 @@ func (s *Store) DeadLetters() ([]store.QueuedEvent, error) {
 		out, err = pgx.CollectRows(rowsOf(s.pool.Query(ctx, `
 			SELECT seq, connector, okey, event, attempts, due, enqueued, last_error, dead_at FROM dead_letters ORDER BY seq`)),
 			func(r pgx.CollectableRow) (store.QueuedEvent, error) {
-				var e store.QueuedEvent
-				var doc []byte
-				var due, enq, dead pgtype.Timestamptz
-				if err := r.Scan(&e.Seq, &e.Connector, &e.Key, &doc, &e.Attempts, &due, &enq, &e.LastError, &dead); err != nil {
-					return e, err
-				}
-				e.Due, e.Enqueued, e.DeadAt = fromTS(due), fromTS(enq), fromTS(dead)
-				if err := json.Unmarshal(doc, &e.Event); err != nil {
-					return e, fmt.Errorf("dead letter %d: %w: %v", e.Seq, store.ErrCorrupt, err)
-				}
-				return e, nil
+				var dead pgtype.Timestamptz
+				e, err := scanQueued(r, &dead)
+				e.DeadAt = fromTS(dead)
+				return e, err
 			})
 		return err
 	})
@@ -302,8 +307,8 @@ func (s *Store) Replay(seq uint64) (uint64, error) {
 	var next uint64
 	err := s.tx(func(ctx context.Context, tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `WITH d AS (DELETE FROM dead_letters WHERE seq = $1 RETURNING *)
-			INSERT INTO queue (connector, okey, event, attempts, due, enqueued, last_error)
-			SELECT connector, okey, event, 0, $2, enqueued, last_error FROM d RETURNING seq`, seq, s.now()).Scan(&next)
+			INSERT INTO queue (`+queueCols+`)
+			SELECT connector, okey, event, event_type, object_type, object_id, 0, $2, enqueued, last_error FROM d RETURNING seq`, seq, s.now()).Scan(&next)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return store.ErrNotFound
 		}
