@@ -22,8 +22,9 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// versionTable is goose's bookkeeping table, in the store's schema.
-const versionTable = "goose_db_version"
+// versionTable is goose's bookkeeping table, in the store's schema, named
+// so it cannot be mistaken for another application's goose table.
+const versionTable = "healthsync_schema_version"
 
 // migrate brings the schema to this build's version. Replicas starting
 // together take turns on a session advisory lock named after the schema,
@@ -73,7 +74,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, opts Options) (err error) 
 
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations, goose.WithDisableGlobalRegistry(true))
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations, goose.WithDisableGlobalRegistry(true), goose.WithTableName(versionTable))
 	if err != nil {
 		return fmt.Errorf("loading migrations: %w", err)
 	}
