@@ -59,8 +59,16 @@ hs_pg_start() {
   printf '%s\n' "$pw" >"$dir/pwfile"
   mkdir "$dir/data" "$dir/run"
   if [ "$(id -u)" = 0 ]; then chown -R nobody "$dir"; fi
-  hs_pg_as "$bin/initdb" -D "$dir/data" -U postgres --auth=scram-sha-256 --pwfile="$dir/pwfile" \
-    --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; return 1; }
+  # A linguistic default collation (ICU en-US, where 'a' < 'B'), so a list
+  # the store must keep in byte order shows a missing COLLATE "C". Without
+  # ICU (PostgreSQL before 15, or built without it) the C locale.
+  if ! hs_pg_as "$bin/initdb" -D "$dir/data" -U postgres --auth=scram-sha-256 --pwfile="$dir/pwfile" \
+    --encoding=UTF8 --locale=C.UTF-8 --locale-provider=icu --icu-locale=en-US >"$dir/initdb.log" 2>&1; then
+    hs_pg_as rm -rf "$dir/data"
+    hs_pg_as mkdir "$dir/data"
+    hs_pg_as "$bin/initdb" -D "$dir/data" -U postgres --auth=scram-sha-256 --pwfile="$dir/pwfile" \
+      --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; return 1; }
+  fi
   rm -f "$dir/pwfile"
   for tries in 1 2 3; do
     port=$(hs_pg_free_port) || return 1
