@@ -61,6 +61,11 @@ type Config struct {
 	Events []EventMetric
 	// MaxCalls caps the calls of one request (max_calls; default 10,000).
 	MaxCalls int
+	// BodySignatureOnly refuses an array body signed over its first call
+	// only (webhook.body_signature_only), Segment's way of signing batched
+	// Webhooks (Actions) requests, which leaves the other calls unsigned.
+	// Set it when batching is off in Segment.
+	BodySignatureOnly bool
 }
 
 // AccountRule links a Segment group to an account.

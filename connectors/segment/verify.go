@@ -74,12 +74,13 @@ type wireCall struct {
 type Verifier struct {
 	secrets  [][]byte
 	maxCalls int
+	bodyOnly bool
 }
 
 // NewVerifier builds a Verifier from c (secrets and max_calls). With no
 // secret every request is refused.
 func NewVerifier(c Config) *Verifier {
-	v := &Verifier{maxCalls: c.MaxCalls}
+	v := &Verifier{maxCalls: c.MaxCalls, bodyOnly: c.BodySignatureOnly}
 	if v.maxCalls <= 0 {
 		v.maxCalls = DefaultMaxCalls
 	}
@@ -102,7 +103,7 @@ func NewVerifier(c Config) *Verifier {
 // batches ("Webhooks Destination" > Authentication: for batch events "the
 // X-Signature header [is verified] against a hash of the first event in the
 // batch"; the calls after the first are then not covered by the HMAC, see
-// CONTRACT.md). Segment signs no timestamp, so there is no freshness check;
+// CONTRACT.md), unless Config.BodySignatureOnly is set. Segment signs no timestamp, so there is no freshness check;
 // messageId serves for dedupe. now stamps calls without a timestamp.
 func (v *Verifier) Verify(r *http.Request, body []byte, now time.Time) ([]Call, error) {
 	if len(v.secrets) == 0 {
@@ -138,6 +139,9 @@ func (v *Verifier) signed(body []byte, sigs []string) bool {
 	}
 	if v.matches(body, want) {
 		return true
+	}
+	if v.bodyOnly {
+		return false
 	}
 	first, ok := firstElement(body)
 	return ok && v.matches(first, want)

@@ -24,6 +24,8 @@ func TestVerifySignatures(t *testing.T) {
 	}
 	rotated := testConfig()
 	rotated.SharedSecrets = []config.Secret{config.NewSecret("new-secret"), config.NewSecret(testSecret)}
+	bodyOnly := testConfig()
+	bodyOnly.BodySignatureOnly = true
 	none := testConfig()
 	none.SharedSecrets = nil
 
@@ -40,6 +42,8 @@ func TestVerifySignatures(t *testing.T) {
 		{"batch signed over the body", testConfig(), batch, []string{sign(testSecret, batch)}, 10, nil},
 		{"actions array signed over the body", testConfig(), actions, []string{sign(testSecret, actions)}, 2, nil},
 		{"actions array signed over its first call", testConfig(), actions, []string{sign(testSecret, firstCallOf(t, actions))}, 2, nil},
+		{"body_signature_only: array signed over the body", bodyOnly, actions, []string{sign(testSecret, actions)}, 2, nil},
+		{"body_signature_only: array signed over its first call", bodyOnly, actions, []string{sign(testSecret, firstCallOf(t, actions))}, 0, record.ErrUnauthenticated},
 		{"second of two secrets (rotation)", rotated, track, []string{sign(testSecret, track)}, 1, nil},
 		{"second of two header values", testConfig(), track, []string{"00", sign(testSecret, track)}, 1, nil},
 		{"missing signature", testConfig(), track, nil, 0, record.ErrUnauthenticated},
