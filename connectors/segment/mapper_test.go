@@ -216,3 +216,39 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestMapConcurrent maps the same batch from several goroutines at once
+// (Segment retries overlap): the distinct counts end where one delivery
+// puts them, and -race sees the State's lock at work.
+func TestMapConcurrent(t *testing.T) {
+	m, err := NewMapper(testConfig(), NewMemoryState())
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := verified(t, "batch.json")
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			_, err := m.Map(calls)
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := m.Map(calls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	day2 := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	hooli := record.Ref{System: record.Salesforce, ID: "0015g00000HOOLI"}
+	want := []record.Signal{
+		{Account: hooli, Metric: "active_users", Time: day2, Value: 2},
+		{Account: hooli, Metric: "features_used", Time: day2, Value: 2},
+	}
+	if !reflect.DeepEqual(got.Signals[3:], want) {
+		t.Fatalf("distinct signals %+v, want %+v", got.Signals[3:], want)
+	}
+}
