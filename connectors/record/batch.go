@@ -20,6 +20,9 @@ type Batch struct {
 	Subscriptions []Subscription
 	Invoices      []Invoice
 	Tasks         []Task
+	// Signals are usage observations (SQL and Segment sources); the store
+	// keeps one per account, metric and time, so re-reading is harmless.
+	Signals []Signal
 	// Deleted lists records the vendor reported deleted or archived.
 	Deleted []Ref
 
@@ -41,7 +44,7 @@ type Batch struct {
 // Len is the number of records and deletions in the batch.
 func (b *Batch) Len() int {
 	return len(b.Accounts) + len(b.Deals) + len(b.Customers) + len(b.Subscriptions) +
-		len(b.Invoices) + len(b.Tasks) + len(b.Deleted)
+		len(b.Invoices) + len(b.Tasks) + len(b.Signals) + len(b.Deleted)
 }
 
 // APIUsage is a vendor's report of API allocation use.
