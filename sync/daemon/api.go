@@ -13,13 +13,14 @@ import (
 	"github.com/healthsync/healthsync/sync/engine"
 	"github.com/healthsync/healthsync/sync/report"
 	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 // API serves /api/... (JSON) and the HTML report; the mux guards both with
 // the API token.
 type API struct {
 	eng  *engine.Engine
-	st   *store.Store
+	st   *bolt.Store
 	log  zerolog.Logger
 	mux  *http.ServeMux
 	wake func() // wakes the webhook workers after a replay
@@ -36,7 +37,7 @@ type DeadLetter struct {
 }
 
 // NewAPI builds the API handler.
-func NewAPI(eng *engine.Engine, st *store.Store, log zerolog.Logger) *API {
+func NewAPI(eng *engine.Engine, st *bolt.Store, log zerolog.Logger) *API {
 	a := &API{eng: eng, st: st, log: log, mux: http.NewServeMux()}
 	a.mux.HandleFunc("GET /api/runs", a.runs)
 	a.mux.HandleFunc("GET /api/report", a.report)

@@ -1,3 +1,9 @@
+// Package store declares what healthsync keeps and how it is read back: the
+// interfaces the engine, the webhook receiver and its workers, the notifier
+// and the daemon consume, the values they exchange (QueuedEvent,
+// PendingWrite, Run, ...) and the errors callers branch on. It holds no
+// storage itself: sync/store/bolt is the embedded bbolt backend, and
+// sync/store/storetest is the suite every backend passes.
 package store
 
 import (
@@ -29,8 +35,8 @@ import (
 //     is safe for concurrent use.
 //
 // Left off the interfaces, because they describe the bbolt file itself:
-// Path, Size, SchemaVersionOnDisk, Options, Migration (takes *bbolt.Tx) and
-// Open. The bbolt code keeps them.
+// Path, Size, SchemaVersionOnDisk, WriteTo (a backup), Options, Migration
+// (takes *bbolt.Tx) and Open. Package bolt keeps them.
 
 // RecordStore holds the records pulled from each connector, by connector,
 // type and source ID, with the bookkeeping of full enumerations.
@@ -380,23 +386,3 @@ type Backend interface {
 	Meta
 	io.Closer
 }
-
-// The bbolt store implements every interface.
-var (
-	_ RecordStore     = (*Store)(nil)
-	_ CRMRecords      = (*Store)(nil)
-	_ BillingRecords  = (*Store)(nil)
-	_ CursorStore     = (*Store)(nil)
-	_ LinkStore       = (*Store)(nil)
-	_ SignalStore     = (*Store)(nil)
-	_ ScoreStore      = (*Store)(nil)
-	_ WriteLedger     = (*Store)(nil)
-	_ TaskStore       = (*Store)(nil)
-	_ Queue           = (*Store)(nil)
-	_ DeadLetterQueue = (*Store)(nil)
-	_ QueueStats      = (*Store)(nil)
-	_ Outbox          = (*Store)(nil)
-	_ RunLog          = (*Store)(nil)
-	_ Meta            = (*Store)(nil)
-	_ Backend         = (*Store)(nil)
-)

@@ -1,4 +1,4 @@
-// Package store is healthsync's persistence: one bbolt file holding pulled
+// Package bolt is healthsync's embedded store: one bbolt file holding pulled
 // records and their sync cursors, identity links, scores and their history,
 // what was written to each CRM field, pending writes, created tasks, the
 // webhook queue with its dedupe IDs, outbound notifications and run history.
@@ -7,7 +7,7 @@
 // their transaction ends and decode afterwards, so no transaction is held
 // while the caller does network I/O. The bucket layout is drawn in schema.go
 // and key encodings are in keys.go.
-package store
+package bolt
 
 import (
 	"errors"
@@ -18,20 +18,8 @@ import (
 
 	"go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
-)
 
-// Errors callers branch on.
-var (
-	// ErrInUse is wrapped by Open's error when another process holds the file.
-	ErrInUse = errors.New("in use by another healthsync process")
-	// ErrNewerSchema means the file was written by a newer healthsync.
-	ErrNewerSchema = errors.New("schema version is newer than this build")
-	// ErrCorrupt means a stored value could not be decoded.
-	ErrCorrupt = errors.New("corrupt store value")
-	// ErrNotFound is returned by calls that act on one entry that does not exist.
-	ErrNotFound = errors.New("not found")
-	// ErrClosed is returned after Close.
-	ErrClosed = errors.New("store is closed")
+	"github.com/healthsync/healthsync/sync/store"
 )
 
 // InUseError is Open's error when another process holds the file lock. Its
@@ -41,7 +29,7 @@ type InUseError struct{ Path string }
 func (e *InUseError) Error() string { return e.Path + " is in use by another healthsync process" }
 
 // Unwrap makes errors.Is(err, ErrInUse) true.
-func (e *InUseError) Unwrap() error { return ErrInUse }
+func (e *InUseError) Unwrap() error { return store.ErrInUse }
 
 // Options tune Open. The zero value is usable.
 type Options struct {
@@ -144,7 +132,7 @@ func (s *Store) batch(fn func(*bbolt.Tx) error) error  { return closedErr(s.db.B
 
 func closedErr(err error) error {
 	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
-		return ErrClosed
+		return store.ErrClosed
 	}
 	return err
 }
@@ -244,3 +232,23 @@ func lookupBucket(tx *bbolt.Tx, top []byte, names ...string) *bbolt.Bucket {
 	}
 	return b
 }
+
+// The bbolt store implements every interface.
+var (
+	_ store.RecordStore     = (*Store)(nil)
+	_ store.CRMRecords      = (*Store)(nil)
+	_ store.BillingRecords  = (*Store)(nil)
+	_ store.CursorStore     = (*Store)(nil)
+	_ store.LinkStore       = (*Store)(nil)
+	_ store.SignalStore     = (*Store)(nil)
+	_ store.ScoreStore      = (*Store)(nil)
+	_ store.WriteLedger     = (*Store)(nil)
+	_ store.TaskStore       = (*Store)(nil)
+	_ store.Queue           = (*Store)(nil)
+	_ store.DeadLetterQueue = (*Store)(nil)
+	_ store.QueueStats      = (*Store)(nil)
+	_ store.Outbox          = (*Store)(nil)
+	_ store.RunLog          = (*Store)(nil)
+	_ store.Meta            = (*Store)(nil)
+	_ store.Backend         = (*Store)(nil)
+)

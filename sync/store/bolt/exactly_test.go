@@ -1,4 +1,4 @@
-package store
+package bolt
 
 import (
 	"reflect"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/sync/store"
 )
 
 // TestSentValuesLastUntilWritten: values marked sent survive a new plan's
@@ -18,23 +19,23 @@ func TestSentValuesLastUntilWritten(t *testing.T) {
 	steps := []struct {
 		name string
 		do   func() error
-		want []PendingWrite
+		want []store.PendingWrite
 	}{
 		{"planned", func() error {
-			return s.PutPending([]PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 1, "ARR__c": 12}, Planned: t0}})
-		}, []PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 1.0, "ARR__c": 12.0}, Planned: t0}}},
+			return s.PutPending([]store.PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 1, "ARR__c": 12}, Planned: t0}})
+		}, []store.PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 1.0, "ARR__c": 12.0}, Planned: t0}}},
 		{"sent", func() error { return s.MarkSent("sf", upd(map[string]any{"MRR__c": 1, "ARR__c": 12})) },
-			[]PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 1.0, "ARR__c": 12.0}, Planned: t0,
+			[]store.PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 1.0, "ARR__c": 12.0}, Planned: t0,
 				Sent: map[string][]any{"MRR__c": {1.0}, "ARR__c": {12.0}}}}},
 		{"re-planned", func() error {
-			return s.PutPending([]PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 3}, Planned: t0}})
-		}, []PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 3.0, "ARR__c": 12.0}, Planned: t0,
+			return s.PutPending([]store.PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 3}, Planned: t0}})
+		}, []store.PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 3.0, "ARR__c": 12.0}, Planned: t0,
 			Sent: map[string][]any{"MRR__c": {1.0}, "ARR__c": {12.0}}}}},
 		{"sent again", func() error { return s.MarkSent("sf", upd(map[string]any{"MRR__c": 3, "ARR__c": 12})) },
-			[]PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 3.0, "ARR__c": 12.0}, Planned: t0,
+			[]store.PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 3.0, "ARR__c": 12.0}, Planned: t0,
 				Sent: map[string][]any{"MRR__c": {1.0, 3.0}, "ARR__c": {12.0}}}}},
 		{"MRR written", func() error { return s.MarkWritten("sf", upd(map[string]any{"MRR__c": 3}), t0) },
-			[]PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"ARR__c": 12.0}, Planned: t0,
+			[]store.PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"ARR__c": 12.0}, Planned: t0,
 				Sent: map[string][]any{"ARR__c": {12.0}}}}},
 		{"ARR written", func() error { return s.MarkWritten("sf", upd(map[string]any{"ARR__c": 12}), t0) }, nil},
 	}
@@ -56,7 +57,7 @@ func TestSentValuesLastUntilWritten(t *testing.T) {
 // that ended keep their status.
 func TestInterruptRuns(t *testing.T) {
 	s := openTest(t)
-	for _, r := range []Run{
+	for _, r := range []store.Run{
 		{ID: "a", Kind: "sync", Start: t0, Status: "running"},
 		{ID: "b", Kind: "pull", Start: t0.Add(time.Second), End: t0.Add(2 * time.Second), Status: "ok"},
 	} {
@@ -74,9 +75,9 @@ func TestInterruptRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Run{
+	want := []store.Run{
 		{ID: "b", Kind: "pull", Start: t0.Add(time.Second), End: t0.Add(2 * time.Second), Status: "ok"},
-		{ID: "a", Kind: "sync", Start: t0, Status: RunInterrupted, Notes: []string{"the process stopped before the run ended"}},
+		{ID: "a", Kind: "sync", Start: t0, Status: store.RunInterrupted, Notes: []string{"the process stopped before the run ended"}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("runs\n%+v\nwant\n%+v", got, want)
