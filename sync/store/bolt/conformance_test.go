@@ -11,7 +11,7 @@ import (
 
 // TestConformance runs the backend suite against bbolt.
 func TestConformance(t *testing.T) {
-	storetest.Exercise(t, func(t *testing.T) store.Backend {
+	storetest.Exercise(t, func(t *testing.T) store.Store {
 		s, err := bolt.Open(filepath.Join(t.TempDir(), "h.db"), bolt.Options{NoSync: true})
 		if err != nil {
 			t.Fatal(err)

@@ -333,7 +333,7 @@ func (s *Store) Counts(connector string) (map[store.RecordType]int, error) {
 // restarts.
 func (s *Store) NewestModified(connector string) (time.Time, error) {
 	var newest time.Time
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		for _, typ := range store.RecordTypes {
 			tb := lookupBucket(tx, bucketRecords, connector, string(typ))
 			if tb == nil {

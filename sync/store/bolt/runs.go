@@ -77,7 +77,7 @@ func (s *Store) PruneRuns(keep int) (int, error) {
 // it begins runs of its own (one process per store file).
 func (s *Store) InterruptRuns() (int, error) {
 	n := 0
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketRuns)
 		type put struct{ k, v []byte }
 		var puts []put

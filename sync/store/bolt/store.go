@@ -250,5 +250,5 @@ var (
 	_ store.Outbox          = (*Store)(nil)
 	_ store.RunLog          = (*Store)(nil)
 	_ store.Meta            = (*Store)(nil)
-	_ store.Backend         = (*Store)(nil)
+	_ store.Store           = (*Store)(nil)
 )

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -216,5 +217,26 @@ func TestKill9KeepsCommittedWrites(t *testing.T) {
 	}
 	if n, _ := strconv.Atoi(string(cur["customers"])); n < last {
 		t.Errorf("cursor %q, want at least %d", cur["customers"], last)
+	}
+}
+
+// TestFileCallsAfterClose: the calls that describe the file itself, which
+// storetest does not reach, fail with ErrClosed after Close too.
+func TestFileCallsAfterClose(t *testing.T) {
+	s := openTest(t)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	calls := []struct {
+		name string
+		err  error
+	}{
+		{"WriteTo", func() error { _, err := s.WriteTo(io.Discard); return err }()},
+		{"SchemaVersionOnDisk", func() error { _, err := s.SchemaVersionOnDisk(); return err }()},
+	}
+	for _, c := range calls {
+		if !errors.Is(c.err, store.ErrClosed) {
+			t.Errorf("%s after Close: %v, want ErrClosed", c.name, c.err)
+		}
 	}
 }

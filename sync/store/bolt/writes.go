@@ -249,7 +249,7 @@ func (s *Store) MarkWritten(connector string, updates []record.FieldUpdate, at t
 // records the outcome, a CRM value among them is known to be healthsync's.
 // An update without a pending write records nothing.
 func (s *Store) MarkSent(connector string, updates []record.FieldUpdate) error {
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		b := lookupBucket(tx, bucketPending, connector)
 		if b == nil {
 			return nil

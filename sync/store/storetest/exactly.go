@@ -1,4 +1,4 @@
-package bolt
+package storetest
 
 import (
 	"reflect"
@@ -9,10 +9,11 @@ import (
 	"github.com/healthsync/healthsync/sync/store"
 )
 
-// TestSentValuesLastUntilWritten: values marked sent survive a new plan's
-// merge and are cleared field by field when the write is recorded.
-func TestSentValuesLastUntilWritten(t *testing.T) {
-	s := openTest(t)
+// testSentValues: values marked sent survive a new plan's merge and are
+// cleared field by field when the write is recorded (ported from the bbolt
+// tests).
+func testSentValues(t *testing.T, open func(t *testing.T) store.Store) {
+	s := open(t)
 	upd := func(f map[string]any) []record.FieldUpdate {
 		return []record.FieldUpdate{{Object: "Account", ID: "001A", Fields: f}}
 	}
@@ -53,10 +54,10 @@ func TestSentValuesLastUntilWritten(t *testing.T) {
 	}
 }
 
-// TestInterruptRuns: runs still running are marked interrupted once; runs
+// testInterruptRuns: runs still running are marked interrupted once; runs
 // that ended keep their status.
-func TestInterruptRuns(t *testing.T) {
-	s := openTest(t)
+func testInterruptRuns(t *testing.T, open func(t *testing.T) store.Store) {
+	s := open(t)
 	for _, r := range []store.Run{
 		{ID: "a", Kind: "sync", Start: t0, Status: "running"},
 		{ID: "b", Kind: "pull", Start: t0.Add(time.Second), End: t0.Add(2 * time.Second), Status: "ok"},
@@ -84,10 +85,10 @@ func TestInterruptRuns(t *testing.T) {
 	}
 }
 
-// TestNewestModified: the latest Modified of a connector's records,
+// testNewestModified: the latest Modified of a connector's records,
 // tombstones included, other connectors left out.
-func TestNewestModified(t *testing.T) {
-	s := openTest(t)
+func testNewestModified(t *testing.T, open func(t *testing.T) store.Store) {
+	s := open(t)
 	cus := func(id string, mod time.Time) record.Customer {
 		return record.Customer{Ref: record.Ref{System: record.Stripe, ID: id, Modified: mod}}
 	}

@@ -86,6 +86,11 @@ type RecordStore interface {
 	// Connectors lists, in order, the connectors that have committed a
 	// batch.
 	Connectors() ([]string, error)
+	// NewestModified returns the latest Ref.Modified of connector's stored
+	// records, tombstones included; zero when it has none. A source whose
+	// versions are ordered by observation time continues after it, so its
+	// versions stay ordered across restarts.
+	NewestModified(connector string) (time.Time, error)
 }
 
 // CRMRecords reads the CRM side of the stored records. Lists return live
@@ -207,6 +212,13 @@ type WriteLedger interface {
 	// the one written (a field re-planned with another value stays); a
 	// pending write with no field left is deleted.
 	MarkWritten(connector string, updates []record.FieldUpdate, at time.Time) error
+	// MarkSent records, in one transaction and before the call that sends
+	// them, the values of updates as sent: each becomes one of its field's
+	// PendingWrite.Sent values (a value already there is not repeated; the
+	// oldest beyond the last four are dropped). Sent values survive a
+	// merging PutPending; MarkWritten clears the Sent values of each field
+	// it records. An update without a pending write records nothing.
+	MarkSent(connector string, updates []record.FieldUpdate) error
 	// MarkFailed counts one failed attempt on each named record's pending
 	// write: Attempts+1, LastError, Permanent and RetryAt (UTC) replaced.
 	// Records without a pending write are skipped; others are untouched.
@@ -343,6 +355,11 @@ type RunLog interface {
 	// PruneRuns keeps the keep newest runs (in Runs order), deletes the
 	// others and returns how many it deleted.
 	PruneRuns(keep int) (int, error)
+	// InterruptRuns sets Status RunInterrupted, with the note "the process
+	// stopped before the run ended", on every run whose Status is
+	// "running", in one transaction, and returns how many. A process calls
+	// it when it starts, before it begins runs of its own.
+	InterruptRuns() (int, error)
 }
 
 // Meta holds small named values: engine state, the saved plan, the time of
@@ -361,14 +378,12 @@ type Meta interface {
 	SetMetaTime(key string, t time.Time) error
 }
 
-// Backend is a whole store: every interface above, and Close, which
-// releases it, claims of the queue included. After Close every method that
-// returns an error fails with one for which errors.Is(err, ErrClosed) holds
-// (invalid arguments may be reported instead); closing again returns nil or
-// ErrClosed. It is named Backend while the
-// bbolt type holds the name Store; once that type moves to sync/store/bolt,
-// this interface becomes Store.
-type Backend interface {
+// Store is a whole store, what a backend's Open returns: every interface
+// above, and Close, which releases it, claims of the queue included. After
+// Close every method that returns an error fails with one for which
+// errors.Is(err, ErrClosed) holds (invalid arguments may be reported
+// instead); closing again returns nil or ErrClosed.
+type Store interface {
 	RecordStore
 	CRMRecords
 	BillingRecords
