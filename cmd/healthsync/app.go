@@ -10,6 +10,7 @@ import (
 	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/sync/engine"
 	"github.com/healthsync/healthsync/sync/notify"
+	"github.com/healthsync/healthsync/sync/store"
 	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
@@ -18,7 +19,7 @@ import (
 type app struct {
 	cfg   *config.Config
 	log   zerolog.Logger
-	st    *bolt.Store
+	st    store.Store
 	wired *wired
 	eng   *engine.Engine
 }

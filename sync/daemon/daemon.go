@@ -20,14 +20,14 @@ import (
 	"github.com/healthsync/healthsync/sync/engine"
 	"github.com/healthsync/healthsync/sync/notify"
 	"github.com/healthsync/healthsync/sync/schedule"
-	"github.com/healthsync/healthsync/sync/store/bolt"
+	"github.com/healthsync/healthsync/sync/store"
 	"github.com/healthsync/healthsync/sync/webhook"
 )
 
 // Options configure the daemon.
 type Options struct {
 	Config   *config.Config
-	Store    *bolt.Store
+	Store    store.Store
 	Engine   *engine.Engine
 	Webhooks []webhook.Source
 	Notifier *notify.Notifier
@@ -246,6 +246,6 @@ func (d *Daemon) PauseWorkers(p bool) {
 // Handler returns the webhook handler (after Run started).
 func (d *Daemon) Handler() *webhook.Handler { return d.handler }
 
-type signalStore struct{ st *bolt.Store }
+type signalStore struct{ st store.SignalStore }
 
 func (s signalStore) AddSignals(sg []record.Signal) error { _, err := s.st.AddSignals(sg); return err }

@@ -15,7 +15,6 @@ import (
 	"github.com/healthsync/healthsync/connectors/httpclient"
 	"github.com/healthsync/healthsync/scoring"
 	"github.com/healthsync/healthsync/sync/store"
-	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 // Connector is one configured vendor connection as the engine sees it: the
@@ -71,7 +70,7 @@ type Notice struct {
 // Options configure an Engine.
 type Options struct {
 	Config     *config.Config
-	Store      *bolt.Store
+	Store      store.Store
 	Connectors []*Connector
 	Publisher  Publisher // optional
 	Logger     zerolog.Logger
@@ -81,7 +80,7 @@ type Options struct {
 // Engine runs pulls, reconciles and write-back.
 type Engine struct {
 	cfg    *config.Config
-	st     *bolt.Store
+	st     store.Store
 	conns  []*Connector
 	byName map[string]*Connector
 	pub    Publisher
