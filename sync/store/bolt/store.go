@@ -7,6 +7,11 @@
 // their transaction ends and decode afterwards, so no transaction is held
 // while the caller does network I/O. The bucket layout is drawn in schema.go
 // and key encodings are in keys.go.
+//
+// Store implements store.Store, whose doc comments are its contract;
+// conformance_test.go runs storetest.Exercise against it. What describes the
+// file itself (Path, Size, SchemaVersionOnDisk, WriteTo, Check, Options,
+// migrations) is this package's alone.
 package bolt
 
 import (
@@ -28,7 +33,7 @@ type InUseError struct{ Path string }
 
 func (e *InUseError) Error() string { return e.Path + " is in use by another healthsync process" }
 
-// Unwrap makes errors.Is(err, ErrInUse) true.
+// Unwrap makes errors.Is(err, store.ErrInUse) true.
 func (e *InUseError) Unwrap() error { return store.ErrInUse }
 
 // Options tune Open. The zero value is usable.
@@ -125,7 +130,7 @@ func open(path string, opts Options, migs []Migration) (*Store, error) {
 }
 
 // view, update and batch run fn in a bbolt transaction (View, Update,
-// Batch) and report a closed database as ErrClosed.
+// Batch) and report a closed database as store.ErrClosed.
 func (s *Store) view(fn func(*bbolt.Tx) error) error   { return closedErr(s.db.View(fn)) }
 func (s *Store) update(fn func(*bbolt.Tx) error) error { return closedErr(s.db.Update(fn)) }
 func (s *Store) batch(fn func(*bbolt.Tx) error) error  { return closedErr(s.db.Batch(fn)) }
@@ -142,7 +147,7 @@ func (s *Store) Path() string { return s.path }
 
 // Close releases the file and its lock. In-flight queue claims are dropped:
 // the next Open sees those events as pending again. Calls after Close fail
-// with ErrClosed; closing again does nothing.
+// with store.ErrClosed; closing again does nothing.
 func (s *Store) Close() error {
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("closing store: %w", err)
