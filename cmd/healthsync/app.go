@@ -11,6 +11,7 @@ import (
 	"github.com/healthsync/healthsync/sync/engine"
 	"github.com/healthsync/healthsync/sync/notify"
 	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 // app is a loaded configuration with its logger, store, connectors and
@@ -18,7 +19,7 @@ import (
 type app struct {
 	cfg   *config.Config
 	log   zerolog.Logger
-	st    *store.Store
+	st    store.Store
 	wired *wired
 	eng   *engine.Engine
 }
@@ -63,7 +64,7 @@ func openAppConfig(cfg *config.Config, logFormat string, stderr io.Writer, pub f
 	if err != nil {
 		return nil, usageError{err}
 	}
-	st, err := store.Open(cfg.Store.Path, store.Options{DedupeTTL: cfg.Webhooks.DedupeTTL.D()})
+	st, err := bolt.Open(cfg.Store.Path, bolt.Options{DedupeTTL: cfg.Webhooks.DedupeTTL.D()})
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/healthsync/healthsync/scoring"
 	"github.com/healthsync/healthsync/sync/report"
 	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 // The vendors are never called: backtest and calibrate read the store.
@@ -64,7 +65,7 @@ func backtestStore(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(cfg.Store.Path, store.Options{})
+	st, err := bolt.Open(cfg.Store.Path, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +203,7 @@ func TestBacktestLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(c.Store.Path, store.Options{})
+	st, err := bolt.Open(c.Store.Path, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

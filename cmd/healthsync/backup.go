@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -34,20 +35,23 @@ func cmdBackup(e *env) error {
 	if err != nil {
 		return err
 	}
+	copyTo := func(w io.Writer) (int64, error) { return r.backup(e.ctx, w) }
 	if a != nil {
 		defer a.Close()
+		// The app holds its store as a store.Store; bolt's writes a copy of
+		// its file as an io.WriterTo, asked for by type assertion.
+		wt, ok := a.st.(io.WriterTo)
+		if !ok {
+			return errors.New("this store cannot write a copy of itself")
+		}
+		copyTo = wt.WriteTo
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), filepath.Base(out)+".partial-*")
 	if err != nil {
 		return fmt.Errorf("creating the backup file: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // after a successful rename this fails harmlessly
-	var n int64
-	if r != nil {
-		n, err = r.backup(e.ctx, tmp)
-	} else {
-		n, err = a.st.WriteTo(tmp)
-	}
+	n, err := copyTo(tmp)
 	if err == nil {
 		err = tmp.Sync()
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 // lockedBuffer is a bytes.Buffer the daemon's goroutines can log into.
@@ -91,7 +92,7 @@ func newBesideWorld(t *testing.T) *besideWorld {
 		t.Fatal(err)
 	}
 	w := &besideWorld{cfgPath: stack.cfgPath, addr: addr, cfg: cfg}
-	st, err := store.Open(cfg.Store.Path, store.Options{})
+	st, err := bolt.Open(cfg.Store.Path, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +270,7 @@ func sameNow(s string) string {
 func compareStores(t *testing.T, orig, copyPath string) {
 	t.Helper()
 	read := func(path string) map[string]any {
-		st, err := store.Open(path, store.Options{})
+		st, err := bolt.Open(path, bolt.Options{})
 		if err != nil {
 			t.Fatalf("opening %s: %v", path, err)
 		}

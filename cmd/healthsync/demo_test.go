@@ -15,6 +15,7 @@ import (
 	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/sync/report"
 	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 // TestDemo runs `healthsync demo` on a small world and checks that its
@@ -70,7 +71,7 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(cfg.Store.Path, store.Options{})
+	st, err := bolt.Open(cfg.Store.Path, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 // cmdStore is `healthsync store check [--config FILE | PATH]`: it opens the
@@ -32,7 +32,7 @@ func cmdStore(e *env) error {
 	default:
 		return usagef("want one store file, got %d arguments", fs.NArg())
 	}
-	res, err := store.Check(path, 0)
+	res, err := bolt.Check(path, 0)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 const cliChildEnv = "HEALTHSYNC_CLI_CHILD_ARGS"
@@ -52,7 +52,7 @@ func storeFile(t *testing.T) (path, cfg string) {
 	t.Helper()
 	dir := t.TempDir()
 	path = filepath.Join(dir, "h.db")
-	st, err := store.Open(path, store.Options{NoSync: true})
+	st, err := bolt.Open(path, bolt.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestDamagedStoreCLI(t *testing.T) {
 	}
 	for _, args := range [][]string{{"store", "check", path}, {"store", "check", "--config", cfg}} {
 		code, out, errs := runChild(t, args...)
-		if want := fmt.Sprintf("%s: ok (%d bytes, schema version %d)\n", path, fi.Size(), store.SchemaVersion()); code != 0 || out != want {
+		if want := fmt.Sprintf("%s: ok (%d bytes, schema version %d)\n", path, fi.Size(), bolt.SchemaVersion()); code != 0 || out != want {
 			t.Fatalf("%v on a good file: exit %d, stdout %q, want 0 and %q\n%s", args, code, out, want, errs)
 		}
 	}

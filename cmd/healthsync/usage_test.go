@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 // TestHelp: every command and subcommand answers --help with its usage on
@@ -166,7 +166,7 @@ func TestStoreHeldWithoutDaemon(t *testing.T) {
 	text, _ := os.ReadFile(path)
 	os.WriteFile(withToken, append([]byte("server: {listen: \"127.0.0.1:1\", api_token: \"${T}\"}\n"), text...), 0o600)
 	t.Setenv("T", "operator-token-0123456789")
-	st, err := store.Open(db, store.Options{})
+	st, err := bolt.Open(db, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

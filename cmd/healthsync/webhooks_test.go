@@ -17,7 +17,7 @@ import (
 	"github.com/healthsync/healthsync/connectors/hubspot/hubspottest"
 	"github.com/healthsync/healthsync/connectors/salesforce/salesforcetest"
 	"github.com/healthsync/healthsync/connectors/stripe/stripetest"
-	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 	"github.com/healthsync/healthsync/sync/webhook"
 )
 
@@ -48,7 +48,7 @@ func TestWebhookVendors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(cfg.Store.Path, store.Options{})
+	st, err := bolt.Open(cfg.Store.Path, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

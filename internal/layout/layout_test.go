@@ -3,6 +3,7 @@ package layout
 import (
 	"encoding/json"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -40,6 +41,14 @@ func TestImportRules(t *testing.T) {
 	}
 	for _, p := range ps {
 		path := strings.TrimPrefix(p.ImportPath, mod)
+		// The engine, receiver, notifier and daemon take the store's
+		// interfaces (sync/store); only the bbolt backend knows bbolt, and
+		// cmd/healthsync opens it.
+		if strings.HasPrefix(path, "sync/") && path != "sync/store/bolt" {
+			if i := slices.IndexFunc(p.Deps, usesBolt); i >= 0 {
+				t.Errorf("%s depends on %s: only sync/store/bolt uses bbolt; take the interfaces of sync/store", path, p.Deps[i])
+			}
+		}
 		if path == "sync" {
 			t.Errorf("a package named sync shadows the standard library's")
 		}
@@ -72,4 +81,10 @@ func TestImportRules(t *testing.T) {
 			}
 		}
 	}
+}
+
+// usesBolt reports whether an import path is bbolt or the bbolt backend.
+func usesBolt(dep string) bool {
+	return dep == mod+"sync/store/bolt" || strings.HasPrefix(dep, mod+"sync/store/bolt/") ||
+		dep == "go.etcd.io/bbolt" || strings.HasPrefix(dep, "go.etcd.io/bbolt/")
 }

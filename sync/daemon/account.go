@@ -25,7 +25,7 @@ const maxCandidates = 10
 // otherwise it is a name, matched without regard to case, first exactly and
 // then as a substring. A unique match is returned; several give
 // ErrAmbiguousAccount naming the candidates; none gives engine.ErrNoAccount.
-func ResolveAccount(eng *engine.Engine, st *store.Store, query string) (string, error) {
+func ResolveAccount(eng *engine.Engine, st store.CRMRecords, query string) (string, error) {
 	q := strings.TrimSpace(query)
 	if q == "" {
 		return "", engine.ErrNoAccount
@@ -95,7 +95,7 @@ func ResolveAccount(eng *engine.Engine, st *store.Store, query string) (string, 
 }
 
 // Explain resolves query (see ResolveAccount) and explains that account.
-func Explain(ctx context.Context, eng *engine.Engine, st *store.Store, query string) (*engine.Explanation, error) {
+func Explain(ctx context.Context, eng *engine.Engine, st store.CRMRecords, query string) (*engine.Explanation, error) {
 	key, err := ResolveAccount(eng, st, query)
 	if err != nil {
 		return nil, err
@@ -109,7 +109,7 @@ func Explain(ctx context.Context, eng *engine.Engine, st *store.Store, query str
 
 // Report builds the report rq asks for. An account that matches nothing is
 // engine.ErrNoAccount rather than a report with no accounts.
-func Report(ctx context.Context, eng *engine.Engine, st *store.Store, rq ReportQuery) (*report.Report, error) {
+func Report(ctx context.Context, eng *engine.Engine, st store.CRMRecords, rq ReportQuery) (*report.Report, error) {
 	o := rq.Options
 	if o.Account != "" {
 		key, err := ResolveAccount(eng, st, o.Account)

@@ -10,11 +10,11 @@ import (
 	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/sync/engine"
-	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 func TestResolveAccount(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), "a.db"), store.Options{})
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "a.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

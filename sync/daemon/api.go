@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -19,7 +20,7 @@ import (
 // the API token.
 type API struct {
 	eng  *engine.Engine
-	st   *store.Store
+	st   store.Store
 	log  zerolog.Logger
 	mux  *http.ServeMux
 	wake func() // wakes the webhook workers after a replay
@@ -36,7 +37,7 @@ type DeadLetter struct {
 }
 
 // NewAPI builds the API handler.
-func NewAPI(eng *engine.Engine, st *store.Store, log zerolog.Logger) *API {
+func NewAPI(eng *engine.Engine, st store.Store, log zerolog.Logger) *API {
 	a := &API{eng: eng, st: st, log: log, mux: http.NewServeMux()}
 	a.mux.HandleFunc("GET /api/runs", a.runs)
 	a.mux.HandleFunc("GET /api/report", a.report)
@@ -205,11 +206,19 @@ func (a *API) setup(w http.ResponseWriter, r *http.Request) {
 // ends, so a client checks the trailer before trusting the file.
 const BackupTrailer = "Healthsync-Backup-Bytes"
 
-// backup streams a consistent copy of the store (see store.WriteTo).
+// backup streams a consistent copy of the store when its backend can write
+// one, as io.WriterTo (sync/store/bolt's WriteTo: the bbolt file); a backend
+// that cannot (a database server, backed up with its own tools) is answered
+// 501 Not Implemented.
 func (a *API) backup(w http.ResponseWriter, r *http.Request) {
+	wt, ok := a.st.(io.WriterTo)
+	if !ok {
+		writeJSON(w, http.StatusNotImplemented, map[string]string{"error": "this store cannot stream a copy of itself; back it up with its own tools"})
+		return
+	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Trailer", BackupTrailer)
-	n, err := a.st.WriteTo(w)
+	n, err := wt.WriteTo(w)
 	if err != nil {
 		a.log.Error().Err(err).Msg("backup failed")
 		w.Header().Set(BackupTrailer, "failed")

@@ -14,7 +14,7 @@ import (
 // durations, pending writes, records held), read at scrape time.
 type connectorCollector struct {
 	eng                             *engine.Engine
-	st                              *store.Store
+	st                              store.Store
 	calls, retries, throttled, errs *prometheus.Desc
 	queue, dead, outbox             *prometheus.Desc
 	lastSuccess, lastRun, lastDur   *prometheus.Desc
@@ -25,7 +25,7 @@ type connectorCollector struct {
 // connector's last pull and each kind's last run.
 const recentRuns = 500
 
-func newConnectorCollector(eng *engine.Engine, st *store.Store) *connectorCollector {
+func newConnectorCollector(eng *engine.Engine, st store.Store) *connectorCollector {
 	l := []string{"connector", "kind"}
 	return &connectorCollector{eng: eng, st: st,
 		calls:     prometheus.NewDesc("healthsync_connector_api_calls_total", "HTTP calls sent to the vendor.", l, nil),

@@ -16,13 +16,14 @@ import (
 	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/sync/engine"
 	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 // TestCollectorDashboardMetrics: the last successful pull per connector
 // (a later failed pull does not move it), the last run of each kind with
 // its duration, pending writes and records per connector.
 func TestCollectorDashboardMetrics(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), "m.db"), store.Options{})
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "m.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ import (
 // Options configure the daemon.
 type Options struct {
 	Config   *config.Config
-	Store    *store.Store
+	Store    store.Store
 	Engine   *engine.Engine
 	Webhooks []webhook.Source
 	Notifier *notify.Notifier
@@ -246,6 +246,6 @@ func (d *Daemon) PauseWorkers(p bool) {
 // Handler returns the webhook handler (after Run started).
 func (d *Daemon) Handler() *webhook.Handler { return d.handler }
 
-type signalStore struct{ st *store.Store }
+type signalStore struct{ st store.SignalStore }
 
 func (s signalStore) AddSignals(sg []record.Signal) error { _, err := s.st.AddSignals(sg); return err }

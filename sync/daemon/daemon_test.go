@@ -15,7 +15,7 @@ import (
 
 	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/sync/engine"
-	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 // TestRunServesAndStopsGracefully starts the daemon, checks readiness,
@@ -30,7 +30,7 @@ func TestRunServesAndStopsGracefully(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(cfg.Store.Path, store.Options{})
+	st, err := bolt.Open(cfg.Store.Path, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

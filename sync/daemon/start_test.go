@@ -20,6 +20,7 @@ import (
 	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/sync/engine"
 	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 // onePage is a Source with one page of one customer.
@@ -63,7 +64,7 @@ func TestStartLineAndSyncNow(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			st, err := store.Open(cfg.Store.Path, store.Options{})
+			st, err := bolt.Open(cfg.Store.Path, bolt.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

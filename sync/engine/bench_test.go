@@ -16,7 +16,7 @@ import (
 	"github.com/healthsync/healthsync/connectors/stripe"
 	"github.com/healthsync/healthsync/connectors/stripe/stripetest"
 	"github.com/healthsync/healthsync/sync/engine"
-	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 // BenchmarkSyncEndToEnd: 10,000 Salesforce accounts and 20,000 Stripe
@@ -60,7 +60,7 @@ func BenchmarkSyncEndToEnd(b *testing.B) {
 			"Health_Trend__c", "Health_Reasons__c", "Touch_Model__c", "Lifecycle_Phase__c", "MRR__c", "ARR__c", "Healthsync_Updated_At__c"}})
 		sfcl, _ := salesforce.New(sfc, salesforce.Options{Now: clock})
 		stcl, _ := stripe.New(cfg.Connectors[1], stripe.Options{Now: clock})
-		db, err := store.Open(path, store.Options{Now: clock})
+		db, err := bolt.Open(path, bolt.Options{Now: clock})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -16,7 +16,7 @@ import (
 	"github.com/healthsync/healthsync/connectors/hubspot"
 	"github.com/healthsync/healthsync/connectors/hubspot/hubspottest"
 	"github.com/healthsync/healthsync/sync/engine"
-	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 const hsConfig = `
@@ -50,7 +50,7 @@ type hsCB struct {
 	hs        *hubspottest.Server
 	cb        *chargebeetest.Server
 	eng       *engine.Engine
-	st        *store.Store
+	st        *bolt.Store
 	now       time.Time
 	companies []string
 	subs      []string
@@ -121,7 +121,7 @@ func newHSChargebeeVia(t *testing.T, props []hubspot.PropertySpec, via func(targ
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(path, store.Options{Now: clock})
+	st, err := bolt.Open(path, bolt.Options{Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

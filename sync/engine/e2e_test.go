@@ -20,6 +20,7 @@ import (
 	"github.com/healthsync/healthsync/scoring"
 	"github.com/healthsync/healthsync/sync/engine"
 	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 // sfStripe is a Salesforce org and a Stripe account with three customers.
@@ -27,7 +28,7 @@ type sfStripe struct {
 	sf      *salesforcetest.Server
 	stripe  *stripetest.Server
 	eng     *engine.Engine
-	st      *store.Store
+	st      *bolt.Store
 	cfg     *config.Config
 	accts   []string // Salesforce account IDs
 	subs    []string // Stripe subscription IDs
@@ -128,7 +129,7 @@ func newSFStripe(t *testing.T) *sfStripe {
 		if e.stConn, err = stripe.New(cfg.Connectors[1], stripe.Options{Now: clock}); err != nil {
 			t.Fatal(err)
 		}
-		if e.st, err = store.Open(e.path, store.Options{Now: clock}); err != nil {
+		if e.st, err = bolt.Open(e.path, bolt.Options{Now: clock}); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { e.st.Close() })

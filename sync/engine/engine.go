@@ -70,7 +70,7 @@ type Notice struct {
 // Options configure an Engine.
 type Options struct {
 	Config     *config.Config
-	Store      *store.Store
+	Store      store.Store
 	Connectors []*Connector
 	Publisher  Publisher // optional
 	Logger     zerolog.Logger
@@ -80,7 +80,7 @@ type Options struct {
 // Engine runs pulls, reconciles and write-back.
 type Engine struct {
 	cfg    *config.Config
-	st     *store.Store
+	st     store.Store
 	conns  []*Connector
 	byName map[string]*Connector
 	pub    Publisher

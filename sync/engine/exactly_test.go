@@ -22,6 +22,7 @@ import (
 	"github.com/healthsync/healthsync/internal/faultproxy"
 	"github.com/healthsync/healthsync/sync/engine"
 	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 // atRisk makes every account of e at risk, so the at-risk rule raises one
@@ -406,7 +407,7 @@ func TestKilledSyncIsInterrupted(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
 		t.Fatalf("child: %v, want exit status 3\n%s", err, out)
 	}
-	statuses := func(st *store.Store) map[string]string {
+	statuses := func(st *bolt.Store) map[string]string {
 		runs, err := st.Runs(20)
 		if err != nil {
 			t.Fatal(err)
@@ -417,7 +418,7 @@ func TestKilledSyncIsInterrupted(t *testing.T) {
 		}
 		return out
 	}
-	st, err := store.Open(path, store.Options{})
+	st, err := bolt.Open(path, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

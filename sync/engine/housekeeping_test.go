@@ -10,7 +10,7 @@ import (
 	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/sync/engine"
-	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 // TestHousekeepingKeepsSignalsForTheRetention: signals are pruned only
@@ -36,7 +36,7 @@ connectors:
 			if err != nil {
 				t.Fatal(err)
 			}
-			st, err := store.Open(cfg.Store.Path, store.Options{})
+			st, err := bolt.Open(cfg.Store.Path, bolt.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,7 +78,7 @@ func BenchmarkSignalStoreSize(b *testing.B) {
 	const accounts, days = 1000, 400
 	now := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
 	for b.Loop() {
-		st, err := store.Open(filepath.Join(b.TempDir(), "s.db"), store.Options{})
+		st, err := bolt.Open(filepath.Join(b.TempDir(), "s.db"), bolt.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -16,7 +16,7 @@ import (
 	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/sync/engine"
-	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 // pages is a Source that yields n pages of 100 customers.
@@ -40,7 +40,7 @@ func (n pages) Pull(ctx context.Context, req record.PullRequest) iter.Seq2[*reco
 // engine's clock) logs its progress every 30 s, then a summary with its
 // duration in milliseconds; no line repeats a key.
 func TestPullLogsProgress(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), "p.db"), store.Options{})
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "p.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/healthsync/healthsync/scoring"
 	"github.com/healthsync/healthsync/sync/engine"
 	"github.com/healthsync/healthsync/sync/report"
-	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 // emptyEngine is an engine over a store nothing was synced into, at
@@ -34,7 +34,7 @@ func emptyEngine(t *testing.T, edit func(*config.Config), now ...time.Time) *eng
 	}
 	clock := append(now, time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC))[0]
 	nowFn := func() time.Time { return clock }
-	st, err := store.Open(path, store.Options{Now: nowFn})
+	st, err := bolt.Open(path, bolt.Options{Now: nowFn})
 	if err != nil {
 		t.Fatal(err)
 	}

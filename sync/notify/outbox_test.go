@@ -14,7 +14,7 @@ import (
 
 	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/sync/engine"
-	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 type receiver struct {
@@ -49,7 +49,7 @@ func TestPublishDeliverVerifyAndRestart(t *testing.T) {
 		{Name: "slack", URL: srv.URL, Format: "slack", Events: []string{"payment_failed"}},
 	}, Backoff: config.Backoff{Min: config.Duration(time.Second), Max: config.Duration(time.Minute)}}
 
-	st, err := store.Open(path, store.Options{Now: clock})
+	st, err := bolt.Open(path, bolt.Options{Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestPublishDeliverVerifyAndRestart(t *testing.T) {
 	st.Close()
 
 	// Restart: a new process finds the notification and delivers it once due.
-	st, err = store.Open(path, store.Options{Now: clock})
+	st, err = bolt.Open(path, bolt.Options{Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestDeadSubscriberDoesNotBlockOthers(t *testing.T) {
 	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(500) }))
 	defer bad.Close()
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	st, err := store.Open(filepath.Join(t.TempDir(), "n.db"), store.Options{Now: func() time.Time { return now }})
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "n.db"), bolt.Options{Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}

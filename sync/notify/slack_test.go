@@ -10,7 +10,7 @@ import (
 
 	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/sync/engine"
-	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 // TestSlackTextIsInert: mentions, links and entities in account names, task
@@ -62,7 +62,7 @@ func slackNotifier(t *testing.T) (*Notifier, *receiver) {
 	rcv := &receiver{}
 	srv := httptest.NewServer(rcv)
 	t.Cleanup(srv.Close)
-	st, err := store.Open(filepath.Join(t.TempDir(), "n.db"), store.Options{})
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "n.db"), bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

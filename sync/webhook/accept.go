@@ -32,7 +32,7 @@ var ErrUnacceptable = errors.New("unacceptable payload")
 const maxIDBytes = 1024
 
 // Times the store can record: its keys hold a time as nanoseconds since 1970
-// in an int64 (sync/store/keys.go), which spans the years 1677 to 2262.
+// in an int64 (sync/store/bolt/keys.go), which spans the years 1677 to 2262.
 var (
 	minTime = time.Unix(0, math.MinInt64+1).UTC()
 	maxTime = time.Unix(0, math.MaxInt64).UTC()

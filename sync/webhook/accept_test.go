@@ -17,7 +17,7 @@ import (
 	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/connectors/stripe"
 	"github.com/healthsync/healthsync/connectors/stripe/stripetest"
-	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 const stripeSecret = "whsec_accept_test"
@@ -25,13 +25,13 @@ const stripeSecret = "whsec_accept_test"
 var acceptNow = time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
 
 // storeSignals stores signals in the real store, as the daemon does.
-type storeSignals struct{ st *store.Store }
+type storeSignals struct{ st *bolt.Store }
 
 func (s storeSignals) AddSignals(sg []record.Signal) error { _, err := s.st.AddSignals(sg); return err }
 
 // stripeHandler is the receiver with the real Stripe verifier and the real
 // store behind it.
-func stripeHandler(st *store.Store, m *Metrics) *Handler {
+func stripeHandler(st *bolt.Store, m *Metrics) *Handler {
 	v := stripe.NewVerifier(config.Webhook{Secrets: []config.Secret{config.NewSecret(stripeSecret)}})
 	return NewHandler(Options{
 		Sources: []Source{{Connector: "billing", Kind: "stripe", Verifier: v, ContentTypes: []string{"application/json"}}},

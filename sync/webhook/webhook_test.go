@@ -23,6 +23,7 @@ import (
 	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/sync/store"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 const testSecret = "whsec_test"
@@ -56,16 +57,16 @@ func sign(body string) string {
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
-func openStore(t testing.TB, path string) *store.Store {
+func openStore(t testing.TB, path string) *bolt.Store {
 	t.Helper()
-	st, err := store.Open(path, store.Options{})
+	st, err := bolt.Open(path, bolt.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return st
 }
 
-func newHandler(st *store.Store) *Handler {
+func newHandler(st *bolt.Store) *Handler {
 	return NewHandler(Options{
 		Sources: []Source{{Connector: "billing", Kind: "stripe", Verifier: hmacVerifier{}, ContentTypes: []string{"application/json"}}},
 		Queue:   st, MaxBody: 1024,
@@ -73,7 +74,7 @@ func newHandler(st *store.Store) *Handler {
 	})
 }
 
-type signalSink struct{ st *store.Store }
+type signalSink struct{ st *bolt.Store }
 
 func (s signalSink) AddSignals(sg []record.Signal) error { return nil }
 
@@ -90,7 +91,7 @@ func post(h http.Handler, path, ctype, sig, body string) *httptest.ResponseRecor
 	return rec
 }
 
-func depth(t *testing.T, st *store.Store) int {
+func depth(t *testing.T, st *bolt.Store) int {
 	q, _, err := st.QueueDepth()
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 
 // testOutbox: notifications are due in ID order, retried with back-off and
 // deleted once delivered (ported from the bbolt tests).
-func testOutbox(t *testing.T, open func(t *testing.T) store.Backend) {
+func testOutbox(t *testing.T, open func(t *testing.T) store.Store) {
 	s := open(t)
 	note := func(id string, due time.Time) store.Notification {
 		return store.Notification{Subscriber: "revops", EventID: id, Type: "health.changed", Payload: []byte(`{"id":"` + id + `"}`),
@@ -68,7 +68,7 @@ func testOutbox(t *testing.T, open func(t *testing.T) store.Backend) {
 
 // testRuns: runs are replaced by (Start, ID) and listed newest first
 // (ported from the bbolt tests).
-func testRuns(t *testing.T, open func(t *testing.T) store.Backend) {
+func testRuns(t *testing.T, open func(t *testing.T) store.Store) {
 	s := open(t)
 	run := func(id string, min int) store.Run {
 		return store.Run{ID: id, Connector: "sf", Kind: "sync", Start: at(time.Duration(min) * time.Minute), Status: "running"}
@@ -95,7 +95,7 @@ func testRuns(t *testing.T, open func(t *testing.T) store.Backend) {
 
 // testHousekeeping: what the engine's housekeeping calls bounds the store:
 // old runs, old signals and expired dedupe IDs go, the rest stays.
-func testHousekeeping(t *testing.T, open func(t *testing.T) store.Backend) {
+func testHousekeeping(t *testing.T, open func(t *testing.T) store.Store) {
 	s := open(t)
 	for i, id := range []string{"r1", "r2", "r3", "r4"} {
 		ok(t, s.PutRun(store.Run{ID: id, Kind: "sync", Start: at(time.Duration(i) * time.Minute), Status: "ok"}))
@@ -121,7 +121,7 @@ func testHousekeeping(t *testing.T, open func(t *testing.T) store.Backend) {
 }
 
 // testMeta: named values and times, replaced and deleted.
-func testMeta(t *testing.T, open func(t *testing.T) store.Backend) {
+func testMeta(t *testing.T, open func(t *testing.T) store.Store) {
 	s := open(t)
 	equal(t, "missing", must(s.Meta("engine/plan"))(t), []byte(nil))
 	ok(t, s.SetMeta("engine/plan", []byte(`{"v":1}`)))
@@ -146,7 +146,7 @@ func testMeta(t *testing.T, open func(t *testing.T) store.Backend) {
 
 // testClosed: after Close every call fails with ErrClosed, and closing
 // again is harmless.
-func testClosed(t *testing.T, open func(t *testing.T) store.Backend) {
+func testClosed(t *testing.T, open func(t *testing.T) store.Store) {
 	s := open(t)
 	q := enqueue(t, s, ev("b", "e1", "A"))
 	claim(t, s, 1, t0)
@@ -165,7 +165,9 @@ func testClosed(t *testing.T, open func(t *testing.T) store.Backend) {
 		{"SetLinks", s.SetLinks(nil)},
 		{"AddSignals", func() error { _, err := s.AddSignals(nil); return err }()},
 		{"Scores", func() error { _, err := s.Scores(); return err }()},
+		{"NewestModified", func() error { _, err := s.NewestModified("sf"); return err }()},
 		{"Pending", func() error { _, err := s.Pending("sf"); return err }()},
+		{"MarkSent", s.MarkSent("sf", []record.FieldUpdate{{Object: "Account", ID: "001", Fields: map[string]any{"MRR__c": 1}}})},
 		{"OpenTasks", func() error { _, err := s.OpenTasks(); return err }()},
 		{"Enqueue", func() error { _, err := s.Enqueue([]store.QueuedEvent{ev("b", "e2", "B")}); return err }()},
 		{"Claim", func() error { _, err := s.Claim(1, t0); return err }()},
@@ -174,6 +176,7 @@ func testClosed(t *testing.T, open func(t *testing.T) store.Backend) {
 		{"QueueDepth", func() error { _, _, err := s.QueueDepth(); return err }()},
 		{"DueOutbox", func() error { _, err := s.DueOutbox(t0, 1); return err }()},
 		{"PutRun", s.PutRun(store.Run{ID: "r", Start: t0})},
+		{"InterruptRuns", func() error { _, err := s.InterruptRuns(); return err }()},
 		{"Meta", func() error { _, err := s.Meta("k"); return err }()},
 		{"SetMeta", s.SetMeta("k", []byte("v"))},
 	}

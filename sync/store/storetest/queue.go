@@ -51,7 +51,7 @@ func claim(t *testing.T, s store.Queue, n int, now time.Time) []store.QueuedEven
 	return must(s.Claim(n, now))(t)
 }
 
-func testQueue(t *testing.T, open func(t *testing.T) store.Backend) {
+func testQueue(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("Enqueue", func(t *testing.T) { queueEnqueue(t, open(t)) })
 	t.Run("Dedupe", func(t *testing.T) { queueDedupe(t, open(t)) })
 	t.Run("ClaimOrdersPerKey", func(t *testing.T) { queueClaimOrdersPerKey(t, open(t)) })
@@ -64,7 +64,7 @@ func testQueue(t *testing.T, open func(t *testing.T) store.Backend) {
 
 // queueEnqueue: Enqueue assigns increasing Seqs and fills in defaults; a
 // claim returns the event as it was queued.
-func queueEnqueue(t *testing.T, s store.Backend) {
+func queueEnqueue(t *testing.T, s store.Store) {
 	first := enqueue(t, s, ev("billing", "e1", "A"), ev("billing", "e2", "B"))
 	keyed := ev("billing", "e3", "A")
 	keyed.Key = "billing/customer/custom"
@@ -98,7 +98,7 @@ func mustDepth(t *testing.T, s store.QueueStats) (int, int) {
 
 // queueDedupe: a redelivered event is acknowledged, not queued, until its
 // dedupe window ends and the ID is swept.
-func queueDedupe(t *testing.T, s store.Backend) {
+func queueDedupe(t *testing.T, s store.Store) {
 	steps := []struct {
 		name    string
 		events  []store.QueuedEvent
@@ -139,7 +139,7 @@ func queueDedupe(t *testing.T, s store.Backend) {
 // queueClaimOrdersPerKey: at most one event per key in flight, a key's
 // events in Seq order, a retried event holds its key back (ported from the
 // bbolt tests).
-func queueClaimOrdersPerKey(t *testing.T, s store.Backend) {
+func queueClaimOrdersPerKey(t *testing.T, s store.Store) {
 	// a1 a2 b1 a3 c1 b2: keys by customer.
 	enqueue(t, s, ev("b", "a1", "A"), ev("b", "a2", "A"), ev("b", "b1", "B"), ev("b", "a3", "A"), ev("b", "c1", "C"), ev("b", "b2", "B"))
 	got := claim(t, s, 2, t0)
@@ -169,7 +169,7 @@ func queueClaimOrdersPerKey(t *testing.T, s store.Backend) {
 // queueClaimConcurrent: workers claiming while a producer enqueues never
 // hold one key twice, process every event once, and each key's events in
 // Seq order.
-func queueClaimConcurrent(t *testing.T, s store.Backend) {
+func queueClaimConcurrent(t *testing.T, s store.Store) {
 	const keys, perKey, workers = 8, 12, 4
 	var events []store.QueuedEvent
 	for i := range keys * perKey {
@@ -246,7 +246,7 @@ func queueClaimConcurrent(t *testing.T, s store.Backend) {
 // queueCoalescing: later queued copies of the claimed event ride along and
 // are acknowledged with it; another event of the key ends the run; Retry
 // and DeadLetter leave the copies queued (ported from the bbolt tests).
-func queueCoalescing(t *testing.T, s store.Backend) {
+func queueCoalescing(t *testing.T, s store.Store) {
 	a1 := ev("b", "a1", "A")
 	notDue := copyOf(a1, "a5")
 	notDue.Due = at(time.Hour)
@@ -287,7 +287,7 @@ func queueCoalescing(t *testing.T, s store.Backend) {
 
 // queueRetry: a failed attempt is counted, its error kept, and the event
 // due again at the back-off time the caller chose.
-func queueRetry(t *testing.T, s store.Backend) {
+func queueRetry(t *testing.T, s store.Store) {
 	q := enqueue(t, s, ev("b", "e1", "A"), ev("b", "e2", "B"))
 	claim(t, s, 10, t0)
 	backoffs := []struct {
@@ -314,7 +314,7 @@ func queueRetry(t *testing.T, s store.Backend) {
 
 // queueDeadLetters: a dead letter leaves the queue (its key proceeds),
 // keeps its error, and Replay queues it again (ported from the bbolt tests).
-func queueDeadLetters(t *testing.T, s store.Backend) {
+func queueDeadLetters(t *testing.T, s store.Store) {
 	q := enqueue(t, s, ev("b", "e1", "A"), ev("b", "e2", "A"), ev("b", "f1", "F"))
 	got := claim(t, s, 10, t0)
 	equal(t, "claim", eventIDs(got), []string{"e1", "f1"})
@@ -359,7 +359,7 @@ func queueDeadLetters(t *testing.T, s store.Backend) {
 }
 
 // queueNotFound: settling an unknown event is ErrNotFound.
-func queueNotFound(t *testing.T, s store.Backend) {
+func queueNotFound(t *testing.T, s store.Store) {
 	q := enqueue(t, s, ev("b", "e1", "A"))
 	claim(t, s, 1, t0)
 	ok(t, s.Ack(q[0].Seq))

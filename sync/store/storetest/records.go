@@ -17,7 +17,7 @@ func deleted(a record.Account) record.Account {
 	return a
 }
 
-func testRecords(t *testing.T, open func(t *testing.T) store.Backend) {
+func testRecords(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("RoundTrip", func(t *testing.T) { recordsRoundTrip(t, open(t)) })
 	t.Run("Upsert", func(t *testing.T) { recordsUpsert(t, open) })
 	t.Run("Tombstones", func(t *testing.T) { recordsTombstones(t, open(t)) })
@@ -51,7 +51,7 @@ func fullBatch() *record.Batch {
 
 // recordsRoundTrip: every type is stored and read back whole, by list and
 // by ID; committing the same batch again changes nothing.
-func recordsRoundTrip(t *testing.T, s store.Backend) {
+func recordsRoundTrip(t *testing.T, s store.Store) {
 	b := fullBatch()
 	equal(t, "stats", must(s.CommitBatch("crm", b))(t), store.CommitStats{Inserted: 6})
 
@@ -97,7 +97,7 @@ func recordsRoundTrip(t *testing.T, s store.Backend) {
 
 // recordsUpsert: newer overwrites, stale never overwrites, identical is
 // unchanged, deletions become tombstones (ported from the bbolt tests).
-func recordsUpsert(t *testing.T, open func(t *testing.T) store.Backend) {
+func recordsUpsert(t *testing.T, open func(t *testing.T) store.Store) {
 	older, newer := at(-time.Hour), at(time.Hour)
 	tests := []struct {
 		name      string
@@ -180,7 +180,7 @@ func recordsUpsert(t *testing.T, open func(t *testing.T) store.Backend) {
 
 // recordsTombstones: a tombstone is hidden from lists and counts, readable
 // by ID, not resurrected by an older update, and resurrected by a newer one.
-func recordsTombstones(t *testing.T, s store.Backend) {
+func recordsTombstones(t *testing.T, s store.Store) {
 	must(s.CommitBatch("sf", &record.Batch{Accounts: []record.Account{acct("001", "Acme", t0), acct("002", "Beta", t0)}}))(t)
 	del := at(time.Minute)
 	equal(t, "delete stats", must(s.CommitBatch("sf", &record.Batch{Deleted: []record.Ref{{ID: "001", Modified: del}}}))(t),
@@ -228,7 +228,7 @@ func mustGet(t *testing.T) func(record.Account, bool, error) (record.Account, bo
 // recordsFullEnumeration: records a full enumeration did not see are
 // reported on its last batch, deleted only by ApplyDeletions, and only if
 // unchanged since the report (ported from the bbolt tests).
-func recordsFullEnumeration(t *testing.T, s store.Backend) {
+func recordsFullEnumeration(t *testing.T, s store.Store) {
 	seed := &record.Batch{Stream: "Account", Accounts: []record.Account{acct("001", "A", t0), acct("002", "B", t0), acct("003", "C", t0),
 		acct("004", "D", t0), deleted(acct("005", "E", t0))}}
 	must(s.CommitBatch("sf", seed))(t)
@@ -269,7 +269,7 @@ func recordsFullEnumeration(t *testing.T, s store.Backend) {
 
 // recordsResetFull: ResetFull forgets the marks of an unfinished
 // enumeration.
-func recordsResetFull(t *testing.T, s store.Backend) {
+func recordsResetFull(t *testing.T, s store.Store) {
 	must(s.CommitBatch("sf", &record.Batch{Stream: "Account", Accounts: []record.Account{acct("001", "A", t0), acct("002", "B", t0)}}))(t)
 	must(s.CommitBatch("sf", &record.Batch{Stream: "Account", Full: true, Accounts: []record.Account{acct("002", "B", t0)}}))(t)
 	ok(t, s.ResetFull("sf", "Account"))
@@ -281,7 +281,7 @@ func recordsResetFull(t *testing.T, s store.Backend) {
 
 // recordsRejects: invalid batches are errors and store nothing, their
 // cursor included.
-func recordsRejects(t *testing.T, open func(t *testing.T) store.Backend) {
+func recordsRejects(t *testing.T, open func(t *testing.T) store.Store) {
 	tests := []struct {
 		name      string
 		connector string
@@ -306,7 +306,7 @@ func recordsRejects(t *testing.T, open func(t *testing.T) store.Backend) {
 
 // testCursors: a cursor is committed with its page or not at all, and can
 // be set, deleted and reset on its own.
-func testCursors(t *testing.T, open func(t *testing.T) store.Backend) {
+func testCursors(t *testing.T, open func(t *testing.T) store.Store) {
 	s := open(t)
 	ok(t, s.SetCursor("sf", "Account", []byte("a")))
 	must(s.CommitBatch("sf", &record.Batch{Stream: "Opportunity", Cursor: []byte("o1"),

@@ -10,7 +10,7 @@ import (
 
 // testLinks: SetLinks replaces the set, keeps the Created of links that
 // stay, and Links orders by account then customer key.
-func testLinks(t *testing.T, open func(t *testing.T) store.Backend) {
+func testLinks(t *testing.T, open func(t *testing.T) store.Store) {
 	s := open(t)
 	empty(t, "links of a new store", must(s.Links())(t))
 	l1 := store.Link{AccountKey: "salesforce/001A", CustomerKey: "stripe/cus_1", Rule: "metadata", Created: t0}
@@ -42,7 +42,7 @@ func testLinks(t *testing.T, open func(t *testing.T) store.Backend) {
 // testSignals: signals are stored once per account, metric and time, read
 // since a time, and rejected without an account or metric (ported from the
 // bbolt tests).
-func testSignals(t *testing.T, open func(t *testing.T) store.Backend) {
+func testSignals(t *testing.T, open func(t *testing.T) store.Store) {
 	s := open(t)
 	a := record.Ref{System: record.Salesforce, ID: "001A"}
 	b := record.Ref{System: "external", ID: "acme/eu"}
@@ -102,7 +102,7 @@ func testSignals(t *testing.T, open func(t *testing.T) store.Backend) {
 
 // testScores: history keyed by time, the current score is the latest, and
 // the scores as they stood at a time (ported from the bbolt tests).
-func testScores(t *testing.T, open func(t *testing.T) store.Backend) {
+func testScores(t *testing.T, open func(t *testing.T) store.Store) {
 	s := open(t)
 	snap := func(acct string, h int, score float64) store.ScoreSnapshot {
 		return store.ScoreSnapshot{AccountKey: acct, At: at(time.Duration(h) * time.Hour), Score: score, Band: "healthy",

@@ -23,11 +23,11 @@ import (
 // test it is given and closes it in t.Cleanup (the suite may close it
 // first). The store's clock must be the real one and its dedupe TTL at
 // least a minute.
-func Exercise(t *testing.T, open func(t *testing.T) store.Backend) {
+func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Helper()
 	families := []struct {
 		name string
-		run  func(t *testing.T, open func(t *testing.T) store.Backend)
+		run  func(t *testing.T, open func(t *testing.T) store.Store)
 	}{
 		{"Records", testRecords},
 		{"Cursors", testCursors},
@@ -41,6 +41,9 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Backend) {
 		{"Runs", testRuns},
 		{"Housekeeping", testHousekeeping},
 		{"Meta", testMeta},
+		{"SentValues", testSentValues},
+		{"InterruptRuns", testInterruptRuns},
+		{"NewestModified", testNewestModified},
 		{"Closed", testClosed},
 	}
 	for _, f := range families {

@@ -11,7 +11,7 @@ import (
 // testWriteLedger: pending writes merge, are marked written field by field,
 // fail transiently or permanently, and are dropped; written values are kept
 // per field (ported from the bbolt tests).
-func testWriteLedger(t *testing.T, open func(t *testing.T) store.Backend) {
+func testWriteLedger(t *testing.T, open func(t *testing.T) store.Store) {
 	s := open(t)
 	pw := func(id string, fields map[string]any) store.PendingWrite {
 		return store.PendingWrite{Connector: "sf", Object: "Account", ID: id, Fields: fields, Planned: t0}
@@ -104,7 +104,7 @@ func testWriteLedger(t *testing.T, open func(t *testing.T) store.Backend) {
 }
 
 // testTasks: created tasks by dedupe key (ported from the bbolt tests).
-func testTasks(t *testing.T, open func(t *testing.T) store.Backend) {
+func testTasks(t *testing.T, open func(t *testing.T) store.Store) {
 	s := open(t)
 	open1 := store.CreatedTask{DedupeKey: "churn-risk/001A", Connector: "sf", TaskID: "00T1", AccountKey: "salesforce/001A",
 		Rule: "churn-risk", Status: record.TaskOpen, Created: t0}

@@ -1,4 +1,4 @@
-package store
+package bolt
 
 import (
 	"encoding/json"
@@ -6,29 +6,23 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
-)
 
-// Link joins a CRM account to a billing customer.
-type Link struct {
-	AccountKey  string    `json:"account_key"`  // record.Ref.Key() of the account, e.g. "salesforce/001..."
-	CustomerKey string    `json:"customer_key"` // e.g. "stripe/cus_..."
-	Rule        string    `json:"rule"`         // the matching rule that made it, e.g. "metadata", "domain", "manual"
-	Created     time.Time `json:"created"`      // when the link was first made
-}
+	"github.com/healthsync/healthsync/sync/store"
+)
 
 // SetLinks replaces the whole set of identity links with links in one
 // transaction. A link that already existed keeps its Created time; a new one
 // with a zero Created gets the store's clock.
-func (s *Store) SetLinks(links []Link) error {
+func (s *Store) SetLinks(links []store.Link) error {
 	now := s.now().UTC()
 	err := s.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketLinks)
 		old := map[string]time.Time{}
 		c := b.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			var l Link
+			var l store.Link
 			if err := json.Unmarshal(v, &l); err != nil {
-				return fmt.Errorf("link %q: %w: %v", k, ErrCorrupt, err)
+				return fmt.Errorf("link %q: %w: %v", k, store.ErrCorrupt, err)
 			}
 			old[string(k)] = l.Created
 		}
@@ -63,13 +57,13 @@ func (s *Store) SetLinks(links []Link) error {
 }
 
 // Links returns every identity link, ordered by account key then customer key.
-func (s *Store) Links() ([]Link, error) {
-	var out []Link
+func (s *Store) Links() ([]store.Link, error) {
+	var out []store.Link
 	err := s.view(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketLinks).ForEach(func(k, v []byte) error {
-			var l Link
+			var l store.Link
 			if err := json.Unmarshal(v, &l); err != nil {
-				return fmt.Errorf("link %q: %w: %v", k, ErrCorrupt, err)
+				return fmt.Errorf("link %q: %w: %v", k, store.ErrCorrupt, err)
 			}
 			out = append(out, l)
 			return nil

@@ -1,4 +1,4 @@
-package store
+package bolt
 
 import (
 	"errors"
@@ -6,6 +6,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/sync/store"
 )
 
 // Full enumerations. Each stream remembers which record types it has
@@ -20,7 +21,7 @@ import (
 
 // trackStream records the batch's types for its stream and, for a full
 // enumeration, its seen IDs and (when Done) the unseen records.
-func trackStream(tx *bbolt.Tx, connector string, b *record.Batch, entries []encoded, types map[RecordType]bool, st *CommitStats) error {
+func trackStream(tx *bbolt.Tx, connector string, b *record.Batch, entries []encoded, types map[store.RecordType]bool, st *store.CommitStats) error {
 	fb, err := nestedBucket(tx, bucketFullSync, connector, b.Stream)
 	if err != nil {
 		return err
@@ -60,7 +61,7 @@ func trackStream(tx *bbolt.Tx, connector string, b *record.Batch, entries []enco
 			if del || seen.Get(joinKey(string(typ), string(k))) != nil {
 				continue
 			}
-			st.Unseen = append(st.Unseen, Gone{Type: RecordType(typ), ID: string(k), Modified: mod})
+			st.Unseen = append(st.Unseen, store.Gone{Type: store.RecordType(typ), ID: string(k), Modified: mod})
 		}
 		return nil
 	})

@@ -1,4 +1,4 @@
-package store
+package bolt
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/sync/store"
 )
 
 func acct(id, name string, mod time.Time) record.Account {
@@ -40,7 +41,7 @@ func TestRecordsRoundTripAndReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (CommitStats{Inserted: 6}); !reflect.DeepEqual(st, want) {
+	if want := (store.CommitStats{Inserted: 6}); !reflect.DeepEqual(st, want) {
 		t.Errorf("stats %+v, want %+v", st, want)
 	}
 	s.Close()
@@ -74,7 +75,7 @@ func TestRecordsRoundTripAndReopen(t *testing.T) {
 	cur, err := s.Cursors("crm")
 	check("cursors", cur, map[string][]byte{"all": []byte("c1")}, err)
 	counts, err := s.Counts("crm")
-	check("counts", counts, map[RecordType]int{TypeAccount: 1, TypeDeal: 1, TypeCustomer: 1, TypeSubscription: 1, TypeInvoice: 1, TypeTask: 1}, err)
+	check("counts", counts, map[store.RecordType]int{store.TypeAccount: 1, store.TypeDeal: 1, store.TypeCustomer: 1, store.TypeSubscription: 1, store.TypeInvoice: 1, store.TypeTask: 1}, err)
 	a, ok, err := s.Account("crm", "001A")
 	check("account by id", a, b.Accounts[0], err)
 	if !ok {
@@ -88,7 +89,7 @@ func TestRecordsRoundTripAndReopen(t *testing.T) {
 
 	// Committing the same batch again changes nothing.
 	st, err = s.CommitBatch("crm", b)
-	check("recommit stats", st, CommitStats{Unchanged: 6}, err)
+	check("recommit stats", st, store.CommitStats{Unchanged: 6}, err)
 }
 
 func TestCommitBatchUpserts(t *testing.T) {
@@ -96,43 +97,43 @@ func TestCommitBatchUpserts(t *testing.T) {
 	tests := []struct {
 		name      string
 		batch     record.Batch
-		wantStats CommitStats
+		wantStats store.CommitStats
 		want      []record.Account // live accounts after the batch
 	}{
 		{
 			name:      "newer overwrites",
 			batch:     record.Batch{Accounts: []record.Account{acct("001", "Acme 2", newer)}},
-			wantStats: CommitStats{Updated: 1},
+			wantStats: store.CommitStats{Updated: 1},
 			want:      []record.Account{acct("001", "Acme 2", newer), acct("002", "Beta", t0)},
 		},
 		{
 			name:      "stale never overwrites newer",
 			batch:     record.Batch{Accounts: []record.Account{acct("001", "Acme old", older)}},
-			wantStats: CommitStats{Stale: 1},
+			wantStats: store.CommitStats{Stale: 1},
 			want:      []record.Account{acct("001", "Acme", t0), acct("002", "Beta", t0)},
 		},
 		{
 			name:      "same modified, new content updates",
 			batch:     record.Batch{Accounts: []record.Account{acct("001", "Acme renamed", t0)}},
-			wantStats: CommitStats{Updated: 1},
+			wantStats: store.CommitStats{Updated: 1},
 			want:      []record.Account{acct("001", "Acme renamed", t0), acct("002", "Beta", t0)},
 		},
 		{
 			name:      "identical is unchanged, new is inserted",
 			batch:     record.Batch{Accounts: []record.Account{acct("001", "Acme", t0), acct("003", "Gamma", t0)}},
-			wantStats: CommitStats{Unchanged: 1, Inserted: 1},
+			wantStats: store.CommitStats{Unchanged: 1, Inserted: 1},
 			want:      []record.Account{acct("001", "Acme", t0), acct("002", "Beta", t0), acct("003", "Gamma", t0)},
 		},
 		{
 			name:      "deleted ref becomes a tombstone",
 			batch:     record.Batch{Deleted: []record.Ref{{System: record.Salesforce, ID: "002", Modified: newer}, {ID: "unknown"}}},
-			wantStats: CommitStats{Deleted: 1},
+			wantStats: store.CommitStats{Deleted: 1},
 			want:      []record.Account{acct("001", "Acme", t0)},
 		},
 		{
 			name:      "stale deletion is ignored",
 			batch:     record.Batch{Deleted: []record.Ref{{System: record.Salesforce, ID: "002", Modified: older}}},
-			wantStats: CommitStats{Stale: 1},
+			wantStats: store.CommitStats{Stale: 1},
 			want:      []record.Account{acct("001", "Acme", t0), acct("002", "Beta", t0)},
 		},
 		{
@@ -142,7 +143,7 @@ func TestCommitBatchUpserts(t *testing.T) {
 				a.Deleted = true
 				return a
 			}()}},
-			wantStats: CommitStats{Deleted: 1},
+			wantStats: store.CommitStats{Deleted: 1},
 			want:      []record.Account{acct("002", "Beta", t0)},
 		},
 	}
@@ -194,8 +195,8 @@ func TestTombstoneIsReadableByID(t *testing.T) {
 	if st.Stale != 1 {
 		t.Errorf("resurrecting update: %+v", st)
 	}
-	if c, _ := s.Counts("sf"); c[TypeAccount] != 0 {
-		t.Errorf("count after delete %d", c[TypeAccount])
+	if c, _ := s.Counts("sf"); c[store.TypeAccount] != 0 {
+		t.Errorf("count after delete %d", c[store.TypeAccount])
 	}
 }
 
@@ -228,12 +229,12 @@ func TestFullEnumerationDeletions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Gone{{Type: TypeAccount, ID: "002", Modified: t0}, {Type: TypeAccount, ID: "004", Modified: t0}}
+	want := []store.Gone{{Type: store.TypeAccount, ID: "002", Modified: t0}, {Type: store.TypeAccount, ID: "004", Modified: t0}}
 	if !reflect.DeepEqual(st.Unseen, want) {
 		t.Fatalf("unseen %+v, want %+v", st.Unseen, want)
 	}
 	// Nothing is deleted until ApplyDeletions.
-	if c, _ := s.Counts("sf"); c[TypeAccount] != 4 || c[TypeDeal] != 1 {
+	if c, _ := s.Counts("sf"); c[store.TypeAccount] != 4 || c[store.TypeDeal] != 1 {
 		t.Fatalf("counts before apply: %v", c)
 	}
 	// 004 changes after the report: it is kept.
@@ -275,7 +276,7 @@ func TestResetFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []Gone{{Type: TypeAccount, ID: "002", Modified: t0}}; !reflect.DeepEqual(st.Unseen, want) {
+	if want := []store.Gone{{Type: store.TypeAccount, ID: "002", Modified: t0}}; !reflect.DeepEqual(st.Unseen, want) {
 		t.Errorf("unseen after reset %+v, want %+v", st.Unseen, want)
 	}
 }

@@ -1,34 +1,19 @@
-package store
+package bolt
 
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"go.etcd.io/bbolt"
+
+	"github.com/healthsync/healthsync/sync/store"
 )
 
-// Run is the record of one job run: a scheduled sync, a webhook batch, a
-// scoring pass.
-type Run struct {
-	ID        string           `json:"id"`
-	Connector string           `json:"connector,omitempty"`
-	Kind      string           `json:"kind"` // e.g. "sync", "full", "score", "write_back"
-	Start     time.Time        `json:"start"`
-	End       time.Time        `json:"end,omitzero"`
-	Status    string           `json:"status"` // e.g. "running", "ok", "failed", "partial"
-	Counters  map[string]int64 `json:"counters,omitempty"`
-	// Errors holds the first errors of the run, already redacted.
-	Errors []string `json:"errors,omitempty"`
-	// Notes are data-quality lines of the run (gates, vendor checks).
-	Notes []string `json:"notes,omitempty"`
-}
-
-func runKey(r Run) []byte { return append(timeKey(r.Start), r.ID...) }
+func runKey(r store.Run) []byte { return append(timeKey(r.Start), r.ID...) }
 
 // PutRun inserts or replaces a run, keyed by its start time and ID, so a run
 // can be put when it starts and again when it ends.
-func (s *Store) PutRun(r Run) error {
+func (s *Store) PutRun(r store.Run) error {
 	if r.ID == "" || r.Start.IsZero() {
 		return fmt.Errorf("putting run: a run needs an ID and a start time")
 	}
@@ -43,14 +28,14 @@ func (s *Store) PutRun(r Run) error {
 }
 
 // Runs returns up to limit runs, newest first.
-func (s *Store) Runs(limit int) ([]Run, error) {
-	var out []Run
+func (s *Store) Runs(limit int) ([]store.Run, error) {
+	var out []store.Run
 	err := s.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketRuns).Cursor()
 		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
-			var r Run
+			var r store.Run
 			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("run %q: %w: %v", k, ErrCorrupt, err)
+				return fmt.Errorf("run %q: %w: %v", k, store.ErrCorrupt, err)
 			}
 			out = append(out, r)
 		}
@@ -87,28 +72,24 @@ func (s *Store) PruneRuns(keep int) (int, error) {
 	return n, err
 }
 
-// RunInterrupted is the status of a run found still "running" when a
-// process starts: the process that ran it stopped before it ended.
-const RunInterrupted = "interrupted"
-
 // InterruptRuns marks every run still "running" as interrupted, in one
 // transaction, and returns how many. Call it when a process starts, before
 // it begins runs of its own (one process per store file).
 func (s *Store) InterruptRuns() (int, error) {
 	n := 0
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketRuns)
 		type put struct{ k, v []byte }
 		var puts []put
 		err := b.ForEach(func(k, v []byte) error {
-			var r Run
+			var r store.Run
 			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("run %q: %w: %v", k, ErrCorrupt, err)
+				return fmt.Errorf("run %q: %w: %v", k, store.ErrCorrupt, err)
 			}
 			if r.Status != "running" {
 				return nil
 			}
-			r.Status = RunInterrupted
+			r.Status = store.RunInterrupted
 			r.Notes = append(r.Notes, "the process stopped before the run ended")
 			js, err := json.Marshal(r)
 			if err != nil {

@@ -1,7 +1,6 @@
-package store
+package bolt
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/sync/store"
 )
 
 // Write-back state per CRM connector: written/<connector> holds the last
@@ -17,37 +17,14 @@ import (
 // writes only what changed; pending/<connector> is the durable queue of
 // planned field updates not yet confirmed, which survives restarts.
 
-// WrittenValue is the last value written to one CRM field. Value comes back
-// as decoded JSON (string, float64, bool, nil); compare with Matches.
-type WrittenValue struct {
-	Value any       `json:"value"`
-	At    time.Time `json:"at"`
-}
-
-// Matches reports whether v encodes to the same JSON as the written value,
-// so int64(5) matches a stored 5.0 and a time.Time its stored string.
-func (w WrittenValue) Matches(v any) bool { return sameJSON(w.Value, v) }
-
-func sameJSON(a, b any) bool {
-	ja, errA := json.Marshal(a)
-	jb, errB := json.Marshal(b)
-	return errA == nil && errB == nil && bytes.Equal(ja, jb)
-}
-
-// WriteKey names one CRM record.
-type WriteKey struct {
-	Object string `json:"object"`
-	ID     string `json:"id"`
-}
-
 func writeKey(object, id string) []byte { return joinKey(object, id) }
 
-func parseWriteKey(k []byte) WriteKey {
+func parseWriteKey(k []byte) store.WriteKey {
 	p := splitKey(k, 2)
 	if len(p) < 2 {
-		return WriteKey{Object: p[0]}
+		return store.WriteKey{Object: p[0]}
 	}
-	return WriteKey{Object: p[0], ID: p[1]}
+	return store.WriteKey{Object: p[0], ID: p[1]}
 }
 
 func checkWriteKey(object, id string) error {
@@ -58,8 +35,8 @@ func checkWriteKey(object, id string) error {
 }
 
 // LastWritten returns the last written value of each field of one record.
-func (s *Store) LastWritten(connector, object, id string) (map[string]WrittenValue, error) {
-	out := map[string]WrittenValue{}
+func (s *Store) LastWritten(connector, object, id string) (map[string]store.WrittenValue, error) {
+	out := map[string]store.WrittenValue{}
 	err := s.view(func(tx *bbolt.Tx) error {
 		b := lookupBucket(tx, bucketWritten, connector)
 		if b == nil {
@@ -77,17 +54,17 @@ func (s *Store) LastWritten(connector, object, id string) (map[string]WrittenVal
 }
 
 // AllWritten returns the last written values of every record of connector.
-func (s *Store) AllWritten(connector string) (map[WriteKey]map[string]WrittenValue, error) {
-	out := map[WriteKey]map[string]WrittenValue{}
+func (s *Store) AllWritten(connector string) (map[store.WriteKey]map[string]store.WrittenValue, error) {
+	out := map[store.WriteKey]map[string]store.WrittenValue{}
 	err := s.view(func(tx *bbolt.Tx) error {
 		b := lookupBucket(tx, bucketWritten, connector)
 		if b == nil {
 			return nil
 		}
 		return b.ForEach(func(k, v []byte) error {
-			m := map[string]WrittenValue{}
+			m := map[string]store.WrittenValue{}
 			if err := json.Unmarshal(v, &m); err != nil {
-				return fmt.Errorf("%w: %v", ErrCorrupt, err)
+				return fmt.Errorf("%w: %v", store.ErrCorrupt, err)
 			}
 			out[parseWriteKey(k)] = m
 			return nil
@@ -121,14 +98,14 @@ func putWritten(tx *bbolt.Tx, connector string, updates []record.FieldUpdate, at
 			return err
 		}
 		k := writeKey(u.Object, u.ID)
-		m := map[string]WrittenValue{}
+		m := map[string]store.WrittenValue{}
 		if v := b.Get(k); v != nil {
 			if err := json.Unmarshal(v, &m); err != nil {
-				return fmt.Errorf("written values of %s %s: %w: %v", u.Object, u.ID, ErrCorrupt, err)
+				return fmt.Errorf("written values of %s %s: %w: %v", u.Object, u.ID, store.ErrCorrupt, err)
 			}
 		}
 		for f, v := range u.Fields {
-			m[f] = WrittenValue{Value: v, At: at.UTC()}
+			m[f] = store.WrittenValue{Value: v, At: at.UTC()}
 		}
 		js, err := json.Marshal(m)
 		if err != nil {
@@ -141,53 +118,14 @@ func putWritten(tx *bbolt.Tx, connector string, updates []record.FieldUpdate, at
 	return nil
 }
 
-// PendingWrite is a planned update of one CRM record's fields, kept until it
-// is written or fails permanently.
-type PendingWrite struct {
-	Connector string         `json:"connector"`
-	Object    string         `json:"object"`
-	ID        string         `json:"id"`
-	Fields    map[string]any `json:"fields"`
-	Planned   time.Time      `json:"planned"`
-	Attempts  int            `json:"attempts"`
-	RetryAt   time.Time      `json:"retry_at,omitzero"`
-	LastError string         `json:"last_error,omitempty"`
-	// Permanent is set when the CRM rejected the update in a way retrying
-	// will not fix (validation rule, missing field); a new plan clears it.
-	Permanent bool `json:"permanent,omitempty"`
-	// Sent holds, by field, the values sent to the CRM whose success is
-	// not recorded yet (MarkSent, before the call). After a crash between
-	// the call and MarkWritten, a CRM value among them is healthsync's own
-	// write, not a person's edit.
-	Sent map[string][]any `json:"sent,omitempty"`
-}
-
-// WasSent reports whether v is among the values sent to field.
-func (p PendingWrite) WasSent(field string, v any) bool {
-	for _, s := range p.Sent[field] {
-		if sameJSON(s, v) {
-			return true
-		}
-	}
-	return false
-}
-
 // maxSent bounds the unconfirmed values kept per field.
 const maxSent = 4
-
-// Due reports whether the write should be attempted at now.
-func (p PendingWrite) Due(now time.Time) bool { return !p.Permanent && !p.RetryAt.After(now) }
-
-// Update is the pending write as a record.FieldUpdate.
-func (p PendingWrite) Update() record.FieldUpdate {
-	return record.FieldUpdate{Object: p.Object, ID: p.ID, Fields: p.Fields}
-}
 
 // PutPending adds planned writes in one transaction. A plan for a record
 // that already has a pending write merges into it (new field values win);
 // its attempts and retry time are kept, unless it had failed permanently, in
 // which case the new plan starts over.
-func (s *Store) PutPending(ws []PendingWrite) error {
+func (s *Store) PutPending(ws []store.PendingWrite) error {
 	for _, w := range ws {
 		if err := checkWriteKey(w.Object, w.ID); err != nil {
 			return fmt.Errorf("putting pending writes: %w", err)
@@ -205,9 +143,9 @@ func (s *Store) PutPending(ws []PendingWrite) error {
 			}
 			k := writeKey(w.Object, w.ID)
 			if v := b.Get(k); v != nil {
-				var old PendingWrite
+				var old store.PendingWrite
 				if err := json.Unmarshal(v, &old); err != nil {
-					return fmt.Errorf("pending write %s %s: %w: %v", w.Object, w.ID, ErrCorrupt, err)
+					return fmt.Errorf("pending write %s %s: %w: %v", w.Object, w.ID, store.ErrCorrupt, err)
 				}
 				fields := old.Fields
 				if fields == nil {
@@ -248,17 +186,17 @@ func (s *Store) PutPending(ws []PendingWrite) error {
 
 // Pending returns connector's pending writes (due or not, including
 // permanent failures), ordered by object and ID. Filter with Due.
-func (s *Store) Pending(connector string) ([]PendingWrite, error) {
-	var out []PendingWrite
+func (s *Store) Pending(connector string) ([]store.PendingWrite, error) {
+	var out []store.PendingWrite
 	err := s.view(func(tx *bbolt.Tx) error {
 		b := lookupBucket(tx, bucketPending, connector)
 		if b == nil {
 			return nil
 		}
 		return b.ForEach(func(k, v []byte) error {
-			var w PendingWrite
+			var w store.PendingWrite
 			if err := json.Unmarshal(v, &w); err != nil {
-				return fmt.Errorf("pending write %q: %w: %v", k, ErrCorrupt, err)
+				return fmt.Errorf("pending write %q: %w: %v", k, store.ErrCorrupt, err)
 			}
 			out = append(out, w)
 			return nil
@@ -285,9 +223,9 @@ func (s *Store) MarkWritten(connector string, updates []record.FieldUpdate, at t
 			return nil
 		}
 		for _, u := range updates {
-			err := changePending(b, u.Object, u.ID, func(w *PendingWrite) bool {
+			err := changePending(b, u.Object, u.ID, func(w *store.PendingWrite) bool {
 				for f, val := range u.Fields {
-					if pv, ok := w.Fields[f]; ok && sameJSON(pv, val) {
+					if pv, ok := w.Fields[f]; ok && (store.WrittenValue{Value: pv}).Matches(val) {
 						delete(w.Fields, f)
 					}
 					delete(w.Sent, f) // the CRM now holds a recorded value
@@ -311,13 +249,13 @@ func (s *Store) MarkWritten(connector string, updates []record.FieldUpdate, at t
 // records the outcome, a CRM value among them is known to be healthsync's.
 // An update without a pending write records nothing.
 func (s *Store) MarkSent(connector string, updates []record.FieldUpdate) error {
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		b := lookupBucket(tx, bucketPending, connector)
 		if b == nil {
 			return nil
 		}
 		for _, u := range updates {
-			err := changePending(b, u.Object, u.ID, func(w *PendingWrite) bool {
+			err := changePending(b, u.Object, u.ID, func(w *store.PendingWrite) bool {
 				for f, v := range u.Fields {
 					if w.WasSent(f, v) {
 						continue
@@ -344,15 +282,15 @@ func (s *Store) MarkSent(connector string, updates []record.FieldUpdate) error {
 
 // changePending applies change to the pending write of (object, id), if
 // there is one, and stores it, or deletes it when change returns false.
-func changePending(b *bbolt.Bucket, object, id string, change func(*PendingWrite) (keep bool)) error {
+func changePending(b *bbolt.Bucket, object, id string, change func(*store.PendingWrite) (keep bool)) error {
 	k := writeKey(object, id)
 	v := b.Get(k)
 	if v == nil {
 		return nil
 	}
-	var w PendingWrite
+	var w store.PendingWrite
 	if err := json.Unmarshal(v, &w); err != nil {
-		return fmt.Errorf("pending write %s %s: %w: %v", object, id, ErrCorrupt, err)
+		return fmt.Errorf("pending write %s %s: %w: %v", object, id, store.ErrCorrupt, err)
 	}
 	if !change(&w) {
 		return b.Delete(k)
@@ -364,26 +302,17 @@ func changePending(b *bbolt.Bucket, object, id string, change func(*PendingWrite
 	return b.Put(k, js)
 }
 
-// WriteFailure is one record's failed write.
-type WriteFailure struct {
-	Object    string
-	ID        string
-	RetryAt   time.Time // when to try again (ignored when Permanent)
-	Err       string
-	Permanent bool
-}
-
 // MarkFailed counts a failed attempt for each record, in one transaction.
 // Other records' pending writes are untouched, so one bad record never
 // blocks the rest.
-func (s *Store) MarkFailed(connector string, fails []WriteFailure) error {
+func (s *Store) MarkFailed(connector string, fails []store.WriteFailure) error {
 	err := s.update(func(tx *bbolt.Tx) error {
 		b := lookupBucket(tx, bucketPending, connector)
 		if b == nil {
 			return nil
 		}
 		for _, f := range fails {
-			err := changePending(b, f.Object, f.ID, func(w *PendingWrite) bool {
+			err := changePending(b, f.Object, f.ID, func(w *store.PendingWrite) bool {
 				w.Attempts++
 				w.LastError = f.Err
 				w.Permanent = f.Permanent

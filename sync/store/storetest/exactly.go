@@ -1,4 +1,4 @@
-package store
+package storetest
 
 import (
 	"reflect"
@@ -6,35 +6,37 @@ import (
 	"time"
 
 	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/sync/store"
 )
 
-// TestSentValuesLastUntilWritten: values marked sent survive a new plan's
-// merge and are cleared field by field when the write is recorded.
-func TestSentValuesLastUntilWritten(t *testing.T) {
-	s := openTest(t)
+// testSentValues: values marked sent survive a new plan's merge and are
+// cleared field by field when the write is recorded (ported from the bbolt
+// tests).
+func testSentValues(t *testing.T, open func(t *testing.T) store.Store) {
+	s := open(t)
 	upd := func(f map[string]any) []record.FieldUpdate {
 		return []record.FieldUpdate{{Object: "Account", ID: "001A", Fields: f}}
 	}
 	steps := []struct {
 		name string
 		do   func() error
-		want []PendingWrite
+		want []store.PendingWrite
 	}{
 		{"planned", func() error {
-			return s.PutPending([]PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 1, "ARR__c": 12}, Planned: t0}})
-		}, []PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 1.0, "ARR__c": 12.0}, Planned: t0}}},
+			return s.PutPending([]store.PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 1, "ARR__c": 12}, Planned: t0}})
+		}, []store.PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 1.0, "ARR__c": 12.0}, Planned: t0}}},
 		{"sent", func() error { return s.MarkSent("sf", upd(map[string]any{"MRR__c": 1, "ARR__c": 12})) },
-			[]PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 1.0, "ARR__c": 12.0}, Planned: t0,
+			[]store.PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 1.0, "ARR__c": 12.0}, Planned: t0,
 				Sent: map[string][]any{"MRR__c": {1.0}, "ARR__c": {12.0}}}}},
 		{"re-planned", func() error {
-			return s.PutPending([]PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 3}, Planned: t0}})
-		}, []PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 3.0, "ARR__c": 12.0}, Planned: t0,
+			return s.PutPending([]store.PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 3}, Planned: t0}})
+		}, []store.PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 3.0, "ARR__c": 12.0}, Planned: t0,
 			Sent: map[string][]any{"MRR__c": {1.0}, "ARR__c": {12.0}}}}},
 		{"sent again", func() error { return s.MarkSent("sf", upd(map[string]any{"MRR__c": 3, "ARR__c": 12})) },
-			[]PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 3.0, "ARR__c": 12.0}, Planned: t0,
+			[]store.PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 3.0, "ARR__c": 12.0}, Planned: t0,
 				Sent: map[string][]any{"MRR__c": {1.0, 3.0}, "ARR__c": {12.0}}}}},
 		{"MRR written", func() error { return s.MarkWritten("sf", upd(map[string]any{"MRR__c": 3}), t0) },
-			[]PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"ARR__c": 12.0}, Planned: t0,
+			[]store.PendingWrite{{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"ARR__c": 12.0}, Planned: t0,
 				Sent: map[string][]any{"ARR__c": {12.0}}}}},
 		{"ARR written", func() error { return s.MarkWritten("sf", upd(map[string]any{"ARR__c": 12}), t0) }, nil},
 	}
@@ -52,11 +54,11 @@ func TestSentValuesLastUntilWritten(t *testing.T) {
 	}
 }
 
-// TestInterruptRuns: runs still running are marked interrupted once; runs
+// testInterruptRuns: runs still running are marked interrupted once; runs
 // that ended keep their status.
-func TestInterruptRuns(t *testing.T) {
-	s := openTest(t)
-	for _, r := range []Run{
+func testInterruptRuns(t *testing.T, open func(t *testing.T) store.Store) {
+	s := open(t)
+	for _, r := range []store.Run{
 		{ID: "a", Kind: "sync", Start: t0, Status: "running"},
 		{ID: "b", Kind: "pull", Start: t0.Add(time.Second), End: t0.Add(2 * time.Second), Status: "ok"},
 	} {
@@ -74,19 +76,19 @@ func TestInterruptRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Run{
+	want := []store.Run{
 		{ID: "b", Kind: "pull", Start: t0.Add(time.Second), End: t0.Add(2 * time.Second), Status: "ok"},
-		{ID: "a", Kind: "sync", Start: t0, Status: RunInterrupted, Notes: []string{"the process stopped before the run ended"}},
+		{ID: "a", Kind: "sync", Start: t0, Status: store.RunInterrupted, Notes: []string{"the process stopped before the run ended"}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("runs\n%+v\nwant\n%+v", got, want)
 	}
 }
 
-// TestNewestModified: the latest Modified of a connector's records,
+// testNewestModified: the latest Modified of a connector's records,
 // tombstones included, other connectors left out.
-func TestNewestModified(t *testing.T) {
-	s := openTest(t)
+func testNewestModified(t *testing.T, open func(t *testing.T) store.Store) {
+	s := open(t)
 	cus := func(id string, mod time.Time) record.Customer {
 		return record.Customer{Ref: record.Ref{System: record.Stripe, ID: id, Modified: mod}}
 	}

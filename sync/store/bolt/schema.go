@@ -1,10 +1,12 @@
-package store
+package bolt
 
 import (
 	"encoding/binary"
 	"fmt"
 
 	"go.etcd.io/bbolt"
+
+	"github.com/healthsync/healthsync/sync/store"
 )
 
 // The whole file, drawn. Every top-level bucket is created at Open; nested
@@ -103,11 +105,11 @@ func prepare(tx *bbolt.Tx, migs []Migration) error {
 		return sb.Put(keySchemaVersion, binary.BigEndian.AppendUint64(nil, want))
 	}
 	if len(raw) != 8 {
-		return fmt.Errorf("reading schema version: %w", ErrCorrupt)
+		return fmt.Errorf("reading schema version: %w", store.ErrCorrupt)
 	}
 	have := binary.BigEndian.Uint64(raw)
 	if have > want {
-		return fmt.Errorf("file has schema version %d, this build knows up to %d: %w", have, want, ErrNewerSchema)
+		return fmt.Errorf("file has schema version %d, this build knows up to %d: %w", have, want, store.ErrNewerSchema)
 	}
 	for v := have; v < want; v++ {
 		if err := migs[v-1](tx); err != nil {

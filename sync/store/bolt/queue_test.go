@@ -1,4 +1,4 @@
-package store
+package bolt
 
 import (
 	"errors"
@@ -14,13 +14,14 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/sync/store"
 )
 
-func ev(conn, id, objID string) QueuedEvent {
-	return QueuedEvent{Connector: conn, Event: record.Event{System: record.Stripe, ID: id, Type: "customer.updated", ObjectType: "customer", ObjectID: objID}}
+func ev(conn, id, objID string) store.QueuedEvent {
+	return store.QueuedEvent{Connector: conn, Event: record.Event{System: record.Stripe, ID: id, Type: "customer.updated", ObjectType: "customer", ObjectID: objID}}
 }
 
-func eventIDs(es []QueuedEvent) []string {
+func eventIDs(es []store.QueuedEvent) []string {
 	out := []string{}
 	for _, e := range es {
 		out = append(out, e.Event.ID)
@@ -38,15 +39,15 @@ func TestEnqueueDedupe(t *testing.T) {
 	steps := []struct {
 		name    string
 		at      time.Time
-		events  []QueuedEvent
+		events  []store.QueuedEvent
 		wantDup []bool
 	}{
-		{"first sight", t0, []QueuedEvent{ev("billing", "evt_1", "cus_1"), ev("billing", "evt_2", "cus_2")}, []bool{false, false}},
-		{"redelivery is a duplicate", t0.Add(time.Minute), []QueuedEvent{ev("billing", "evt_1", "cus_1")}, []bool{true}},
-		{"same ID twice in one call", t0.Add(time.Minute), []QueuedEvent{ev("billing", "evt_3", "cus_3"), ev("billing", "evt_3", "cus_3")}, []bool{false, true}},
-		{"same ID from another connector", t0.Add(time.Minute), []QueuedEvent{ev("billing-eu", "evt_1", "cus_1")}, []bool{false}},
-		{"empty ID never deduplicated", t0.Add(time.Minute), []QueuedEvent{ev("billing", "", "cus_4"), ev("billing", "", "cus_4")}, []bool{false, false}},
-		{"after the TTL it is new again", t0.Add(2 * time.Hour), []QueuedEvent{ev("billing", "evt_2", "cus_2")}, []bool{false}},
+		{"first sight", t0, []store.QueuedEvent{ev("billing", "evt_1", "cus_1"), ev("billing", "evt_2", "cus_2")}, []bool{false, false}},
+		{"redelivery is a duplicate", t0.Add(time.Minute), []store.QueuedEvent{ev("billing", "evt_1", "cus_1")}, []bool{true}},
+		{"same ID twice in one call", t0.Add(time.Minute), []store.QueuedEvent{ev("billing", "evt_3", "cus_3"), ev("billing", "evt_3", "cus_3")}, []bool{false, true}},
+		{"same ID from another connector", t0.Add(time.Minute), []store.QueuedEvent{ev("billing-eu", "evt_1", "cus_1")}, []bool{false}},
+		{"empty ID never deduplicated", t0.Add(time.Minute), []store.QueuedEvent{ev("billing", "", "cus_4"), ev("billing", "", "cus_4")}, []bool{false, false}},
+		{"after the TTL it is new again", t0.Add(2 * time.Hour), []store.QueuedEvent{ev("billing", "evt_2", "cus_2")}, []bool{false}},
 	}
 	for _, st := range steps {
 		clock = st.at
@@ -67,7 +68,7 @@ func TestEnqueueDedupe(t *testing.T) {
 		t.Errorf("swept %d (%v), want 3", n, err)
 	}
 	clock = t0.Add(2*time.Hour + time.Minute)
-	dup, _ := s.Enqueue([]QueuedEvent{ev("billing", "evt_2", "cus_2"), ev("billing", "evt_1", "cus_1")})
+	dup, _ := s.Enqueue([]store.QueuedEvent{ev("billing", "evt_2", "cus_2"), ev("billing", "evt_1", "cus_1")})
 	if want := []bool{true, false}; !reflect.DeepEqual(dup, want) {
 		t.Errorf("after sweep: dup %v, want %v", dup, want)
 	}
@@ -75,7 +76,7 @@ func TestEnqueueDedupe(t *testing.T) {
 
 // distinct gives each event its own type, so no two are copies that Claim
 // would coalesce.
-func distinct(es ...QueuedEvent) []QueuedEvent {
+func distinct(es ...store.QueuedEvent) []store.QueuedEvent {
 	for i := range es {
 		es[i].Event.Type = "test." + es[i].Event.ID
 	}
@@ -129,7 +130,7 @@ func TestClaimOrdersPerKey(t *testing.T) {
 	if ids := eventIDs(more); !slices.Equal(ids, []string{"a2"}) {
 		t.Fatalf("claim(1) %v", ids)
 	}
-	if err := s.Ack(12345); !errors.Is(err, ErrNotFound) {
+	if err := s.Ack(12345); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("ack of unknown seq: %v", err)
 	}
 }
@@ -140,7 +141,7 @@ func TestQueueRestartResumesInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Enqueue([]QueuedEvent{ev("b", "e1", "A"), ev("b", "e2", "B")}); err != nil {
+	if _, err := s.Enqueue([]store.QueuedEvent{ev("b", "e1", "A"), ev("b", "e2", "B")}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := s.Claim(10, t0)
@@ -160,14 +161,14 @@ func TestQueueRestartResumesInFlight(t *testing.T) {
 	got, _ = s.Claim(10, t0)
 	want := ev("b", "e1", "A")
 	want.Seq, want.Key, want.Due, want.Enqueued = 1, "b/customer/A", t0, t0
-	if !reflect.DeepEqual(got, []QueuedEvent{want}) {
-		t.Errorf("after restart claimed\n %+v\nwant %+v", got, []QueuedEvent{want})
+	if !reflect.DeepEqual(got, []store.QueuedEvent{want}) {
+		t.Errorf("after restart claimed\n %+v\nwant %+v", got, []store.QueuedEvent{want})
 	}
 }
 
 func TestDeadLetterAndReplay(t *testing.T) {
 	s := openTest(t)
-	if _, err := s.Enqueue([]QueuedEvent{ev("b", "e1", "A"), ev("b", "e2", "A")}); err != nil {
+	if _, err := s.Enqueue([]store.QueuedEvent{ev("b", "e1", "A"), ev("b", "e2", "A")}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := s.Claim(10, t0)
@@ -203,7 +204,7 @@ func TestDeadLetterAndReplay(t *testing.T) {
 	if dl, _ := s.DeadLetters(); len(dl) != 0 {
 		t.Errorf("dead letters after replay %+v", dl)
 	}
-	if _, err := s.Replay(999); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Replay(999); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("replay unknown: %v", err)
 	}
 }
@@ -218,7 +219,7 @@ func TestEnqueueConcurrent(t *testing.T) {
 			for i := range 25 {
 				// Every event is sent twice, from two goroutines.
 				id := fmt.Sprintf("evt_%d", (g/2)*100+i)
-				if _, err := s.Enqueue([]QueuedEvent{ev("b", id, id)}); err != nil {
+				if _, err := s.Enqueue([]store.QueuedEvent{ev("b", id, id)}); err != nil {
 					t.Error(err)
 				}
 			}
@@ -270,7 +271,7 @@ func BenchmarkEnqueueParallel(b *testing.B) {
 				e := ev("billing", fmt.Sprintf("evt_%d", i), fmt.Sprintf("cus_%d", i%500))
 				e.Event.Object = []byte(`{"id":"cus_x","object":"customer","email":"a@example.com","metadata":{"salesforce_account_id":"001000000000001"}}`)
 				t := time.Now()
-				if _, err := s.Enqueue([]QueuedEvent{e}); err != nil {
+				if _, err := s.Enqueue([]store.QueuedEvent{e}); err != nil {
 					b.Error(err)
 					return
 				}
@@ -299,7 +300,7 @@ func TestOpenSweepsExpiredDedupeIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Enqueue([]QueuedEvent{ev("b", "e1", "A"), ev("b", "e2", "B")}); err != nil {
+	if _, err := s.Enqueue([]store.QueuedEvent{ev("b", "e1", "A"), ev("b", "e2", "B")}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -329,7 +330,7 @@ func TestClaimCoalescesCopies(t *testing.T) {
 	s := openTest(t)
 	other := ev("b", "x1", "A")
 	other.Event.Type = "customer.deleted"
-	if _, err := s.Enqueue([]QueuedEvent{ev("b", "a1", "A"), ev("b", "a2", "A"), ev("b", "b1", "B"), ev("b", "a3", "A"), other, ev("b", "a4", "A")}); err != nil {
+	if _, err := s.Enqueue([]store.QueuedEvent{ev("b", "a1", "A"), ev("b", "a2", "A"), ev("b", "b1", "B"), ev("b", "a3", "A"), other, ev("b", "a4", "A")}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := s.Claim(10, t0)

@@ -1,4 +1,4 @@
-package store
+package bolt
 
 import (
 	"encoding/json"
@@ -7,29 +7,15 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
-)
 
-// ScoreSnapshot is an account's health as computed at one time.
-type ScoreSnapshot struct {
-	AccountKey string    `json:"account_key"` // record.Ref.Key() of the CRM account
-	At         time.Time `json:"at"`          // the "as of" time of the computation, UTC
-	Score      float64   `json:"score"`       // 0-100
-	Band       string    `json:"band,omitempty"`
-	Lifecycle  string    `json:"lifecycle,omitempty"`
-	// MRR in the reporting currency's minor units.
-	MRR int64 `json:"mrr"`
-	// Components holds each metric's contribution or value by name.
-	Components map[string]float64 `json:"components,omitempty"`
-	Reasons    []string           `json:"reasons,omitempty"`
-	// Detail is anything else the scorer wants kept, as JSON.
-	Detail json.RawMessage `json:"detail,omitempty"`
-}
+	"github.com/healthsync/healthsync/sync/store"
+)
 
 // PutScores records snapshots in one transaction: each is appended to its
 // account's history (keyed by account and time, so re-putting the same
 // snapshot is idempotent) and becomes the current score unless the stored
 // current one is later.
-func (s *Store) PutScores(snaps []ScoreSnapshot) error {
+func (s *Store) PutScores(snaps []store.ScoreSnapshot) error {
 	for i, sn := range snaps {
 		if sn.AccountKey == "" || strings.IndexByte(sn.AccountKey, sep) >= 0 {
 			return fmt.Errorf("putting scores: snapshot %d has an invalid account key", i)
@@ -47,7 +33,7 @@ func (s *Store) PutScores(snaps []ScoreSnapshot) error {
 				return err
 			}
 			if old := cur.Get([]byte(sn.AccountKey)); old != nil {
-				var o ScoreSnapshot
+				var o store.ScoreSnapshot
 				if err := json.Unmarshal(old, &o); err == nil && o.At.After(sn.At) {
 					continue
 				}
@@ -65,30 +51,30 @@ func (s *Store) PutScores(snaps []ScoreSnapshot) error {
 }
 
 // Score returns an account's current score.
-func (s *Store) Score(accountKey string) (ScoreSnapshot, bool, error) {
+func (s *Store) Score(accountKey string) (store.ScoreSnapshot, bool, error) {
 	var js []byte
 	err := s.view(func(tx *bbolt.Tx) error {
 		js = clone(tx.Bucket(bucketScores).Get([]byte(accountKey)))
 		return nil
 	})
 	if err != nil || js == nil {
-		return ScoreSnapshot{}, false, err
+		return store.ScoreSnapshot{}, false, err
 	}
-	var sn ScoreSnapshot
+	var sn store.ScoreSnapshot
 	if err := json.Unmarshal(js, &sn); err != nil {
-		return ScoreSnapshot{}, false, fmt.Errorf("score of %s: %w: %v", accountKey, ErrCorrupt, err)
+		return store.ScoreSnapshot{}, false, fmt.Errorf("score of %s: %w: %v", accountKey, store.ErrCorrupt, err)
 	}
 	return sn, true, nil
 }
 
 // Scores returns every account's current score, ordered by account key.
-func (s *Store) Scores() ([]ScoreSnapshot, error) {
-	var out []ScoreSnapshot
+func (s *Store) Scores() ([]store.ScoreSnapshot, error) {
+	var out []store.ScoreSnapshot
 	err := s.view(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketScores).ForEach(func(k, v []byte) error {
-			var sn ScoreSnapshot
+			var sn store.ScoreSnapshot
 			if err := json.Unmarshal(v, &sn); err != nil {
-				return fmt.Errorf("score of %s: %w: %v", k, ErrCorrupt, err)
+				return fmt.Errorf("score of %s: %w: %v", k, store.ErrCorrupt, err)
 			}
 			out = append(out, sn)
 			return nil
@@ -98,15 +84,15 @@ func (s *Store) Scores() ([]ScoreSnapshot, error) {
 }
 
 // ScoreHistory returns an account's snapshots at or after since, oldest first.
-func (s *Store) ScoreHistory(accountKey string, since time.Time) ([]ScoreSnapshot, error) {
-	var out []ScoreSnapshot
+func (s *Store) ScoreHistory(accountKey string, since time.Time) ([]store.ScoreSnapshot, error) {
+	var out []store.ScoreSnapshot
 	prefix := prefixKey(accountKey)
 	err := s.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketScoreHistory).Cursor()
 		for k, v := c.Seek(appendTime(clone(prefix), since)); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
-			var sn ScoreSnapshot
+			var sn store.ScoreSnapshot
 			if err := json.Unmarshal(v, &sn); err != nil {
-				return fmt.Errorf("score history of %s: %w: %v", accountKey, ErrCorrupt, err)
+				return fmt.Errorf("score history of %s: %w: %v", accountKey, store.ErrCorrupt, err)
 			}
 			out = append(out, sn)
 		}
@@ -117,8 +103,8 @@ func (s *Store) ScoreHistory(accountKey string, since time.Time) ([]ScoreSnapsho
 
 // ScoresAt returns, for each account with history, its latest snapshot at
 // or before t, ordered by account key: the scores as they stood at t.
-func (s *Store) ScoresAt(t time.Time) ([]ScoreSnapshot, error) {
-	var out []ScoreSnapshot
+func (s *Store) ScoresAt(t time.Time) ([]store.ScoreSnapshot, error) {
+	var out []store.ScoreSnapshot
 	limit := timeKey(t)
 	err := s.view(func(tx *bbolt.Tx) error {
 		var best []byte
@@ -127,9 +113,9 @@ func (s *Store) ScoresAt(t time.Time) ([]ScoreSnapshot, error) {
 			if best == nil {
 				return nil
 			}
-			var sn ScoreSnapshot
+			var sn store.ScoreSnapshot
 			if err := json.Unmarshal(best, &sn); err != nil {
-				return fmt.Errorf("score history of %s: %w: %v", bestAcct, ErrCorrupt, err)
+				return fmt.Errorf("score history of %s: %w: %v", bestAcct, store.ErrCorrupt, err)
 			}
 			out = append(out, sn)
 			best = nil

@@ -1,31 +1,18 @@
-package store
+package bolt
 
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"go.etcd.io/bbolt"
 
 	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/sync/store"
 )
-
-// CreatedTask is a CRM task healthsync created, by the dedupe key of the
-// rule that raised it, so the same condition never opens a second task.
-type CreatedTask struct {
-	DedupeKey  string    `json:"dedupe_key"`
-	Connector  string    `json:"connector"`
-	TaskID     string    `json:"task_id"`     // the CRM's task ID
-	AccountKey string    `json:"account_key"` // record.Ref.Key() of the account
-	Rule       string    `json:"rule,omitempty"`
-	Status     string    `json:"status"` // record.TaskOpen or record.TaskCompleted
-	Created    time.Time `json:"created"`
-	Completed  time.Time `json:"completed,omitzero"`
-}
 
 // PutTasks stores created tasks (insert or replace by dedupe key) in one
 // transaction.
-func (s *Store) PutTasks(tasks []CreatedTask) error {
+func (s *Store) PutTasks(tasks []store.CreatedTask) error {
 	for _, t := range tasks {
 		if t.DedupeKey == "" {
 			return fmt.Errorf("putting tasks: task %s has no dedupe key", t.TaskID)
@@ -51,33 +38,33 @@ func (s *Store) PutTasks(tasks []CreatedTask) error {
 }
 
 // PutTask stores one created task.
-func (s *Store) PutTask(t CreatedTask) error { return s.PutTasks([]CreatedTask{t}) }
+func (s *Store) PutTask(t store.CreatedTask) error { return s.PutTasks([]store.CreatedTask{t}) }
 
 // TaskByKey returns the task created for a dedupe key.
-func (s *Store) TaskByKey(key string) (CreatedTask, bool, error) {
+func (s *Store) TaskByKey(key string) (store.CreatedTask, bool, error) {
 	var js []byte
 	err := s.view(func(tx *bbolt.Tx) error {
 		js = clone(tx.Bucket(bucketTasks).Get([]byte(key)))
 		return nil
 	})
 	if err != nil || js == nil {
-		return CreatedTask{}, false, err
+		return store.CreatedTask{}, false, err
 	}
-	var t CreatedTask
+	var t store.CreatedTask
 	if err := json.Unmarshal(js, &t); err != nil {
-		return CreatedTask{}, false, fmt.Errorf("task %s: %w: %v", key, ErrCorrupt, err)
+		return store.CreatedTask{}, false, fmt.Errorf("task %s: %w: %v", key, store.ErrCorrupt, err)
 	}
 	return t, true, nil
 }
 
 // OpenTasks returns the created tasks still open, by dedupe key.
-func (s *Store) OpenTasks() ([]CreatedTask, error) {
-	var out []CreatedTask
+func (s *Store) OpenTasks() ([]store.CreatedTask, error) {
+	var out []store.CreatedTask
 	err := s.view(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketTasks).ForEach(func(k, v []byte) error {
-			var t CreatedTask
+			var t store.CreatedTask
 			if err := json.Unmarshal(v, &t); err != nil {
-				return fmt.Errorf("task %s: %w: %v", k, ErrCorrupt, err)
+				return fmt.Errorf("task %s: %w: %v", k, store.ErrCorrupt, err)
 			}
 			if t.Status == record.TaskOpen {
 				out = append(out, t)

@@ -1,4 +1,4 @@
-package store
+package bolt
 
 import (
 	"encoding/binary"
@@ -8,7 +8,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
-	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/sync/store"
 )
 
 // The webhook queue. Enqueue commits events (and their dedupe IDs) with
@@ -21,45 +21,12 @@ import (
 // A queue value is an 8-byte due time, a uvarint-prefixed ordering key, then
 // the event's JSON, so Claim scans without decoding JSON.
 
-// QueuedEvent is one verified webhook event waiting to be processed.
-type QueuedEvent struct {
-	// Seq is the queue position, assigned by Enqueue.
-	Seq uint64 `json:"-"`
-	// Connector is the configured connector name the event came through;
-	// with Event.ID it is the dedupe key.
-	Connector string `json:"connector"`
-	// Key orders processing: events with the same Key are claimed one at a
-	// time in Seq order. Empty means Connector/ObjectType/ObjectID.
-	Key   string       `json:"key"`
-	Event record.Event `json:"event"`
-	// Attempts counts failed processing attempts (Retry, DeadLetter).
-	Attempts int `json:"attempts"`
-	// Due is the earliest time the event may be claimed.
-	Due       time.Time `json:"due"`
-	Enqueued  time.Time `json:"enqueued"`
-	LastError string    `json:"last_error,omitempty"`
-	// DeadAt is when the event was moved to the dead letters.
-	DeadAt time.Time `json:"dead_at,omitzero"`
-	// Covers lists later queued copies of this event (same connector, type
-	// and object, same ordering key) that Claim coalesced into it: Ack
-	// removes them too, since processing reads the object's current state.
-	// Retry and DeadLetter leave them queued. Not persisted.
-	Covers []uint64 `json:"-"`
-}
-
-func (e *QueuedEvent) orderKey() string {
-	if e.Key != "" {
-		return e.Key
-	}
-	return e.Connector + "/" + e.Event.ObjectType + "/" + e.Event.ObjectID
-}
-
-func queueValue(e *QueuedEvent) ([]byte, error) {
+func queueValue(e *store.QueuedEvent) ([]byte, error) {
 	js, err := json.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("encoding event %s: %w", e.Event.ID, err)
 	}
-	key := e.orderKey()
+	key := e.OrderKey()
 	v := make([]byte, 0, 8+binary.MaxVarintLen64+len(key)+len(js))
 	v = appendTime(v, e.Due)
 	v = binary.AppendUvarint(v, uint64(len(key)))
@@ -71,24 +38,24 @@ func queueValue(e *QueuedEvent) ([]byte, error) {
 // returns the offset of its JSON.
 func queueHeader(v []byte) (due time.Time, key string, js []byte, err error) {
 	if len(v) < 9 {
-		return time.Time{}, "", nil, ErrCorrupt
+		return time.Time{}, "", nil, store.ErrCorrupt
 	}
 	n, w := binary.Uvarint(v[8:])
 	if w <= 0 || uint64(len(v)-8-w) < n {
-		return time.Time{}, "", nil, ErrCorrupt
+		return time.Time{}, "", nil, store.ErrCorrupt
 	}
 	start := 8 + w
 	return readTime(v), string(v[start : start+int(n)]), v[start+int(n):], nil
 }
 
-func decodeQueued(k, v []byte) (QueuedEvent, error) {
+func decodeQueued(k, v []byte) (store.QueuedEvent, error) {
 	_, _, js, err := queueHeader(v)
 	if err != nil {
-		return QueuedEvent{}, fmt.Errorf("queue entry %d: %w", readSeq(k), err)
+		return store.QueuedEvent{}, fmt.Errorf("queue entry %d: %w", readSeq(k), err)
 	}
-	var e QueuedEvent
+	var e store.QueuedEvent
 	if err := json.Unmarshal(js, &e); err != nil {
-		return QueuedEvent{}, fmt.Errorf("queue entry %d: %w: %v", readSeq(k), ErrCorrupt, err)
+		return store.QueuedEvent{}, fmt.Errorf("queue entry %d: %w: %v", readSeq(k), store.ErrCorrupt, err)
 	}
 	e.Seq = readSeq(k)
 	return e, nil
@@ -99,7 +66,7 @@ func decodeQueued(k, v []byte) (QueuedEvent, error) {
 // with an empty Event.ID are never deduplicated. Concurrent calls share one
 // transaction and one fsync (bbolt's Batch). Seq, and Enqueued and Due when
 // zero, are set on the events passed in.
-func (s *Store) Enqueue(events []QueuedEvent) (dup []bool, err error) {
+func (s *Store) Enqueue(events []store.QueuedEvent) (dup []bool, err error) {
 	now := s.now().UTC()
 	vals := make([][]byte, len(events))
 	for i := range events {
@@ -111,7 +78,7 @@ func (s *Store) Enqueue(events []QueuedEvent) (dup []bool, err error) {
 			e.Due = now
 		}
 		if e.Key == "" {
-			e.Key = e.orderKey()
+			e.Key = e.OrderKey()
 		}
 		if vals[i], err = queueValue(e); err != nil {
 			return nil, err
@@ -162,10 +129,10 @@ func (s *Store) Enqueue(events []QueuedEvent) (dup []bool, err error) {
 // Claim returns up to n events due at now, in Seq order, skipping any whose
 // ordering key has an event in flight or an earlier event not yet due. The
 // caller must Ack, Retry or DeadLetter each claimed event.
-func (s *Store) Claim(n int, now time.Time) ([]QueuedEvent, error) {
+func (s *Store) Claim(n int, now time.Time) ([]store.QueuedEvent, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []QueuedEvent
+	var out []store.QueuedEvent
 	claimed := map[string]int{} // key -> index in out, for coalescing
 	open := map[string]bool{}   // the claimed event's duplicates may still follow
 	err := s.view(func(tx *bbolt.Tx) error {
@@ -264,7 +231,7 @@ func (s *Store) Ack(seq uint64) error {
 	err := s.batch(func(tx *bbolt.Tx) error {
 		q := tx.Bucket(bucketQueue)
 		if q.Get(seqKey(seq)) == nil {
-			return ErrNotFound
+			return store.ErrNotFound
 		}
 		for _, c := range covers {
 			if err := q.Delete(seqKey(c)); err != nil {
@@ -287,7 +254,7 @@ func (s *Store) Retry(seq uint64, at time.Time, cause error) error {
 		q := tx.Bucket(bucketQueue)
 		v := q.Get(seqKey(seq))
 		if v == nil {
-			return ErrNotFound
+			return store.ErrNotFound
 		}
 		e, err := decodeQueued(seqKey(seq), v)
 		if err != nil {
@@ -316,7 +283,7 @@ func (s *Store) DeadLetter(seq uint64, cause error) error {
 		q := tx.Bucket(bucketQueue)
 		v := q.Get(seqKey(seq))
 		if v == nil {
-			return ErrNotFound
+			return store.ErrNotFound
 		}
 		e, err := decodeQueued(seqKey(seq), v)
 		if err != nil {
@@ -341,8 +308,8 @@ func (s *Store) DeadLetter(seq uint64, cause error) error {
 }
 
 // DeadLetters lists dead-lettered events in their original Seq order.
-func (s *Store) DeadLetters() ([]QueuedEvent, error) {
-	var out []QueuedEvent
+func (s *Store) DeadLetters() ([]store.QueuedEvent, error) {
+	var out []store.QueuedEvent
 	err := s.view(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketDeadLetters).ForEach(func(k, v []byte) error {
 			e, err := decodeQueued(k, v)
@@ -367,7 +334,7 @@ func (s *Store) Replay(seq uint64) (uint64, error) {
 		dl := tx.Bucket(bucketDeadLetters)
 		v := dl.Get(seqKey(seq))
 		if v == nil {
-			return ErrNotFound
+			return store.ErrNotFound
 		}
 		e, err := decodeQueued(seqKey(seq), v)
 		if err != nil {

@@ -1,4 +1,4 @@
-package store
+package bolt
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/sync/store"
 )
 
 func TestLinks(t *testing.T) {
@@ -17,14 +18,14 @@ func TestLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	l1 := Link{AccountKey: "salesforce/001A", CustomerKey: "stripe/cus_1", Rule: "metadata"}
-	l2 := Link{AccountKey: "salesforce/001B", CustomerKey: "stripe/cus_2", Rule: "domain"}
-	if err := s.SetLinks([]Link{l2, l1}); err != nil {
+	l1 := store.Link{AccountKey: "salesforce/001A", CustomerKey: "stripe/cus_1", Rule: "metadata"}
+	l2 := store.Link{AccountKey: "salesforce/001B", CustomerKey: "stripe/cus_2", Rule: "domain"}
+	if err := s.SetLinks([]store.Link{l2, l1}); err != nil {
 		t.Fatal(err)
 	}
 	clock = t0.Add(time.Hour)
-	l3 := Link{AccountKey: "salesforce/001A", CustomerKey: "chargebee/c9", Rule: "manual"}
-	if err := s.SetLinks([]Link{l1, l3}); err != nil { // l2 goes away
+	l3 := store.Link{AccountKey: "salesforce/001A", CustomerKey: "chargebee/c9", Rule: "manual"}
+	if err := s.SetLinks([]store.Link{l1, l3}); err != nil { // l2 goes away
 		t.Fatal(err)
 	}
 	got, err := s.Links()
@@ -32,25 +33,25 @@ func TestLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	l1.Created, l3.Created = t0, t0.Add(time.Hour)
-	if want := []Link{l3, l1}; !reflect.DeepEqual(got, want) {
+	if want := []store.Link{l3, l1}; !reflect.DeepEqual(got, want) {
 		t.Errorf("links\n got %+v\nwant %+v", got, want)
 	}
 }
 
 func TestScores(t *testing.T) {
 	s := openTest(t)
-	snap := func(acct string, h int, score float64) ScoreSnapshot {
-		return ScoreSnapshot{AccountKey: acct, At: t0.Add(time.Duration(h) * time.Hour), Score: score, Band: "green",
+	snap := func(acct string, h int, score float64) store.ScoreSnapshot {
+		return store.ScoreSnapshot{AccountKey: acct, At: t0.Add(time.Duration(h) * time.Hour), Score: score, Band: "green",
 			Components: map[string]float64{"usage": score / 2}}
 	}
-	if err := s.PutScores([]ScoreSnapshot{snap("salesforce/A", 0, 70), snap("salesforce/B", 0, 40)}); err != nil {
+	if err := s.PutScores([]store.ScoreSnapshot{snap("salesforce/A", 0, 70), snap("salesforce/B", 0, 40)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutScores([]ScoreSnapshot{snap("salesforce/A", 2, 80)}); err != nil {
+	if err := s.PutScores([]store.ScoreSnapshot{snap("salesforce/A", 2, 80)}); err != nil {
 		t.Fatal(err)
 	}
 	// A back-filled older snapshot goes to history but does not replace current.
-	if err := s.PutScores([]ScoreSnapshot{snap("salesforce/A", 1, 75)}); err != nil {
+	if err := s.PutScores([]store.ScoreSnapshot{snap("salesforce/A", 1, 75)}); err != nil {
 		t.Fatal(err)
 	}
 	cur, ok, err := s.Score("salesforce/A")
@@ -61,15 +62,15 @@ func TestScores(t *testing.T) {
 		t.Error("score for unknown account")
 	}
 	all, _ := s.Scores()
-	if want := []ScoreSnapshot{snap("salesforce/A", 2, 80), snap("salesforce/B", 0, 40)}; !reflect.DeepEqual(all, want) {
+	if want := []store.ScoreSnapshot{snap("salesforce/A", 2, 80), snap("salesforce/B", 0, 40)}; !reflect.DeepEqual(all, want) {
 		t.Errorf("Scores %+v", all)
 	}
 	hist, _ := s.ScoreHistory("salesforce/A", t0.Add(time.Hour))
-	if want := []ScoreSnapshot{snap("salesforce/A", 1, 75), snap("salesforce/A", 2, 80)}; !reflect.DeepEqual(hist, want) {
+	if want := []store.ScoreSnapshot{snap("salesforce/A", 1, 75), snap("salesforce/A", 2, 80)}; !reflect.DeepEqual(hist, want) {
 		t.Errorf("history %+v", hist)
 	}
 	at, _ := s.ScoresAt(t0.Add(90 * time.Minute))
-	if want := []ScoreSnapshot{snap("salesforce/A", 1, 75), snap("salesforce/B", 0, 40)}; !reflect.DeepEqual(at, want) {
+	if want := []store.ScoreSnapshot{snap("salesforce/A", 1, 75), snap("salesforce/B", 0, 40)}; !reflect.DeepEqual(at, want) {
 		t.Errorf("ScoresAt %+v", at)
 	}
 	at, _ = s.ScoresAt(t0.Add(-time.Hour))
@@ -80,25 +81,25 @@ func TestScores(t *testing.T) {
 
 func TestWrittenAndPending(t *testing.T) {
 	s := openTest(t)
-	pw := func(id string, fields map[string]any) PendingWrite {
-		return PendingWrite{Connector: "sf", Object: "Account", ID: id, Fields: fields}
+	pw := func(id string, fields map[string]any) store.PendingWrite {
+		return store.PendingWrite{Connector: "sf", Object: "Account", ID: id, Fields: fields}
 	}
-	if err := s.PutPending([]PendingWrite{
+	if err := s.PutPending([]store.PendingWrite{
 		pw("001A", map[string]any{"Health__c": 80, "MRR__c": int64(1200)}),
 		pw("001B", map[string]any{"Health__c": 40}),
 	}); err != nil {
 		t.Fatal(err)
 	}
 	// A re-plan merges into the pending write.
-	if err := s.PutPending([]PendingWrite{pw("001A", map[string]any{"Band__c": "green"})}); err != nil {
+	if err := s.PutPending([]store.PendingWrite{pw("001A", map[string]any{"Band__c": "green"})}); err != nil {
 		t.Fatal(err)
 	}
 	// 001B fails permanently, 001A partly succeeds: Health__c is written,
 	// MRR__c was re-planned meanwhile to another value.
-	if err := s.MarkFailed("sf", []WriteFailure{{Object: "Account", ID: "001B", Err: "FIELD_CUSTOM_VALIDATION_EXCEPTION: no", Permanent: true}}); err != nil {
+	if err := s.MarkFailed("sf", []store.WriteFailure{{Object: "Account", ID: "001B", Err: "FIELD_CUSTOM_VALIDATION_EXCEPTION: no", Permanent: true}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutPending([]PendingWrite{pw("001A", map[string]any{"MRR__c": int64(1300)})}); err != nil {
+	if err := s.PutPending([]store.PendingWrite{pw("001A", map[string]any{"MRR__c": int64(1300)})}); err != nil {
 		t.Fatal(err)
 	}
 	at := t0.Add(time.Minute)
@@ -110,7 +111,7 @@ func TestWrittenAndPending(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []PendingWrite{
+	want := []store.PendingWrite{
 		{Connector: "sf", Object: "Account", ID: "001A", Fields: map[string]any{"MRR__c": 1300.0}, Planned: t0},
 		{Connector: "sf", Object: "Account", ID: "001B", Fields: map[string]any{"Health__c": 40.0}, Planned: t0, Attempts: 1,
 			LastError: "FIELD_CUSTOM_VALIDATION_EXCEPTION: no", Permanent: true},
@@ -129,14 +130,14 @@ func TestWrittenAndPending(t *testing.T) {
 		t.Errorf("last written %+v", lw)
 	}
 	all, _ := s.AllWritten("sf")
-	if len(all) != 1 || len(all[WriteKey{"Account", "001A"}]) != 3 {
+	if len(all) != 1 || len(all[store.WriteKey{Object: "Account", ID: "001A"}]) != 3 {
 		t.Errorf("AllWritten %+v", all)
 	}
 	// A transient failure schedules a retry; a new plan after a permanent failure starts over.
-	if err := s.MarkFailed("sf", []WriteFailure{{Object: "Account", ID: "001A", Err: "UNABLE_TO_LOCK_ROW", RetryAt: t0.Add(time.Hour)}}); err != nil {
+	if err := s.MarkFailed("sf", []store.WriteFailure{{Object: "Account", ID: "001A", Err: "UNABLE_TO_LOCK_ROW", RetryAt: t0.Add(time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.PutPending([]PendingWrite{pw("001B", map[string]any{"Health__c": 45})}); err != nil {
+	if err := s.PutPending([]store.PendingWrite{pw("001B", map[string]any{"Health__c": 45})}); err != nil {
 		t.Fatal(err)
 	}
 	pend, _ = s.Pending("sf")
@@ -156,9 +157,9 @@ func TestWrittenAndPending(t *testing.T) {
 
 func TestTasks(t *testing.T) {
 	s := openTest(t)
-	open1 := CreatedTask{DedupeKey: "churn-risk/001A", Connector: "sf", TaskID: "00T1", AccountKey: "salesforce/001A", Status: record.TaskOpen, Created: t0}
-	done := CreatedTask{DedupeKey: "renewal/001B", Connector: "sf", TaskID: "00T2", AccountKey: "salesforce/001B", Status: record.TaskCompleted, Created: t0, Completed: t0}
-	if err := s.PutTasks([]CreatedTask{open1, done}); err != nil {
+	open1 := store.CreatedTask{DedupeKey: "churn-risk/001A", Connector: "sf", TaskID: "00T1", AccountKey: "salesforce/001A", Status: record.TaskOpen, Created: t0}
+	done := store.CreatedTask{DedupeKey: "renewal/001B", Connector: "sf", TaskID: "00T2", AccountKey: "salesforce/001B", Status: record.TaskCompleted, Created: t0, Completed: t0}
+	if err := s.PutTasks([]store.CreatedTask{open1, done}); err != nil {
 		t.Fatal(err)
 	}
 	got, ok, err := s.TaskByKey("renewal/001B")
@@ -169,10 +170,10 @@ func TestTasks(t *testing.T) {
 		t.Error("unknown key found")
 	}
 	open, _ := s.OpenTasks()
-	if !reflect.DeepEqual(open, []CreatedTask{open1}) {
+	if !reflect.DeepEqual(open, []store.CreatedTask{open1}) {
 		t.Errorf("OpenTasks %+v", open)
 	}
-	if err := s.PutTask(CreatedTask{TaskID: "x"}); err == nil {
+	if err := s.PutTask(store.CreatedTask{TaskID: "x"}); err == nil {
 		t.Error("task without key accepted")
 	}
 }
@@ -183,7 +184,7 @@ func TestOutboxRetryAndRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids, err := s.PutOutbox([]Notification{
+	ids, err := s.PutOutbox([]store.Notification{
 		{Subscriber: "revops", EventID: "msg_1", Type: "health.changed", Payload: []byte(`{"a":1}`)},
 		{Subscriber: "revops", EventID: "msg_2", Type: "health.changed", Payload: []byte(`{"a":2}`)},
 	})
@@ -199,7 +200,7 @@ func TestOutboxRetryAndRestart(t *testing.T) {
 	}
 	defer s.Close()
 	due, _ := s.DueOutbox(t0, 10)
-	want := []Notification{{ID: ids[1], Subscriber: "revops", EventID: "msg_2", Type: "health.changed", Payload: []byte(`{"a":2}`), Created: t0, Due: t0}}
+	want := []store.Notification{{ID: ids[1], Subscriber: "revops", EventID: "msg_2", Type: "health.changed", Payload: []byte(`{"a":2}`), Created: t0, Due: t0}}
 	if !reflect.DeepEqual(due, want) {
 		t.Fatalf("due now %+v", due)
 	}
@@ -213,7 +214,7 @@ func TestOutboxRetryAndRestart(t *testing.T) {
 	if n, _ := s.OutboxLen(); n != 1 {
 		t.Errorf("OutboxLen %d", n)
 	}
-	if err := s.OutboxDelivered(ids[1]); !errors.Is(err, ErrNotFound) {
+	if err := s.OutboxDelivered(ids[1]); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("second delivery: %v", err)
 	}
 }
@@ -221,13 +222,13 @@ func TestOutboxRetryAndRestart(t *testing.T) {
 func TestRuns(t *testing.T) {
 	s := openTest(t)
 	for i, id := range []string{"r1", "r2", "r3"} {
-		r := Run{ID: id, Connector: "sf", Kind: "sync", Start: t0.Add(time.Duration(i) * time.Minute), Status: "running"}
+		r := store.Run{ID: id, Connector: "sf", Kind: "sync", Start: t0.Add(time.Duration(i) * time.Minute), Status: "running"}
 		if err := s.PutRun(r); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// r2 finishes: put again with the same start replaces it.
-	done := Run{ID: "r2", Connector: "sf", Kind: "sync", Start: t0.Add(time.Minute), End: t0.Add(2 * time.Minute), Status: "ok",
+	done := store.Run{ID: "r2", Connector: "sf", Kind: "sync", Start: t0.Add(time.Minute), End: t0.Add(2 * time.Minute), Status: "ok",
 		Counters: map[string]int64{"accounts": 12}, Errors: []string{"x"}}
 	if err := s.PutRun(done); err != nil {
 		t.Fatal(err)
@@ -243,7 +244,7 @@ func TestRuns(t *testing.T) {
 	if runs, _ = s.Runs(10); len(runs) != 1 || runs[0].ID != "r3" {
 		t.Errorf("after prune %+v", runs)
 	}
-	if err := s.PutRun(Run{ID: "x"}); err == nil {
+	if err := s.PutRun(store.Run{ID: "x"}); err == nil {
 		t.Error("run without start accepted")
 	}
 }

@@ -1,9 +1,10 @@
-package store
+package bolt
 
 import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/sync/store"
 )
 
 var t0 = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -40,7 +42,7 @@ func TestOpenInUse(t *testing.T) {
 	defer s.Close()
 	start := time.Now()
 	_, err = Open(path, Options{Timeout: 50 * time.Millisecond})
-	if !errors.Is(err, ErrInUse) {
+	if !errors.Is(err, store.ErrInUse) {
 		t.Fatalf("second Open: got %v, want ErrInUse", err)
 	}
 	if got, want := err.Error(), path+" is in use by another healthsync process"; got != want {
@@ -94,7 +96,7 @@ func TestSchemaVersionAndMigrations(t *testing.T) {
 		t.Fatalf("failing migration: got %v", err)
 	}
 	// An older build refuses a newer file.
-	if _, err := open(path, Options{}, nil); !errors.Is(err, ErrNewerSchema) {
+	if _, err := open(path, Options{}, nil); !errors.Is(err, store.ErrNewerSchema) {
 		t.Fatalf("older build: got %v, want ErrNewerSchema", err)
 	}
 	s, err = open(path, Options{}, migs)
@@ -182,7 +184,7 @@ func TestKill9KeepsCommittedWrites(t *testing.T) {
 		last, _ = strconv.Atoi(n)
 		if last == 20 {
 			// While the child holds the file, another process fails fast.
-			if _, err := Open(path, Options{Timeout: 20 * time.Millisecond}); !errors.Is(err, ErrInUse) {
+			if _, err := Open(path, Options{Timeout: 20 * time.Millisecond}); !errors.Is(err, store.ErrInUse) {
 				t.Errorf("Open while child holds the file: %v", err)
 			}
 		}
@@ -215,5 +217,26 @@ func TestKill9KeepsCommittedWrites(t *testing.T) {
 	}
 	if n, _ := strconv.Atoi(string(cur["customers"])); n < last {
 		t.Errorf("cursor %q, want at least %d", cur["customers"], last)
+	}
+}
+
+// TestFileCallsAfterClose: the calls that describe the file itself, which
+// storetest does not reach, fail with ErrClosed after Close too.
+func TestFileCallsAfterClose(t *testing.T) {
+	s := openTest(t)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	calls := []struct {
+		name string
+		err  error
+	}{
+		{"WriteTo", func() error { _, err := s.WriteTo(io.Discard); return err }()},
+		{"SchemaVersionOnDisk", func() error { _, err := s.SchemaVersionOnDisk(); return err }()},
+	}
+	for _, c := range calls {
+		if !errors.Is(c.err, store.ErrClosed) {
+			t.Errorf("%s after Close: %v, want ErrClosed", c.name, c.err)
+		}
 	}
 }

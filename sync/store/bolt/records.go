@@ -1,4 +1,4 @@
-package store
+package bolt
 
 import (
 	"bytes"
@@ -12,72 +12,19 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/sync/store"
 )
-
-// RecordType names a kind of canonical record; it is the name of the bucket
-// records/<connector>/<type>.
-type RecordType string
-
-// Record types.
-const (
-	TypeAccount      RecordType = "account"
-	TypeDeal         RecordType = "deal"
-	TypeCustomer     RecordType = "customer"
-	TypeSubscription RecordType = "subscription"
-	TypeInvoice      RecordType = "invoice"
-	TypeTask         RecordType = "task"
-)
-
-// RecordTypes lists every record type.
-var RecordTypes = []RecordType{TypeAccount, TypeDeal, TypeCustomer, TypeSubscription, TypeInvoice, TypeTask}
-
-// CommitStats counts what CommitBatch did.
-type CommitStats struct {
-	Inserted  int `json:"inserted"`
-	Updated   int `json:"updated"`
-	Unchanged int `json:"unchanged"`
-	// Stale counts records older (by Ref.Modified) than the stored copy,
-	// which were ignored.
-	Stale int `json:"stale"`
-	// Deleted counts records that became tombstones: Batch.Deleted entries
-	// and records the vendor flagged deleted.
-	Deleted int `json:"deleted"`
-	// Unseen is set on the last batch of a full enumeration (Full && Done):
-	// live records of the stream's types that the enumeration did not
-	// contain. They are not deleted; pass them to ApplyDeletions once the
-	// engine's gates allow it.
-	Unseen []Gone `json:"unseen,omitempty"`
-}
-
-// Add accumulates o into c.
-func (c *CommitStats) Add(o CommitStats) {
-	c.Inserted += o.Inserted
-	c.Updated += o.Updated
-	c.Unchanged += o.Unchanged
-	c.Stale += o.Stale
-	c.Deleted += o.Deleted
-	c.Unseen = append(c.Unseen, o.Unseen...)
-}
-
-// Gone is a stored record a full enumeration did not see. Modified is the
-// stored copy's modified time when it was reported, so ApplyDeletions skips
-// a record that changed in between.
-type Gone struct {
-	Type     RecordType `json:"type"`
-	ID       string     `json:"id"`
-	Modified time.Time  `json:"modified"`
-}
 
 // encoded is one record of a batch, marshalled before the transaction starts.
 type encoded struct {
-	typ      RecordType
+	typ      store.RecordType
 	id       string
 	modified time.Time
 	deleted  bool
 	js       []byte
 }
 
-func encodeAll[T any](out []encoded, typ RecordType, recs []T, ref func(*T) (record.Ref, bool)) ([]encoded, error) {
+func encodeAll[T any](out []encoded, typ store.RecordType, recs []T, ref func(*T) (record.Ref, bool)) ([]encoded, error) {
 	for i := range recs {
 		r, del := ref(&recs[i])
 		if r.ID == "" {
@@ -95,22 +42,22 @@ func encodeAll[T any](out []encoded, typ RecordType, recs []T, ref func(*T) (rec
 func encodeBatch(b *record.Batch) ([]encoded, error) {
 	out := make([]encoded, 0, b.Len())
 	var err error
-	if out, err = encodeAll(out, TypeAccount, b.Accounts, func(r *record.Account) (record.Ref, bool) { return r.Ref, r.Deleted }); err != nil {
+	if out, err = encodeAll(out, store.TypeAccount, b.Accounts, func(r *record.Account) (record.Ref, bool) { return r.Ref, r.Deleted }); err != nil {
 		return nil, err
 	}
-	if out, err = encodeAll(out, TypeDeal, b.Deals, func(r *record.Deal) (record.Ref, bool) { return r.Ref, r.Deleted }); err != nil {
+	if out, err = encodeAll(out, store.TypeDeal, b.Deals, func(r *record.Deal) (record.Ref, bool) { return r.Ref, r.Deleted }); err != nil {
 		return nil, err
 	}
-	if out, err = encodeAll(out, TypeCustomer, b.Customers, func(r *record.Customer) (record.Ref, bool) { return r.Ref, r.Deleted }); err != nil {
+	if out, err = encodeAll(out, store.TypeCustomer, b.Customers, func(r *record.Customer) (record.Ref, bool) { return r.Ref, r.Deleted }); err != nil {
 		return nil, err
 	}
-	if out, err = encodeAll(out, TypeSubscription, b.Subscriptions, func(r *record.Subscription) (record.Ref, bool) { return r.Ref, r.Deleted }); err != nil {
+	if out, err = encodeAll(out, store.TypeSubscription, b.Subscriptions, func(r *record.Subscription) (record.Ref, bool) { return r.Ref, r.Deleted }); err != nil {
 		return nil, err
 	}
-	if out, err = encodeAll(out, TypeInvoice, b.Invoices, func(r *record.Invoice) (record.Ref, bool) { return r.Ref, r.Deleted }); err != nil {
+	if out, err = encodeAll(out, store.TypeInvoice, b.Invoices, func(r *record.Invoice) (record.Ref, bool) { return r.Ref, r.Deleted }); err != nil {
 		return nil, err
 	}
-	if out, err = encodeAll(out, TypeTask, b.Tasks, func(r *record.Task) (record.Ref, bool) { return r.Ref, false }); err != nil {
+	if out, err = encodeAll(out, store.TypeTask, b.Tasks, func(r *record.Task) (record.Ref, bool) { return r.Ref, false }); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -129,25 +76,25 @@ func encodeBatch(b *record.Batch) ([]encoded, error) {
 //     ApplyDeletions call, so deletions follow a complete enumeration only.
 //
 // Committing the same batch twice changes nothing the second time.
-func (s *Store) CommitBatch(connector string, b *record.Batch) (CommitStats, error) {
+func (s *Store) CommitBatch(connector string, b *record.Batch) (store.CommitStats, error) {
 	if connector == "" {
-		return CommitStats{}, errors.New("committing batch: empty connector name")
+		return store.CommitStats{}, errors.New("committing batch: empty connector name")
 	}
 	if b.Stream == "" && (b.Cursor != nil || b.Full) {
-		return CommitStats{}, errors.New("committing batch: a cursor or full enumeration needs a stream name")
+		return store.CommitStats{}, errors.New("committing batch: a cursor or full enumeration needs a stream name")
 	}
 	entries, err := encodeBatch(b)
 	if err != nil {
-		return CommitStats{}, fmt.Errorf("committing batch: %w", err)
+		return store.CommitStats{}, fmt.Errorf("committing batch: %w", err)
 	}
-	var st CommitStats
+	var st store.CommitStats
 	err = s.update(func(tx *bbolt.Tx) error {
-		st = CommitStats{}
+		st = store.CommitStats{}
 		rb, err := nestedBucket(tx, bucketRecords, connector)
 		if err != nil {
 			return err
 		}
-		types := map[RecordType]bool{}
+		types := map[store.RecordType]bool{}
 		for i := range entries {
 			e := &entries[i]
 			tb, err := rb.CreateBucketIfNotExists([]byte(e.typ))
@@ -179,13 +126,13 @@ func (s *Store) CommitBatch(connector string, b *record.Batch) (CommitStats, err
 		return nil
 	})
 	if err != nil {
-		return CommitStats{}, fmt.Errorf("committing %s batch of %s: %w", b.Stream, connector, err)
+		return store.CommitStats{}, fmt.Errorf("committing %s batch of %s: %w", b.Stream, connector, err)
 	}
 	return st, nil
 }
 
 // upsert applies one record to its type bucket.
-func upsert(tb *bbolt.Bucket, e *encoded, st *CommitStats) error {
+func upsert(tb *bbolt.Bucket, e *encoded, st *store.CommitStats) error {
 	key := []byte(e.id)
 	old := tb.Get(key)
 	if old == nil {
@@ -219,8 +166,8 @@ func upsert(tb *bbolt.Bucket, e *encoded, st *CommitStats) error {
 
 // tombstone flags the record ref names as deleted in whichever type bucket
 // holds it. A deletion older than the stored copy is stale.
-func tombstone(rb *bbolt.Bucket, ref record.Ref, st *CommitStats) error {
-	for _, typ := range RecordTypes {
+func tombstone(rb *bbolt.Bucket, ref record.Ref, st *store.CommitStats) error {
+	for _, typ := range store.RecordTypes {
 		tb := rb.Bucket([]byte(typ))
 		if tb == nil {
 			continue
@@ -256,7 +203,7 @@ func tombstone(rb *bbolt.Bucket, ref record.Ref, st *CommitStats) error {
 func markDeleted(js []byte, modified time.Time) ([]byte, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(js, &m); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return nil, fmt.Errorf("%w: %v", store.ErrCorrupt, err)
 	}
 	m["deleted"] = json.RawMessage("true")
 	if !modified.IsZero() {
@@ -269,7 +216,7 @@ func markDeleted(js []byte, modified time.Time) ([]byte, error) {
 // ApplyDeletions tombstones the records a full enumeration reported unseen,
 // skipping any that were deleted or modified since the report. It returns
 // how many it deleted.
-func (s *Store) ApplyDeletions(connector string, gone []Gone) (int, error) {
+func (s *Store) ApplyDeletions(connector string, gone []store.Gone) (int, error) {
 	n := 0
 	err := s.update(func(tx *bbolt.Tx) error {
 		n = 0
@@ -358,10 +305,10 @@ func (s *Store) Connectors() ([]string, error) {
 
 // Counts returns the number of live (not deleted) records of each type of
 // connector, for record-count-drop gates.
-func (s *Store) Counts(connector string) (map[RecordType]int, error) {
-	out := map[RecordType]int{}
+func (s *Store) Counts(connector string) (map[store.RecordType]int, error) {
+	out := map[store.RecordType]int{}
 	err := s.view(func(tx *bbolt.Tx) error {
-		for _, typ := range RecordTypes {
+		for _, typ := range store.RecordTypes {
 			tb := lookupBucket(tx, bucketRecords, connector, string(typ))
 			if tb == nil {
 				continue
@@ -386,8 +333,8 @@ func (s *Store) Counts(connector string) (map[RecordType]int, error) {
 // restarts.
 func (s *Store) NewestModified(connector string) (time.Time, error) {
 	var newest time.Time
-	err := s.db.View(func(tx *bbolt.Tx) error {
-		for _, typ := range RecordTypes {
+	err := s.view(func(tx *bbolt.Tx) error {
+		for _, typ := range store.RecordTypes {
 			tb := lookupBucket(tx, bucketRecords, connector, string(typ))
 			if tb == nil {
 				continue
@@ -409,61 +356,61 @@ func (s *Store) NewestModified(connector string) (time.Time, error) {
 
 // Accounts returns connector's live accounts in source-ID order.
 func (s *Store) Accounts(connector string) ([]record.Account, error) {
-	return readAll[record.Account](s, connector, TypeAccount)
+	return readAll[record.Account](s, connector, store.TypeAccount)
 }
 
 // Deals returns connector's live deals in source-ID order.
 func (s *Store) Deals(connector string) ([]record.Deal, error) {
-	return readAll[record.Deal](s, connector, TypeDeal)
+	return readAll[record.Deal](s, connector, store.TypeDeal)
 }
 
 // Customers returns connector's live customers in source-ID order.
 func (s *Store) Customers(connector string) ([]record.Customer, error) {
-	return readAll[record.Customer](s, connector, TypeCustomer)
+	return readAll[record.Customer](s, connector, store.TypeCustomer)
 }
 
 // Subscriptions returns connector's live subscriptions in source-ID order.
 func (s *Store) Subscriptions(connector string) ([]record.Subscription, error) {
-	return readAll[record.Subscription](s, connector, TypeSubscription)
+	return readAll[record.Subscription](s, connector, store.TypeSubscription)
 }
 
 // Invoices returns connector's live invoices in source-ID order.
 func (s *Store) Invoices(connector string) ([]record.Invoice, error) {
-	return readAll[record.Invoice](s, connector, TypeInvoice)
+	return readAll[record.Invoice](s, connector, store.TypeInvoice)
 }
 
 // Tasks returns the CRM tasks pulled by connector, in source-ID order.
 func (s *Store) Tasks(connector string) ([]record.Task, error) {
-	return readAll[record.Task](s, connector, TypeTask)
+	return readAll[record.Task](s, connector, store.TypeTask)
 }
 
 // Account returns one stored account by source ID, including a tombstone
 // (Deleted true); ok is false when none is stored.
 func (s *Store) Account(connector, id string) (record.Account, bool, error) {
-	return get[record.Account](s, connector, TypeAccount, id)
+	return get[record.Account](s, connector, store.TypeAccount, id)
 }
 
 // Deal returns one stored deal by source ID (see Account).
 func (s *Store) Deal(connector, id string) (record.Deal, bool, error) {
-	return get[record.Deal](s, connector, TypeDeal, id)
+	return get[record.Deal](s, connector, store.TypeDeal, id)
 }
 
 // Customer returns one stored customer by source ID (see Account).
 func (s *Store) Customer(connector, id string) (record.Customer, bool, error) {
-	return get[record.Customer](s, connector, TypeCustomer, id)
+	return get[record.Customer](s, connector, store.TypeCustomer, id)
 }
 
 // Subscription returns one stored subscription by source ID (see Account).
 func (s *Store) Subscription(connector, id string) (record.Subscription, bool, error) {
-	return get[record.Subscription](s, connector, TypeSubscription, id)
+	return get[record.Subscription](s, connector, store.TypeSubscription, id)
 }
 
 // Invoice returns one stored invoice by source ID (see Account).
 func (s *Store) Invoice(connector, id string) (record.Invoice, bool, error) {
-	return get[record.Invoice](s, connector, TypeInvoice, id)
+	return get[record.Invoice](s, connector, store.TypeInvoice, id)
 }
 
-func get[T any](s *Store, connector string, typ RecordType, id string) (T, bool, error) {
+func get[T any](s *Store, connector string, typ store.RecordType, id string) (T, bool, error) {
 	var zero T
 	var js []byte
 	err := s.view(func(tx *bbolt.Tx) error {
@@ -482,7 +429,7 @@ func get[T any](s *Store, connector string, typ RecordType, id string) (T, bool,
 	}
 	var out T
 	if err := json.Unmarshal(js, &out); err != nil {
-		return zero, false, fmt.Errorf("decoding %s %s: %w: %v", typ, id, ErrCorrupt, err)
+		return zero, false, fmt.Errorf("decoding %s %s: %w: %v", typ, id, store.ErrCorrupt, err)
 	}
 	return out, true, nil
 }
@@ -492,7 +439,7 @@ const parallelMin = 512
 
 // readAll copies the JSON of every live record into one buffer inside a
 // read transaction, then decodes outside it, in parallel for large sets.
-func readAll[T any](s *Store, connector string, typ RecordType) ([]T, error) {
+func readAll[T any](s *Store, connector string, typ store.RecordType) ([]T, error) {
 	var buf []byte
 	var ends []int
 	err := s.view(func(tx *bbolt.Tx) error {
@@ -531,7 +478,7 @@ func readAll[T any](s *Store, connector string, typ RecordType) ([]T, error) {
 				start = ends[i-1]
 			}
 			if err := json.Unmarshal(buf[start:ends[i]], &out[i]); err != nil {
-				return fmt.Errorf("decoding %s %d of %s: %w: %v", typ, i, connector, ErrCorrupt, err)
+				return fmt.Errorf("decoding %s %d of %s: %w: %v", typ, i, connector, store.ErrCorrupt, err)
 			}
 		}
 		return nil

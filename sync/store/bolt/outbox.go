@@ -1,4 +1,4 @@
-package store
+package bolt
 
 import (
 	"encoding/json"
@@ -6,27 +6,13 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
-)
 
-// Notification is one outbound notification to a RevOps subscriber, kept
-// until delivered.
-type Notification struct {
-	// ID is the outbox position, assigned by PutOutbox.
-	ID         uint64 `json:"-"`
-	Subscriber string `json:"subscriber"`
-	// EventID is the idempotency ID receivers see (e.g. webhook-id).
-	EventID   string    `json:"event_id"`
-	Type      string    `json:"type"`
-	Payload   []byte    `json:"payload"` // the exact bytes to send and sign
-	Created   time.Time `json:"created"`
-	Due       time.Time `json:"due"`
-	Attempts  int       `json:"attempts"`
-	LastError string    `json:"last_error,omitempty"`
-}
+	"github.com/healthsync/healthsync/sync/store"
+)
 
 // PutOutbox adds notifications in one transaction and returns their IDs.
 // Zero Created and Due become the store's clock.
-func (s *Store) PutOutbox(ns []Notification) ([]uint64, error) {
+func (s *Store) PutOutbox(ns []store.Notification) ([]uint64, error) {
 	now := s.now().UTC()
 	ids := make([]uint64, len(ns))
 	err := s.update(func(tx *bbolt.Tx) error {
@@ -60,14 +46,14 @@ func (s *Store) PutOutbox(ns []Notification) ([]uint64, error) {
 }
 
 // DueOutbox returns up to n notifications due at now, oldest first.
-func (s *Store) DueOutbox(now time.Time, n int) ([]Notification, error) {
-	var out []Notification
+func (s *Store) DueOutbox(now time.Time, n int) ([]store.Notification, error) {
+	var out []store.Notification
 	err := s.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketOutbox).Cursor()
 		for k, v := c.First(); k != nil && len(out) < n; k, v = c.Next() {
-			var nt Notification
+			var nt store.Notification
 			if err := json.Unmarshal(v, &nt); err != nil {
-				return fmt.Errorf("outbox %d: %w: %v", readSeq(k), ErrCorrupt, err)
+				return fmt.Errorf("outbox %d: %w: %v", readSeq(k), store.ErrCorrupt, err)
 			}
 			if nt.Due.After(now) {
 				continue
@@ -88,7 +74,7 @@ func (s *Store) OutboxDelivered(id uint64) error {
 	err := s.update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketOutbox)
 		if b.Get(seqKey(id)) == nil {
-			return ErrNotFound
+			return store.ErrNotFound
 		}
 		return b.Delete(seqKey(id))
 	})
@@ -104,11 +90,11 @@ func (s *Store) OutboxRetry(id uint64, at time.Time, cause error) error {
 		b := tx.Bucket(bucketOutbox)
 		v := b.Get(seqKey(id))
 		if v == nil {
-			return ErrNotFound
+			return store.ErrNotFound
 		}
-		var nt Notification
+		var nt store.Notification
 		if err := json.Unmarshal(v, &nt); err != nil {
-			return fmt.Errorf("%w: %v", ErrCorrupt, err)
+			return fmt.Errorf("%w: %v", store.ErrCorrupt, err)
 		}
 		nt.Attempts++
 		nt.Due = at.UTC()
