@@ -11,7 +11,7 @@ import (
 // a schema of its own.
 func TestConformance(t *testing.T) {
 	testURL(t)
-	storetest.Exercise(t, func(t *testing.T) store.Backend {
+	storetest.Exercise(t, func(t *testing.T) store.Store {
 		s, _ := openTest(t, Options{})
 		return s
 	})

@@ -146,6 +146,9 @@ func (s *Store) PutPending(ws []store.PendingWrite) error {
 					fields[f] = v
 				}
 				w.Fields = fields
+				if w.Sent == nil {
+					w.Sent = old.Sent
+				}
 				if old.Permanent {
 					w.Attempts, w.RetryAt, w.LastError = 0, time.Time{}, ""
 				} else {
@@ -225,6 +228,7 @@ func (s *Store) MarkWritten(connector string, updates []record.FieldUpdate, at t
 						if pv, ok := w.Fields[f]; ok && (store.WrittenValue{Value: pv}).Matches(v) {
 							delete(w.Fields, f)
 						}
+						delete(w.Sent, f) // the CRM now holds a recorded value
 					}
 					return len(w.Fields) > 0
 				})
@@ -276,6 +280,42 @@ func (s *Store) DropPending(connector, object, id string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("dropping pending write %s %s: %w", object, id, err)
+	}
+	return nil
+}
+
+// maxSent bounds the unconfirmed values kept per field (as bolt does).
+const maxSent = 4
+
+// MarkSent records, in one transaction and before the call that sends them,
+// the values of updates as sent on their pending writes.
+func (s *Store) MarkSent(connector string, updates []record.FieldUpdate) error {
+	err := s.tx(func(ctx context.Context, tx pgx.Tx) error {
+		if err := lockKey(ctx, tx, "pending/"+connector); err != nil {
+			return err
+		}
+		for _, u := range updates {
+			err := changePending(ctx, tx, connector, u.Object, u.ID, func(w *store.PendingWrite) bool {
+				for f, v := range u.Fields {
+					if w.WasSent(f, v) {
+						continue
+					}
+					if w.Sent == nil {
+						w.Sent = map[string][]any{}
+					}
+					sent := append(w.Sent[f], v)
+					w.Sent[f] = sent[max(0, len(sent)-maxSent):]
+				}
+				return true
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("recording values sent: %w", err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-// Package postgres is the PostgreSQL store.Backend, for several healthsync
+// Package postgres is the PostgreSQL store.Store, for several healthsync
 // replicas sharing one database: pgx's connection pool, schema migrations
 // embedded in the binary and run by goose under an advisory lock, and a
 // webhook queue whose claims hold across replicas (FOR UPDATE SKIP LOCKED,
@@ -238,7 +238,7 @@ func (s *Store) InFlight() int {
 }
 
 // The PostgreSQL store implements the whole backend.
-var _ store.Backend = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 // rowsOf drops Query's error: pgx returns it through the rows too, and
 // pgx.CollectRows and pgx.ForEachRow report it.

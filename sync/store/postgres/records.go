@@ -386,3 +386,19 @@ func (s *Store) Connectors() ([]string, error) {
 	}
 	return out, nil
 }
+
+// NewestModified returns the latest Ref.Modified of connector's stored
+// records, tombstones included; zero when it has none.
+func (s *Store) NewestModified(connector string) (time.Time, error) {
+	var newest *time.Time
+	err := s.call(func(ctx context.Context) error {
+		return s.pool.QueryRow(ctx, `SELECT max(modified) FROM records WHERE connector = $1`, connector).Scan(&newest)
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("reading the newest record of %s: %w", connector, err)
+	}
+	if newest == nil {
+		return time.Time{}, nil
+	}
+	return newest.UTC(), nil
+}

@@ -51,3 +51,47 @@ func (s *Store) PruneRuns(keep int) (int, error) {
 	}
 	return n, nil
 }
+
+// InterruptRuns marks every run still "running" as interrupted, in one
+// transaction, and returns how many.
+func (s *Store) InterruptRuns() (int, error) {
+	n := 0
+	err := s.tx(func(ctx context.Context, tx pgx.Tx) error {
+		n = 0
+		rows, err := tx.Query(ctx, `SELECT doc FROM runs WHERE doc->>'status' = 'running' FOR UPDATE`)
+		if err != nil {
+			return err
+		}
+		runs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Run, error) {
+			var doc []byte
+			var r store.Run
+			if err := row.Scan(&doc); err != nil {
+				return r, err
+			}
+			if err := json.Unmarshal(doc, &r); err != nil {
+				return r, fmt.Errorf("%w: %v", store.ErrCorrupt, err)
+			}
+			return r, nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, r := range runs {
+			r.Status = store.RunInterrupted
+			r.Notes = append(r.Notes, "the process stopped before the run ended")
+			doc, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE runs SET doc = $3 WHERE start = $1 AND id = $2`, r.Start.UTC(), r.ID, doc); err != nil {
+				return err
+			}
+		}
+		n = len(runs)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("marking open runs interrupted: %w", err)
+	}
+	return n, nil
+}

@@ -48,6 +48,9 @@ func testSentValues(t *testing.T, open func(t *testing.T) store.Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if len(got) == 0 && len(st.want) == 0 {
+			continue // none: nil and empty are the same answer
+		}
 		if !reflect.DeepEqual(got, st.want) {
 			t.Fatalf("%s: pending\n%+v\nwant\n%+v", st.name, got, st.want)
 		}
