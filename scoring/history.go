@@ -50,9 +50,15 @@ type histLine struct {
 //     counts at t under the rules (excludedAt: started, not ended, not
 //     past due where excluded). A closed month therefore keeps what the
 //     subscription was at its end: a change belongs to the month it
-//     happened in. Subscriptions with a counted metered item keep rule 3
-//     here, since usage is invoiced after its period and no line covers
-//     the current one yet.
+//     happened in. Rule 3 applies instead to a subscription with a counted
+//     metered item (usage is invoiced after its period, so no line covers
+//     the current one yet) and when a non-proration line that starts after
+//     the current period start covers t: a change made inside the period
+//     before t and invoiced without proration lines, where summing the
+//     lines would count both prices (Chargebee bills a mid-term change as
+//     a line of the new price from the change date, and a change to a
+//     lesser value credits the old one in a credit note: Chargebee docs,
+//     "Credit Notes").
 //  3. Otherwise the current state applies (SubscriptionMRR).
 //
 // Lines of subscriptions the account no longer has count whenever their
@@ -93,8 +99,12 @@ type mrrCalc struct {
 	closed [][]span
 }
 
-// span is a service period [from, to) in Unix nanoseconds.
-type span struct{ from, to int64 }
+// span is a service period [from, to) in Unix nanoseconds; mid marks a
+// line that starts after its subscription's current period start.
+type span struct {
+	from, to int64
+	mid      bool
+}
 
 // newMRRCalc prepares the invoice lines; open is when the open month
 // starts (the month of the as-of time, in the business's time zone).
@@ -181,7 +191,7 @@ func newMRRCalc(subs []record.Subscription, invoices []record.Invoice, m *Metric
 		if hl.sub < 0 || hl.line.Proration || hl.toN <= c.invTo[hl.sub] || hasMetered(&subs[hl.sub], m) {
 			continue
 		}
-		c.closed[hl.sub] = append(c.closed[hl.sub], span{hl.fromN, hl.toN})
+		c.closed[hl.sub] = append(c.closed[hl.sub], span{hl.fromN, hl.toN, hl.fromN > c.invTo[hl.sub]})
 	}
 	return c
 }
@@ -324,8 +334,10 @@ func (c *mrrCalc) useInvoicesN(i int, t time.Time, n int64) bool {
 	covered := false
 	for _, sp := range c.closed[i] {
 		if sp.from <= n && n < sp.to {
+			if sp.mid {
+				return false // a mid-period change not marked as a proration
+			}
 			covered = true
-			break
 		}
 	}
 	if !covered {

@@ -91,12 +91,20 @@ func TestClosedMonthsKeepTheirMRR(t *testing.T) {
 		sub.CancelAtPeriodEnd, sub.CanceledAt = true, date(2026, 11, 25)
 		return []record.Subscription{sub}
 	}
+	// In trial from 11-20 to 12-20, invoiced 0 for the trial.
+	trialing := func() []record.Subscription {
+		sub := plan(20000)
+		sub.Status, sub.StartDate, sub.TrialStart, sub.TrialEnd = record.StatusTrialing, date(2026, 11, 20), date(2026, 11, 20), date(2026, 12, 20)
+		return []record.Subscription{sub}
+	}
+	trialInvoice := []record.Invoice{histInvoice("in_t", "sub_1", histLineOf("t", date(2026, 11, 20), date(2026, 12, 20), 0, "month"))}
 	notStarted := monthRow{"2026-09", 20000, MoveNew}
 	oct := monthRow{"2026-10", 20000, MoveNone}
 
 	cases := []struct {
 		name   string
 		preset string
+		trials string // metrics.trials when set
 		loc    *time.Location
 		asOf   time.Time
 		subs   func() []record.Subscription
@@ -123,6 +131,14 @@ func TestClosedMonthsKeepTheirMRR(t *testing.T) {
 		{name: "only prorations cover November (its invoice not synced): the state", subs: func() []record.Subscription { return []record.Subscription{plan(30000)} },
 			invs: append(billedMonthly("sub_1", 20000, date(2026, 9, 20), 2), upgradeNov),
 			want: []monthRow{notStarted, oct, {"2026-11", 30000, MoveExpansion}, {"2026-12", 30000, MoveNone}}},
+		{name: "a change on 11-25 invoiced as a plain line (Chargebee): the state, as before", subs: func() []record.Subscription { return []record.Subscription{plan(30000)} },
+			// the new price from the change, 30,000 x 25/30, no proration flag
+			invs: invoices(histInvoice("in_cb", "sub_1", histLineOf("cb", date(2026, 11, 25), date(2026, 12, 20), 25000, "month"))),
+			want: []monthRow{notStarted, oct, {"2026-11", 30000, MoveExpansion}, {"2026-12", 30000, MoveNone}}},
+		{name: "in trial with trials: include, the state (the trial line is 0)", preset: PresetHealthsync, trials: Include, subs: trialing,
+			invs: trialInvoice, want: []monthRow{{"2026-09", 0, MoveNone}, {"2026-10", 0, MoveNone}, {"2026-11", 20000, MoveNew}, {"2026-12", 20000, MoveNone}}},
+		{name: "in trial with trials: exclude", subs: trialing,
+			invs: trialInvoice, want: []monthRow{{"2026-09", 0, MoveNone}, {"2026-10", 0, MoveNone}, {"2026-11", 0, MoveNone}, {"2026-12", 0, MoveNone}}},
 		{name: "no invoices: the state, as before", subs: func() []record.Subscription { return []record.Subscription{plan(10000)} },
 			want: []monthRow{{"2026-09", 10000, MoveNew}, {"2026-10", 10000, MoveNone}, {"2026-11", 10000, MoveNone}, {"2026-12", 10000, MoveNone}}},
 		{name: "new subscription started after the month end", subs: func() []record.Subscription {
@@ -177,7 +193,7 @@ func TestClosedMonthsKeepTheirMRR(t *testing.T) {
 		for _, preset := range presets {
 			t.Run(c.name+"/"+preset, func(t *testing.T) {
 				s := shortHistory(4)
-				s.Metrics = MetricsSettings{Preset: preset, HistoryMonths: 4}
+				s.Metrics = MetricsSettings{Preset: preset, HistoryMonths: 4, Trials: c.trials}
 				s.ApplyDefaults()
 				s.Location = c.loc
 				at := asOf
