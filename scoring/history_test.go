@@ -98,7 +98,7 @@ func TestClosedMonthsKeepTheirMRR(t *testing.T) {
 		return []record.Subscription{sub}
 	}
 	trialInvoice := []record.Invoice{histInvoice("in_t", "sub_1", histLineOf("t", date(2026, 11, 20), date(2026, 12, 20), 0, "month"))}
-	notStarted := monthRow{"2026-09", 20000, MoveNew}
+	sep := monthRow{"2026-09", 20000, MoveNew}
 	oct := monthRow{"2026-10", 20000, MoveNone}
 
 	cases := []struct {
@@ -113,13 +113,13 @@ func TestClosedMonthsKeepTheirMRR(t *testing.T) {
 	}{
 		{name: "downgrade on 12-06 shows in December", subs: func() []record.Subscription { return []record.Subscription{plan(10000)} },
 			invs: invoices(downgrade),
-			want: []monthRow{notStarted, oct, {"2026-11", 20000, MoveNone}, {"2026-12", 10000, MoveContraction}}},
+			want: []monthRow{sep, oct, {"2026-11", 20000, MoveNone}, {"2026-12", 10000, MoveContraction}}},
 		{name: "upgrade on 12-03 shows in December", subs: func() []record.Subscription { return []record.Subscription{plan(30000)} },
 			invs: invoices(upgrade),
-			want: []monthRow{notStarted, oct, {"2026-11", 20000, MoveNone}, {"2026-12", 30000, MoveExpansion}}},
+			want: []monthRow{sep, oct, {"2026-11", 20000, MoveNone}, {"2026-12", 30000, MoveExpansion}}},
 		{name: "upgrade on 11-25 inside the current period shows in November", subs: func() []record.Subscription { return []record.Subscription{plan(30000)} },
 			invs: invoices(upgradeNov),
-			want: []monthRow{notStarted, oct, {"2026-11", 30138, MoveExpansion}, {"2026-12", 30000, MoveContraction}}},
+			want: []monthRow{sep, oct, {"2026-11", 30138, MoveExpansion}, {"2026-12", 30000, MoveContraction}}},
 		{name: "change inside the open month, period started in it", subs: func() []record.Subscription {
 			// billed on the 1st: the current period [12-01, 01-01) is in the open month
 			sub := plan(10000)
@@ -130,11 +130,11 @@ func TestClosedMonthsKeepTheirMRR(t *testing.T) {
 			want: []monthRow{{"2026-09", 0, MoveNone}, {"2026-10", 20000, MoveNew}, {"2026-11", 20000, MoveNone}, {"2026-12", 10000, MoveContraction}}},
 		{name: "only prorations cover November (its invoice not synced): the state", subs: func() []record.Subscription { return []record.Subscription{plan(30000)} },
 			invs: append(billedMonthly("sub_1", 20000, date(2026, 9, 20), 2), upgradeNov),
-			want: []monthRow{notStarted, oct, {"2026-11", 30000, MoveExpansion}, {"2026-12", 30000, MoveNone}}},
+			want: []monthRow{sep, oct, {"2026-11", 30000, MoveExpansion}, {"2026-12", 30000, MoveNone}}},
 		{name: "a change on 11-25 invoiced as a plain line (Chargebee): the state, as before", subs: func() []record.Subscription { return []record.Subscription{plan(30000)} },
 			// the new price from the change, 30,000 x 25/30, no proration flag
 			invs: invoices(histInvoice("in_cb", "sub_1", histLineOf("cb", date(2026, 11, 25), date(2026, 12, 20), 25000, "month"))),
-			want: []monthRow{notStarted, oct, {"2026-11", 30000, MoveExpansion}, {"2026-12", 30000, MoveNone}}},
+			want: []monthRow{sep, oct, {"2026-11", 30000, MoveExpansion}, {"2026-12", 30000, MoveNone}}},
 		{name: "in trial with trials: include, the state (the trial line is 0)", preset: PresetHealthsync, trials: Include, subs: trialing,
 			invs: trialInvoice, want: []monthRow{{"2026-09", 0, MoveNone}, {"2026-10", 0, MoveNone}, {"2026-11", 20000, MoveNew}, {"2026-12", 20000, MoveNone}}},
 		{name: "in trial with trials: exclude", subs: trialing,
@@ -147,7 +147,7 @@ func TestClosedMonthsKeepTheirMRR(t *testing.T) {
 			second.StartDate, second.CurrentPeriodStart, second.CurrentPeriodEnd = date(2026, 12, 2), date(2026, 12, 2), date(2027, 1, 2)
 			return []record.Subscription{plan(20000), second}
 		}, invs: invoices(billedMonthly("sub_2", 5000, date(2026, 12, 2), 1)...),
-			want: []monthRow{notStarted, oct, {"2026-11", 20000, MoveNone}, {"2026-12", 25000, MoveExpansion}}},
+			want: []monthRow{sep, oct, {"2026-11", 20000, MoveNone}, {"2026-12", 25000, MoveExpansion}}},
 		{name: "cancellation at period end, churn in the month it ends", asOf: date(2027, 1, 5), subs: func() []record.Subscription {
 			sub := plan(20000)
 			sub.Status, sub.CancelAtPeriodEnd, sub.CanceledAt, sub.EndedAt = record.StatusCanceled, true, date(2026, 12, 3), date(2026, 12, 20)
@@ -155,9 +155,9 @@ func TestClosedMonthsKeepTheirMRR(t *testing.T) {
 		}, invs: invoices(),
 			want: []monthRow{oct, {"2026-11", 20000, MoveNone}, {"2026-12", 0, MoveChurn}, {"2027-01", 0, MoveNone}}},
 		{name: "cancel at period end requested 11-25, healthsync preset counts to the period end", preset: PresetHealthsync, subs: cancelRequested, invs: invoices(),
-			want: []monthRow{notStarted, oct, {"2026-11", 20000, MoveNone}, {"2026-12", 20000, MoveNone}}},
+			want: []monthRow{sep, oct, {"2026-11", 20000, MoveNone}, {"2026-12", 20000, MoveNone}}},
 		{name: "cancel at period end requested 11-25, stripe preset churns in November", preset: PresetStripe, subs: cancelRequested, invs: invoices(),
-			want: []monthRow{notStarted, oct, {"2026-11", 0, MoveChurn}, {"2026-12", 0, MoveNone}}},
+			want: []monthRow{sep, oct, {"2026-11", 0, MoveChurn}, {"2026-12", 0, MoveNone}}},
 		{name: "annual plan upgraded on 12-03 keeps the year's months", subs: func() []record.Subscription {
 			// 120,000 a year from 2026-03-01 (10,000 a month), now 240,000
 			sub := activeSub("JPY", record.Item{ID: "si_1", Currency: "JPY", UnitAmount: 240000, Quantity: 1, Interval: "year", IntervalCount: 1, Recurring: true})
@@ -172,18 +172,18 @@ func TestClosedMonthsKeepTheirMRR(t *testing.T) {
 		{name: "Tokyo: a downgrade at 03:00 on Dec 1 belongs to December", loc: tokyo, asOf: date(2026, 11, 30).Add(20 * time.Hour),
 			subs: func() []record.Subscription { return []record.Subscription{plan(10000)} },
 			invs: invoices(downgradeLate),
-			want: []monthRow{notStarted, oct, {"2026-11", 20000, MoveNone}, {"2026-12", 10000, MoveContraction}}},
+			want: []monthRow{sep, oct, {"2026-11", 20000, MoveNone}, {"2026-12", 10000, MoveContraction}}},
 		{name: "UTC: the same downgrade at 18:00 on Nov 30 belongs to November", asOf: date(2026, 11, 30).Add(20 * time.Hour),
 			subs: func() []record.Subscription { return []record.Subscription{plan(10000)} },
 			invs: invoices(downgradeLate),
-			want: []monthRow{{"2026-08", 0, MoveNone}, notStarted, oct, {"2026-11", 10000, MoveContraction}}},
+			want: []monthRow{{"2026-08", 0, MoveNone}, sep, oct, {"2026-11", 10000, MoveContraction}}},
 		{name: "metered item: usage is invoiced after its period, the state applies", subs: func() []record.Subscription {
 			sub := plan(10000)
 			sub.Items = append(sub.Items, record.Item{ID: "si_m", Currency: "JPY", UnitAmount: 100, Interval: "month", IntervalCount: 1,
 				Recurring: true, UsageType: record.UsageMetered, LastPeriodUsage: 10})
 			return []record.Subscription{sub}
 		}, invs: invoices(downgrade),
-			want: []monthRow{notStarted, oct, {"2026-11", 11000, MoveContraction}, {"2026-12", 11000, MoveNone}}},
+			want: []monthRow{sep, oct, {"2026-11", 11000, MoveContraction}, {"2026-12", 11000, MoveNone}}},
 	}
 	for _, c := range cases {
 		presets := []string{PresetHealthsync, PresetStripe, PresetChartMogul, PresetProfitWell}
