@@ -121,7 +121,7 @@ func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *Compiled
 		AsOf: asOf, Currency: strings.ToUpper(in.Currency), TimeToValueDays: -1, DaysToRenewal: -1,
 	}
 	conv := newConverter(in.Currency, in.FX)
-	calc := newMRRCalc(in.Subscriptions, in.Invoices, &s.Metrics, conv)
+	calc := newMRRCalc(in.Subscriptions, in.Invoices, &s.Metrics, conv, MonthIn(asOf, s.Location).StartIn(s.Location))
 
 	// MRR series.
 	h := s.Metrics.HistoryMonths

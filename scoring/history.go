@@ -28,24 +28,60 @@ type histLine struct {
 	mult    float64
 }
 
-// mrrCalc computes an account's MRR at any instant: from the subscriptions'
-// current state for the current period and after, and from invoices before
-// that, as subscription analytics tools rebuild history.
+// mrrCalc computes an account's MRR at any instant: from invoices for
+// the past, as subscription analytics tools rebuild history, and from the
+// subscriptions' current state for the open month and after.
 //
-// Rule per subscription and instant t: when the subscription has invoice
-// lines and t is before its current period start and not before its first
-// invoiced service period, MRR is the sum of its recurring invoice lines
-// whose service period contains t, each normalised to a month (its interval,
-// or for prorations and lines without an interval, amount x (365/12) /
-// period days), less line discounts unless discounts are "none". Otherwise
-// the current state applies (SubscriptionMRR). Lines of subscriptions the
-// account no longer has count whenever their period contains t.
+// Rule per subscription and instant t, where the open month is the month
+// of the as-of time in the business's time zone (Settings.Location):
 //
-// Worked example: a monthly plan upgraded on 2026-03-16 from 10,000 to
-// 20,000 JPY has a March invoice line [03-01, 04-01) of 10,000 and two
-// proration lines [03-16, 04-01): -5,161 and +10,323. At 2026-03-31 the
-// lines sum to 10,000 + (-5,161 + 10,323) x 30.42/16 = 19,813, about the new
-// price; from the April period on the state gives 20,000.
+//  1. When the subscription has invoice lines and t is before its current
+//     period start and not before its first invoiced service period, MRR is
+//     the sum of its recurring invoice lines whose service period contains
+//     t, each normalised to a month (its interval, or for prorations and
+//     lines without an interval, amount x (365/12) / period days), less
+//     line discounts unless discounts are "none".
+//  2. When t is in a closed month (before the open month starts) but in
+//     or after the current period, the same sum applies if a recurring
+//     line that is not a proration covers t (the current period's invoice,
+//     issued at its start, carries the price of that time; a later change's
+//     prorations are dated from the change), t is outside a trial (a trial
+//     line is 0: the state applies metrics.trials) and the subscription
+//     counts at t under the rules (excludedAt: started, not ended, not
+//     past due where excluded). A closed month therefore keeps what the
+//     subscription was at its end: a change belongs to the month it
+//     happened in. Rule 3 applies instead to a subscription with a counted
+//     metered item (usage is invoiced after its period, so no line covers
+//     the current one yet) and when a non-proration line that starts after
+//     the current period start covers t: a change made inside the period
+//     before t and invoiced without proration lines, where summing the
+//     lines would count both prices (Chargebee bills a mid-term change as
+//     a line of the new price from the change date, and a change to a
+//     lesser value credits the old one in a credit note: Chargebee docs,
+//     "Credit Notes").
+//  3. Otherwise the current state applies (SubscriptionMRR).
+//
+// Lines of subscriptions the account no longer has count whenever their
+// period contains t.
+//
+// Worked example 1 (rule 1): a monthly plan upgraded on 2026-03-16 from
+// 10,000 to 20,000 JPY has a March invoice line [03-01, 04-01) of 10,000
+// and two proration lines [03-16, 04-01): -5,161 and +10,323. At 2026-03-31
+// the lines sum to 10,000 + (-5,161 + 10,323) x 30.42/16 = 19,813, about
+// the new price; from the April period on the state gives 20,000.
+//
+// Worked example 2 (rule 2): a monthly plan of 20,000 JPY billed on the
+// 20th is downgraded to 10,000 on 2026-12-06, and the first sync is that
+// day. The invoice of 2026-11-20 has a line [11-20, 12-20) of 20,000; the
+// prorations are dated [12-06, 12-20). At 2026-11-30 (closed) the line
+// gives 20,000; as of 2026-12-06 the state gives 10,000. The contraction
+// of 10,000 is in 2026-12, not 2026-11.
+//
+// Vendor rules (Stripe docs, "Prorations"): licensed prices are billed at
+// the start of each billing period, so that invoice's line carries the
+// price of that time; a change creates proration lines for the time from
+// the change to the period end; metered prices are not prorated (usage is
+// billed at the end of its period).
 type mrrCalc struct {
 	subs     []record.Subscription
 	m        *MetricsSettings
@@ -53,12 +89,30 @@ type mrrCalc struct {
 	lines    []histLine
 	earliest []time.Time
 	// invoice windows per subscription in Unix nanoseconds: invoices
-	// apply at t when invFrom <= t < invTo.
+	// apply at t when invFrom <= t < invTo (rule 1).
 	invFrom, invTo []int64
+	// openN is when the open month starts (Unix nanoseconds); closed[i]
+	// holds the service periods of subscription i's recurring
+	// non-proration lines that end after its current period start, for
+	// rule 2 (nil: rule 2 never applies to it).
+	openN  int64
+	closed [][]span
 }
 
-func newMRRCalc(subs []record.Subscription, invoices []record.Invoice, m *MetricsSettings, conv *converter) *mrrCalc {
-	c := &mrrCalc{subs: subs, m: m, conv: conv}
+// span is a service period [from, to) in Unix nanoseconds; mid marks a
+// line that starts after its subscription's current period start.
+type span struct {
+	from, to int64
+	mid      bool
+}
+
+// newMRRCalc prepares the invoice lines; open is when the open month
+// starts (the month of the as-of time, in the business's time zone).
+func newMRRCalc(subs []record.Subscription, invoices []record.Invoice, m *MetricsSettings, conv *converter, open time.Time) *mrrCalc {
+	c := &mrrCalc{subs: subs, m: m, conv: conv, openN: math.MinInt64}
+	if !open.IsZero() {
+		c.openN = open.UnixNano()
+	}
 	if len(invoices) == 0 {
 		return c
 	}
@@ -131,7 +185,29 @@ func newMRRCalc(subs []record.Subscription, invoices []record.Invoice, m *Metric
 			c.invFrom[i], c.invTo[i] = c.earliest[i].UnixNano(), subs[i].CurrentPeriodStart.UnixNano()
 		}
 	}
+	c.closed = make([][]span, len(subs))
+	for k := range c.lines {
+		hl := &c.lines[k]
+		if hl.sub < 0 || hl.line.Proration || hl.toN <= c.invTo[hl.sub] || hasMetered(&subs[hl.sub], m) {
+			continue
+		}
+		c.closed[hl.sub] = append(c.closed[hl.sub], span{hl.fromN, hl.toN, hl.fromN > c.invTo[hl.sub]})
+	}
 	return c
+}
+
+// hasMetered reports whether a subscription has a metered item that
+// counts under the rules.
+func hasMetered(sub *record.Subscription, m *MetricsSettings) bool {
+	if m.Metered == MeteredNone {
+		return false
+	}
+	for i := range sub.Items {
+		if sub.Items[i].UsageType == record.UsageMetered && (sub.Items[i].Recurring || sub.Items[i].Interval != "") {
+			return true
+		}
+	}
+	return false
 }
 
 // series sets vals[k] to the MRR at instants[k], exactly as at(instants[k],
@@ -149,11 +225,24 @@ func (c *mrrCalc) series(instants []time.Time, vals []int64) {
 	for k, t := range instants {
 		buf[k] = t.UnixNano()
 	}
+	// use[i*n+k]: subscription i takes its invoice lines at instants[k].
+	var use []bool
+	if c.invFrom != nil {
+		if cap(sc.use) < len(c.subs)*n {
+			sc.use = make([]bool, len(c.subs)*n)
+		}
+		use = sc.use[:len(c.subs)*n]
+		for i := range c.subs {
+			for k, t := range instants {
+				use[i*n+k] = c.useInvoicesN(i, t, buf[k])
+			}
+		}
+	}
 	for li := range c.lines {
 		hl := &c.lines[li]
 		k := sort.Search(n, func(k int) bool { return buf[k] >= hl.fromN })
 		for ; k < n && buf[k] < hl.toN; k++ {
-			if hl.sub < 0 || (c.invFrom[hl.sub] <= buf[k] && buf[k] < c.invTo[hl.sub]) {
+			if hl.sub < 0 || use[hl.sub*n+k] {
 				hist[k] += hl.monthly * hl.mult
 			}
 		}
@@ -161,7 +250,7 @@ func (c *mrrCalc) series(instants []time.Time, vals []int64) {
 	for k, t := range instants {
 		var total int64
 		for i := range c.subs {
-			if c.invFrom != nil && c.invFrom[i] <= buf[k] && buf[k] < c.invTo[i] {
+			if use != nil && use[i*n+k] {
 				continue
 			}
 			total += SubscriptionMRR(&c.subs[i], t, c.m, c.conv, nil)
@@ -177,6 +266,7 @@ func (c *mrrCalc) series(instants []time.Time, vals []int64) {
 type seriesScratch struct {
 	ns   []int64
 	hist []float64
+	use  []bool
 }
 
 var seriesPool = sync.Pool{New: func() any { return new(seriesScratch) }}
@@ -221,12 +311,43 @@ func (c *mrrCalc) at(t time.Time, ledger *[]LedgerLine) int64 {
 	return total + roundInt(hist)
 }
 
+// useInvoices reports whether subscription i's MRR at t comes from its
+// invoice lines (rules 1 and 2) rather than its state.
 func (c *mrrCalc) useInvoices(i int, t time.Time) bool {
 	if c.invFrom == nil {
 		return false
 	}
-	n := t.UnixNano()
-	return c.invFrom[i] <= n && n < c.invTo[i]
+	return c.useInvoicesN(i, t, t.UnixNano())
+}
+
+// useInvoicesN is useInvoices with t also as Unix nanoseconds n.
+func (c *mrrCalc) useInvoicesN(i int, t time.Time, n int64) bool {
+	if n < c.invFrom[i] {
+		return false
+	}
+	if n < c.invTo[i] {
+		return true // rule 1
+	}
+	if n >= c.openN || len(c.closed[i]) == 0 {
+		return false
+	}
+	covered := false
+	for _, sp := range c.closed[i] {
+		if sp.from <= n && n < sp.to {
+			if sp.mid {
+				return false // a mid-period change not marked as a proration
+			}
+			covered = true
+		}
+	}
+	if !covered {
+		return false
+	}
+	sub := &c.subs[i]
+	if !sub.TrialEnd.IsZero() && !t.Before(sub.TrialStart) && t.Before(sub.TrialEnd) {
+		return false // a trial line is 0: the state decides (metrics.trials)
+	}
+	return excludedAt(sub, t, c.m) == counts // rule 2
 }
 
 func lineDetail(hl *histLine) string {

@@ -131,6 +131,17 @@ func randomAccount(r *rand.Rand, i int, asOf time.Time) AccountInput {
 				Lines: []record.InvoiceLine{{ID: "il", SubscriptionID: sub.ID, Amount: r.Int64N(50000) - 5000, DiscountAmount: r.Int64N(60000), Currency: cur,
 					PeriodStart: p, PeriodEnd: p.AddDate(0, 1, 0), Recurring: true, Proration: r.IntN(4) == 0, Interval: "month", IntervalCount: 1}}})
 		}
+		if r.IntN(2) == 0 {
+			// the current period's invoice, sometimes with a later change's
+			// prorations (closed months inside the current period)
+			lines := []record.InvoiceLine{{ID: "ilc", SubscriptionID: sub.ID, Amount: r.Int64N(50000), Currency: cur,
+				PeriodStart: sub.CurrentPeriodStart, PeriodEnd: sub.CurrentPeriodEnd, Recurring: true, Interval: "month", IntervalCount: 1}}
+			if r.IntN(2) == 0 {
+				lines = append(lines, record.InvoiceLine{ID: "ilp", SubscriptionID: sub.ID, Amount: r.Int64N(40000) - 20000, Currency: cur,
+					PeriodStart: sub.CurrentPeriodStart.AddDate(0, 0, 1+r.IntN(20)), PeriodEnd: sub.CurrentPeriodEnd, Recurring: true, Proration: true})
+			}
+			in.Invoices = append(in.Invoices, record.Invoice{Ref: record.Ref{System: record.Stripe, ID: "inc"}, SubscriptionID: sub.ID, Status: record.InvoicePaid, Currency: cur, Lines: lines})
+		}
 	}
 	return in
 }
@@ -166,7 +177,7 @@ func TestSeriesMatchesLedgerPath(t *testing.T) {
 	m := metrics("")
 	for i := 0; i < 300; i++ {
 		in := randomAccount(r, i, asOf)
-		c := newMRRCalc(in.Subscriptions, in.Invoices, &m, newConverter("JPY", in.FX))
+		c := newMRRCalc(in.Subscriptions, in.Invoices, &m, newConverter("JPY", in.FX), MonthOf(asOf).Start())
 		var instants []time.Time
 		for k := MonthOf(asOf) - 30; k < MonthOf(asOf); k++ {
 			instants = append(instants, k.LastInstant())

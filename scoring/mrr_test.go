@@ -211,7 +211,7 @@ func TestHistoryFromInvoices(t *testing.T) {
 			Lines: []record.InvoiceLine{line("lv", date(2026, 2, 1), date(2026, 3, 1), 50000, false)}},
 	}
 	m := metrics("")
-	c := newMRRCalc([]record.Subscription{sub}, invs, &m, newConverter("JPY", nil))
+	c := newMRRCalc([]record.Subscription{sub}, invs, &m, newConverter("JPY", nil), MonthFor(2026, 4).Start())
 	tests := []struct {
 		name  string
 		month Month
