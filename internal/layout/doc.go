@@ -2,5 +2,7 @@
 // ../shared/STYLE.md: nothing imports upward, scoring stays pure, connectors
 // never import sync, a vendor fake imports neither its client nor
 // "testing" (the demo links it), and the fakes' shared harness,
-// connectors/internal/fakeapi, imports only the standard library.
+// connectors/internal/fakeapi, imports only the standard library; and the
+// code of sync/engine and sync/webhook names no vendor (it decides by a
+// connector's capabilities).
 package layout
