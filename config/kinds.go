@@ -54,30 +54,36 @@ func newKindTable() *kindTable {
 // RegisterKind adds a connector kind to the table that defaults and
 // validation consult. It panics when the name is empty or already
 // registered (a wiring mistake, found at start).
-func RegisterKind(name string, k Kind) {
-	registry.mu.Lock()
-	defer registry.mu.Unlock()
+func RegisterKind(name string, k Kind) { registry.register(name, k) }
+
+// Kinds lists the registered connector kinds, built-in ones first.
+func Kinds() []string { return registry.list() }
+
+// lookupKind returns the registered kind of that name.
+func lookupKind(name string) (Kind, bool) { return registry.lookup(name) }
+
+func (t *kindTable) register(name string, k Kind) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	if name == "" {
 		panic("config: RegisterKind with an empty name")
 	}
-	if _, dup := registry.kinds[name]; dup {
+	if _, dup := t.kinds[name]; dup {
 		panic(fmt.Sprintf("config: connector kind %q registered twice", name))
 	}
-	registry.names = append(registry.names, name)
-	registry.kinds[name] = k
+	t.names = append(t.names, name)
+	t.kinds[name] = k
 }
 
-// Kinds lists the registered connector kinds, built-in ones first.
-func Kinds() []string {
-	registry.mu.RLock()
-	defer registry.mu.RUnlock()
-	return append([]string(nil), registry.names...)
+func (t *kindTable) list() []string {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return append([]string(nil), t.names...)
 }
 
-// lookupKind returns the registered kind of that name.
-func lookupKind(name string) (Kind, bool) {
-	registry.mu.RLock()
-	defer registry.mu.RUnlock()
-	k, ok := registry.kinds[name]
+func (t *kindTable) lookup(name string) (Kind, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	k, ok := t.kinds[name]
 	return k, ok
 }
