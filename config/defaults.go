@@ -123,21 +123,16 @@ func (c *Config) applyDefaults(present func(string) bool) {
 
 // defaultMatchRules depend on the CRM in use: metadata written by the CRM
 // integration, then a CRM field holding the billing ID, then e-mail domain.
+// Salesforce's are the default; a configured CRM kind with its own rules
+// (HubSpot's) replaces them.
 func (c *Config) defaultMatchRules() []MatchRule {
 	for _, cn := range c.Connectors {
-		if cn.Kind == KindHubSpot {
-			return []MatchRule{
-				{Kind: MatchBillingMetadata, Key: "hubspot_company_id"},
-				{Kind: MatchCRMField, Field: "stripe_customer_id"},
-				{Kind: MatchEmailDomain},
-			}
+		if k, ok := lookupKind(cn.Kind); ok && cn.Kind != KindSalesforce && k.MatchRules != nil {
+			return append([]MatchRule(nil), k.MatchRules...)
 		}
 	}
-	return []MatchRule{
-		{Kind: MatchBillingMetadata, Key: "salesforce_account_id"},
-		{Kind: MatchCRMField, Field: "Stripe_Customer_Id__c"},
-		{Kind: MatchEmailDomain},
-	}
+	k, _ := lookupKind(KindSalesforce)
+	return append([]MatchRule(nil), k.MatchRules...)
 }
 
 func (m *CRMMapping) applyDefaults(object, taskObject string, fields map[string]string) {
@@ -153,53 +148,13 @@ func (m *CRMMapping) applyDefaults(object, taskObject string, fields map[string]
 	}
 }
 
-// applyDefaults fills a connector's per-kind defaults.
+// applyDefaults fills a connector's per-kind defaults, then the common
+// ones.
 func (c *Connector) applyDefaults() {
-	crm := c.Kind == KindSalesforce || c.Kind == KindHubSpot
-	switch c.Kind {
-	case KindSalesforce:
-		setStr(&c.Auth.Flow, FlowClientCredentials)
-		if c.Auth.Flow != FlowClientCredentials {
-			// Client credentials work only on the org's My Domain, so that
-			// flow has no default login URL (validation asks for one).
-			setStr(&c.LoginURL, DefaultSalesforceLoginURL)
-		}
-		setStr(&c.APIVersion, DefaultSalesforceAPIVersion)
-		if c.MaxAPIShare == 0 {
-			c.MaxAPIShare = 0.8
-		}
-	case KindHubSpot:
-		setStr(&c.BaseURL, DefaultHubSpotBaseURL)
-		if c.RateLimit == (RateLimit{}) {
-			c.RateLimit = RateLimit{Requests: 100, Per: dur(10 * time.Second)}
-		}
-		if c.SearchRateLimit == (RateLimit{}) {
-			c.SearchRateLimit = RateLimit{Requests: 4, Per: dur(time.Second)}
-		}
-		if c.Webhook.ClientSecret.IsZero() {
-			// HubSpot signs webhooks with the app's client secret.
-			c.Webhook.ClientSecret = c.Auth.ClientSecret
-		}
-		setDur(&c.Webhook.Tolerance, 5*time.Minute)
-	case KindStripe:
-		setStr(&c.BaseURL, DefaultStripeBaseURL)
-		setStr(&c.APIVersion, DefaultStripeAPIVersion)
-		setDur(&c.Webhook.Tolerance, 5*time.Minute)
-	case KindChargebee:
-		if c.BaseURL == "" && c.Site != "" {
-			c.BaseURL = "https://" + c.Site + ".chargebee.com"
-		}
+	if k, ok := lookupKind(c.Kind); ok && k.Defaults != nil {
+		k.Defaults(c)
 	}
-	if crm {
-		setDur(&c.FullResync, 24*time.Hour)
-		if len(c.Objects) == 0 {
-			for _, o := range DefaultObjects[c.Kind] {
-				c.Objects = append(c.Objects, Object{Name: o})
-			}
-		}
-	} else {
-		setDur(&c.FullResync, 7*24*time.Hour)
-	}
+	setDur(&c.FullResync, 7*24*time.Hour)
 	for _, r := range []*RateLimit{&c.RateLimit, &c.SearchRateLimit} {
 		if r.Requests > 0 && r.Burst == 0 {
 			r.Burst = r.Requests
@@ -209,6 +164,84 @@ func (c *Connector) applyDefaults() {
 	setInt(&c.HTTP.RetryMax, 4)
 	setDur(&c.HTTP.RetryWaitMin, 500*time.Millisecond)
 	setDur(&c.HTTP.RetryWaitMax, 30*time.Second)
+}
+
+// crmDefaults are a CRM kind's common defaults: a daily full re-read and
+// the kind's default objects.
+func (c *Connector) crmDefaults() {
+	setDur(&c.FullResync, 24*time.Hour)
+	if len(c.Objects) == 0 {
+		for _, o := range DefaultObjects[c.Kind] {
+			c.Objects = append(c.Objects, Object{Name: o})
+		}
+	}
+}
+
+func salesforceDefaults(c *Connector) {
+	setStr(&c.Auth.Flow, FlowClientCredentials)
+	if c.Auth.Flow != FlowClientCredentials {
+		// Client credentials work only on the org's My Domain, so that
+		// flow has no default login URL (validation asks for one).
+		setStr(&c.LoginURL, DefaultSalesforceLoginURL)
+	}
+	setStr(&c.APIVersion, DefaultSalesforceAPIVersion)
+	if c.MaxAPIShare == 0 {
+		c.MaxAPIShare = 0.8
+	}
+	c.crmDefaults()
+}
+
+func hubspotDefaults(c *Connector) {
+	setStr(&c.BaseURL, DefaultHubSpotBaseURL)
+	if c.RateLimit == (RateLimit{}) {
+		c.RateLimit = RateLimit{Requests: 100, Per: dur(10 * time.Second)}
+	}
+	if c.SearchRateLimit == (RateLimit{}) {
+		c.SearchRateLimit = RateLimit{Requests: 4, Per: dur(time.Second)}
+	}
+	if c.Webhook.ClientSecret.IsZero() {
+		// HubSpot signs webhooks with the app's client secret.
+		c.Webhook.ClientSecret = c.Auth.ClientSecret
+	}
+	setDur(&c.Webhook.Tolerance, 5*time.Minute)
+	c.crmDefaults()
+}
+
+func stripeDefaults(c *Connector) {
+	setStr(&c.BaseURL, DefaultStripeBaseURL)
+	setStr(&c.APIVersion, DefaultStripeAPIVersion)
+	setDur(&c.Webhook.Tolerance, 5*time.Minute)
+}
+
+func chargebeeDefaults(c *Connector) {
+	if c.BaseURL == "" && c.Site != "" {
+		c.BaseURL = "https://" + c.Site + ".chargebee.com"
+	}
+}
+
+// builtinKinds are the connector kinds whose settings this package's schema
+// holds, in the order problems list them.
+func builtinKinds() []struct {
+	name string
+	kind Kind
+} {
+	return []struct {
+		name string
+		kind Kind
+	}{
+		{KindSalesforce, Kind{Defaults: salesforceDefaults, Validate: checkSalesforce, MatchRules: []MatchRule{
+			{Kind: MatchBillingMetadata, Key: "salesforce_account_id"},
+			{Kind: MatchCRMField, Field: "Stripe_Customer_Id__c"},
+			{Kind: MatchEmailDomain},
+		}}},
+		{KindHubSpot, Kind{Defaults: hubspotDefaults, Validate: checkHubSpot, MatchRules: []MatchRule{
+			{Kind: MatchBillingMetadata, Key: "hubspot_company_id"},
+			{Kind: MatchCRMField, Field: "stripe_customer_id"},
+			{Kind: MatchEmailDomain},
+		}}},
+		{KindStripe, Kind{Defaults: stripeDefaults, Validate: checkStripe}},
+		{KindChargebee, Kind{Defaults: chargebeeDefaults, Validate: checkChargebee}},
+	}
 }
 
 func setStr(p *string, v string) {

@@ -10,4 +10,9 @@
 // prints, and (*Config).Redacted the effective configuration that
 // `healthsync config show` prints. ParseSchedule parses cron specs exactly as
 // validation does.
+//
+// Connector kinds are a table of defaults and checks per kind (Kind): the
+// four built-in kinds are in it from the start, and cmd/healthsync's wire
+// table registers any other (RegisterKind) with the vendor package's own
+// functions, so this package stays free of vendor imports.
 package config

@@ -28,6 +28,7 @@ type checkResult struct {
 	took            time.Duration
 	records         int // in the first page
 	preflight       int // fields checked, CRMs only
+	crm             bool
 	err             error
 	hint            string
 }
@@ -89,7 +90,7 @@ func cmdCheck(e *env) error {
 			continue
 		}
 		what := fmt.Sprintf("authenticated, first page read (%d records)", r.records)
-		if r.kind == config.KindSalesforce || r.kind == config.KindHubSpot {
+		if r.crm {
 			what += fmt.Sprintf(", %d mapped fields writable", r.preflight)
 		}
 		fmt.Fprintf(tw, "%s\t%s\tok\t%s\t%s\n", r.connector, r.kind, took, what)
@@ -118,7 +119,7 @@ func checkConnectorName(cfg *config.Config, name string) error {
 }
 
 func checkConnector(ctx context.Context, cfg *config.Config, c *engine.Connector) checkResult {
-	r := checkResult{connector: c.Name(), kind: c.Config.Kind}
+	r := checkResult{connector: c.Name(), kind: c.Config.Kind, crm: c.IsCRM()}
 	start := time.Now()
 	defer func() { r.took = time.Since(start) }()
 	for b, err := range c.Source.Pull(ctx, record.PullRequest{Now: time.Now()}) {

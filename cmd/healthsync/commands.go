@@ -110,7 +110,7 @@ func runDaemonWith(e *env, cfg *config.Config, logFormat string, opts daemon.Opt
 	defer a.Close()
 	var d *daemon.Daemon
 	var done chan struct{}
-	d = daemon.New(daemon.Options{Config: cfg, Store: a.st, Engine: a.eng, Webhooks: a.wired.webhooks, Notifier: n,
+	d = daemon.New(daemon.Options{Config: cfg, Store: a.st, Engine: a.eng, Webhooks: a.wired.webhooks, SignalSystems: a.wired.systems, Notifier: n,
 		Registry: reg, Logger: a.log, SyncNow: opts.SyncNow,
 		SetupHubSpot: func(ctx context.Context, connector string) (any, error) { return setupHubSpot(ctx, a, connector) },
 		Started: func(string) {

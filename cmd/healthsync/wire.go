@@ -10,6 +10,7 @@ import (
 	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/connectors/chargebee"
 	"github.com/healthsync/healthsync/connectors/hubspot"
+	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/connectors/salesforce"
 	"github.com/healthsync/healthsync/connectors/stripe"
 	"github.com/healthsync/healthsync/sync/engine"
@@ -47,78 +48,154 @@ type wired struct {
 	connectors []*engine.Connector
 	webhooks   []webhook.Source
 	hubspot    map[string]*hubspot.Client
+	// systems are the record systems of every known kind, and "external":
+	// what a usage signal's account key may name.
+	systems []string
 }
 
-// wire is the one place that maps a connector kind to its vendor package.
+// connectorKind is one row of the wire table: what a connector kind does
+// (declared by its vendor package), its configuration defaults and checks
+// (for a kind whose settings config does not hold), and how to build it.
+type connectorKind struct {
+	name string
+	caps record.Capabilities
+	// config, when set, is registered with config at start (RegisterKind);
+	// the four built-in kinds are in config's table already.
+	config *config.Kind
+	// build makes the connector's client; hook, when not nil, is its
+	// webhook source (Connector and Kind are filled in by wire).
+	build func(cc config.Connector, log zerolog.Logger) (c *engine.Connector, hook *webhook.Source, err error)
+}
+
+// connectorKinds is the one table that maps a config connector kind to its
+// vendor package. A new connector is its own folder plus one row here.
+func connectorKinds() []connectorKind {
+	return []connectorKind{
+		{name: config.KindSalesforce, caps: salesforce.Capabilities(), build: buildSalesforce},
+		{name: config.KindHubSpot, caps: hubspot.Capabilities(), build: buildHubSpot},
+		{name: config.KindStripe, caps: stripe.Capabilities(), build: buildStripe},
+		{name: config.KindChargebee, caps: chargebee.Capabilities(), build: buildChargebee},
+	}
+}
+
+func init() {
+	registerKinds(connectorKinds())
+}
+
+// registerKinds gives config the checks and defaults of the kinds whose
+// settings it does not hold itself.
+func registerKinds(kinds []connectorKind) {
+	for _, k := range kinds {
+		if k.config != nil {
+			config.RegisterKind(k.name, *k.config)
+		}
+	}
+}
+
+// wire builds every configured connector through the wire table.
 func wire(cfg *config.Config, log zerolog.Logger) (*wired, error) {
+	return wireKinds(cfg, log, connectorKinds())
+}
+
+// wireKinds is wire with a given table.
+func wireKinds(cfg *config.Config, log zerolog.Logger, kinds []connectorKind) (*wired, error) {
 	w := &wired{hubspot: map[string]*hubspot.Client{}}
+	byName := map[string]connectorKind{}
+	for _, k := range kinds {
+		byName[k.name] = k
+		w.systems = append(w.systems, k.caps.System)
+	}
+	w.systems = append(w.systems, "external")
 	// Each vendor client and its httpclient add the connector's name to
 	// their log lines themselves: adding it here too wrote the "connector"
 	// key twice on every line.
 	for _, cc := range cfg.Connectors {
-		cc = withReadFields(cfg, cc)
-		switch cc.Kind {
-		case config.KindSalesforce:
-			c, err := salesforce.New(cc, salesforce.Options{Logger: log})
-			if err != nil {
-				return nil, fmt.Errorf("connector %s: %w", cc.Name, err)
-			}
-			w.connectors = append(w.connectors, &engine.Connector{Config: cc, Source: c, Fetcher: c, Writer: c, Tasks: c, Preflight: c, Stats: c.Stats})
-			if cc.OrganizationID != "" {
-				w.webhooks = append(w.webhooks, webhook.Source{Connector: cc.Name, Kind: cc.Kind,
-					Verifier:     salesforce.NewVerifier(cc.OrganizationID),
-					ContentTypes: []string{"text/xml", "application/soap+xml"},
-					Ack: func(rw http.ResponseWriter) {
-						rw.Header().Set("Content-Type", "text/xml; charset=utf-8")
-						rw.Write(salesforce.AckResponse(true))
-					}})
-			}
-		case config.KindHubSpot:
-			c, err := hubspot.New(cc, hubspot.Options{Logger: log})
-			if err != nil {
-				return nil, fmt.Errorf("connector %s: %w", cc.Name, err)
-			}
-			w.hubspot[cc.Name] = c
-			w.connectors = append(w.connectors, &engine.Connector{Config: cc, Source: c, Fetcher: c, Writer: c, Tasks: c, Preflight: c, Stats: c.Stats})
-			if !cc.Webhook.ClientSecret.IsZero() {
-				v, err := c.Verifier()
-				if err != nil {
-					return nil, fmt.Errorf("connector %s webhook: %w", cc.Name, err)
-				}
-				w.webhooks = append(w.webhooks, webhook.Source{Connector: cc.Name, Kind: cc.Kind, Verifier: v, ContentTypes: []string{"application/json"}})
-			}
-		case config.KindStripe:
-			c, err := stripe.New(cc, stripe.Options{Logger: log})
-			if err != nil {
-				return nil, fmt.Errorf("connector %s: %w", cc.Name, err)
-			}
-			w.connectors = append(w.connectors, &engine.Connector{Config: cc, Source: c, Fetcher: c, Stats: c.Stats})
-			if len(cc.Webhook.Secrets) > 0 {
-				w.webhooks = append(w.webhooks, webhook.Source{Connector: cc.Name, Kind: cc.Kind, Verifier: stripe.NewVerifier(cc.Webhook), ContentTypes: []string{"application/json"}})
-			}
-		case config.KindChargebee:
-			c, err := chargebee.New(cc, chargebee.Options{Logger: log})
-			if err != nil {
-				return nil, fmt.Errorf("connector %s: %w", cc.Name, err)
-			}
-			w.connectors = append(w.connectors, &engine.Connector{Config: cc, Source: c, Fetcher: c, Stats: c.Stats})
-			if cc.Webhook.Username != "" {
-				w.webhooks = append(w.webhooks, webhook.Source{Connector: cc.Name, Kind: cc.Kind, Verifier: chargebee.NewVerifier(cc.Webhook), ContentTypes: []string{"application/json"}})
-			}
-		default:
+		k, ok := byName[cc.Kind]
+		if !ok {
 			return nil, fmt.Errorf("connector %s: unknown kind %q", cc.Name, cc.Kind)
+		}
+		if k.caps.IsCRM() {
+			cc = withReadFields(cfg, cc)
+		}
+		c, hook, err := k.build(cc, log)
+		if err != nil {
+			return nil, fmt.Errorf("connector %s: %w", cc.Name, err)
+		}
+		c.Config, c.Caps = cc, k.caps
+		w.connectors = append(w.connectors, c)
+		if hc, ok := c.Source.(*hubspot.Client); ok {
+			w.hubspot[cc.Name] = hc
+		}
+		if hook != nil {
+			hook.Connector, hook.Kind = cc.Name, cc.Kind
+			w.webhooks = append(w.webhooks, *hook)
 		}
 	}
 	return w, nil
+}
+
+func buildSalesforce(cc config.Connector, log zerolog.Logger) (*engine.Connector, *webhook.Source, error) {
+	c, err := salesforce.New(cc, salesforce.Options{Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	conn := &engine.Connector{Source: c, Fetcher: c, Writer: c, Tasks: c, Preflight: c, Stats: c.Stats}
+	if cc.OrganizationID == "" {
+		return conn, nil, nil
+	}
+	return conn, &webhook.Source{
+		Verifier:     salesforce.NewVerifier(cc.OrganizationID),
+		ContentTypes: []string{"text/xml", "application/soap+xml"},
+		Ack: func(rw http.ResponseWriter) {
+			rw.Header().Set("Content-Type", "text/xml; charset=utf-8")
+			rw.Write(salesforce.AckResponse(true))
+		}}, nil
+}
+
+func buildHubSpot(cc config.Connector, log zerolog.Logger) (*engine.Connector, *webhook.Source, error) {
+	c, err := hubspot.New(cc, hubspot.Options{Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	conn := &engine.Connector{Source: c, Fetcher: c, Writer: c, Tasks: c, Preflight: c, Stats: c.Stats}
+	if cc.Webhook.ClientSecret.IsZero() {
+		return conn, nil, nil
+	}
+	v, err := c.Verifier()
+	if err != nil {
+		return nil, nil, fmt.Errorf("webhook: %w", err)
+	}
+	return conn, &webhook.Source{Verifier: v, ContentTypes: []string{"application/json"}}, nil
+}
+
+func buildStripe(cc config.Connector, log zerolog.Logger) (*engine.Connector, *webhook.Source, error) {
+	c, err := stripe.New(cc, stripe.Options{Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	conn := &engine.Connector{Source: c, Fetcher: c, Stats: c.Stats}
+	if len(cc.Webhook.Secrets) == 0 {
+		return conn, nil, nil
+	}
+	return conn, &webhook.Source{Verifier: stripe.NewVerifier(cc.Webhook), ContentTypes: []string{"application/json"}}, nil
+}
+
+func buildChargebee(cc config.Connector, log zerolog.Logger) (*engine.Connector, *webhook.Source, error) {
+	c, err := chargebee.New(cc, chargebee.Options{Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	conn := &engine.Connector{Source: c, Fetcher: c, Stats: c.Stats}
+	if cc.Webhook.Username == "" {
+		return conn, nil, nil
+	}
+	return conn, &webhook.Source{Verifier: chargebee.NewVerifier(cc.Webhook), ContentTypes: []string{"application/json"}}, nil
 }
 
 // withReadFields adds to a CRM connector's account object every field the
 // engine reads: the write-back fields (to notice edits by people), CRM-field
 // match rules, segment fields, the override field and field measures.
 func withReadFields(cfg *config.Config, cc config.Connector) config.Connector {
-	if cc.Kind != config.KindSalesforce && cc.Kind != config.KindHubSpot {
-		return cc
-	}
 	m := cfg.WriteBack.Mapping(cc.Kind)
 	var fields []string
 	add := func(f string) {

@@ -80,12 +80,22 @@ func (v *Verifier) Verify(r *http.Request, body []byte, _ time.Time) ([]record.E
 	if objType != "" {
 		raw := ev.Content[objType]
 		var obj struct {
-			ID string `json:"id"`
+			ID         string `json:"id"`
+			CustomerID string `json:"customer_id"`
 		}
 		if err := json.Unmarshal(raw, &obj); err != nil || obj.ID == "" {
 			return nil, fmt.Errorf("chargebee webhook: %s without id: %w", objType, record.ErrMalformed)
 		}
 		out.ObjectID, out.Object = obj.ID, raw
+		// A customer's subscription, invoice and transaction events are
+		// ordered together (Chargebee API v2, "Subscriptions", "Invoices",
+		// "Transactions": each carries customer_id).
+		switch {
+		case obj.CustomerID != "":
+			out.OrderKey = record.CustomerOrderKey(obj.CustomerID)
+		case objType == "customer":
+			out.OrderKey = record.CustomerOrderKey(obj.ID)
+		}
 	}
 	return []record.Event{out}, nil
 }

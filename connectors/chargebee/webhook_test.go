@@ -42,10 +42,11 @@ func TestVerifyWebhook(t *testing.T) {
 		wantType   string
 		wantObject string
 		wantID     string
+		wantOrder  string
 	}{
-		{name: "subscription changed", user: user, pass: pass, body: subChanged, wantType: "subscription", wantObject: "sub_1", wantID: "ev_1"},
-		{name: "payment failed names the invoice", user: user, pass: pass, body: payFailed, wantType: "invoice", wantObject: "inv_1", wantID: "ev_2"},
-		{name: "customer changed", user: user, pass: pass, body: custChanged, wantType: "customer", wantObject: "cus_1", wantID: "ev_3"},
+		{name: "subscription changed", user: user, pass: pass, body: subChanged, wantType: "subscription", wantObject: "sub_1", wantID: "ev_1", wantOrder: "customer/cus_1"},
+		{name: "payment failed names the invoice", user: user, pass: pass, body: payFailed, wantType: "invoice", wantObject: "inv_1", wantID: "ev_2", wantOrder: "customer/cus_1"},
+		{name: "customer changed", user: user, pass: pass, body: custChanged, wantType: "customer", wantObject: "cus_1", wantID: "ev_3", wantOrder: "customer/cus_1"},
 		{name: "wrong password", user: user, pass: pass + "x", body: subChanged, wantErr: record.ErrUnauthenticated},
 		{name: "wrong user", user: "other", pass: pass, body: subChanged, wantErr: record.ErrUnauthenticated},
 		{name: "missing header", noAuth: true, body: subChanged, wantErr: record.ErrUnauthenticated},
@@ -83,6 +84,9 @@ func TestVerifyWebhook(t *testing.T) {
 			ev := evs[0]
 			if ev.System != record.Chargebee || ev.ID != tc.wantID || ev.ObjectType != tc.wantType || ev.ObjectID != tc.wantObject || !ev.Occurred.Equal(t0) || len(ev.Object) == 0 {
 				t.Errorf("event = %+v, want %s %s/%s at %v", ev, tc.wantID, tc.wantType, tc.wantObject, t0)
+			}
+			if ev.OrderKey != tc.wantOrder {
+				t.Errorf("OrderKey = %q, want %q", ev.OrderKey, tc.wantOrder)
 			}
 		})
 	}

@@ -287,4 +287,10 @@ type Event struct {
 	// Fields carries changed fields when the vendor sends them (HubSpot
 	// propertyName/propertyValue, Salesforce Outbound Message sObject fields).
 	Fields map[string]string `json:"fields,omitempty"`
+	// OrderKey is what the connector's events are serialised on, set by
+	// the verifier that parsed the payload: "customer/<id>" when the
+	// payload names its billing customer (so a customer's invoice and
+	// subscription events keep their order); empty orders the event by
+	// its object.
+	OrderKey string `json:"order_key,omitempty"`
 }

@@ -96,8 +96,34 @@ func (v *Verifier) Verify(r *http.Request, body []byte, now time.Time) ([]record
 	_ = json.Unmarshal(e.Data.Object, &o)
 	return []record.Event{{
 		System: record.Stripe, ID: e.ID, Type: e.Type, ObjectType: o.Object, ObjectID: o.ID,
-		Occurred: ts(e.Created), Object: e.Data.Object,
+		Occurred: ts(e.Created), Object: e.Data.Object, OrderKey: orderKey(o.Object, o.ID, e.Data.Object),
 	}}, nil
+}
+
+// orderKey serialises a customer's events: a subscription's or invoice's
+// "customer" is the customer ID or, expanded, the customer object (Stripe
+// API reference, "Expanding Responses"); a customer event is its own.
+func orderKey(objType, id string, raw json.RawMessage) string {
+	if objType == "customer" && id != "" {
+		return record.CustomerOrderKey(id)
+	}
+	var obj struct {
+		Customer json.RawMessage `json:"customer"`
+	}
+	if json.Unmarshal(raw, &obj) != nil || len(obj.Customer) == 0 {
+		return ""
+	}
+	var cus string
+	if json.Unmarshal(obj.Customer, &cus) == nil && cus != "" {
+		return record.CustomerOrderKey(cus)
+	}
+	var exp struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(obj.Customer, &exp) == nil && exp.ID != "" {
+		return record.CustomerOrderKey(exp.ID)
+	}
+	return ""
 }
 
 func (v *Verifier) match(t string, body []byte, sigs [][]byte) bool {

@@ -66,6 +66,36 @@ func TestVerify(t *testing.T) {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
+// TestVerifyOrderKey pins the key a customer's events are serialised on: an
+// invoice's or subscription's customer, as an ID or expanded (Stripe API
+// reference, "Expanding Responses"), or the customer itself.
+func TestVerifyOrderKey(t *testing.T) {
+	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	v := NewVerifier(config.Webhook{Secrets: []config.Secret{config.NewSecret("whsec_k")}})
+	for _, tc := range []struct {
+		name, object, want string
+	}{
+		{"invoice names its customer", `{"id":"in_1","object":"invoice","customer":"cus_A"}`, "customer/cus_A"},
+		{"expanded customer", `{"id":"sub_1","object":"subscription","customer":{"id":"cus_B","object":"customer"}}`, "customer/cus_B"},
+		{"the customer itself", `{"id":"cus_C","object":"customer"}`, "customer/cus_C"},
+		{"no customer: ordered by object", `{"id":"prod_1","object":"product"}`, ""},
+		{"null customer", `{"id":"in_2","object":"invoice","customer":null}`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := []byte(`{"id":"evt_1","object":"event","type":"x.updated","created":1714564800,"data":{"object":` + tc.object + `}}`)
+			r := httptest.NewRequest(http.MethodPost, "/webhooks/stripe", nil)
+			r.Header.Set("Stripe-Signature", stripetest.SignPayload(body, "whsec_k", now))
+			evs, err := v.Verify(r, body, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(evs) != 1 || evs[0].OrderKey != tc.want {
+				t.Errorf("events = %+v, want OrderKey %q", evs, tc.want)
+			}
+		})
+	}
+}
+
 func TestVerifyCustomTolerance(t *testing.T) {
 	v := NewVerifier(config.Webhook{Secrets: []config.Secret{config.NewSecret("whsec_x")}, Tolerance: config.Duration(time.Hour)})
 	body := []byte(`{"id":"evt_1","object":"event","type":"customer.updated","created":1,"data":{"object":{"id":"cus_1","object":"customer"}}}`)

@@ -34,9 +34,9 @@ func TestResolveAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng, err := engine.New(engine.Options{Config: &config.Config{}, Store: st, Logger: zerolog.Nop(), Connectors: []*engine.Connector{
-		{Config: config.Connector{Name: "sf", Kind: config.KindSalesforce}},
-		{Config: config.Connector{Name: "hs", Kind: config.KindHubSpot}},
-		{Config: config.Connector{Name: "billing", Kind: config.KindStripe}},
+		{Config: config.Connector{Name: "sf", Kind: config.KindSalesforce}, Caps: record.Capabilities{Role: record.RoleCRM}},
+		{Config: config.Connector{Name: "hs", Kind: config.KindHubSpot}, Caps: record.Capabilities{Role: record.RoleCRM}},
+		{Config: config.Connector{Name: "billing", Kind: config.KindStripe}, Caps: record.Capabilities{Role: record.RoleBilling}},
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -52,8 +52,8 @@ func TestCollectorDashboardMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	conns := []*engine.Connector{
-		{Config: config.Connector{Name: "sf", Kind: config.KindSalesforce}},
-		{Config: config.Connector{Name: "billing", Kind: config.KindStripe}},
+		{Config: config.Connector{Name: "sf", Kind: config.KindSalesforce}, Caps: record.Capabilities{Role: record.RoleCRM}},
+		{Config: config.Connector{Name: "billing", Kind: config.KindStripe}, Caps: record.Capabilities{Role: record.RoleBilling}},
 	}
 	eng, err := engine.New(engine.Options{Config: &config.Config{}, Store: st, Connectors: conns, Logger: zerolog.Nop()})
 	if err != nil {

@@ -46,6 +46,9 @@ type Options struct {
 	// SetupHubSpot, when set, is served as POST /api/setup/hubspot so that
 	// `healthsync setup hubspot` works while the daemon holds the store.
 	SetupHubSpot func(ctx context.Context, connector string) (any, error)
+	// SignalSystems are the record systems a usage signal's account key
+	// may name (empty: any lower-case system name).
+	SignalSystems []string
 }
 
 // Daemon is a running healthsync process.
@@ -86,7 +89,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		unused := prometheus.NewCounter(prometheus.CounterOpts{Name: "healthsync_signals_unused_total",
 			Help: "Usage signals received whose metric no health measure, onboarding criterion or KPI reads."})
 		reg.MustRegister(unused)
-		signals = &webhook.SignalsEndpoint{Token: cfg.Webhooks.SignalsToken, Store: signalStore{o.Store}, Used: func(metric string) bool {
+		signals = &webhook.SignalsEndpoint{Token: cfg.Webhooks.SignalsToken, Store: signalStore{o.Store}, Systems: o.SignalSystems, Used: func(metric string) bool {
 			if used[metric] {
 				return true
 			}

@@ -65,8 +65,8 @@ func BenchmarkSyncEndToEnd(b *testing.B) {
 			b.Fatal(err)
 		}
 		eng, _ := engine.New(engine.Options{Config: cfg, Store: db, Now: clock, Logger: zerolog.Nop(), Connectors: []*engine.Connector{
-			{Config: sfc, Source: sfcl, Fetcher: sfcl, Writer: sfcl, Tasks: sfcl, Stats: sfcl.Stats},
-			{Config: cfg.Connectors[1], Source: stcl, Fetcher: stcl, Stats: stcl.Stats},
+			{Config: sfc, Caps: salesforce.Capabilities(), Source: sfcl, Fetcher: sfcl, Writer: sfcl, Tasks: sfcl, Stats: sfcl.Stats},
+			{Config: cfg.Connectors[1], Caps: stripe.Capabilities(), Source: stcl, Fetcher: stcl, Stats: stcl.Stats},
 		}})
 		sfBefore, stBefore := sf.Counts(), st.Counts()
 		var peak uint64

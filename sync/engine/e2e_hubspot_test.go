@@ -127,8 +127,8 @@ func newHSChargebeeVia(t *testing.T, props []hubspot.PropertySpec, via func(targ
 	}
 	t.Cleanup(func() { st.Close() })
 	eng, err := engine.New(engine.Options{Config: cfg, Store: st, Now: clock, Logger: zerolog.Nop(), Connectors: []*engine.Connector{
-		{Config: hsc, Source: hcl, Fetcher: hcl, Writer: hcl, Tasks: hcl, Preflight: hcl, Stats: hcl.Stats},
-		{Config: cfg.Connectors[1], Source: ccl, Fetcher: ccl, Stats: ccl.Stats},
+		{Config: hsc, Caps: hubspot.Capabilities(), Source: hcl, Fetcher: hcl, Writer: hcl, Tasks: hcl, Preflight: hcl, Stats: hcl.Stats},
+		{Config: cfg.Connectors[1], Caps: chargebee.Capabilities(), Source: ccl, Fetcher: ccl, Stats: ccl.Stats},
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -134,8 +134,8 @@ func newSFStripe(t *testing.T) *sfStripe {
 		}
 		t.Cleanup(func() { e.st.Close() })
 		e.eng, err = engine.New(engine.Options{Config: cfg, Store: e.st, Now: clock, Logger: zerolog.Nop(), Connectors: []*engine.Connector{
-			{Config: sfc, Source: e.sfConn, Fetcher: e.sfConn, Writer: e.sfConn, Tasks: e.sfConn, Preflight: e.sfConn, Stats: e.sfConn.Stats},
-			{Config: cfg.Connectors[1], Source: e.stConn, Fetcher: e.stConn, Stats: e.stConn.Stats},
+			{Config: sfc, Caps: salesforce.Capabilities(), Source: e.sfConn, Fetcher: e.sfConn, Writer: e.sfConn, Tasks: e.sfConn, Preflight: e.sfConn, Stats: e.sfConn.Stats},
+			{Config: cfg.Connectors[1], Caps: stripe.Capabilities(), Source: e.stConn, Fetcher: e.stConn, Stats: e.stConn.Stats},
 		}})
 		if err != nil {
 			t.Fatal(err)

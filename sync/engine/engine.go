@@ -13,14 +13,19 @@ import (
 
 	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/connectors/httpclient"
+	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/scoring"
 	"github.com/healthsync/healthsync/sync/store"
 )
 
 // Connector is one configured vendor connection as the engine sees it: the
-// functions the vendor package supplies. CRM connectors have a Writer.
+// functions and the capabilities the vendor package supplies. CRM
+// connectors have a Writer.
 type Connector struct {
-	Config    config.Connector
+	Config config.Connector
+	// Caps is what the connector's kind does (role, write batch, metadata
+	// key prefixes, payment-failure events), from its vendor package.
+	Caps      record.Capabilities
 	Source    Source
 	Fetcher   Fetcher     // nil: events for it trigger a pull instead
 	Writer    Writer      // CRM only
@@ -34,9 +39,7 @@ type Connector struct {
 func (c *Connector) Name() string { return c.Config.Name }
 
 // IsCRM reports whether the connector is a CRM (accounts, write-back).
-func (c *Connector) IsCRM() bool {
-	return c.Config.Kind == config.KindSalesforce || c.Config.Kind == config.KindHubSpot
-}
+func (c *Connector) IsCRM() bool { return c.Caps.IsCRM() }
 
 func (c *Connector) stats() httpclient.Stats {
 	if c.Stats == nil {

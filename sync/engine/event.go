@@ -50,7 +50,7 @@ func (e *Engine) Process(ctx context.Context, ev store.QueuedEvent) (wrote bool,
 	defer e.mu.Unlock()
 	if ev.Connector == record.Signals {
 		key := ev.Event.ObjectID
-		if sys, _, _ := strings.Cut(key, "/"); sys == record.Stripe || sys == record.Chargebee {
+		if sys, _, _ := strings.Cut(key, "/"); e.isBillingSystem(sys) {
 			delete(affected, key)
 			for _, a := range e.accountsOfCustomer(key) {
 				affected[a] = true
@@ -78,7 +78,7 @@ func (e *Engine) Process(ctx context.Context, ev store.QueuedEvent) (wrote bool,
 	if err != nil {
 		return false, err
 	}
-	if paymentFailed || isPaymentFailure(ev.Event.Type) {
+	if paymentFailed || e.isPaymentFailure(ev) {
 		for _, s := range rec.Accounts {
 			plan.Notices = append(plan.Notices, Notice{Type: config.EventPaymentFailed, Account: s.Account.Key(),
 				Name: s.Account.Name, Time: rec.AsOf, Data: map[string]any{"event": ev.Event.ID, "event_type": ev.Event.Type,
@@ -110,8 +110,22 @@ func (e *Engine) Process(ctx context.Context, ev store.QueuedEvent) (wrote bool,
 	return wr.Written > 0 || wr.TasksCreated > 0, nil
 }
 
-func isPaymentFailure(t string) bool {
-	return t == "invoice.payment_failed" || t == "payment_failed" || t == "invoice.payment_action_required"
+// isPaymentFailure reports whether the event's connector classifies its
+// type as a failed payment.
+func (e *Engine) isPaymentFailure(ev store.QueuedEvent) bool {
+	c := e.byName[ev.Connector]
+	return c != nil && c.Caps.PaymentFailed(ev.Event.Type)
+}
+
+// isBillingSystem reports whether sys is the record system of a billing
+// connector.
+func (e *Engine) isBillingSystem(sys string) bool {
+	for _, c := range e.conns {
+		if c.Caps.Role == record.RoleBilling && c.Caps.System == sys {
+			return true
+		}
+	}
+	return false
 }
 
 // fetch re-reads the event's object. Without a Fetcher, the payload's

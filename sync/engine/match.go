@@ -169,16 +169,25 @@ func Match(system string, accounts []record.Account, customers []record.Customer
 }
 
 func ruleApplies(r MatchRule, system string) bool {
-	sys := r.System
-	if sys == "" && r.Kind == RuleBillingMetadata {
-		switch {
-		case strings.HasPrefix(r.Key, "salesforce"), strings.HasPrefix(r.Key, "sf_"):
-			sys = record.Salesforce
-		case strings.HasPrefix(r.Key, "hubspot"), strings.HasPrefix(r.Key, "hs_"):
-			sys = record.HubSpot
+	return r.System == "" || r.System == system
+}
+
+// metadataSystem is the CRM system a billing-metadata rule's key names by
+// one of the CRM's declared MetadataPrefixes ("salesforce_account_id"
+// names Salesforce), or "" for a key that names none (it applies to every
+// CRM).
+func metadataSystem(key string, connectors []*Connector) string {
+	for _, c := range connectors {
+		if !c.IsCRM() {
+			continue
+		}
+		for _, p := range c.Caps.MetadataPrefixes {
+			if strings.HasPrefix(key, p) {
+				return c.Caps.System
+			}
 		}
 	}
-	return sys == "" || sys == system
+	return ""
 }
 
 // Domain returns the registrable-looking host of a website or domain value:

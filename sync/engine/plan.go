@@ -389,10 +389,11 @@ var inactiveReason = map[string]string{
 	scoring.InactiveProspect: "the account is a prospect (no billing subscription)",
 }
 
-// batchSize is the vendor's records-per-call for writes.
+// batchSize is the vendor's records-per-call for writes: the connector's
+// declared WriteBatch, else 200.
 func batchSize(c *Connector) int {
-	if c != nil && c.Config.Kind == config.KindHubSpot {
-		return 100
+	if c != nil && c.Caps.WriteBatch > 0 {
+		return c.Caps.WriteBatch
 	}
 	return 200
 }

@@ -148,7 +148,11 @@ func (e *Engine) matchRules(crm, billing string) []MatchRule {
 		if r.Connector != "" && r.Connector != crm && r.Connector != billing {
 			continue
 		}
-		out = append(out, MatchRule{Kind: r.Kind, Key: r.Key, Field: r.Field})
+		mr := MatchRule{Kind: r.Kind, Key: r.Key, Field: r.Field}
+		if r.Kind == RuleBillingMetadata {
+			mr.System = metadataSystem(r.Key, e.conns)
+		}
+		out = append(out, mr)
 	}
 	return out
 }

@@ -153,3 +153,59 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// TestSignalSystems pins which systems a signal's account key may name: the
+// wired list when given (its names in the message), else any lower-case
+// system name.
+func TestSignalSystems(t *testing.T) {
+	listed := &SignalsEndpoint{Systems: []string{"crm", "billing", "external"}}
+	open := &SignalsEndpoint{}
+	tests := []struct {
+		name    string
+		s       *SignalsEndpoint
+		account string
+		want    record.Ref
+		wantErr string
+	}{
+		{"listed system", listed, `"crm/001"`, record.Ref{System: "crm", ID: "001"}, ""},
+		{"listed system as object", listed, `{"system":"billing","id":"cus_1"}`, record.Ref{System: "billing", ID: "cus_1"}, ""},
+		{"unlisted system", listed, `"zendesk/9"`, record.Ref{}, `want "system/id" with system crm, billing or external`},
+		{"unlisted system as object", listed, `{"system":"zendesk","id":"9"}`, record.Ref{}, `want "system/id" or {"system":..., "id":...}`},
+		{"no list: any lower-case system", open, `"zendesk/9"`, record.Ref{System: "zendesk", ID: "9"}, ""},
+		{"no list: not a system name", open, `"Zen Desk/9"`, record.Ref{}, `want "system/id" with system a lower-case system name`},
+		{"no id", listed, `"crm/"`, record.Ref{}, `want "system/id" with system crm, billing or external`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.s.parseAccount(json.RawMessage(tt.account))
+			gotErr := ""
+			if err != nil {
+				gotErr = err.Error()
+			}
+			if got != tt.want || gotErr != tt.wantErr {
+				t.Errorf("parseAccount(%s) = %+v, %q; want %+v, %q", tt.account, got, gotErr, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestOrderKey pins the queue key: the verifier's OrderKey under the
+// connector, else the object.
+func TestOrderKey(t *testing.T) {
+	tests := []struct {
+		name string
+		ev   record.Event
+		want string
+	}{
+		{"verifier's key", record.Event{ObjectType: "invoice", ObjectID: "in_1", OrderKey: "customer/cus_1"}, "billing/customer/cus_1"},
+		{"object", record.Event{ObjectType: "invoice", ObjectID: "in_1"}, "billing/invoice/in_1"},
+		{"payload is not read", record.Event{ObjectType: "invoice", ObjectID: "in_2", Object: []byte(`{"customer":"cus_2"}`)}, "billing/invoice/in_2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := OrderKey("billing", tt.ev); got != tt.want {
+				t.Errorf("OrderKey = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

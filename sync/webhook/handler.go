@@ -6,7 +6,6 @@
 package webhook
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"mime"
@@ -176,33 +175,12 @@ func (h *Handler) enqueue(connector string, events []record.Event) error {
 	return nil
 }
 
-// OrderKey is the key events are serialised on: the billing customer when the
-// payload names one (so a customer's invoice and subscription events keep
-// their order), otherwise the object.
+// OrderKey is the key events are serialised on, under the connector: the
+// key the verifier chose (the billing customer, so a customer's invoice and
+// subscription events keep their order), otherwise the object.
 func OrderKey(connector string, ev record.Event) string {
-	if len(ev.Object) > 0 {
-		var obj struct {
-			Customer   json.RawMessage `json:"customer"`
-			CustomerID string          `json:"customer_id"` // Chargebee
-		}
-		if json.Unmarshal(ev.Object, &obj) == nil && obj.CustomerID != "" {
-			return connector + "/customer/" + obj.CustomerID
-		}
-		if len(obj.Customer) > 0 {
-			var id string
-			if json.Unmarshal(obj.Customer, &id) == nil && id != "" {
-				return connector + "/customer/" + id
-			}
-			var exp struct {
-				ID string `json:"id"`
-			}
-			if json.Unmarshal(obj.Customer, &exp) == nil && exp.ID != "" {
-				return connector + "/customer/" + exp.ID
-			}
-		}
-	}
-	if ev.ObjectType == "customer" {
-		return connector + "/customer/" + ev.ObjectID
+	if ev.OrderKey != "" {
+		return connector + "/" + ev.OrderKey
 	}
 	return connector + "/" + ev.ObjectType + "/" + ev.ObjectID
 }

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,6 +41,10 @@ type SignalsEndpoint struct {
 	// later), but counted in the answer's "unused_metrics" and logged, so
 	// a misspelt metric is not silently kept and ignored.
 	Used func(metric string) bool
+	// Systems are the record systems an account key may name (the wired
+	// connector kinds' and "external"); empty accepts any lower-case
+	// system name.
+	Systems []string
 }
 
 type signalIn struct {
@@ -156,7 +162,7 @@ func (s *SignalsEndpoint) parse(body []byte) ([]record.Signal, error) {
 	out := make([]record.Signal, 0, len(in.Signals))
 	var problems []string
 	for i, sg := range in.Signals {
-		ref, err := parseAccount(sg.Account)
+		ref, err := s.parseAccount(sg.Account)
 		switch {
 		case err != nil:
 			problems = append(problems, fmt.Sprintf("signals[%d].account: %v", i, err))
@@ -185,14 +191,23 @@ func (s *SignalsEndpoint) parse(body []byte) ([]record.Signal, error) {
 	return out, nil
 }
 
-var knownSystems = map[string]bool{record.Salesforce: true, record.HubSpot: true, record.Stripe: true, record.Chargebee: true, "external": true}
+// systemRe is a system name when no list of systems is given.
+var systemRe = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
 
-func parseAccount(raw json.RawMessage) (record.Ref, error) {
+// known reports whether an account key may name system sys.
+func (s *SignalsEndpoint) known(sys string) bool {
+	if len(s.Systems) == 0 {
+		return systemRe.MatchString(sys)
+	}
+	return slices.Contains(s.Systems, sys)
+}
+
+func (s *SignalsEndpoint) parseAccount(raw json.RawMessage) (record.Ref, error) {
 	var key string
 	if json.Unmarshal(raw, &key) == nil {
 		sys, id, ok := strings.Cut(key, "/")
-		if !ok || id == "" || !knownSystems[sys] {
-			return record.Ref{}, fmt.Errorf("want \"system/id\" with system salesforce, hubspot, stripe, chargebee or external")
+		if !ok || id == "" || !s.known(sys) {
+			return record.Ref{}, fmt.Errorf("want \"system/id\" with system %s", s.systemList())
 		}
 		return record.Ref{System: sys, ID: id}, nil
 	}
@@ -200,8 +215,20 @@ func parseAccount(raw json.RawMessage) (record.Ref, error) {
 		System string `json:"system"`
 		ID     string `json:"id"`
 	}
-	if err := json.Unmarshal(raw, &ref); err != nil || ref.ID == "" || !knownSystems[ref.System] {
+	if err := json.Unmarshal(raw, &ref); err != nil || ref.ID == "" || !s.known(ref.System) {
 		return record.Ref{}, fmt.Errorf("want \"system/id\" or {\"system\":..., \"id\":...}")
 	}
 	return record.Ref{System: ref.System, ID: ref.ID}, nil
+}
+
+// systemList names the accepted systems as "a, b or c".
+func (s *SignalsEndpoint) systemList() string {
+	switch n := len(s.Systems); n {
+	case 0:
+		return "a lower-case system name"
+	case 1:
+		return s.Systems[0]
+	default:
+		return strings.Join(s.Systems[:n-1], ", ") + " or " + s.Systems[n-1]
+	}
 }

@@ -29,7 +29,7 @@ import (
 const testSecret = "whsec_test"
 
 // hmacVerifier is a minimal vendor: X-Sig = hex HMAC-SHA256(body); the body
-// is {"id","object_id","customer"}.
+// is {"id","object_id","customer"}; events are ordered by customer.
 type hmacVerifier struct{}
 
 func (hmacVerifier) Verify(r *http.Request, body []byte, now time.Time) ([]record.Event, error) {
@@ -48,7 +48,13 @@ func (hmacVerifier) Verify(r *http.Request, body []byte, now time.Time) ([]recor
 		return nil, fmt.Errorf("%w: %v", record.ErrMalformed, err)
 	}
 	obj, _ := json.Marshal(map[string]string{"customer": in.Customer})
-	return []record.Event{{System: "stripe", ID: in.ID, Type: "invoice.payment_failed", ObjectType: "invoice", ObjectID: in.ObjectID, Object: obj, Occurred: now}}, nil
+	ev := record.Event{System: "stripe", ID: in.ID, Type: "invoice.payment_failed", ObjectType: "invoice", ObjectID: in.ObjectID, Object: obj, Occurred: now}
+	if in.Customer != "" {
+		// The verifier, not the receiver, knows where the payload names
+		// its customer.
+		ev.OrderKey = record.CustomerOrderKey(in.Customer)
+	}
+	return []record.Event{ev}, nil
 }
 
 func sign(body string) string {
