@@ -241,6 +241,14 @@ func targetReason(metric, noStartMRR, noStartCustomers string) string {
 		return "no account that started in the period has been onboarded"
 	case "logins_per_week", "features_used":
 		return "no usage signals received"
+	case scoring.KPIUpsellRate, scoring.KPICrossSellRate:
+		return noStartCustomers
+	case scoring.KPIFirstLoginRate:
+		return "no account started in the period with login signals to judge"
+	case scoring.KPIHealthScore, scoring.KPIHealthyShare:
+		return "no scored account with MRR on the as-of day"
+	case scoring.KPIChurnSignalDetection:
+		return "no backtest yet: run `healthsync backtest` (or `backtest --live`)"
 	}
 	return "unknown KPI"
 }

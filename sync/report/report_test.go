@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/healthsync/healthsync/scoring"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -196,3 +197,13 @@ func TestAtRiskOrder(t *testing.T) {
 }
 
 func ptr(v float64) *float64 { return &v }
+
+// TestEveryKPIHasAReason: a target that cannot be judged says why, for
+// every KPI scoring knows (none falls back to "unknown KPI").
+func TestEveryKPIHasAReason(t *testing.T) {
+	for _, k := range scoring.TargetMetrics {
+		if r := targetReason(k, "start", "customers"); r == "" || r == "unknown KPI" {
+			t.Errorf("%s: reason %q", k, r)
+		}
+	}
+}
