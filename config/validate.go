@@ -163,7 +163,6 @@ var (
 	matchKinds  = []string{MatchBillingMetadata, MatchCRMField, MatchEmailDomain}
 	notifyFmts  = []string{FormatStandard, FormatSlack}
 	logFormats  = []string{"json", "console"}
-	crmKinds    = []string{KindSalesforce, KindHubSpot}
 	allKinds    = []string{KindSalesforce, KindHubSpot, KindStripe, KindChargebee}
 	sfFlows     = []string{FlowClientCredentials, FlowJWTBearer, FlowRefreshToken}
 	knownValues = map[string]bool{}
