@@ -12,7 +12,8 @@ import (
 // recordIndex maps billing customers to their subscriptions and invoices and
 // CRM accounts to their deals, so the webhook path can re-score one account
 // by reading only its records. It is rebuilt by every full reconcile and
-// extended by every fetched object; guarded by Engine.mu.
+// extended by every fetched object. Its maps are guarded by Engine.mu, its
+// task times by tasksMu (see the Engine's concurrency contract).
 type recordIndex struct {
 	subs     map[string][]string // customer key -> subscription IDs
 	invoices map[string][]string // customer key -> invoice IDs
@@ -39,8 +40,8 @@ func (ix *recordIndex) lastTasks(account string) map[string]time.Time {
 
 func (ix *recordIndex) setTaskTimes(t map[string]map[string]time.Time) {
 	ix.tasksMu.Lock()
+	defer ix.tasksMu.Unlock()
 	ix.taskTimes = t
-	ix.tasksMu.Unlock()
 }
 
 // setLinks indexes the links of a full reconcile.

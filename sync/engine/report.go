@@ -33,9 +33,7 @@ func (e *Engine) Report(ctx context.Context, o ReportOptions) (*report.Report, *
 	if _, _, err := report.ResolvePeriod(asOf, e.score.Location, o.From, o.To); err != nil {
 		return nil, nil, err
 	}
-	e.mu.Lock()
-	rec, err := e.Reconcile(ctx, asOf, false, nil)
-	e.mu.Unlock()
+	rec, err := e.reconcileFull(ctx, asOf)
 	if err != nil {
 		return nil, nil, err
 	}
