@@ -26,7 +26,7 @@ type History struct {
 func (e *Engine) Histories(ctx context.Context, asOf, signalsSince, scoresSince time.Time) ([]History, error) {
 	rec, err := e.reconcileFull(ctx, asOf)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reconciling: %w", err)
 	}
 	w, err := e.load(asOf)
 	if err != nil {

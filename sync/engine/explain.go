@@ -47,7 +47,7 @@ func (e *Engine) Explain(ctx context.Context, id string) (*Explanation, error) {
 	// Scored with the full MRR ledger kept for every month.
 	rec, err := e.reconcileTargeted(ctx, e.now(), map[string]bool{key: true}, true)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("re-scoring: %w", err)
 	}
 	s, ok := rec.Account(key)
 	if !ok {

@@ -80,7 +80,7 @@ func (e *Engine) load(asOf time.Time) (*world, error) {
 		if c.IsCRM() {
 			as, err := e.st.Accounts(name)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("reading accounts of %s: %w", name, err)
 			}
 			live := as[:0]
 			for _, a := range as {
@@ -91,7 +91,7 @@ func (e *Engine) load(asOf time.Time) (*world, error) {
 			w.accounts[name] = live
 			ds, err := e.st.Deals(name)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("reading deals of %s: %w", name, err)
 			}
 			for _, d := range ds {
 				if !d.Deleted && d.AccountID != "" {
@@ -103,7 +103,7 @@ func (e *Engine) load(asOf time.Time) (*world, error) {
 		}
 		cs, err := e.st.Customers(name)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reading customers of %s: %w", name, err)
 		}
 		for _, cu := range cs {
 			if cu.Deleted {
@@ -115,7 +115,7 @@ func (e *Engine) load(asOf time.Time) (*world, error) {
 		}
 		ss, err := e.st.Subscriptions(name)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reading subscriptions of %s: %w", name, err)
 		}
 		for _, s := range ss {
 			if !s.Deleted {
@@ -125,7 +125,7 @@ func (e *Engine) load(asOf time.Time) (*world, error) {
 		}
 		is, err := e.st.Invoices(name)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reading invoices of %s: %w", name, err)
 		}
 		for _, in := range is {
 			if !in.Deleted {
@@ -136,7 +136,7 @@ func (e *Engine) load(asOf time.Time) (*world, error) {
 	}
 	sig, err := e.st.AllSignals(asOf.AddDate(-1, 0, 0))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading signals: %w", err)
 	}
 	w.signals = sig
 	return w, nil
@@ -312,7 +312,7 @@ func (e *Engine) scoreLocked(ctx context.Context, rec *Reconciled, w *world, lin
 		}
 	}
 	if err := e.scoreAll(ctx, jobs, inputs, rec.AsOf); err != nil {
-		return err
+		return fmt.Errorf("scoring: %w", err)
 	}
 	for _, s := range jobs {
 		rec.Accounts = append(rec.Accounts, s)
@@ -555,7 +555,7 @@ func (e *Engine) lastTaskTimes() (map[string]map[string]time.Time, error) {
 	out := map[string]map[string]time.Time{}
 	tasks, err := e.st.OpenTasks()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading open tasks: %w", err)
 	}
 	for _, t := range tasks {
 		if out[t.AccountKey] == nil {

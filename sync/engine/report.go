@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"time"
 
@@ -35,7 +36,7 @@ func (e *Engine) Report(ctx context.Context, o ReportOptions) (*report.Report, *
 	}
 	rec, err := e.reconcileFull(ctx, asOf)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("reconciling: %w", err)
 	}
 	r, err := e.BuildReport(rec, o)
 	if err != nil {
