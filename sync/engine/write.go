@@ -163,7 +163,9 @@ func (e *Engine) applyDrops(drops []PendingDrop) error {
 // the given account IDs when ids is non-nil), then creates and closes the
 // plan's tasks. One bad record never blocks its batch; a failed call keeps
 // its writes pending with back-off. Each of the plan's writes that is not
-// attempted is counted as skipped with its reason (see WriteReport).
+// attempted is counted as skipped with its reason (see WriteReport). Write
+// makes vendor calls and so takes no state lock; each batch takes the
+// writer lock.
 func (e *Engine) Write(ctx context.Context, p *Plan, ids map[string]bool) (*WriteReport, error) {
 	rep := &WriteReport{ByConnector: map[string]int{}}
 	var errs firstErrors
