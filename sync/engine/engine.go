@@ -114,6 +114,13 @@ type Options struct {
 //   - idxp is atomic because the write pass loads it without mu to record
 //     task times; it is stored only under mu.
 //
+// Write passes run outside mu and may overlap (a sync's and a webhook's,
+// or two webhooks' for one account fed by two billing customers). Each
+// drains the pending writes it found due before taking wmu, so both may
+// send the same values: idempotent field updates costing a call, counted
+// as written by each. Tasks stay exactly-once: createTaskBatch re-checks
+// the store under wmu.
+//
 // Fields set by New and never written after (cfg, st, conns, byName, pub,
 // log, now, rules, score, hooks) are read by any goroutine without a lock.
 type Engine struct {
