@@ -1,7 +1,8 @@
 // Package config is the YAML schema ops admins write: strict decoding,
 // ${VAR} expansion, defaults, and validation that reports every problem at
 // once as FILE:LINE:COL: key.path: message. Credentials are Secret values that
-// redact themselves. It is a leaf package.
+// redact themselves. Of this module it imports only scoring, whose settings
+// and task rules the scoring and tasks sections hold.
 //
 // Load(path) reads a file with the process environment; Parse(name, data,
 // env) does the same for bytes and a given environment. Both return a

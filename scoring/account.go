@@ -122,8 +122,24 @@ func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *Compiled
 	}
 	conv := newConverter(in.Currency, in.FX)
 	calc := newMRRCalc(in.Subscriptions, in.Invoices, &s.Metrics, conv, MonthIn(asOf, s.Location).StartIn(s.Location))
+	instants, everMRR := scoreMRR(&res, in, calc, asOf, s)
 
-	// MRR series.
+	// Signals of the metrics scoring reads, indexed once.
+	sx := signalPool.Get().(*signalIndex)
+	defer signalPool.Put(sx)
+	sx.build(in.Signals, signalNames(s))
+
+	dv, f := derive(&res, in, sx, asOf, s)
+	scoreLifecycle(&res, in, sx, &dv, &f, instants, everMRR, asOf, s, conv)
+	scoreTasks(&res, in, &dv, &f, asOf, s, rules)
+	return res
+}
+
+// scoreMRR fills res's MRR series (Months, PrevMRR, MRR, ARR), its ledger
+// (the current month's, every month's with in.Explain) and a problem per
+// line left out for a missing FX rate. It returns the month-end instants of
+// the series (the last is asOf) and whether the account ever had MRR.
+func scoreMRR(res *AccountResult, in *AccountInput, calc *mrrCalc, asOf time.Time, s *Settings) (instants []time.Time, everMRR bool) {
 	h := s.Metrics.HistoryMonths
 	if h < 1 {
 		h = 1
@@ -131,7 +147,7 @@ func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *Compiled
 	cur := MonthIn(asOf, s.Location)
 	first := cur - Month(h) + 1
 	res.Months = make([]MonthMRR, h)
-	instants := make([]time.Time, h+1)
+	instants = make([]time.Time, h+1)
 	for i := range instants {
 		instants[i] = (first + Month(i) - 1).LastInstantIn(s.Location)
 	}
@@ -169,41 +185,48 @@ func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *Compiled
 	}
 	res.MRR = res.Months[h-1].MRR
 	res.ARR = 12 * res.MRR
-	everMRR := hadMRR || res.MRR > 0
 	for _, l := range res.Ledger[len(res.Ledger)-1].Lines {
 		if l.Kind == LedgerExcluded && strings.HasPrefix(l.Detail, "no FX rate") {
 			res.Problems = append(res.Problems, l.Detail)
 		}
 	}
+	return instants, hadMRR || res.MRR > 0
+}
 
-	// Signals of the metrics scoring reads, indexed once.
-	sx := signalPool.Get().(*signalIndex)
-	defer signalPool.Put(sx)
-	sx.build(in.Signals, signalNames(s))
+// accountFacts are the counts the derived values, the phase and the task
+// rules share.
+type accountFacts struct {
+	start              time.Time // the earliest subscription start (zero: none)
+	daysSinceStart     int       // -1 without a start
+	failed30, failed90 int       // failed payments in the last 30 and 90 days
+	openDeals          int
+	openUpsell         bool // an open deal of an upsell type
+}
 
-	// Derived values.
-	dv := derivedValues{daysToRenewal: math.NaN(), mrrTrend: math.NaN(), daysSinceStart: math.NaN(), planUsage: math.NaN(), failed90: math.NaN()}
-	var start time.Time
+// derive computes the derived values health measures can read (NaN where
+// unknown) and the account's facts; it sets res.Start and
+// res.DaysToRenewal.
+func derive(res *AccountResult, in *AccountInput, sx *signalIndex, asOf time.Time, s *Settings) (dv derivedValues, f accountFacts) {
+	dv = derivedValues{daysToRenewal: math.NaN(), mrrTrend: math.NaN(), daysSinceStart: math.NaN(), planUsage: math.NaN(), failed90: math.NaN()}
 	for i := range in.Subscriptions {
 		sub := &in.Subscriptions[i]
 		if sub.Deleted || sub.Status == record.StatusIncomplete || sub.Status == record.StatusIncompleteExpired {
 			continue
 		}
-		if st := subStart(sub); !st.IsZero() && (start.IsZero() || st.Before(start)) {
-			start = st
+		if st := subStart(sub); !st.IsZero() && (f.start.IsZero() || st.Before(f.start)) {
+			f.start = st
 		}
 	}
-	res.Start = start
-	daysSinceStart := -1
-	if !start.IsZero() && !asOf.Before(start) {
-		daysSinceStart = int(asOf.Sub(start) / day)
-		dv.daysSinceStart = float64(daysSinceStart)
+	res.Start = f.start
+	f.daysSinceStart = -1
+	if !f.start.IsZero() && !asOf.Before(f.start) {
+		f.daysSinceStart = int(asOf.Sub(f.start) / day)
+		dv.daysSinceStart = float64(f.daysSinceStart)
 	}
 	if renewal, ok := renewalDate(in, asOf, &s.Lifecycle, &s.Metrics); ok {
 		res.DaysToRenewal = int(renewal.Sub(asOf) / day)
 		dv.daysToRenewal = float64(res.DaysToRenewal)
 	}
-	failed30, failed90 := 0, 0
 	open := 0
 	for i := range in.Invoices {
 		inv := &in.Invoices[i]
@@ -213,10 +236,10 @@ func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *Compiled
 		age := asOf.Sub(inv.Created)
 		if inv.PaymentFailed && age >= 0 {
 			if age <= 90*day {
-				failed90++
+				f.failed90++
 			}
 			if age <= 30*day {
-				failed30++
+				f.failed30++
 			}
 		}
 		if inv.Status == record.InvoiceOpen && !inv.DueDate.IsZero() && inv.DueDate.Before(asOf) {
@@ -224,30 +247,29 @@ func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *Compiled
 		}
 	}
 	if len(in.Subscriptions) > 0 || len(in.Invoices) > 0 {
-		dv.failed90 = float64(failed90)
+		dv.failed90 = float64(f.failed90)
 		dv.openInvoices = float64(open)
 	} else {
 		dv.openInvoices = math.NaN()
 	}
-	if h > 3 {
+	if h := len(res.Months); h > 3 {
 		if base := res.Months[h-4].MRR; base > 0 {
 			dv.mrrTrend = float64(res.MRR-base) / float64(base)
 		}
 	}
-	openDeals, openUpsell := 0, false
 	for i := range in.Deals {
 		d := &in.Deals[i]
 		if d.Deleted || d.IsClosed {
 			continue
 		}
-		openDeals++
+		f.openDeals++
 		for _, t := range s.Lifecycle.Expansion.UpsellDealTypes {
 			if strings.EqualFold(t, d.Type) {
-				openUpsell = true
+				f.openUpsell = true
 			}
 		}
 	}
-	dv.openDeals = float64(openDeals)
+	dv.openDeals = float64(f.openDeals)
 	var limit int64
 	for i := range in.Subscriptions {
 		sub := &in.Subscriptions[i]
@@ -263,28 +285,33 @@ func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *Compiled
 			dv.planUsage = u / float64(limit)
 		}
 	}
+	return dv, f
+}
 
-	// Health, touch, onboarding, phase.
-	res.Health = scoreHealth(&s.Health, in, sx, &dv, asOf)
+// scoreLifecycle fills res's health, touch model, onboarding, phase and
+// inactive treatment, and the usage figures for KPIs; instants are the
+// MRR series' month ends (product series).
+func scoreLifecycle(res *AccountResult, in *AccountInput, sx *signalIndex, dv *derivedValues, f *accountFacts, instants []time.Time, everMRR bool, asOf time.Time, s *Settings, conv *converter) {
+	res.Health = scoreHealth(&s.Health, in, sx, dv, asOf)
 	arrMajor := float64(res.ARR) / pow10[MinorUnitExponent(in.Currency)]
 	res.TouchBase, res.Touch = TouchFor(arrMajor, in.PreviousTouch, res.Health.Band, &s.Touch)
 	if !in.OnboardedAt.IsZero() {
 		res.Onboarded, res.OnboardedAt = true, in.OnboardedAt
-	} else if !start.IsZero() {
+	} else if !f.start.IsZero() {
 		var scratch []record.Signal
-		if at, ok := onboardedAt(in.Signals, start, s.Lifecycle.Onboarded, &scratch); ok && !at.After(asOf) {
+		if at, ok := onboardedAt(in.Signals, f.start, s.Lifecycle.Onboarded, &scratch); ok && !at.After(asOf) {
 			res.Onboarded, res.OnboardedAt = true, at
 		}
 	}
-	if res.Onboarded && !start.IsZero() {
-		res.TimeToValueDays = math.Max(0, res.OnboardedAt.Sub(start).Hours()/24)
+	if res.Onboarded && !f.start.IsZero() {
+		res.TimeToValueDays = math.Max(0, res.OnboardedAt.Sub(f.start).Hours()/24)
 	}
-	onboardingDays := daysSinceStart
-	if start.IsZero() {
+	onboardingDays := f.daysSinceStart
+	if f.start.IsZero() {
 		onboardingDays = 0
 	}
 	res.Phase = phaseFor(&s.Lifecycle, res.MRR, everMRR, res.Onboarded, onboardingDays, res.DaysToRenewal,
-		res.Health.Band, zeroNaN(dv.planUsage), openUpsell)
+		res.Health.Band, zeroNaN(dv.planUsage), f.openUpsell)
 	// An account that is not a live customer keeps the health of its
 	// treatment, gets no task, and every rule counts as cleared (its open
 	// tasks are closed).
@@ -302,9 +329,14 @@ func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *Compiled
 	res.LoginsPerWeek = minusOneNaN(sx.aggregate(sx.lookup("logins"), AggSum, 7, asOf))
 	res.FeaturesUsed = minusOneNaN(sx.aggregate(sx.lookup("features_used"), AggLast, 30, asOf))
 	res.Segments = segmentValues(&in.Account, s.Segments)
-	res.FirstLogin, res.Products = sx.firstLogin(start), productSeries(in, instants, &s.Metrics, conv)
+	res.FirstLogin, res.Products = sx.firstLogin(f.start), productSeries(in, instants, &s.Metrics, conv)
 
-	// Task rules.
+}
+
+// scoreTasks evaluates the task rules: an inactive account clears every
+// rule; otherwise the rules' intents and cleared rules are set, and a
+// failing rule is a problem.
+func scoreTasks(res *AccountResult, in *AccountInput, dv *derivedValues, f *accountFacts, asOf time.Time, s *Settings, rules *CompiledRules) {
 	if res.Health.Inactive != "" {
 		res.ClearedRules = rules.names()
 	} else if rules != nil && len(rules.rules) > 0 {
@@ -314,11 +346,11 @@ func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *Compiled
 			Score: res.Health.Score, PreviousScore: res.Health.PreviousScore, ScoreChange: res.Health.Trend,
 			TrendDays: s.Health.TrendDays, Band: res.Health.Band, Override: res.Health.Override,
 			Reasons: res.Health.Reasons, Missing: res.Health.Missing,
-			MRR: float64(res.MRR) / pow10[MinorUnitExponent(in.Currency)], ARR: arrMajor,
-			Touch: res.Touch, Phase: res.Phase, Onboarded: res.Onboarded, DaysSinceStart: daysSinceStart,
-			MonthsSinceStart: monthsBetween(start, asOf), DaysToRenewal: res.DaysToRenewal,
-			FailedPayments30d: failed30, FailedPayments90d: failed90, PlanUsage: zeroNaN(dv.planUsage),
-			OpenDeals: openDeals, OpenUpsell: openUpsell,
+			MRR: float64(res.MRR) / pow10[MinorUnitExponent(in.Currency)], ARR: float64(res.ARR) / pow10[MinorUnitExponent(in.Currency)],
+			Touch: res.Touch, Phase: res.Phase, Onboarded: res.Onboarded, DaysSinceStart: f.daysSinceStart,
+			MonthsSinceStart: monthsBetween(f.start, asOf), DaysToRenewal: res.DaysToRenewal,
+			FailedPayments30d: f.failed30, FailedPayments90d: f.failed90, PlanUsage: zeroNaN(dv.planUsage),
+			OpenDeals: f.openDeals, OpenUpsell: f.openUpsell,
 		}
 		if env.Account.Fields == nil {
 			env.Account.Fields = map[string]any{}
@@ -340,7 +372,6 @@ func scoreAccount(in *AccountInput, asOf time.Time, s *Settings, rules *Compiled
 			res.Problems = append(res.Problems, e.Error())
 		}
 	}
-	return res
 }
 
 var signalPool = sync.Pool{New: func() any { return new(signalIndex) }}

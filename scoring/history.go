@@ -17,11 +17,9 @@ const avgMonthDays = 365.0 / 12
 // histLine is an invoice line prepared for history: its service period and
 // its monthly amount in reporting minor units.
 type histLine struct {
-	sub     int // index into the subscriptions, -1 when unknown
-	from    time.Time
-	to      time.Time
-	fromN   int64 // from and to as Unix nanoseconds
-	toN     int64
+	sub     int   // index into the subscriptions, -1 when unknown
+	fromN   int64 // service period start, Unix nanoseconds
+	toN     int64 // service period end, Unix nanoseconds
 	monthly float64
 	line    *record.InvoiceLine
 	inv     *record.Invoice

@@ -96,12 +96,6 @@ func ItemAmount(it *record.Item, q int64) int64 {
 	return total
 }
 
-// subWindow is a subscription's counting window [from, to) with the reason
-// counting stops; to is zero when open-ended.
-type subWindow struct {
-	from, to time.Time
-}
-
 // countingEnd returns when a subscription stops counting under the rules
 // (zero: it does not end). A subscription canceled at period end stops at
 // the period end with the period_end rule, or when the cancellation was

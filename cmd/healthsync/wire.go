@@ -25,22 +25,22 @@ var (
 	_ engine.Writer      = (*salesforce.Client)(nil)
 	_ engine.TaskWriter  = (*salesforce.Client)(nil)
 	_ engine.Preflighter = (*salesforce.Client)(nil)
-	_ engine.Verifier    = (*salesforce.Verifier)(nil)
+	_ webhook.Verifier   = (*salesforce.Verifier)(nil)
 
 	_ engine.Source      = (*hubspot.Client)(nil)
 	_ engine.Fetcher     = (*hubspot.Client)(nil)
 	_ engine.Writer      = (*hubspot.Client)(nil)
 	_ engine.TaskWriter  = (*hubspot.Client)(nil)
 	_ engine.Preflighter = (*hubspot.Client)(nil)
-	_ engine.Verifier    = (*hubspot.Verifier)(nil)
+	_ webhook.Verifier   = (*hubspot.Verifier)(nil)
 
-	_ engine.Source   = (*stripe.Client)(nil)
-	_ engine.Fetcher  = (*stripe.Client)(nil)
-	_ engine.Verifier = (*stripe.Verifier)(nil)
+	_ engine.Source    = (*stripe.Client)(nil)
+	_ engine.Fetcher   = (*stripe.Client)(nil)
+	_ webhook.Verifier = (*stripe.Verifier)(nil)
 
-	_ engine.Source   = (*chargebee.Client)(nil)
-	_ engine.Fetcher  = (*chargebee.Client)(nil)
-	_ engine.Verifier = (*chargebee.Verifier)(nil)
+	_ engine.Source    = (*chargebee.Client)(nil)
+	_ engine.Fetcher   = (*chargebee.Client)(nil)
+	_ webhook.Verifier = (*chargebee.Verifier)(nil)
 )
 
 // wired is every connector built from the configuration.

@@ -68,7 +68,6 @@ type Client struct {
 	page    int
 	overlap time.Duration
 	ttl     time.Duration
-	verify  *Verifier
 
 	catMu   sync.Mutex
 	prices  map[string]itemPrice
@@ -139,7 +138,6 @@ func New(cfg config.Connector, opts Options) (*Client, error) {
 		page:    opts.PageSize,
 		overlap: opts.Overlap,
 		ttl:     opts.CatalogTTL,
-		verify:  NewVerifier(cfg.Webhook),
 	}, nil
 }
 

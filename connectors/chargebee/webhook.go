@@ -33,11 +33,6 @@ func NewVerifier(w config.Webhook) *Verifier {
 	return v
 }
 
-// Verify uses the connector's webhook settings (see Verifier.Verify).
-func (c *Client) Verify(r *http.Request, body []byte, now time.Time) ([]record.Event, error) {
-	return c.verify.Verify(r, body, now)
-}
-
 // webhookEvent is the event object Chargebee POSTs (docs: "Events").
 type webhookEvent struct {
 	ID         string                     `json:"id"`

@@ -64,7 +64,7 @@ func TestVerifyWebhook(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			verify := w.client.Verify
+			verify := chargebee.NewVerifier(w.cfg.Webhook).Verify
 			if tc.verifier != nil {
 				verify = tc.verifier.Verify
 			}

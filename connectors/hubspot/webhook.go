@@ -48,15 +48,6 @@ func NewVerifier(w config.Webhook, registeredURL string) (*Verifier, error) {
 // Verifier returns the webhook verifier of the client's configuration.
 func (c *Client) Verifier() (*Verifier, error) { return NewVerifier(c.cfg.Webhook, c.opts.WebhookURL) }
 
-// Verify implements the engine's Verifier for the client's configuration.
-func (c *Client) Verify(r *http.Request, body []byte, now time.Time) ([]record.Event, error) {
-	v, err := c.Verifier()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", record.ErrUnauthenticated, err)
-	}
-	return v.Verify(r, body, now)
-}
-
 // uriDecodes are the percent-encodings HubSpot decodes in the request URI
 // before signing (developers.hubspot.com "Validating requests", v3).
 var uriDecodes = strings.NewReplacer(

@@ -12,6 +12,4 @@ var (
 	_ engine.Writer      = (*salesforce.Client)(nil)
 	_ engine.TaskWriter  = (*salesforce.Client)(nil)
 	_ engine.Preflighter = (*salesforce.Client)(nil)
-	_ engine.Verifier    = (*salesforce.Client)(nil)
-	_ engine.Verifier    = (*salesforce.Verifier)(nil)
 )

@@ -23,13 +23,6 @@ type Verifier struct {
 // NewVerifier returns a Verifier for the org (15 or 18 characters).
 func NewVerifier(orgID string) *Verifier { return &Verifier{orgID: orgID} }
 
-// Verify parses an Outbound Message and returns one event per Notification:
-// ID the notification Id (Salesforce resends the same Id until acknowledged),
-// ObjectType the sObject type, ObjectID its Id, Fields the sent fields.
-func (c *Client) Verify(r *http.Request, body []byte, now time.Time) ([]record.Event, error) {
-	return NewVerifier(c.cfg.OrganizationID).Verify(r, body, now)
-}
-
 type soapEnvelope struct {
 	Body struct {
 		Notifications *struct {

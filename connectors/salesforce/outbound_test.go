@@ -68,8 +68,7 @@ func TestVerifyFakeOutboundMessage(t *testing.T) {
 	e := newEnv(t, salesforcetest.Options{})
 	id := e.mustInsert("Account", map[string]any{"Name": "Acme <Labs>", "Industry": "Technology"})
 	body := e.fake.OutboundMessage("Account", id)
-	c := e.client(salesforce.Options{})
-	evs, err := c.Verify(httptest.NewRequest("POST", "/", nil), body, e.clock.Now())
+	evs, err := salesforce.NewVerifier(e.fake.OrgID()).Verify(httptest.NewRequest("POST", "/", nil), body, e.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -285,7 +285,7 @@ func (c *Client) pullTasks(ctx context.Context, yield func(*record.Batch, error)
 		for _, raw := range qr.Records {
 			r, err := decodeRow(raw)
 			if err != nil {
-				yield(nil, fmt.Errorf("Task: %w", err))
+				yield(nil, fmt.Errorf("decoding task: %w", err))
 				return
 			}
 			if t, ok := toTask(r); ok {

@@ -69,7 +69,6 @@ type Client struct {
 	log      zerolog.Logger
 	now      func() time.Time
 	pageSize int
-	verifier *Verifier
 
 	mu       sync.Mutex
 	observed time.Time // the last observation time handed out
@@ -111,23 +110,11 @@ func New(cfg config.Connector, opts Options) (*Client, error) {
 		http: httpclient.New(ho), log: opts.Logger.With().Str("connector", cfg.Name).Logger(),
 		now: opts.Now, pageSize: opts.PageSize,
 	}
-	if len(cfg.Webhook.Secrets) > 0 {
-		c.verifier = NewVerifier(cfg.Webhook)
-	}
 	return c, nil
 }
 
 // Stats returns the outbound client's counters.
 func (c *Client) Stats() httpclient.Stats { return c.http.Stats() }
-
-// Verify authenticates a webhook with the connector's webhook secrets; see
-// Verifier.Verify.
-func (c *Client) Verify(r *http.Request, body []byte, now time.Time) ([]record.Event, error) {
-	if c.verifier == nil {
-		return nil, fmt.Errorf("no webhook secrets configured: %w", record.ErrUnauthenticated)
-	}
-	return c.verifier.Verify(r, body, now)
-}
 
 // apiErrorBody is Stripe's error JSON (spec3.json components.schemas.error).
 type apiErrorBody struct {

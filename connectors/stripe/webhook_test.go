@@ -108,21 +108,16 @@ func TestVerifyCustomTolerance(t *testing.T) {
 }
 
 // TestDeliveredWebhooksVerify posts the fake's events to an endpoint as
-// Stripe does and verifies each with the client's Verify.
+// Stripe does and verifies each with the connector's Verifier.
 func TestDeliveredWebhooksVerify(t *testing.T) {
 	srv := stripetest.NewServer(stripetest.Options{APIKey: testKey, Now: t0})
 	defer srv.Close()
-	c, err := New(config.Connector{Kind: config.KindStripe, BaseURL: srv.URL,
-		Auth:    config.Auth{APIKey: config.NewSecret(testKey)},
-		Webhook: config.Webhook{Secrets: []config.Secret{config.NewSecret("whsec_demo")}}}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := NewVerifier(config.Webhook{Secrets: []config.Secret{config.NewSecret("whsec_demo")}})
 	var got []record.Event
 	var failures []error
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
-		evs, err := c.Verify(r, body, srv.Now())
+		evs, err := v.Verify(r, body, srv.Now())
 		if err != nil {
 			failures = append(failures, err)
 			http.Error(w, "unauthorized", http.StatusUnauthorized)

@@ -74,13 +74,6 @@ func (w *World) LoadChargebee(s *chargebeetest.Server) error {
 	return nil
 }
 
-func unixOr0(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.Unix()
-}
-
 // chargebeeSub is the subscription as Chargebee shows it at Options.Now.
 func (w *World) chargebeeSub(sb *sub) chargebeetest.Subscription {
 	now := w.now

@@ -24,11 +24,9 @@ type History struct {
 // deals, the months the store recorded, and the score history since
 // scoresSince. It reads the store only.
 func (e *Engine) Histories(ctx context.Context, asOf, signalsSince, scoresSince time.Time) ([]History, error) {
-	e.mu.Lock()
-	rec, err := e.Reconcile(ctx, asOf, false, nil)
-	e.mu.Unlock()
+	rec, err := e.reconcileFull(ctx, asOf)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reconciling: %w", err)
 	}
 	w, err := e.load(asOf)
 	if err != nil {
@@ -39,7 +37,7 @@ func (e *Engine) Histories(ctx context.Context, asOf, signalsSince, scoresSince 
 	}
 	out := make([]History, 0, len(rec.Accounts))
 	for _, s := range rec.Accounts {
-		if err := ctx.Err(); err != nil {
+		if err := waitCtx(ctx, "gathering histories"); err != nil {
 			return nil, err
 		}
 		key := s.Account.Key()
@@ -51,8 +49,10 @@ func (e *Engine) Histories(ctx context.Context, asOf, signalsSince, scoresSince 
 			in.Signals = append(in.Signals, w.signals[ck]...)
 		}
 		if s.Previous != nil {
-			var d snapshotDetail
-			json.Unmarshal(s.Previous.Detail, &d)
+			d, err := decodeDetail(s.Previous.Detail)
+			if err != nil {
+				return nil, fmt.Errorf("reading the score snapshot of %s: %w", key, err)
+			}
 			in.Recorded = recordedMonths(d.Months, scoring.MonthIn(asOf, e.score.Location))
 		}
 		h := History{Input: in}

@@ -81,6 +81,51 @@ type Options struct {
 }
 
 // Engine runs pulls, reconciles and write-back.
+//
+// # Concurrency
+//
+// One Engine serves several goroutines at once: the scheduler's passes
+// (Sync, Pull), the webhook workers (Process) and the daemon's API and CLI
+// commands (Report, Explain, PlanOnly, Apply, Histories). The contract:
+//
+//   - No vendor network call is made while holding the state lock mu.
+//     Under mu the engine reads and writes the local store only.
+//   - A public entry point takes mu at most once, in one function, with
+//     defer. The functions that need mu held are unexported and named
+//     ...Locked (reconcileFullLocked, makePlanLocked, enqueueLocked, ...).
+//   - A goroutine holds at most one of mu, wmu and a pullMu at a time;
+//     pullsMu and recordIndex.tasksMu are leaves: nothing else is taken
+//     while holding them.
+//
+// Which lock guards what:
+//
+//   - mu, the state lock: unusable, the record index (swapping idxp and the
+//     maps it points to, task times aside), and each stage step
+//     reconcile -> plan -> enqueue, which must not interleave with another
+//     against the store's links, scores and pending writes.
+//   - wmu, the writer lock: one CRM write batch or one connector's task
+//     creation at a time. It is held across the vendor call on purpose:
+//     exactly-once task creation checks the store, creates (reading back by
+//     marker inside CreateTasks after an unknown outcome) and records under
+//     it, so two passes never create the same task. It guards no engine
+//     field.
+//   - pullMu[name]: one pull of a connector at a time (network I/O under
+//     it; a writer lock for that connector's records and cursors).
+//     pullsMu guards the pullMu map.
+//   - recordIndex.tasksMu: the index's task times, written by the write
+//     pass (under wmu) and read by reconcile (under mu).
+//   - idxp is atomic because the write pass loads it without mu to record
+//     task times; it is stored only under mu.
+//
+// Write passes run outside mu and may overlap (a sync's and a webhook's,
+// or two webhooks' for one account fed by two billing customers). Each
+// drains the pending writes it found due before taking wmu, so both may
+// send the same values: idempotent field updates costing a call, counted
+// as written by each. Tasks stay exactly-once: createTaskBatch re-checks
+// the store under wmu.
+//
+// Fields set by New and never written after (cfg, st, conns, byName, pub,
+// log, now, rules, score, hooks) are read by any goroutine without a lock.
 type Engine struct {
 	cfg    *config.Config
 	st     store.Store
@@ -91,25 +136,21 @@ type Engine struct {
 	now    func() time.Time
 	rules  *scoring.CompiledRules
 	score  scoring.Settings
-	// explain keeps the MRR ledger of every month (guarded by mu).
-	explain bool
-	// idxp locates one account's records for targeted re-scores. The
-	// pointer is swapped by a full reconcile (under mu); its maps are read
-	// under mu, its task times under their own lock (see recordIndex).
+	// idxp locates one account's records for targeted re-scores (see the
+	// contract above and recordIndex).
 	idxp atomic.Pointer[recordIndex]
 
-	// mu serialises reconcile and write passes (the webhook path takes it
-	// per account); pulls of different connectors run concurrently.
+	// mu is the state lock (see the contract above).
 	mu sync.Mutex
-	// wmu serialises CRM write calls and task creation (taken per batch,
-	// after mu when both are held), so a long write pass lets webhook
-	// writes interleave and a task is never created twice.
-	wmu     sync.Mutex
+	// wmu is the CRM writer lock (see the contract above).
+	wmu sync.Mutex
+	// pullMu holds one lock per connector, serialising its pulls; pulls of
+	// different connectors run concurrently. Guarded by pullsMu.
 	pullMu  map[string]*sync.Mutex
 	pullsMu sync.Mutex
 	// unusable holds the mapped CRM fields the last preflight found
 	// missing or read-only, by connector: plans leave them out (guarded by
-	// mu; the check itself runs before mu is taken).
+	// mu; the check itself is network I/O and runs before mu is taken).
 	unusable unusableFields
 
 	// hooks stop a pass at an exact point, as a crash would (tests only;
@@ -190,16 +231,25 @@ func (e *Engine) Connector(name string) (*Connector, bool) {
 // ErrUnknownConnector is returned for a --connector name not configured.
 var ErrUnknownConnector = errors.New("no connector of that name")
 
+// lockPull takes the pull lock of the connector called name and returns
+// its unlock.
 func (e *Engine) lockPull(name string) func() {
+	m := e.pullLock(name)
+	m.Lock()
+	return m.Unlock
+}
+
+// pullLock returns the pull lock of the connector called name, made on
+// first use.
+func (e *Engine) pullLock(name string) *sync.Mutex {
 	e.pullsMu.Lock()
+	defer e.pullsMu.Unlock()
 	m := e.pullMu[name]
 	if m == nil {
 		m = &sync.Mutex{}
 		e.pullMu[name] = m
 	}
-	e.pullsMu.Unlock()
-	m.Lock()
-	return m.Unlock
+	return m
 }
 
 func newRunID(now time.Time, kind, connector string) string {

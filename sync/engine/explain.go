@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/healthsync/healthsync/scoring"
@@ -36,32 +37,27 @@ func (e *Engine) Explain(ctx context.Context, id string) (*Explanation, error) {
 				continue
 			}
 			if _, ok, err := e.st.Account(c.Name(), id); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("reading account: %w", err)
 			} else if ok {
 				key = c.Config.Kind + "/" + id
 				break
 			}
 		}
 	}
-	e.mu.Lock()
-	rec, err := e.Reconcile(ctx, e.now(), false, map[string]bool{key: true})
-	e.mu.Unlock()
+	// Scored with the full MRR ledger kept for every month.
+	rec, err := e.reconcileTargeted(ctx, e.now(), map[string]bool{key: true}, true)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("re-scoring: %w", err)
 	}
 	s, ok := rec.Account(key)
 	if !ok {
 		return nil, ErrNoAccount
 	}
-	// Re-score with the full ledger kept for every month.
 	ex := &Explanation{Account: key, Connector: s.Connector, Name: s.Account.Name, Result: s.Result,
 		Links: []store.Link{}, Pending: []store.PendingWrite{}, Tasks: []store.CreatedTask{}}
-	if r, err := e.explainResult(ctx, key); err == nil && r != nil {
-		ex.Result = *r
-	}
 	links, err := e.st.Links()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading identity links: %w", err)
 	}
 	for _, l := range links {
 		if l.AccountKey == key {
@@ -70,7 +66,7 @@ func (e *Engine) Explain(ctx context.Context, id string) (*Explanation, error) {
 	}
 	pend, err := e.st.Pending(s.Connector)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading pending writes: %w", err)
 	}
 	for _, p := range pend {
 		if p.ID == s.Account.ID {
@@ -79,7 +75,7 @@ func (e *Engine) Explain(ctx context.Context, id string) (*Explanation, error) {
 	}
 	tasks, err := e.st.OpenTasks()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading open tasks: %w", err)
 	}
 	for _, t := range tasks {
 		if t.AccountKey == key {
@@ -92,22 +88,4 @@ func (e *Engine) Explain(ctx context.Context, id string) (*Explanation, error) {
 		ex.Gate = g
 	}
 	return ex, nil
-}
-
-// explainResult scores one account with Explain set (ledger for every
-// month).
-func (e *Engine) explainResult(ctx context.Context, key string) (*scoring.AccountResult, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.explain = true
-	defer func() { e.explain = false }()
-	rec, err := e.Reconcile(ctx, e.now(), false, map[string]bool{key: true})
-	if err != nil {
-		return nil, err
-	}
-	s, ok := rec.Account(key)
-	if !ok {
-		return nil, ErrNoAccount
-	}
-	return &s.Result, nil
 }

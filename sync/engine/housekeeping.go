@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -14,13 +15,16 @@ func (e *Engine) Housekeeping(now time.Time) error {
 		return nil
 	}
 	if _, err := e.st.PruneRuns(2000); err != nil {
-		return err
+		return fmt.Errorf("pruning runs: %w", err)
 	}
 	if _, err := e.st.PruneSignals(now.Add(-e.cfg.Signals.Retention.D())); err != nil {
-		return err
+		return fmt.Errorf("pruning signals: %w", err)
 	}
 	if _, err := e.st.SweepDedupe(now); err != nil {
-		return err
+		return fmt.Errorf("sweeping webhook dedupe IDs: %w", err)
 	}
-	return e.st.SetMetaTime("engine/housekeeping", now)
+	if err := e.st.SetMetaTime("engine/housekeeping", now); err != nil {
+		return fmt.Errorf("recording housekeeping: %w", err)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -12,7 +13,8 @@ import (
 // recordIndex maps billing customers to their subscriptions and invoices and
 // CRM accounts to their deals, so the webhook path can re-score one account
 // by reading only its records. It is rebuilt by every full reconcile and
-// extended by every fetched object; guarded by Engine.mu.
+// extended by every fetched object. Its maps are guarded by Engine.mu, its
+// task times by tasksMu (see the Engine's concurrency contract).
 type recordIndex struct {
 	subs     map[string][]string // customer key -> subscription IDs
 	invoices map[string][]string // customer key -> invoice IDs
@@ -39,8 +41,8 @@ func (ix *recordIndex) lastTasks(account string) map[string]time.Time {
 
 func (ix *recordIndex) setTaskTimes(t map[string]map[string]time.Time) {
 	ix.tasksMu.Lock()
+	defer ix.tasksMu.Unlock()
 	ix.taskTimes = t
-	ix.tasksMu.Unlock()
 }
 
 // setLinks indexes the links of a full reconcile.
@@ -146,10 +148,13 @@ func (e *Engine) loadTargeted(only map[string]bool, asOf time.Time) (*world, map
 	}
 	signals := func(key string) error {
 		sg, err := e.st.Signals(key, since)
-		if err == nil && len(sg) > 0 {
+		if err != nil {
+			return fmt.Errorf("reading signals of %s: %w", key, err)
+		}
+		if len(sg) > 0 {
 			w.signals[key] = sg
 		}
-		return err
+		return nil
 	}
 	for key := range only {
 		sys, id, _ := strings.Cut(key, "/")
@@ -159,7 +164,7 @@ func (e *Engine) loadTargeted(only map[string]bool, asOf time.Time) (*world, map
 		}
 		a, ok, err := e.st.Account(conn, id)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("reading account %s: %w", key, err)
 		}
 		if !ok || a.Deleted {
 			continue
@@ -167,7 +172,7 @@ func (e *Engine) loadTargeted(only map[string]bool, asOf time.Time) (*world, map
 		w.accounts[conn] = append(w.accounts[conn], a)
 		for _, did := range e.index().deals[key] {
 			if d, ok, err := e.st.Deal(conn, did); err != nil {
-				return nil, nil, err
+				return nil, nil, fmt.Errorf("reading deal %s: %w", did, err)
 			} else if ok && !d.Deleted {
 				w.deals[key] = append(w.deals[key], d)
 			}
@@ -183,7 +188,7 @@ func (e *Engine) loadTargeted(only map[string]bool, asOf time.Time) (*world, map
 			}
 			cu, ok, err := e.st.Customer(bconn, cid)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, fmt.Errorf("reading customer %s: %w", ck, err)
 			}
 			if !ok || cu.Deleted {
 				continue
@@ -191,14 +196,14 @@ func (e *Engine) loadTargeted(only map[string]bool, asOf time.Time) (*world, map
 			w.customers[ck], w.custConn[ck] = cu, bconn
 			for _, sid := range e.index().subs[ck] {
 				if s, ok, err := e.st.Subscription(bconn, sid); err != nil {
-					return nil, nil, err
+					return nil, nil, fmt.Errorf("reading subscription %s: %w", sid, err)
 				} else if ok && !s.Deleted {
 					w.subs[ck] = append(w.subs[ck], s)
 				}
 			}
 			for _, iid := range e.index().invoices[ck] {
 				if in, ok, err := e.st.Invoice(bconn, iid); err != nil {
-					return nil, nil, err
+					return nil, nil, fmt.Errorf("reading invoice %s: %w", iid, err)
 				} else if ok && !in.Deleted {
 					w.invoices[ck] = append(w.invoices[ck], in)
 				}

@@ -155,212 +155,324 @@ func (e *Engine) desired(s *Scored, asOf time.Time) map[string]any {
 // healthKeys are the value keys of the health score.
 var healthKeys = []string{config.FieldHealthScore, config.FieldBand, config.FieldTrend, config.FieldReasons}
 
-// MakePlan computes the write plan from a reconcile, the values last
-// written and the values read back from the CRM. It makes no API call.
-func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
-	p := &Plan{AsOf: rec.AsOf, Calls: map[string]int{}, Writes: []RecordWrite{}, Creates: []TaskCreate{}, Closes: []TaskClose{}}
-	written := map[string]map[store.WriteKey]map[string]store.WrittenValue{}
+// planMode says how many accounts a plan covers, which decides how it
+// reads the values last written.
+type planMode int
+
+const (
+	// planAll plans a full reconcile: each CRM connector's written values
+	// are read at once.
+	planAll planMode = iota
+	// planTargeted plans the few accounts of a targeted re-score (the
+	// webhook path): only their written values are read.
+	planTargeted
+)
+
+// planState is what a plan compares the scores with, read from the store.
+type planState struct {
+	// written is the values healthsync last wrote: connector -> record ->
+	// field -> value.
+	written map[string]map[store.WriteKey]map[string]store.WrittenValue
 	// pending holds the pending writes: the fields they would still send,
 	// and values sent to the CRM whose success was never recorded (a crash
-	// between the call and recording).
-	pending := map[string]map[store.WriteKey]store.PendingWrite{}
-	crmTasks := map[string]record.Task{} // dedupe key -> open CRM task
+	// between the call and recording). Connector -> record -> write.
+	pending map[string]map[store.WriteKey]store.PendingWrite
+	// crmTasks are the open CRM tasks carrying healthsync's marker, by
+	// dedupe key.
+	crmTasks map[string]record.Task
+	// recorded holds the dedupe keys of the planned tasks the store
+	// already knows.
+	recorded map[string]bool
+	// openByAccount are the open tasks the store knows, by account key.
+	openByAccount map[string][]store.CreatedTask
+}
+
+// makePlanLocked computes the write plan from a reconcile, the values last
+// written and the values read back from the CRM. It makes no API call. The
+// caller holds mu (unusable).
+func (e *Engine) makePlanLocked(rec *Reconciled, mode planMode) (*Plan, error) {
+	ps, err := e.readPlanState(rec, mode)
+	if err != nil {
+		return nil, err
+	}
+	return e.buildPlan(rec, ps, e.unusable), nil
+}
+
+// readPlanState reads what a plan of rec compares with.
+func (e *Engine) readPlanState(rec *Reconciled, mode planMode) (*planState, error) {
+	ps := &planState{written: map[string]map[store.WriteKey]map[string]store.WrittenValue{},
+		pending: map[string]map[store.WriteKey]store.PendingWrite{}, crmTasks: map[string]record.Task{},
+		recorded: map[string]bool{}, openByAccount: map[string][]store.CreatedTask{}}
 	for _, c := range e.conns {
 		if !c.IsCRM() {
 			continue
 		}
-		var wv map[store.WriteKey]map[string]store.WrittenValue
-		var err error
-		if len(rec.Accounts) <= 50 {
-			// A targeted plan (webhooks) reads only its accounts' values.
-			wv = map[store.WriteKey]map[string]store.WrittenValue{}
-			obj := e.cfg.WriteBack.Mapping(c.Config.Kind).Object
-			for _, s := range rec.Accounts {
-				if s.Connector != c.Name() {
-					continue
-				}
-				lw, err := e.st.LastWritten(c.Name(), obj, s.Account.ID)
-				if err != nil {
-					return nil, err
-				}
-				wv[store.WriteKey{Object: obj, ID: s.Account.ID}] = lw
-			}
-		} else if wv, err = e.st.AllWritten(c.Name()); err != nil {
-			return nil, err
+		wv, err := e.writtenValues(c, rec, mode)
+		if err != nil {
+			return nil, fmt.Errorf("reading written values: %w", err)
 		}
-		written[c.Name()] = wv
+		ps.written[c.Name()] = wv
 		pend, err := e.st.Pending(c.Name())
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reading pending writes: %w", err)
 		}
-		pending[c.Name()] = map[store.WriteKey]store.PendingWrite{}
+		ps.pending[c.Name()] = map[store.WriteKey]store.PendingWrite{}
 		for _, w := range pend {
-			pending[c.Name()][store.WriteKey{Object: w.Object, ID: w.ID}] = w
+			ps.pending[c.Name()][store.WriteKey{Object: w.Object, ID: w.ID}] = w
 		}
 		tasks, err := e.st.Tasks(c.Name())
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reading CRM tasks: %w", err)
 		}
 		for _, t := range tasks {
 			if t.DedupeKey != "" && t.Status != record.TaskCompleted {
-				crmTasks[t.DedupeKey] = t
+				ps.crmTasks[t.DedupeKey] = t
 			}
 		}
 	}
 	openTasks, err := e.st.OpenTasks()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading open tasks: %w", err)
 	}
-	openByAccount := map[string][]store.CreatedTask{}
 	for _, t := range openTasks {
-		openByAccount[t.AccountKey] = append(openByAccount[t.AccountKey], t)
+		ps.openByAccount[t.AccountKey] = append(ps.openByAccount[t.AccountKey], t)
 	}
-	wb := e.cfg.WriteBack
+	for _, s := range rec.Accounts {
+		for _, in := range s.Result.Tasks {
+			_, ok, err := e.st.TaskByKey(in.DedupeKey)
+			if err != nil {
+				return nil, fmt.Errorf("reading task %s: %w", in.DedupeKey, err)
+			}
+			ps.recorded[in.DedupeKey] = ok
+		}
+	}
+	return ps, nil
+}
+
+// writtenValues reads the values last written to c's records: all of them
+// for planAll, those of rec's accounts for planTargeted.
+func (e *Engine) writtenValues(c *Connector, rec *Reconciled, mode planMode) (map[store.WriteKey]map[string]store.WrittenValue, error) {
+	if mode == planAll {
+		return e.st.AllWritten(c.Name())
+	}
+	wv := map[store.WriteKey]map[string]store.WrittenValue{}
+	obj := e.cfg.WriteBack.Mapping(c.Config.Kind).Object
+	for _, s := range rec.Accounts {
+		if s.Connector != c.Name() {
+			continue
+		}
+		lw, err := e.st.LastWritten(c.Name(), obj, s.Account.ID)
+		if err != nil {
+			return nil, err
+		}
+		wv[store.WriteKey{Object: obj, ID: s.Account.ID}] = lw
+	}
+	return wv, nil
+}
+
+// buildPlan plans rec against ps, leaving out the unusable fields. It reads
+// nothing: the same inputs give the same plan.
+func (e *Engine) buildPlan(rec *Reconciled, ps *planState, unusable unusableFields) *Plan {
+	p := &Plan{AsOf: rec.AsOf, Calls: map[string]int{}, Writes: []RecordWrite{}, Creates: []TaskCreate{}, Closes: []TaskClose{}}
 	// Fields the preflight found unusable: reported once per connector and
 	// field, never written, and removed from earlier pending writes.
-	for _, name := range slices.Sorted(maps.Keys(e.unusable)) {
-		for _, f := range slices.Sorted(maps.Keys(e.unusable[name])) {
+	for _, name := range slices.Sorted(maps.Keys(unusable)) {
+		for _, f := range slices.Sorted(maps.Keys(unusable[name])) {
 			p.Skips = append(p.Skips, Skip{Connector: name, Field: f,
-				Reason: "mapped field " + e.unusable[name][f] + " in the CRM (preflight): not written to any record"})
+				Reason: "mapped field " + unusable[name][f] + " in the CRM (preflight): not written to any record"})
 		}
 	}
 	for _, s := range rec.Accounts {
-		m := wb.Mapping(s.Kind)
-		bad := e.unusable[s.Connector]
-		if len(bad) > 0 {
-			p.Drops = append(p.Drops, PendingDrop{Connector: s.Connector, Object: m.Object, ID: s.Account.ID, Fields: slices.Sorted(maps.Keys(bad))})
-		}
-		if g, ok := rec.Gates["*"]; ok {
-			p.Skips = append(p.Skips, Skip{s.Connector, s.Account.ID, s.Account.Name, "", "blocked: " + g})
-			p.Drops = append(p.Drops, PendingDrop{Connector: s.Connector, Object: m.Object, ID: s.Account.ID})
-			continue
-		}
-		if g, ok := rec.Gates[s.Connector]; ok {
-			p.Skips = append(p.Skips, Skip{s.Connector, s.Account.ID, s.Account.Name, "", "blocked: " + g})
-			p.Drops = append(p.Drops, PendingDrop{Connector: s.Connector, Object: m.Object, ID: s.Account.ID})
-			continue
-		}
-		if g, ok := rec.AccountGates[s.Account.Key()]; ok {
-			p.Skips = append(p.Skips, Skip{s.Connector, s.Account.ID, s.Account.Name, "", "blocked: " + g})
-			p.Drops = append(p.Drops, PendingDrop{Connector: s.Connector, Object: m.Object, ID: s.Account.ID})
-			continue
-		}
-		last := written[s.Connector][store.WriteKey{Object: m.Object, ID: s.Account.ID}]
-		pw := pending[s.Connector][store.WriteKey{Object: m.Object, ID: s.Account.ID}]
-		want := e.desired(s, rec.AsOf)
-		w := RecordWrite{Connector: s.Connector, Object: m.Object, ID: s.Account.ID, Account: s.Account.Key(), Name: s.Account.Name}
-
-		// The score moves only past the threshold or with a band change.
-		bandField, scoreField := m.Fields[config.FieldBand], m.Fields[config.FieldHealthScore]
-		lastBand, hadBand := last[bandField]
-		wantBand, writesBand := want[config.FieldBand]
-		bandChanged := writesBand && (!hadBand || !sameValue(lastBand.Value, wantBand))
-		if hadBand && bandChanged {
-			p.BandChanges++
-		}
-		if hadBand {
-			p.BandBase++
-		}
-		scoreMoved := true
-		if lw, ok := last[scoreField]; ok && !bandChanged {
-			if old, ok := toFloat(lw.Value); ok {
-				nw, _ := toFloat(want[config.FieldHealthScore])
-				scoreMoved = math.Abs(nw-old) >= wb.MinScoreChange
-			}
-		}
-		for _, key := range config.WriteBackKeys {
-			field := m.Fields[key]
-			if _, unusable := bad[field]; field == "" || unusable || key == config.FieldUpdatedAt {
-				continue
-			}
-			nv, writes := want[key]
-			writes = writes && !((key == config.FieldHealthScore || key == config.FieldTrend) && !scoreMoved)
-			_, isPending := pw.Fields[field]
-			if !writes && !isPending {
-				continue
-			}
-			lw, hasLW := last[field]
-			cur, hasCur := s.Account.Fields[field]
-			// The CRM holds a value healthsync sent but never recorded as
-			// written: it is healthsync's own, the last written value.
-			if hasCur && cur != nil && sentValue(pw, field, cur) {
-				lw, hasLW = store.WrittenValue{Value: cur, At: s.Account.Modified}, true
-			}
-			// A person's edit: the CRM holds another value than healthsync
-			// last wrote, and the record changed after that write (an older
-			// copy of the record is just not pulled again yet). It is never
-			// overwritten, neither by this plan nor by an earlier pending
-			// write of the field.
-			if hasLW && hasCur && cur != nil && !sameValue(cur, lw.Value) && s.Account.Modified.After(lw.At) && !wb.Owns(key) {
-				p.Skips = append(p.Skips, Skip{s.Connector, s.Account.ID, s.Account.Name, field,
-					fmt.Sprintf("edited in the CRM since healthsync wrote it (%v -> %v); not overwritten", lw.Value, cur)})
-				p.Drops = append(p.Drops, PendingDrop{Connector: s.Connector, Object: m.Object, ID: s.Account.ID, Fields: []string{field}})
-				continue
-			}
-			if !writes || (nv == nil && !hasLW && cur == nil) {
-				continue // not written by this plan; nothing to clear
-			}
-			switch {
-			case hasLW && sameValue(lw.Value, nv):
-				continue
-			case !hasLW && hasCur && sameValue(cur, nv):
-				continue
-			}
-			if hasLW && hasCur && !sameValue(cur, lw.Value) && !s.Account.Modified.After(lw.At) {
-				cur = lw.Value // the stored copy predates healthsync's write
-			}
-			var old any
-			if hasLW {
-				old = lw.Value
-			} else if hasCur {
-				old = cur
-			}
-			w.Changes = append(w.Changes, FieldChange{Key: key, Field: field, Old: old, New: nv})
-		}
-		if len(w.Changes) > 0 {
-			if f := m.Fields[config.FieldUpdatedAt]; f != "" && bad[f] == "" {
-				w.Changes = append(w.Changes, FieldChange{Key: config.FieldUpdatedAt, Field: f, Old: last[f].Value, New: want[config.FieldUpdatedAt]})
-			}
-			p.Writes = append(p.Writes, w)
-		}
-
-		// Tasks.
-		for _, in := range s.Result.Tasks {
-			if _, ok, err := e.st.TaskByKey(in.DedupeKey); err != nil {
-				return nil, err
-			} else if ok {
-				continue
-			}
-			if _, ok := crmTasks[in.DedupeKey]; ok {
-				continue
-			}
-			if in.OwnerID == "" {
-				in.OwnerID = s.Account.OwnerID
-			}
-			p.Creates = append(p.Creates, TaskCreate{Connector: s.Connector, Account: s.Account.Key(), Name: s.Account.Name, Intent: in})
-		}
-		if len(s.Result.ClearedRules) > 0 {
-			for _, t := range openByAccount[s.Account.Key()] {
-				if t.Connector != s.Connector {
-					continue
-				}
-				for _, rule := range s.Result.ClearedRules {
-					if t.Rule == rule {
-						p.Closes = append(p.Closes, TaskClose{Connector: s.Connector, Account: t.AccountKey, TaskID: t.TaskID, DedupeKey: t.DedupeKey, Rule: rule,
-							Reason: inactiveReason[s.Result.Health.Inactive]})
-					}
-				}
-			}
-		}
-		p.Notices = append(p.Notices, e.notices(s, rec.AsOf)...)
+		e.planAccount(p, rec, s, ps, unusable[s.Connector])
 	}
-	if max := wb.MaxBandChangeShare; max > 0 && max < 1 && p.BandBase > 0 {
-		if share := float64(p.BandChanges) / float64(p.BandBase); share > max {
-			p.NeedsConfirm = true
-			p.ConfirmReason = fmt.Sprintf("%d of %d accounts (%.0f%%) would change band, above the %.0f%% ceiling: review with `healthsync plan`, then run `healthsync apply --confirm`",
-				p.BandChanges, p.BandBase, share*100, max*100)
+	e.checkCeiling(p)
+	e.estimateCalls(p)
+	sort.Slice(p.Writes, func(i, j int) bool { return p.Writes[i].Account < p.Writes[j].Account })
+	return p
+}
+
+// planAccount adds one account's write, tasks and notices to p; bad are
+// its connector's unusable fields. A gated account gets a skip and its
+// pending write dropped instead.
+func (e *Engine) planAccount(p *Plan, rec *Reconciled, s *Scored, ps *planState, bad map[string]string) {
+	m := e.cfg.WriteBack.Mapping(s.Kind)
+	if len(bad) > 0 {
+		p.Drops = append(p.Drops, PendingDrop{Connector: s.Connector, Object: m.Object, ID: s.Account.ID, Fields: slices.Sorted(maps.Keys(bad))})
+	}
+	if g, ok := accountGate(rec, s); ok {
+		p.Skips = append(p.Skips, Skip{s.Connector, s.Account.ID, s.Account.Name, "", "blocked: " + g})
+		p.Drops = append(p.Drops, PendingDrop{Connector: s.Connector, Object: m.Object, ID: s.Account.ID})
+		return
+	}
+	k := store.WriteKey{Object: m.Object, ID: s.Account.ID}
+	if w, ok := e.planWrite(p, s, m, ps.written[s.Connector][k], ps.pending[s.Connector][k], bad, rec.AsOf); ok {
+		p.Writes = append(p.Writes, w)
+	}
+	p.Creates = append(p.Creates, planCreates(s, ps)...)
+	p.Closes = append(p.Closes, planCloses(s, ps)...)
+	p.Notices = append(p.Notices, e.notices(s, rec.AsOf)...)
+}
+
+// accountGate returns why write-back is blocked for s's account, if it is:
+// for every account, for its CRM connector, or for the account alone.
+func accountGate(rec *Reconciled, s *Scored) (string, bool) {
+	if g, ok := rec.Gates["*"]; ok {
+		return g, true
+	}
+	if g, ok := rec.Gates[s.Connector]; ok {
+		return g, true
+	}
+	g, ok := rec.AccountGates[s.Account.Key()]
+	return g, ok
+}
+
+// planWrite plans the update of one account's record from the values
+// healthsync last wrote (last) and its pending write (pw); it counts a band
+// change in p and adds skips and drops for fields a person edited.
+func (e *Engine) planWrite(p *Plan, s *Scored, m config.CRMMapping, last map[string]store.WrittenValue, pw store.PendingWrite, bad map[string]string, asOf time.Time) (RecordWrite, bool) {
+	want := e.desired(s, asOf)
+	w := RecordWrite{Connector: s.Connector, Object: m.Object, ID: s.Account.ID, Account: s.Account.Key(), Name: s.Account.Name}
+	scoreMoved := e.countBand(p, m, last, want)
+	for _, key := range config.WriteBackKeys {
+		field := m.Fields[key]
+		if _, unusable := bad[field]; field == "" || unusable || key == config.FieldUpdatedAt {
+			continue
+		}
+		nv, writes := want[key]
+		writes = writes && !((key == config.FieldHealthScore || key == config.FieldTrend) && !scoreMoved)
+		if ch, ok := planField(p, s, m, key, field, nv, writes, last, pw, e.cfg.WriteBack.Owns(key)); ok {
+			w.Changes = append(w.Changes, ch)
 		}
 	}
+	if len(w.Changes) == 0 {
+		return w, false
+	}
+	if f := m.Fields[config.FieldUpdatedAt]; f != "" && bad[f] == "" {
+		w.Changes = append(w.Changes, FieldChange{Key: config.FieldUpdatedAt, Field: f, Old: last[f].Value, New: want[config.FieldUpdatedAt]})
+	}
+	return w, true
+}
+
+// countBand counts a band change (and a band written before) in p and
+// reports whether the score may be written: it moves only past the
+// threshold or with a band change.
+func (e *Engine) countBand(p *Plan, m config.CRMMapping, last map[string]store.WrittenValue, want map[string]any) (scoreMoved bool) {
+	bandField, scoreField := m.Fields[config.FieldBand], m.Fields[config.FieldHealthScore]
+	lastBand, hadBand := last[bandField]
+	wantBand, writesBand := want[config.FieldBand]
+	bandChanged := writesBand && (!hadBand || !sameValue(lastBand.Value, wantBand))
+	if hadBand && bandChanged {
+		p.BandChanges++
+	}
+	if hadBand {
+		p.BandBase++
+	}
+	scoreMoved = true
+	if lw, ok := last[scoreField]; ok && !bandChanged {
+		if old, ok := toFloat(lw.Value); ok {
+			nw, _ := toFloat(want[config.FieldHealthScore])
+			scoreMoved = math.Abs(nw-old) >= e.cfg.WriteBack.MinScoreChange
+		}
+	}
+	return scoreMoved
+}
+
+// planField decides one field of an account's write: nv is the desired
+// value, writes whether this plan writes it, owned whether healthsync owns
+// it (overwrites a person's edit). A person's edit adds a skip and a drop
+// to p.
+func planField(p *Plan, s *Scored, m config.CRMMapping, key, field string, nv any, writes bool, last map[string]store.WrittenValue, pw store.PendingWrite, owned bool) (FieldChange, bool) {
+	if _, isPending := pw.Fields[field]; !writes && !isPending {
+		return FieldChange{}, false
+	}
+	lw, hasLW := last[field]
+	cur, hasCur := s.Account.Fields[field]
+	// The CRM holds a value healthsync sent but never recorded as
+	// written: it is healthsync's own, the last written value.
+	if hasCur && cur != nil && sentValue(pw, field, cur) {
+		lw, hasLW = store.WrittenValue{Value: cur, At: s.Account.Modified}, true
+	}
+	// A person's edit: the CRM holds another value than healthsync last
+	// wrote, and the record changed after that write (an older copy of the
+	// record is just not pulled again yet). It is never overwritten, neither
+	// by this plan nor by an earlier pending write of the field.
+	if hasLW && hasCur && cur != nil && !sameValue(cur, lw.Value) && s.Account.Modified.After(lw.At) && !owned {
+		p.Skips = append(p.Skips, Skip{s.Connector, s.Account.ID, s.Account.Name, field,
+			fmt.Sprintf("edited in the CRM since healthsync wrote it (%v -> %v); not overwritten", lw.Value, cur)})
+		p.Drops = append(p.Drops, PendingDrop{Connector: s.Connector, Object: m.Object, ID: s.Account.ID, Fields: []string{field}})
+		return FieldChange{}, false
+	}
+	if !writes || (nv == nil && !hasLW && cur == nil) {
+		return FieldChange{}, false // not written by this plan; nothing to clear
+	}
+	switch {
+	case hasLW && sameValue(lw.Value, nv):
+		return FieldChange{}, false
+	case !hasLW && hasCur && sameValue(cur, nv):
+		return FieldChange{}, false
+	}
+	var old any
+	if hasLW {
+		old = lw.Value
+	} else if hasCur {
+		old = cur
+	}
+	return FieldChange{Key: key, Field: field, Old: old, New: nv}, true
+}
+
+// planCreates are the tasks s's rules ask for that neither the store nor
+// the CRM holds yet.
+func planCreates(s *Scored, ps *planState) []TaskCreate {
+	var out []TaskCreate
+	for _, in := range s.Result.Tasks {
+		if ps.recorded[in.DedupeKey] {
+			continue
+		}
+		if _, ok := ps.crmTasks[in.DedupeKey]; ok {
+			continue
+		}
+		if in.OwnerID == "" {
+			in.OwnerID = s.Account.OwnerID
+		}
+		out = append(out, TaskCreate{Connector: s.Connector, Account: s.Account.Key(), Name: s.Account.Name, Intent: in})
+	}
+	return out
+}
+
+// planCloses are s's open tasks whose rule cleared.
+func planCloses(s *Scored, ps *planState) []TaskClose {
+	var out []TaskClose
+	for _, t := range ps.openByAccount[s.Account.Key()] {
+		if t.Connector != s.Connector {
+			continue
+		}
+		for _, rule := range s.Result.ClearedRules {
+			if t.Rule == rule {
+				out = append(out, TaskClose{Connector: s.Connector, Account: t.AccountKey, TaskID: t.TaskID, DedupeKey: t.DedupeKey, Rule: rule,
+					Reason: inactiveReason[s.Result.Health.Inactive]})
+			}
+		}
+	}
+	return out
+}
+
+// checkCeiling sets NeedsConfirm when more accounts would change band than
+// write_back.max_band_change_share allows.
+func (e *Engine) checkCeiling(p *Plan) {
+	max := e.cfg.WriteBack.MaxBandChangeShare
+	if max <= 0 || max >= 1 || p.BandBase == 0 {
+		return
+	}
+	if share := float64(p.BandChanges) / float64(p.BandBase); share > max {
+		p.NeedsConfirm = true
+		p.ConfirmReason = fmt.Sprintf("%d of %d accounts (%.0f%%) would change band, above the %.0f%% ceiling: review with `healthsync plan`, then run `healthsync apply --confirm`",
+			p.BandChanges, p.BandBase, share*100, max*100)
+	}
+}
+
+// estimateCalls sets p.Calls: per connector, the batched write calls plus
+// the batched task calls.
+func (e *Engine) estimateCalls(p *Plan) {
 	perConn := map[string]int{}
 	for _, w := range p.Writes {
 		perConn[w.Connector]++
@@ -378,8 +490,6 @@ func (e *Engine) MakePlan(rec *Reconciled) (*Plan, error) {
 	for name, n := range tasksPer {
 		p.Calls[name] += (n + batchSize(e.byName[name]) - 1) / batchSize(e.byName[name])
 	}
-	sort.Slice(p.Writes, func(i, j int) bool { return p.Writes[i].Account < p.Writes[j].Account })
-	return p, nil
 }
 
 // inactiveReason is the note of a task closed because its account is not a

@@ -53,7 +53,7 @@ func (e *Engine) preflightOne(ctx context.Context, c *Connector) ([]record.Field
 type unusableFields map[string]map[string]string
 
 // checkFields runs the preflight of every CRM connector (API calls: the
-// caller holds no lock) and returns what it found, for setUnusable. A
+// caller holds no lock) and returns what it found, for setUnusableLocked. A
 // connector whose check fails keeps what its last check found (known false);
 // its error is returned as a line for the run report.
 func (e *Engine) checkFields(ctx context.Context) (found unusableFields, known map[string]bool, errs []error) {
@@ -78,8 +78,8 @@ func (e *Engine) checkFields(ctx context.Context) (found unusableFields, known m
 	return found, known, errs
 }
 
-// setUnusable records a field check's outcome; the caller holds mu.
-func (e *Engine) setUnusable(found unusableFields, known map[string]bool) {
+// setUnusableLocked records a field check's outcome; the caller holds mu.
+func (e *Engine) setUnusableLocked(found unusableFields, known map[string]bool) {
 	next := unusableFields{}
 	for name, fs := range e.unusable {
 		if !known[name] {

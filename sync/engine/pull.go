@@ -89,7 +89,7 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 
 	cursors, err := e.st.Cursors(name)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading cursors: %w", err)
 	}
 	full := forceFull || len(cursors) == 0
 	if fr := c.Config.FullResync.D(); fr > 0 && !state.LastFull.IsZero() && start.Sub(state.LastFull) >= fr {
@@ -163,7 +163,7 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 	// blocks write-back for the accounts this source feeds.
 	counts, err := e.st.Counts(name)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("counting records: %w", err)
 	}
 	rep.Gate = ""
 	if !rep.Complete {
@@ -176,7 +176,7 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 		} else {
 			n, err := e.st.ApplyDeletions(name, unseen)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("applying deletions: %w", err)
 			}
 			rep.Deleted = n
 			counts, _ = e.st.Counts(name)
@@ -204,7 +204,7 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 		}
 	}
 	if err := e.setSourceState(name, state); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("recording source state: %w", err)
 	}
 	// Tasks healthsync created but never recorded (a killed run) are
 	// adopted once a pull has read the CRM's tasks.

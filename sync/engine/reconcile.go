@@ -80,7 +80,7 @@ func (e *Engine) load(asOf time.Time) (*world, error) {
 		if c.IsCRM() {
 			as, err := e.st.Accounts(name)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("reading accounts of %s: %w", name, err)
 			}
 			live := as[:0]
 			for _, a := range as {
@@ -91,7 +91,7 @@ func (e *Engine) load(asOf time.Time) (*world, error) {
 			w.accounts[name] = live
 			ds, err := e.st.Deals(name)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("reading deals of %s: %w", name, err)
 			}
 			for _, d := range ds {
 				if !d.Deleted && d.AccountID != "" {
@@ -103,7 +103,7 @@ func (e *Engine) load(asOf time.Time) (*world, error) {
 		}
 		cs, err := e.st.Customers(name)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reading customers of %s: %w", name, err)
 		}
 		for _, cu := range cs {
 			if cu.Deleted {
@@ -115,7 +115,7 @@ func (e *Engine) load(asOf time.Time) (*world, error) {
 		}
 		ss, err := e.st.Subscriptions(name)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reading subscriptions of %s: %w", name, err)
 		}
 		for _, s := range ss {
 			if !s.Deleted {
@@ -125,7 +125,7 @@ func (e *Engine) load(asOf time.Time) (*world, error) {
 		}
 		is, err := e.st.Invoices(name)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reading invoices of %s: %w", name, err)
 		}
 		for _, in := range is {
 			if !in.Deleted {
@@ -136,7 +136,7 @@ func (e *Engine) load(asOf time.Time) (*world, error) {
 	}
 	sig, err := e.st.AllSignals(asOf.AddDate(-1, 0, 0))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading signals: %w", err)
 	}
 	w.signals = sig
 	return w, nil
@@ -157,68 +157,142 @@ func (e *Engine) matchRules(crm, billing string) []MatchRule {
 	return out
 }
 
-// Reconcile matches billing customers to CRM accounts and scores every
-// account as of asOf. With record set, links and score snapshots are stored.
-// only, when non-empty, limits scoring to those account keys (the webhook
-// path).
-func (e *Engine) Reconcile(ctx context.Context, asOf time.Time, recordState bool, only map[string]bool) (*Reconciled, error) {
-	asOf = asOf.UTC()
-	rec := &Reconciled{AsOf: asOf, byKey: map[string]*Scored{}, Gates: map[string]string{}, AccountGates: map[string]string{}}
+// reconcileFull takes the state lock for reconcileFullLocked, storing
+// nothing (reports and backtests).
+func (e *Engine) reconcileFull(ctx context.Context, asOf time.Time) (*Reconciled, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.reconcileFullLocked(ctx, asOf, false)
+}
+
+// reconcileTargeted takes the state lock for reconcileTargetedLocked,
+// storing nothing (Explain).
+func (e *Engine) reconcileTargeted(ctx context.Context, asOf time.Time, only map[string]bool, explain bool) (*Reconciled, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.reconcileTargetedLocked(ctx, asOf, only, false, explain)
+}
+
+// reconcileFullLocked matches billing customers to CRM accounts and scores
+// every account as of asOf, with the portfolio figures (unmatched
+// customers, match rate, the vendor MRR check). It rebuilds the record
+// index. With recordState, the links and score snapshots are stored. The
+// caller holds mu.
+func (e *Engine) reconcileFullLocked(ctx context.Context, asOf time.Time, recordState bool) (*Reconciled, error) {
+	rec := newReconciled(asOf)
+	w, err := e.load(rec.AsOf)
+	if err != nil {
+		return nil, fmt.Errorf("reading the store: %w", err)
+	}
+	m := e.matchWorld(w, rec.AsOf)
+	rec.Conflicts = m.conflicts
+	if recordState {
+		if err := e.st.SetLinks(m.links); err != nil {
+			return nil, fmt.Errorf("storing identity links: %w", err)
+		}
+	}
+	if err := e.indexLocked(w, m.links); err != nil {
+		return nil, err
+	}
+	if err := e.scoreLocked(ctx, rec, w, m.linked, nil, false); err != nil {
+		return nil, err
+	}
+	e.portfolio(rec, w, m)
+	return rec, e.finish(rec, w, recordState, false)
+}
+
+// reconcileTargetedLocked re-scores only the accounts in only (the webhook
+// path, Explain), reading only their records and the links the last full
+// reconcile stored; before the first full reconcile it reads and matches
+// everything, storing no links. It reports no portfolio figures. With
+// recordState the accounts' score snapshots are stored; explain keeps the
+// MRR ledger of every month. The caller holds mu.
+func (e *Engine) reconcileTargetedLocked(ctx context.Context, asOf time.Time, only map[string]bool, recordState, explain bool) (*Reconciled, error) {
+	rec := newReconciled(asOf)
 	var w *world
+	var linked map[string][]string
 	var err error
-	linked := map[string][]string{} // account key -> customer keys
-	custLinked := map[string]bool{} // customer key -> linked anywhere
-	unmatchedEverywhere := map[string]int{}
-	crmCount := 0
-	if only != nil && e.index() != nil {
-		// Targeted re-score (webhooks): read only these accounts' records
-		// and use the links the last full reconcile stored.
-		if w, linked, err = e.loadTargeted(only, asOf); err != nil {
+	if e.index() != nil {
+		if w, linked, err = e.loadTargeted(only, rec.AsOf); err != nil {
 			return nil, fmt.Errorf("reading the store: %w", err)
 		}
 	} else {
-		if w, err = e.load(asOf); err != nil {
+		if w, err = e.load(rec.AsOf); err != nil {
 			return nil, fmt.Errorf("reading the store: %w", err)
 		}
-		e.idxp.Store(newIndex(w))
-		// Identity matching per CRM connector and billing connector.
-		var links []store.Link
-		for _, c := range e.conns {
-			if !c.IsCRM() {
-				continue
-			}
-			crmCount++
-			for bill, custs := range w.byConnCus {
-				res := Match(c.Config.Kind, w.accounts[c.Name()], custs, e.matchRules(c.Name(), bill), e.cfg.Matching.IgnoreDomains)
-				for _, l := range res.Links {
-					linked[l.Account] = append(linked[l.Account], l.Customer)
-					custLinked[l.Customer] = true
-					links = append(links, store.Link{AccountKey: l.Account, CustomerKey: l.Customer, Rule: l.Rule, Created: asOf})
-				}
-				rec.Conflicts = append(rec.Conflicts, res.Conflicts...)
-				for _, u := range res.Unmatched {
-					unmatchedEverywhere[u]++
-				}
-			}
-		}
-		if recordState && only == nil {
-			if err := e.st.SetLinks(links); err != nil {
-				return nil, err
-			}
-		}
-		e.index().setLinks(links)
-		tt, err := e.lastTaskTimes()
-		if err != nil {
+		m := e.matchWorld(w, rec.AsOf)
+		rec.Conflicts, linked = m.conflicts, m.linked
+		if err := e.indexLocked(w, m.links); err != nil {
 			return nil, err
 		}
-		e.index().setTaskTimes(tt)
 	}
-	conflicted := map[string]bool{}
-	for _, c := range rec.Conflicts {
-		conflicted[c.Customer] = true
+	if err := e.scoreLocked(ctx, rec, w, linked, only, explain); err != nil {
+		return nil, err
 	}
+	rec.MatchRate = 1 // a targeted re-score reports no portfolio figures
+	return rec, e.finish(rec, w, recordState, true)
+}
 
-	// Score each account (in parallel: scoring is pure).
+func newReconciled(asOf time.Time) *Reconciled {
+	return &Reconciled{AsOf: asOf.UTC(), byKey: map[string]*Scored{}, Gates: map[string]string{}, AccountGates: map[string]string{}}
+}
+
+// matching is the outcome of identity matching over the whole store.
+type matching struct {
+	links      []store.Link
+	linked     map[string][]string // account key -> customer keys
+	custLinked map[string]bool     // customer key -> linked anywhere
+	conflicts  []Conflict
+	// unmatched counts, per customer key, the CRM connectors it matched
+	// no account of; crmCount is the number of CRM connectors.
+	unmatched map[string]int
+	crmCount  int
+}
+
+// matchWorld matches every billing connector's customers to every CRM
+// connector's accounts.
+func (e *Engine) matchWorld(w *world, asOf time.Time) matching {
+	m := matching{linked: map[string][]string{}, custLinked: map[string]bool{}, unmatched: map[string]int{}}
+	for _, c := range e.conns {
+		if !c.IsCRM() {
+			continue
+		}
+		m.crmCount++
+		for bill, custs := range w.byConnCus {
+			res := Match(c.Config.Kind, w.accounts[c.Name()], custs, e.matchRules(c.Name(), bill), e.cfg.Matching.IgnoreDomains)
+			for _, l := range res.Links {
+				m.linked[l.Account] = append(m.linked[l.Account], l.Customer)
+				m.custLinked[l.Customer] = true
+				m.links = append(m.links, store.Link{AccountKey: l.Account, CustomerKey: l.Customer, Rule: l.Rule, Created: asOf})
+			}
+			m.conflicts = append(m.conflicts, res.Conflicts...)
+			for _, u := range res.Unmatched {
+				m.unmatched[u]++
+			}
+		}
+	}
+	return m
+}
+
+// indexLocked replaces the record index with one of w, the links and the
+// open tasks' times. The caller holds mu.
+func (e *Engine) indexLocked(w *world, links []store.Link) error {
+	ix := newIndex(w)
+	ix.setLinks(links)
+	tt, err := e.lastTaskTimes()
+	if err != nil {
+		return err
+	}
+	ix.setTaskTimes(tt)
+	e.idxp.Store(ix)
+	return nil
+}
+
+// scoreLocked is the scoring step both modes share: it scores the accounts
+// of w (only those in only, when non-nil) from their records, linked
+// customers, previous snapshot and score history, and adds them to rec.
+// The caller holds mu (the index's task times).
+func (e *Engine) scoreLocked(ctx context.Context, rec *Reconciled, w *world, linked map[string][]string, only map[string]bool, explain bool) error {
 	var jobs []*Scored
 	for _, c := range e.conns {
 		if !c.IsCRM() {
@@ -228,62 +302,21 @@ func (e *Engine) Reconcile(ctx context.Context, asOf time.Time, recordState bool
 			if only != nil && !only[a.Key()] {
 				continue
 			}
-			s := &Scored{Connector: c.Name(), Kind: c.Config.Kind, Account: a, Customers: linked[a.Key()]}
-			jobs = append(jobs, s)
+			jobs = append(jobs, &Scored{Connector: c.Name(), Kind: c.Config.Kind, Account: a, Customers: linked[a.Key()]})
 		}
 	}
-	prevScores := map[string]store.ScoreSnapshot{}
-	if only != nil {
-		for key := range only {
-			sn, ok, err := e.st.Score(key)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				prevScores[key] = sn
-			}
-		}
-	} else if snaps, err := e.st.Scores(); err == nil {
-		for _, sn := range snaps {
-			prevScores[sn.AccountKey] = sn
-		}
-	} else {
-		return nil, err
+	prevScores, err := e.previousScores(only)
+	if err != nil {
+		return err
 	}
-	trendSince := asOf.AddDate(0, 0, -e.score.Health.TrendDays-7)
 	inputs := make([]scoring.AccountInput, len(jobs))
 	for i, s := range jobs {
-		in := scoring.AccountInput{Account: s.Account, Deals: w.deals[s.Account.Key()], Currency: e.cfg.Reporting.Currency,
-			FX: e.cfg.Reporting.FX, LastTasks: e.index().lastTasks(s.Account.Key()), Signals: w.signals[s.Account.Key()],
-			Explain: e.explain}
-		for _, ck := range s.Customers {
-			in.Subscriptions = append(in.Subscriptions, w.subs[ck]...)
-			in.Invoices = append(in.Invoices, w.invoices[ck]...)
-			in.Signals = append(in.Signals, w.signals[ck]...)
+		if inputs[i], err = e.scoringInput(s, w, prevScores, rec.AsOf, explain); err != nil {
+			return err
 		}
-		if p, ok := prevScores[s.Account.Key()]; ok {
-			p := p
-			s.Previous = &p
-			var d snapshotDetail
-			json.Unmarshal(p.Detail, &d)
-			in.LastHealth = &scoring.LastHealth{Score: p.Score, Band: p.Band, Reasons: p.Reasons}
-			in.PreviousTouch = d.TouchBase
-			in.OnboardedAt = d.OnboardedAt
-			in.Recorded = recordedMonths(d.Months, scoring.MonthIn(asOf, e.score.Location))
-		}
-		hist, err := e.st.ScoreHistory(s.Account.Key(), trendSince)
-		if err != nil {
-			return nil, err
-		}
-		for _, h := range hist {
-			if h.At.Before(asOf) {
-				in.ScoreHistory = append(in.ScoreHistory, scoring.ScorePoint{Time: h.At, Score: h.Score})
-			}
-		}
-		inputs[i] = in
 	}
-	if err := e.scoreAll(ctx, jobs, inputs, asOf); err != nil {
-		return nil, err
+	if err := e.scoreAll(ctx, jobs, inputs, rec.AsOf); err != nil {
+		return fmt.Errorf("scoring: %w", err)
 	}
 	for _, s := range jobs {
 		rec.Accounts = append(rec.Accounts, s)
@@ -294,22 +327,99 @@ func (e *Engine) Reconcile(ctx context.Context, asOf time.Time, recordState bool
 			}
 		}
 	}
+	return nil
+}
 
-	// Unmatched customers with their MRR (a customer unmatched in every
-	// CRM), and the match rate over customers with revenue.
+// previousScores returns the latest score snapshot of each account in only
+// (of every account when only is nil), by account key.
+func (e *Engine) previousScores(only map[string]bool) (map[string]store.ScoreSnapshot, error) {
+	prev := map[string]store.ScoreSnapshot{}
+	if only == nil {
+		snaps, err := e.st.Scores()
+		if err != nil {
+			return nil, fmt.Errorf("reading scores: %w", err)
+		}
+		for _, sn := range snaps {
+			prev[sn.AccountKey] = sn
+		}
+		return prev, nil
+	}
+	for key := range only {
+		sn, ok, err := e.st.Score(key)
+		if err != nil {
+			return nil, fmt.Errorf("reading the score of %s: %w", key, err)
+		}
+		if ok {
+			prev[key] = sn
+		}
+	}
+	return prev, nil
+}
+
+// scoringInput gathers one account's scoring input and sets s.Previous.
+func (e *Engine) scoringInput(s *Scored, w *world, prevScores map[string]store.ScoreSnapshot, asOf time.Time, explain bool) (scoring.AccountInput, error) {
+	key := s.Account.Key()
+	in := scoring.AccountInput{Account: s.Account, Deals: w.deals[key], Currency: e.cfg.Reporting.Currency,
+		FX: e.cfg.Reporting.FX, LastTasks: e.index().lastTasks(key), Signals: w.signals[key], Explain: explain}
+	for _, ck := range s.Customers {
+		in.Subscriptions = append(in.Subscriptions, w.subs[ck]...)
+		in.Invoices = append(in.Invoices, w.invoices[ck]...)
+		in.Signals = append(in.Signals, w.signals[ck]...)
+	}
+	if p, ok := prevScores[key]; ok {
+		s.Previous = &p
+		d, err := decodeDetail(p.Detail)
+		if err != nil {
+			return in, fmt.Errorf("reading the score snapshot of %s: %w", key, err)
+		}
+		in.LastHealth = &scoring.LastHealth{Score: p.Score, Band: p.Band, Reasons: p.Reasons}
+		in.PreviousTouch = d.TouchBase
+		in.OnboardedAt = d.OnboardedAt
+		in.Recorded = recordedMonths(d.Months, scoring.MonthIn(asOf, e.score.Location))
+	}
+	trendSince := asOf.AddDate(0, 0, -e.score.Health.TrendDays-7)
+	hist, err := e.st.ScoreHistory(key, trendSince)
+	if err != nil {
+		return in, fmt.Errorf("reading the score history of %s: %w", key, err)
+	}
+	for _, h := range hist {
+		if h.At.Before(asOf) {
+			in.ScoreHistory = append(in.ScoreHistory, scoring.ScorePoint{Time: h.At, Score: h.Score})
+		}
+	}
+	return in, nil
+}
+
+// decodeDetail reads a snapshot's detail; an empty one is the zero detail.
+func decodeDetail(b []byte) (snapshotDetail, error) {
+	var d snapshotDetail
+	if len(b) == 0 {
+		return d, nil
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		return d, fmt.Errorf("decoding snapshot detail: %w", err)
+	}
+	return d, nil
+}
+
+// portfolio adds the figures of a full reconcile: the customers unmatched
+// in every CRM with their MRR, the match rate over customers with revenue,
+// and the vendor MRR check.
+func (e *Engine) portfolio(rec *Reconciled, w *world, m matching) {
+	conflicted := map[string]bool{}
+	for _, c := range rec.Conflicts {
+		conflicted[c.Customer] = true
+	}
 	withRevenue, matched := 0, 0
 	for key, cu := range w.customers {
-		if only != nil {
-			break // a targeted re-score reports no portfolio figures
-		}
-		mrr := e.customerMRR(w, key, asOf)
+		mrr := e.customerMRR(w, key, rec.AsOf)
 		if mrr > 0 {
 			withRevenue++
-			if custLinked[key] {
+			if m.custLinked[key] {
 				matched++
 			}
 		}
-		if !custLinked[key] && !conflicted[key] && unmatchedEverywhere[key] >= crmCount && crmCount > 0 {
+		if !m.custLinked[key] && !conflicted[key] && m.unmatched[key] >= m.crmCount && m.crmCount > 0 {
 			rec.Unmatched = append(rec.Unmatched, Unmatched{Connector: w.custConn[key], Customer: cu, MRR: mrr})
 		}
 	}
@@ -319,23 +429,26 @@ func (e *Engine) Reconcile(ctx context.Context, asOf time.Time, recordState bool
 		}
 		return rec.Unmatched[i].Customer.Key() < rec.Unmatched[j].Customer.Key()
 	})
-	if only == nil {
-		if line := e.vendorMRRCheck(w, asOf); line != "" {
-			rec.DataQuality = append(rec.DataQuality, line)
-		}
+	if line := e.vendorMRRCheck(w, rec.AsOf); line != "" {
+		rec.DataQuality = append(rec.DataQuality, line)
 	}
 	rec.MatchRate = 1
 	if withRevenue > 0 {
 		rec.MatchRate = float64(matched) / float64(withRevenue)
 	}
-	e.applyGates(rec, w)
+}
 
-	if recordState {
-		if err := e.storeSnapshots(rec, only != nil); err != nil {
-			return nil, err
-		}
+// finish applies the write-back gates and, with recordState, stores the
+// score snapshots (partial: of the re-scored accounts only).
+func (e *Engine) finish(rec *Reconciled, w *world, recordState, partial bool) error {
+	e.applyGates(rec, w)
+	if !recordState {
+		return nil
 	}
-	return rec, nil
+	if err := e.storeSnapshots(rec, partial); err != nil {
+		return fmt.Errorf("storing scores: %w", err)
+	}
+	return nil
 }
 
 // customerMRR scores a lone customer (for the unmatched report).
@@ -446,7 +559,7 @@ func (e *Engine) lastTaskTimes() (map[string]map[string]time.Time, error) {
 	out := map[string]map[string]time.Time{}
 	tasks, err := e.st.OpenTasks()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading open tasks: %w", err)
 	}
 	for _, t := range tasks {
 		if out[t.AccountKey] == nil {

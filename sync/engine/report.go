@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"time"
 
@@ -33,11 +34,9 @@ func (e *Engine) Report(ctx context.Context, o ReportOptions) (*report.Report, *
 	if _, _, err := report.ResolvePeriod(asOf, e.score.Location, o.From, o.To); err != nil {
 		return nil, nil, err
 	}
-	e.mu.Lock()
-	rec, err := e.Reconcile(ctx, asOf, false, nil)
-	e.mu.Unlock()
+	rec, err := e.reconcileFull(ctx, asOf)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("reconciling: %w", err)
 	}
 	r, err := e.BuildReport(rec, o)
 	if err != nil {

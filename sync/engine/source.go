@@ -6,8 +6,6 @@ package engine
 import (
 	"context"
 	"iter"
-	"net/http"
-	"time"
 
 	"github.com/healthsync/healthsync/connectors/record"
 )
@@ -44,11 +42,4 @@ type TaskWriter interface {
 // fields maps object name to field names. All problems come back at once.
 type Preflighter interface {
 	Preflight(ctx context.Context, fields map[string][]string) ([]record.FieldProblem, error)
-}
-
-// Verifier authenticates one vendor's webhook request from its raw body and
-// parses it into events. Errors wrap record.ErrUnauthenticated or
-// record.ErrMalformed.
-type Verifier interface {
-	Verify(r *http.Request, body []byte, now time.Time) ([]record.Event, error)
 }

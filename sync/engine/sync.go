@@ -90,13 +90,44 @@ func (e *Engine) Sync(ctx context.Context, o SyncOptions) (rep *SyncReport, err 
 	for _, err := range checkErrs {
 		errs.add(err)
 	}
-	e.mu.Lock()
-	e.setUnusable(found, known)
-	rep.DataQuality = append(rep.DataQuality, e.unusable.lines()...)
-	rec, err := e.Reconcile(ctx, e.now(), !o.DryRun, nil)
+	run, err := e.stageSync(ctx, o, rep, found, known)
 	if err != nil {
-		e.mu.Unlock()
-		return rep, fmt.Errorf("reconciling: %w", err)
+		return rep, err
+	}
+	if !run {
+		// Saved for `healthsync apply`; nothing was executed.
+		if o.DryRun {
+			status = "dry_run"
+			return rep, nil
+		}
+		status = "needs_confirm"
+		return rep, fmt.Errorf("%w: %s", ErrNeedsConfirm, rep.Plan.ConfirmReason)
+	}
+	wr, err := e.execute(ctx, rep.Plan, nil)
+	rep.Write = wr
+	if err != nil {
+		return rep, err
+	}
+	errs = append(errs, wr.Errors...)
+	if len(errs) > 0 && status == "ok" {
+		status = "partial"
+	}
+	return rep, nil
+}
+
+// stageSync is a sync pass's step under the state lock: it records the
+// field check, reconciles, plans, and either saves the plan (a dry run, or
+// over the band-change ceiling: run is false) or makes its writes durable
+// for execute (run is true). It fills rep's Reconcile, Plan and
+// DataQuality.
+func (e *Engine) stageSync(ctx context.Context, o SyncOptions, rep *SyncReport, found unusableFields, known map[string]bool) (run bool, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.setUnusableLocked(found, known)
+	rep.DataQuality = append(rep.DataQuality, e.unusable.lines()...)
+	rec, err := e.reconcileFullLocked(ctx, e.now(), !o.DryRun)
+	if err != nil {
+		return false, fmt.Errorf("reconciling: %w", err)
 	}
 	rep.Reconcile = rec
 	rep.DataQuality = append(rep.DataQuality, rec.DataQuality...)
@@ -107,46 +138,22 @@ func (e *Engine) Sync(ctx context.Context, o SyncOptions) (rep *SyncReport, err 
 		rep.DataQuality = append(rep.DataQuality, fmt.Sprintf("identity: match rate %.0f%%, %d unmatched billing customers, %d conflicts",
 			rec.MatchRate*100, len(rec.Unmatched), len(rec.Conflicts)))
 	}
-	plan, err := e.MakePlan(rec)
+	plan, err := e.makePlanLocked(rec, planAll)
 	if err != nil {
-		e.mu.Unlock()
-		return rep, fmt.Errorf("planning: %w", err)
+		return false, fmt.Errorf("planning: %w", err)
 	}
 	rep.Plan = plan
 	if o.DryRun || plan.NeedsConfirm {
-		// Saved for `healthsync apply`; nothing was executed.
-		err := e.savePlan(plan)
-		e.mu.Unlock()
-		if err != nil {
-			return rep, err
-		}
-		if o.DryRun {
-			status = "dry_run"
-			return rep, nil
-		}
-		status = "needs_confirm"
-		return rep, fmt.Errorf("%w: %s", ErrNeedsConfirm, plan.ConfirmReason)
+		return false, e.savePlan(plan)
 	}
 	// This plan executes now: no saved plan may run it a second time.
 	if err := e.clearPlan(); err != nil {
-		e.mu.Unlock()
-		return rep, err
+		return false, err
 	}
-	if err := e.Enqueue(plan); err != nil {
-		e.mu.Unlock()
-		return rep, fmt.Errorf("queueing writes: %w", err)
+	if err := e.enqueueLocked(plan); err != nil {
+		return false, fmt.Errorf("queueing writes: %w", err)
 	}
-	e.mu.Unlock()
-	wr, err := e.execute(ctx, plan, nil)
-	rep.Write = wr
-	if err != nil {
-		return rep, err
-	}
-	errs = append(errs, wr.Errors...)
-	if len(errs) > 0 && status == "ok" {
-		status = "partial"
-	}
-	return rep, nil
+	return true, nil
 }
 
 func (e *Engine) pullAll(ctx context.Context, targets []*Connector, full bool) []*PullReport {
@@ -234,14 +241,22 @@ func (e *Engine) recordSync(rep *SyncReport, status string) {
 
 const planKey = "engine/plan"
 
-func (e *Engine) clearPlan() error { return e.st.SetMeta(planKey, nil) }
+func (e *Engine) clearPlan() error {
+	if err := e.st.SetMeta(planKey, nil); err != nil {
+		return fmt.Errorf("clearing the saved plan: %w", err)
+	}
+	return nil
+}
 
 func (e *Engine) savePlan(p *Plan) error {
 	b, err := json.Marshal(p)
 	if err != nil {
-		return err
+		return fmt.Errorf("encoding the plan: %w", err)
 	}
-	return e.st.SetMeta(planKey, b)
+	if err := e.st.SetMeta(planKey, b); err != nil {
+		return fmt.Errorf("saving the plan: %w", err)
+	}
+	return nil
 }
 
 // PlanOnly reconciles from the store alone (no API call), saves and returns
@@ -249,13 +264,13 @@ func (e *Engine) savePlan(p *Plan) error {
 func (e *Engine) PlanOnly(ctx context.Context) (*Plan, *Reconciled, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	rec, err := e.Reconcile(ctx, e.now(), false, nil)
+	rec, err := e.reconcileFullLocked(ctx, e.now(), false)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("reconciling: %w", err)
 	}
-	p, err := e.MakePlan(rec)
+	p, err := e.makePlanLocked(rec, planAll)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("planning: %w", err)
 	}
 	return p, rec, e.savePlan(p)
 }
@@ -267,7 +282,7 @@ var ErrNoPlan = errors.New("no saved plan: run `healthsync plan` or `healthsync 
 func (e *Engine) SavedPlan() (*Plan, error) {
 	b, err := e.st.Meta(planKey)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading saved plan: %w", err)
 	}
 	if len(b) == 0 {
 		return nil, ErrNoPlan
@@ -282,21 +297,9 @@ func (e *Engine) SavedPlan() (*Plan, error) {
 // Apply executes exactly the saved plan. A plan over the band-change ceiling
 // needs confirm.
 func (e *Engine) Apply(ctx context.Context, confirm bool) (*WriteReport, *Plan, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	p, err := e.SavedPlan()
+	p, err := e.stageApply(confirm)
 	if err != nil {
-		return nil, nil, err
-	}
-	if p.NeedsConfirm && !confirm {
-		return nil, p, fmt.Errorf("%w: %s", ErrNeedsConfirm, p.ConfirmReason)
-	}
-	// Cleared before it runs, so it can never run twice.
-	if err := e.clearPlan(); err != nil {
 		return nil, p, err
-	}
-	if err := e.Enqueue(p); err != nil {
-		return nil, p, fmt.Errorf("queueing writes: %w", err)
 	}
 	start := e.now()
 	runID := newRunID(start, "apply", "")
@@ -317,4 +320,26 @@ func (e *Engine) Apply(ctx context.Context, confirm bool) (*WriteReport, *Plan, 
 	}
 	e.putRun(store.Run{ID: runID, Kind: "apply", Start: start, End: e.now(), Status: status, Counters: c})
 	return wr, p, err
+}
+
+// stageApply is Apply's step under the state lock: it takes the saved plan,
+// clears it (so it can never run twice) and makes its writes durable. It
+// returns the plan when one was saved, also with ErrNeedsConfirm.
+func (e *Engine) stageApply(confirm bool) (*Plan, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p, err := e.SavedPlan()
+	if err != nil {
+		return nil, err
+	}
+	if p.NeedsConfirm && !confirm {
+		return p, fmt.Errorf("%w: %s", ErrNeedsConfirm, p.ConfirmReason)
+	}
+	if err := e.clearPlan(); err != nil {
+		return p, err
+	}
+	if err := e.enqueueLocked(p); err != nil {
+		return p, fmt.Errorf("queueing writes: %w", err)
+	}
+	return p, nil
 }

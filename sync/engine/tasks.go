@@ -15,7 +15,7 @@ import (
 func (e *Engine) adoptTasks(connector string) (int, error) {
 	tasks, err := e.st.Tasks(connector)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("reading tasks of %s: %w", connector, err)
 	}
 	now := e.now()
 	var adopt []store.CreatedTask
@@ -26,7 +26,7 @@ func (e *Engine) adoptTasks(connector string) (int, error) {
 		}
 		seen[t.DedupeKey] = true
 		if _, known, err := e.st.TaskByKey(t.DedupeKey); err != nil {
-			return 0, err
+			return 0, fmt.Errorf("reading task %s: %w", t.DedupeKey, err)
 		} else if known {
 			continue
 		}

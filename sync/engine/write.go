@@ -86,6 +86,14 @@ func (r *WriteReport) skipTask(reason string) {
 // Enqueue makes the plan's record writes durable as pending writes, so a
 // crash or a failed call loses nothing: the write pass drains them.
 func (e *Engine) Enqueue(p *Plan) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.enqueueLocked(p)
+}
+
+// enqueueLocked is Enqueue with mu held: pending writes are read, changed
+// and written by one stage step at a time.
+func (e *Engine) enqueueLocked(p *Plan) error {
 	if err := e.applyDrops(p.Drops); err != nil {
 		return err
 	}
@@ -97,7 +105,10 @@ func (e *Engine) Enqueue(p *Plan) error {
 		u := w.Update()
 		ws = append(ws, store.PendingWrite{Connector: w.Connector, Object: u.Object, ID: u.ID, Fields: u.Fields, Planned: p.AsOf})
 	}
-	return e.st.PutPending(ws)
+	if err := e.st.PutPending(ws); err != nil {
+		return fmt.Errorf("storing pending writes: %w", err)
+	}
+	return nil
 }
 
 // applyDrops removes fields from pending writes that must no longer be sent.
@@ -109,7 +120,7 @@ func (e *Engine) applyDrops(drops []PendingDrop) error {
 	for conn, ds := range byConn {
 		pend, err := e.st.Pending(conn)
 		if err != nil {
-			return err
+			return fmt.Errorf("reading pending writes: %w", err)
 		}
 		idx := map[store.WriteKey]store.PendingWrite{}
 		for _, w := range pend {
@@ -133,13 +144,13 @@ func (e *Engine) applyDrops(drops []PendingDrop) error {
 				}
 			}
 			if err := e.st.DropPending(conn, d.Object, d.ID); err != nil {
-				return err
+				return fmt.Errorf("dropping a pending write: %w", err)
 			}
 			delete(idx, k)
 			if len(remaining) > 0 {
 				w.Fields = remaining
 				if err := e.st.PutPending([]store.PendingWrite{w}); err != nil {
-					return err
+					return fmt.Errorf("storing a pending write: %w", err)
 				}
 				idx[k] = w
 			}
@@ -152,7 +163,9 @@ func (e *Engine) applyDrops(drops []PendingDrop) error {
 // the given account IDs when ids is non-nil), then creates and closes the
 // plan's tasks. One bad record never blocks its batch; a failed call keeps
 // its writes pending with back-off. Each of the plan's writes that is not
-// attempted is counted as skipped with its reason (see WriteReport).
+// attempted is counted as skipped with its reason (see WriteReport). Write
+// makes vendor calls and so takes no state lock; each batch takes the
+// writer lock.
 func (e *Engine) Write(ctx context.Context, p *Plan, ids map[string]bool) (*WriteReport, error) {
 	rep := &WriteReport{ByConnector: map[string]int{}}
 	var errs firstErrors
@@ -182,7 +195,7 @@ func (e *Engine) Write(ctx context.Context, p *Plan, ids map[string]bool) (*Writ
 		mine := planned[c.Name()]
 		pend, err := e.st.Pending(c.Name())
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reading pending writes: %w", err)
 		}
 		var due []store.PendingWrite
 		waiting := map[store.WriteKey]store.PendingWrite{}
@@ -204,7 +217,7 @@ func (e *Engine) Write(ctx context.Context, p *Plan, ids map[string]bool) (*Writ
 		rep.Retried += retried
 		rep.Planned += len(mine) + retried
 		if err := e.accountNotDue(c, mine, due, waiting, rep); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("accounting for writes not due: %w", err)
 		}
 		size := batchSize(c)
 		for i := 0; i < len(due); i += size {
@@ -213,9 +226,7 @@ func (e *Engine) Write(ctx context.Context, p *Plan, ids map[string]bool) (*Writ
 				break
 			}
 			chunk := due[i:min(i+size, len(due))]
-			e.wmu.Lock()
 			n, err := e.writeBatch(ctx, c, chunk, rep, &errs)
-			e.wmu.Unlock()
 			rep.ByConnector[c.Name()] += n
 			if err != nil {
 				errs.add(err)
@@ -253,7 +264,7 @@ func (e *Engine) accountNotDue(c *Connector, mine map[store.WriteKey]RecordWrite
 		}
 		last, err := e.st.LastWritten(c.Name(), k.Object, k.ID)
 		if err != nil {
-			return err
+			return fmt.Errorf("reading written values: %w", err)
 		}
 		reason := SkipWrittenElsewhere
 		for f, v := range w.Update().Fields {
@@ -267,7 +278,11 @@ func (e *Engine) accountNotDue(c *Connector, mine map[store.WriteKey]RecordWrite
 	return nil
 }
 
+// writeBatch sends one batch of due writes to c and records the outcome,
+// under the writer lock wmu (never mu: the call is network I/O).
 func (e *Engine) writeBatch(ctx context.Context, c *Connector, due []store.PendingWrite, rep *WriteReport, errs *firstErrors) (int, error) {
+	e.wmu.Lock()
+	defer e.wmu.Unlock()
 	before := c.stats()
 	updates := make([]record.FieldUpdate, len(due))
 	attempts := map[string]int{}
@@ -278,7 +293,7 @@ func (e *Engine) writeBatch(ctx context.Context, c *Connector, due []store.Pendi
 	// The values are durably recorded as sent before the call: after a
 	// crash before MarkWritten, the next plan knows them as healthsync's.
 	if err := e.st.MarkSent(c.Name(), updates); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("recording values as sent: %w", err)
 	}
 	results, err := c.Writer.Update(ctx, updates)
 	rep.Calls += int(c.stats().Sub(before).Calls)
@@ -296,7 +311,7 @@ func (e *Engine) writeBatch(ctx context.Context, c *Connector, due []store.Pendi
 		}
 		rep.Failed += len(due)
 		if mErr := e.st.MarkFailed(c.Name(), fails); mErr != nil {
-			return 0, mErr
+			return 0, fmt.Errorf("recording failed writes: %w", mErr)
 		}
 		return 0, fmt.Errorf("writing to %s: %w", c.Name(), err)
 	}
@@ -375,15 +390,16 @@ func (e *Engine) createTasks(ctx context.Context, p *Plan, rep *WriteReport, err
 			}
 			continue
 		}
-		e.wmu.Lock()
 		e.createTaskBatch(ctx, c, name, creates, rep, errs)
-		e.wmu.Unlock()
 	}
 }
 
-// createTaskBatch creates one connector's tasks; the caller holds wmu, so
-// the dedupe check and the create cannot race another pass.
+// createTaskBatch creates one connector's tasks under the writer lock wmu,
+// so the dedupe check, the create (with its read-back by marker) and the
+// record cannot race another pass.
 func (e *Engine) createTaskBatch(ctx context.Context, c *Connector, name string, creates []TaskCreate, rep *WriteReport, errs *firstErrors) {
+	e.wmu.Lock()
+	defer e.wmu.Unlock()
 	var tasks []record.Task
 	byKey := map[string]TaskCreate{}
 	for _, t := range creates {
@@ -498,7 +514,7 @@ func (e *Engine) closeTasks(ctx context.Context, p *Plan, rep *WriteReport, errs
 			done = append(done, ct)
 		}
 		if err := e.st.PutTasks(done); err != nil {
-			errs.add(err)
+			errs.add(fmt.Errorf("recording closed tasks: %w", err))
 		}
 		rep.TasksClosed += len(done)
 	}

@@ -118,7 +118,7 @@ func (s *Server) composite(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 		}
-		vals, perr, code, msg, field := s.checkFields(o, in, create)
+		vals, code, msg, field, perr := s.checkFields(o, in, create)
 		if perr != nil {
 			writeErrors(w, http.StatusBadRequest, "JSON_PARSER_ERROR", perr.Error())
 			return
@@ -190,7 +190,7 @@ func (s *Server) composite(w http.ResponseWriter, r *http.Request) {
 // checkFields converts a record's JSON values to stored values. A value of
 // the wrong JSON type fails the whole request (parse error), as Salesforce's
 // deserializer does; other problems are per-record errors.
-func (s *Server) checkFields(o *sobject, in map[string]any, create bool) (vals map[string]any, perr error, code, msg, field string) {
+func (s *Server) checkFields(o *sobject, in map[string]any, create bool) (vals map[string]any, code, msg, field string, perr error) {
 	vals = map[string]any{}
 	for k, v := range in {
 		if k == "attributes" || k == "id" || k == "Id" {
@@ -198,31 +198,31 @@ func (s *Server) checkFields(o *sobject, in map[string]any, create bool) (vals m
 		}
 		f := o.field(k)
 		if f == nil {
-			return nil, nil, "INVALID_FIELD", "No such column '" + k + "' on sobject of type " + o.name, k
+			return nil, "INVALID_FIELD", "No such column '" + k + "' on sobject of type " + o.name, k, nil
 		}
 		if f.Calculated || (create && !f.Createable) || (!create && !f.Updateable) {
-			return nil, nil, "INVALID_FIELD_FOR_INSERT_UPDATE", "Unable to create/update fields: " + f.Name +
-				". Please check the security settings of this field and verify that it is read/write for your profile or permission set.", f.Name
+			return nil, "INVALID_FIELD_FOR_INSERT_UPDATE", "Unable to create/update fields: " + f.Name +
+				". Please check the security settings of this field and verify that it is read/write for your profile or permission set.", f.Name, nil
 		}
 		if v == nil {
 			if !f.Nillable {
-				return nil, nil, "REQUIRED_FIELD_MISSING", "Required fields are missing: [" + f.Name + "]", f.Name
+				return nil, "REQUIRED_FIELD_MISSING", "Required fields are missing: [" + f.Name + "]", f.Name, nil
 			}
 			vals[f.Name] = nil
 			continue
 		}
 		cv, err := convert(f, v)
 		if err != nil {
-			return nil, err, "", "", ""
+			return nil, "", "", "", err
 		}
 		switch f.Type {
 		case TypeString, TypeTextArea, TypeURL, TypePicklist:
 			sv := cv.(string)
 			if f.Length > 0 && utf8.RuneCountInString(sv) > f.Length {
-				return nil, nil, "STRING_TOO_LONG", fmt.Sprintf("%s: data value too large: %s (max length=%d)", f.Label, sv, f.Length), f.Name
+				return nil, "STRING_TOO_LONG", fmt.Sprintf("%s: data value too large: %s (max length=%d)", f.Label, sv, f.Length), f.Name, nil
 			}
 			if f.Type == TypePicklist && f.Restricted && !contains(f.Picklist, sv) {
-				return nil, nil, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", f.Label + ": bad value for restricted picklist field: " + sv, f.Name
+				return nil, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", f.Label + ": bad value for restricted picklist field: " + sv, f.Name, nil
 			}
 		case TypeDouble, TypeCurrency, TypePercent:
 			// A number field holds precision-scale digits before the point
@@ -231,17 +231,17 @@ func (s *Server) checkFields(o *sobject, in map[string]any, create bool) (vals m
 			// NUMBER_OUTSIDE_VALID_RANGE).
 			p, sc := f.digits()
 			if x := cv.(float64); math.Abs(x) >= math.Pow10(p-sc) {
-				return nil, nil, "NUMBER_OUTSIDE_VALID_RANGE", f.Label + ": value outside of valid range on numeric field: " + strconv.FormatFloat(x, 'f', -1, 64), f.Name
+				return nil, "NUMBER_OUTSIDE_VALID_RANGE", f.Label + ": value outside of valid range on numeric field: " + strconv.FormatFloat(x, 'f', -1, 64), f.Name, nil
 			}
 		case TypeReference:
 			if !s.exists(cv.(string)) {
-				return nil, nil, "INVALID_CROSS_REFERENCE_KEY", f.Label + ": id value of incorrect type: " + cv.(string), f.Name
+				return nil, "INVALID_CROSS_REFERENCE_KEY", f.Label + ": id value of incorrect type: " + cv.(string), f.Name, nil
 			}
 			cv = To18(cv.(string))
 		}
 		vals[f.Name] = cv
 	}
-	return vals, nil, "", "", ""
+	return vals, "", "", "", nil
 }
 
 func contains(list []string, v string) bool {

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"go.etcd.io/bbolt"
+	bberrors "go.etcd.io/bbolt/errors"
 
 	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/sync/store"
@@ -80,7 +81,7 @@ func (s *Store) ResetFull(connector, stream string) error {
 			return nil
 		}
 		err := fb.DeleteBucket(bucketFullSeen)
-		if errors.Is(err, bbolt.ErrBucketNotFound) {
+		if errors.Is(err, bberrors.ErrBucketNotFound) {
 			return nil
 		}
 		return err

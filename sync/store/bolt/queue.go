@@ -387,7 +387,7 @@ func (s *Store) SweepDedupe(now time.Time) (int, error) {
 		n = 0
 		dd, dx := tx.Bucket(bucketDedupe), tx.Bucket(bucketDedupeExpiry)
 		c := dx.Cursor()
-		for k, _ := c.First(); k != nil && len(k) >= 8 && binary.BigEndian.Uint64(k) <= limit; k, _ = c.First() {
+		for k, _ := c.First(); len(k) >= 8 && binary.BigEndian.Uint64(k) <= limit; k, _ = c.First() {
 			dk := clone(k[8:])
 			if err := c.Delete(); err != nil {
 				return err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	bberrors "go.etcd.io/bbolt/errors"
 
 	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/sync/store"
@@ -284,7 +285,7 @@ func (s *Store) SetCursor(connector, stream string, cursor []byte) error {
 func (s *Store) ResetCursors(connector string) error {
 	return s.update(func(tx *bbolt.Tx) error {
 		err := tx.Bucket(bucketCursors).DeleteBucket([]byte(connector))
-		if errors.Is(err, bbolt.ErrBucketNotFound) {
+		if errors.Is(err, bberrors.ErrBucketNotFound) {
 			return nil
 		}
 		return err
