@@ -30,7 +30,8 @@ import (
 )
 
 // Errors callers branch on, besides those of package store (ErrNotFound,
-// ErrClosed, ErrNewerSchema, ErrCorrupt).
+// ErrClosed, ErrNewerSchema, ErrCorrupt, and ErrUnavailable while the
+// database is away: see unavailable.go).
 var (
 	// ErrInvalidDSN is Open's error for a connection string pgx cannot
 	// parse. The string itself is never repeated: it holds a password.
@@ -91,7 +92,9 @@ type Store struct {
 // string; TLS settings such as sslmode, sslrootcert pass through it), creates
 // the schema if needed and migrates it under an advisory lock, refusing a
 // schema newer than this build (store.ErrNewerSchema), then forgets expired
-// webhook event IDs. The dsn never appears in an error.
+// webhook event IDs. A server that cannot be reached fails with
+// store.ErrUnavailable and an error naming its host and port; the dsn (and
+// its password) never appears in an error.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	opts = withDefaults(opts)
 	cfg, err := pgxpool.ParseConfig(dsn)
@@ -108,6 +111,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("opening postgres store: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("opening postgres store: connecting to %s: %w", address(&cfg.ConnConfig.Config), classify(err))
 	}
 	if err := migrate(ctx, pool, opts); err != nil {
 		pool.Close()
@@ -193,7 +200,7 @@ func (s *Store) call(fn func(ctx context.Context) error) error {
 	if err != nil && s.closed.Load() && !errors.Is(err, store.ErrClosed) {
 		return fmt.Errorf("%w: %v", store.ErrClosed, err)
 	}
-	return err
+	return classify(err)
 }
 
 // maxAttempts bounds how often tx runs a transaction that PostgreSQL

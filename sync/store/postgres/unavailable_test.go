@@ -1,0 +1,54 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/healthsync/healthsync/sync/store"
+)
+
+// closedPort is a loopback port nothing listens on.
+func closedPort(t *testing.T) uint16 {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return uint16(port)
+}
+
+// mustPool is a pool on cfg, closed when the test ends.
+func mustPool(t *testing.T, cfg *pgxpool.Config) *pgxpool.Pool {
+	t.Helper()
+	p, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+// TestOpenUnreachable: a server that cannot be reached at start is
+// store.ErrUnavailable, named by host and port, and the password stays out
+// of the message.
+func TestOpenUnreachable(t *testing.T) {
+	const password = "s3cret-Pa55"
+	port := closedPort(t)
+	dsn := fmt.Sprintf("postgres://healthsync:%s@127.0.0.1:%d/hs?sslmode=disable&connect_timeout=5", password, port)
+	_, err := Open(context.Background(), dsn, Options{})
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Open: %v, want ErrUnavailable", err)
+	}
+	prefix := fmt.Sprintf("opening postgres store: connecting to 127.0.0.1:%d: store is unavailable: failed to connect to `user=healthsync database=hs`: ", port)
+	if msg := err.Error(); !strings.HasPrefix(msg, prefix) || strings.Contains(msg, password) {
+		t.Errorf("Open error:\n%s\nwant it to start with\n%s\nand leave out the password", msg, prefix)
+	}
+}
