@@ -36,9 +36,9 @@ var (
 	// ErrInvalidDSN is Open's error for a connection string pgx cannot
 	// parse. The string itself is never repeated: it holds a password.
 	ErrInvalidDSN = errors.New("invalid postgres connection string")
-	// ErrClaimLost is returned by Ack, Retry and DeadLetter when another
-	// store value took the event's claim over after this one's lease
-	// expired: the other now owns the event.
+	// ErrClaimLost is returned by Ack, Retry, DeadLetter and OutboxRetry
+	// when another store value took the event's claim (the notification's
+	// lease) over after this one's lease expired: the other now owns it.
 	ErrClaimLost = errors.New("claim was taken over by another replica")
 )
 
@@ -165,8 +165,8 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
-// Close releases this store value's queue claims (their events are
-// claimable again at once), stops renewing leases and closes the pool.
+// Close releases this store value's queue claims and outbox leases (their
+// events and notifications are claimable again at once), stops renewing leases and closes the pool.
 // Calls after Close fail with store.ErrClosed; closing again does nothing.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
@@ -177,6 +177,9 @@ func (s *Store) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := s.pool.Exec(ctx, `DELETE FROM claims WHERE claimed_by = $1`, s.id)
+	if err == nil {
+		err = s.releaseOutbox(ctx)
+	}
 	s.pool.Close()
 	if err != nil {
 		return fmt.Errorf("closing postgres store: releasing claims: %w", err)
