@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -17,9 +18,11 @@ import (
 // until it is unlocked or its session ends, so a replica that dies (or
 // whose connection is cut) mid-run releases the job and another replica's
 // next tick runs it; the cursor moves only with committed pages, so the
-// pull it cut short loses nothing. The connection is not the pool's: a
-// long pull must not hold a pool connection, and closing it must not hand
-// a locked session back to the pool.
+// pull it cut short loses nothing. The connection is pinged every
+// LockKeepalive while held, so a server's idle_session_timeout does not
+// end the session during a long run. It is not the pool's: a long pull
+// must not hold a pool connection, and closing it must not hand a locked
+// session back to the pool.
 //
 // The replica whose lock connection was cut keeps running its job to the
 // end (TryLock cannot stop it), so in that window the next tick of another
@@ -46,9 +49,32 @@ func (s *Store) TryLock(ctx context.Context, job string) (unlock func(), ok bool
 		}
 		return nil, false, nil
 	}
+	// The keepalive goroutine owns conn until stop is closed and it has
+	// returned (a pgx.Conn is not safe for concurrent use); then unlock
+	// does.
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(s.opts.LockKeepalive)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				// A failed ping means the session, and so the lock, is
+				// gone; the run goes on (see above).
+				pctx, cancel := context.WithTimeout(context.Background(), s.opts.CallTimeout)
+				_ = conn.Ping(pctx)
+				cancel()
+			}
+		}
+	}()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
+			close(stop)
+			<-stopped
 			// Unlock before closing, so the lock is free when unlock
 			// returns (a closed session's locks go a moment later). A
 			// failed unlock is harmless: closing ends the session.

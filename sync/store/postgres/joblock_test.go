@@ -143,3 +143,51 @@ func TestJobLockUnavailable(t *testing.T) {
 		t.Errorf("TryLock: ok %v, %v; want false, ErrUnavailable", ok, err)
 	}
 }
+
+// TestJobLockOutlivesIdleSessionTimeout: a server (or role) with
+// idle_session_timeout (PostgreSQL 14 and later) ends idle sessions; the
+// held lock's connection is kept busy, so a long run keeps its lock.
+func TestJobLockOutlivesIdleSessionTimeout(t *testing.T) {
+	url, schema := testSchema(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var version int
+	err = conn.QueryRow(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&version)
+	conn.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if version < 140000 {
+		t.Skipf("server version %d has no idle_session_timeout", version)
+	}
+	// Every session of a ends after 300ms idle (an unknown URL parameter
+	// is a run-time parameter to pgx).
+	a, err := Open(ctx, url+"&idle_session_timeout=300", Options{Schema: schema, LockKeepalive: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, url, Options{Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+
+	unlock, ok, err := a.TryLock(ctx, "pull/sf")
+	if err != nil || !ok {
+		t.Fatalf("TryLock: ok %v, %v", ok, err)
+	}
+	time.Sleep(time.Second) // a long run
+	if _, ok, err := b.TryLock(ctx, "pull/sf"); err != nil || ok {
+		t.Fatalf("other replica's TryLock during the run: ok %v, %v; want false, nil", ok, err)
+	}
+	unlock()
+	unlockB, ok, err := b.TryLock(ctx, "pull/sf")
+	if err != nil || !ok {
+		t.Fatalf("other replica's TryLock after unlock: ok %v, %v; want true, nil", ok, err)
+	}
+	unlockB()
+}

@@ -68,6 +68,10 @@ type Options struct {
 	// DedupeTTL is how long a webhook event ID is remembered after it is
 	// enqueued; default 7 days.
 	DedupeTTL time.Duration
+	// LockKeepalive is how often a held job lock's connection is pinged,
+	// so a server's idle_session_timeout does not end the session (and the
+	// lock) during a long run; default 30s.
+	LockKeepalive time.Duration
 }
 
 // Store is an open PostgreSQL store. It is safe for concurrent use.
@@ -154,6 +158,9 @@ func withDefaults(o Options) Options {
 	}
 	if o.DedupeTTL <= 0 {
 		o.DedupeTTL = 7 * 24 * time.Hour
+	}
+	if o.LockKeepalive <= 0 {
+		o.LockKeepalive = 30 * time.Second
 	}
 	return o
 }
