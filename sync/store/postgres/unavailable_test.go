@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
+	"syscall"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/healthsync/healthsync/sync/store"
@@ -50,5 +53,41 @@ func TestOpenUnreachable(t *testing.T) {
 	prefix := fmt.Sprintf("opening postgres store: connecting to 127.0.0.1:%d: store is unavailable: failed to connect to `user=healthsync database=hs`: ", port)
 	if msg := err.Error(); !strings.HasPrefix(msg, prefix) || strings.Contains(msg, password) {
 		t.Errorf("Open error:\n%s\nwant it to start with\n%s\nand leave out the password", msg, prefix)
+	}
+}
+
+// TestUnavailableClassification: which errors mean the database is away
+// (store.ErrUnavailable) and which are about the statement, the data or
+// the credentials.
+func TestUnavailableClassification(t *testing.T) {
+	pg := func(code string) error { return fmt.Errorf("enqueueing events: %w", &pgconn.PgError{Code: code}) }
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"server shutting down", pg("57P01"), true},
+		{"server starting up", pg("57P03"), true},
+		{"connection failure", pg("08006"), true},
+		{"too many connections", pg("53300"), true},
+		{"connection closed mid-call", fmt.Errorf("reading outbox: %w", io.ErrUnexpectedEOF), true},
+		{"refused", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, true},
+		{"call timed out", fmt.Errorf("x: %w", context.DeadlineExceeded), true},
+		{"wrong password", pg("28P01"), false},
+		{"statement timeout", pg("57014"), false},
+		{"unique violation", pg("23505"), false},
+		{"not found", fmt.Errorf("x: %w", store.ErrNotFound), false},
+		{"already classified", fmt.Errorf("%w: %w", store.ErrUnavailable, io.EOF), false},
+		{"nil", nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := unavailable(tc.err); got != tc.want {
+				t.Errorf("unavailable(%v) = %v, want %v", tc.err, got, tc.want)
+			}
+			if err := classify(tc.err); tc.err != nil && !errors.Is(err, tc.err) {
+				t.Errorf("classify(%v) = %v, lost the cause", tc.err, err)
+			}
+		})
 	}
 }
