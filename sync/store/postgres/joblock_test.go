@@ -163,24 +163,23 @@ func TestJobLockOutlivesIdleSessionTimeout(t *testing.T) {
 	if version < 140000 {
 		t.Skipf("server version %d has no idle_session_timeout", version)
 	}
-	// Every session of a ends after 300ms idle (an unknown URL parameter
-	// is a run-time parameter to pgx).
-	a, err := Open(ctx, url+"&idle_session_timeout=300", Options{Schema: schema, LockKeepalive: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
 	b, err := Open(ctx, url, Options{Schema: schema})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	// Replica a's sessions end after 500ms idle.
+	cfg := b.pool.Config()
+	cfg.ConnConfig.RuntimeParams["idle_session_timeout"] = "500"
+	opts := b.opts
+	opts.LockKeepalive = 100 * time.Millisecond
+	a := &Store{pool: mustPool(t, cfg), opts: opts}
 
 	unlock, ok, err := a.TryLock(ctx, "pull/sf")
 	if err != nil || !ok {
 		t.Fatalf("TryLock: ok %v, %v", ok, err)
 	}
-	time.Sleep(time.Second) // a long run
+	time.Sleep(1500 * time.Millisecond) // a long run
 	if _, ok, err := b.TryLock(ctx, "pull/sf"); err != nil || ok {
 		t.Fatalf("other replica's TryLock during the run: ok %v, %v; want false, nil", ok, err)
 	}
