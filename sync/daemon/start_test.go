@@ -110,11 +110,22 @@ func TestStartLineAndSyncNow(t *testing.T) {
 				t.Errorf("reconcile next %s", n)
 			}
 
+			// Runs are recorded when they start, the sync's before its
+			// pull's: wait for the pull itself.
+			countPulls := func(runs []store.Run) int {
+				n := 0
+				for _, r := range runs {
+					if r.Kind == "pull_full" && r.Connector == "billing" {
+						n++
+					}
+				}
+				return n
+			}
 			deadline := time.Now().Add(5 * time.Second)
 			var runs []store.Run
 			for time.Now().Before(deadline) {
 				runs, _ = st.Runs(10)
-				if len(runs) > 0 || !syncNow {
+				if countPulls(runs) > 0 || !syncNow {
 					break
 				}
 				time.Sleep(10 * time.Millisecond)
@@ -127,12 +138,7 @@ func TestStartLineAndSyncNow(t *testing.T) {
 			if err := <-done; err != nil {
 				t.Fatal(err)
 			}
-			pulls := 0
-			for _, r := range runs {
-				if r.Kind == "pull_full" && r.Connector == "billing" {
-					pulls++
-				}
-			}
+			pulls := countPulls(runs)
 			if want := map[bool]int{true: 1, false: 0}[syncNow]; pulls != want {
 				t.Errorf("%d pulls at start, want %d (runs %v)", pulls, want, runs)
 			}

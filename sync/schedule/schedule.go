@@ -51,9 +51,14 @@ type Scheduler struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	// lock, when set, is taken around every run (see JobLock); set by New
+	// and read-only after.
+	lock JobLock
+
 	mu       sync.Mutex
 	jobs     map[string]*job
-	running  sync.WaitGroup // runs in flight
+	skips    map[string]Skips // guarded by mu: runs the lock turned away
+	running  sync.WaitGroup   // runs in flight
 	stopped  bool
 	stopping chan struct{} // closed when Stop begins
 }
@@ -66,23 +71,29 @@ type job struct {
 }
 
 // New returns a scheduler that logs through log.
-func New(log zerolog.Logger) *Scheduler {
+func New(log zerolog.Logger, opts ...Option) *Scheduler {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Scheduler{
+	s := &Scheduler{
 		log:      log,
 		cron:     cron.New(cron.WithParser(parser), cron.WithLogger(cronLogger{log}), cron.WithLocation(time.UTC)),
 		ctx:      ctx,
 		cancel:   cancel,
 		jobs:     map[string]*job{},
+		skips:    map[string]Skips{},
 		stopping: make(chan struct{}),
 	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Add schedules fn under a unique name. Each run gets a context that is
 // cancelled when Stop stops waiting for it, and carries a logger (see
 // zerolog.Ctx) with the job name and a fresh run ID. A run that is still
 // going when the schedule fires again makes that firing a no-op, and a
-// panic is logged and recovered.
+// panic is logged and recovered. With a JobLock (WithJobLock), a run whose
+// lock another replica holds is skipped, logged and counted (LockSkips).
 func (s *Scheduler) Add(name, spec string, fn func(ctx context.Context)) error {
 	sched, err := parser.Parse(spec)
 	if err != nil {
@@ -120,6 +131,12 @@ func (s *Scheduler) run(name string, fn func(ctx context.Context)) {
 	s.running.Add(1)
 	s.mu.Unlock()
 	defer s.running.Done()
+
+	unlock, ok := s.lockRun(s.ctx, name)
+	if !ok {
+		return
+	}
+	defer unlock()
 
 	id := newRunID()
 	log := s.log.With().Str("job", name).Str("run_id", id).Logger()

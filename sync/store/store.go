@@ -330,7 +330,9 @@ type Outbox interface {
 	// zero Created or Due becomes the store's clock.
 	PutOutbox(ns []Notification) ([]uint64, error)
 	// DueOutbox returns up to n notifications with Due at or before now,
-	// in ID order.
+	// in ID order. A backend several processes share may lease them to
+	// this store value: it gets them again, others only once the lease has
+	// passed or after OutboxRetry or Close (PostgreSQL does).
 	DueOutbox(now time.Time, n int) ([]Notification, error)
 	// OutboxDelivered deletes a notification; ErrNotFound (wrapped) when
 	// id is not in the outbox.

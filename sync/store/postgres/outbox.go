@@ -1,8 +1,11 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -41,14 +44,36 @@ func (s *Store) PutOutbox(ns []store.Notification) ([]uint64, error) {
 	return ids, nil
 }
 
-// DueOutbox returns up to n notifications due at now, in ID order.
+// The outbox across replicas. Every replica's notifier reads the same
+// outbox, so DueOutbox leases what it returns: a due notification that no
+// other store value holds a live lease on is locked FOR UPDATE SKIP LOCKED
+// (concurrent readers pass over each other's rows) and leased to this store
+// value (claimed_by) until a Lease from the store's clock. Other replicas do
+// not see it until the lease passes; this store value sees it again (one
+// process reads the outbox as it did with bbolt). A live store renews its
+// leases with its queue claims, every Lease/3; OutboxRetry and Close clear
+// them; OutboxDelivered deletes the row. So each notification is sent by
+// one replica, and those of a replica that died are sent by another once
+// their lease has passed (at least once: receivers dedupe by EventID, the
+// webhook-id header).
+
+// DueOutbox returns up to n notifications due at now, in ID order, and
+// leases them to this store value (see above).
 func (s *Store) DueOutbox(now time.Time, n int) ([]store.Notification, error) {
 	var out []store.Notification
 	err := s.call(func(ctx context.Context) error {
 		var err error
+		clock := s.now()
 		out, err = pgx.CollectRows(rowsOf(s.pool.Query(ctx, `
-			SELECT id, subscriber, event_id, type, payload, created, due, attempts, last_error FROM outbox
-			WHERE due <= $1 ORDER BY id LIMIT $2`, now.UTC(), max(n, 0))),
+			WITH cand AS (
+				SELECT id FROM outbox
+				WHERE due <= $1 AND (claimed_by IS NULL OR claimed_by = $3 OR lease_until <= $4)
+				ORDER BY id LIMIT $2
+				FOR UPDATE SKIP LOCKED
+			)
+			UPDATE outbox o SET claimed_by = $3, lease_until = $5 FROM cand WHERE o.id = cand.id
+			RETURNING o.id, o.subscriber, o.event_id, o.type, o.payload, o.created, o.due, o.attempts, o.last_error`,
+			now.UTC(), max(n, 0), s.id, clock, clock.Add(s.opts.Lease))),
 			func(r pgx.CollectableRow) (store.Notification, error) {
 				var nt store.Notification
 				var created, due pgtype.Timestamptz
@@ -61,10 +86,13 @@ func (s *Store) DueOutbox(now time.Time, n int) ([]store.Notification, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading outbox: %w", err)
 	}
+	// UPDATE ... RETURNING keeps no order.
+	slices.SortFunc(out, func(a, b store.Notification) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
-// OutboxDelivered deletes a notification.
+// OutboxDelivered deletes a notification, whoever holds its lease: it was
+// delivered.
 func (s *Store) OutboxDelivered(id uint64) error {
 	err := s.call(func(ctx context.Context) error {
 		return oneRow(s.pool.Exec(ctx, `DELETE FROM outbox WHERE id = $1`, id))
@@ -75,16 +103,44 @@ func (s *Store) OutboxDelivered(id uint64) error {
 	return nil
 }
 
-// OutboxRetry counts a failed delivery and makes the notification due at at.
+// OutboxRetry counts a failed delivery, makes the notification due at at
+// and clears its lease. It fails with ErrClaimLost, changing nothing, when
+// another store value holds a live lease on it (this one's lease passed and
+// the other took it over).
 func (s *Store) OutboxRetry(id uint64, at time.Time, cause error) error {
-	err := s.call(func(ctx context.Context) error {
-		return oneRow(s.pool.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2, due = $3 WHERE id = $1`,
-			id, errText(cause), at.UTC()))
+	err := s.tx(func(ctx context.Context, tx pgx.Tx) error {
+		var by pgtype.Text
+		var until pgtype.Timestamptz
+		err := tx.QueryRow(ctx, `SELECT claimed_by, lease_until FROM outbox WHERE id = $1 FOR UPDATE`, id).Scan(&by, &until)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if by.Valid && by.String != s.id && fromTS(until).After(s.now()) {
+			return ErrClaimLost
+		}
+		_, err = tx.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2, due = $3, claimed_by = NULL, lease_until = NULL
+			WHERE id = $1`, id, errText(cause), at.UTC())
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("retrying notification %d: %w", id, err)
 	}
 	return nil
+}
+
+// releaseOutbox clears this store value's outbox leases (Close).
+func (s *Store) releaseOutbox(ctx context.Context) error {
+	_, err := s.pool.Exec(ctx, `UPDATE outbox SET claimed_by = NULL, lease_until = NULL WHERE claimed_by = $1`, s.id)
+	return err
+}
+
+// renewOutbox extends this store value's outbox leases to until.
+func (s *Store) renewOutbox(ctx context.Context, until time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE outbox SET lease_until = $1 WHERE claimed_by = $2`, until, s.id)
+	return err
 }
 
 // OutboxLen is the number of notifications in the outbox.

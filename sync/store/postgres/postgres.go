@@ -30,14 +30,15 @@ import (
 )
 
 // Errors callers branch on, besides those of package store (ErrNotFound,
-// ErrClosed, ErrNewerSchema, ErrCorrupt).
+// ErrClosed, ErrNewerSchema, ErrCorrupt, and ErrUnavailable while the
+// database is away: see unavailable.go).
 var (
 	// ErrInvalidDSN is Open's error for a connection string pgx cannot
 	// parse. The string itself is never repeated: it holds a password.
 	ErrInvalidDSN = errors.New("invalid postgres connection string")
-	// ErrClaimLost is returned by Ack, Retry and DeadLetter when another
-	// store value took the event's claim over after this one's lease
-	// expired: the other now owns the event.
+	// ErrClaimLost is returned by Ack, Retry, DeadLetter and OutboxRetry
+	// when another store value took the event's claim (the notification's
+	// lease) over after this one's lease expired: the other now owns it.
 	ErrClaimLost = errors.New("claim was taken over by another replica")
 )
 
@@ -67,6 +68,10 @@ type Options struct {
 	// DedupeTTL is how long a webhook event ID is remembered after it is
 	// enqueued; default 7 days.
 	DedupeTTL time.Duration
+	// LockKeepalive is how often a held job lock's connection is pinged,
+	// so a server's idle_session_timeout does not end the session (and the
+	// lock) during a long run; default 30s.
+	LockKeepalive time.Duration
 }
 
 // Store is an open PostgreSQL store. It is safe for concurrent use.
@@ -91,7 +96,9 @@ type Store struct {
 // string; TLS settings such as sslmode, sslrootcert pass through it), creates
 // the schema if needed and migrates it under an advisory lock, refusing a
 // schema newer than this build (store.ErrNewerSchema), then forgets expired
-// webhook event IDs. The dsn never appears in an error.
+// webhook event IDs. A server that cannot be reached fails with
+// store.ErrUnavailable and an error naming its host and port; the dsn (and
+// its password) never appears in an error.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	opts = withDefaults(opts)
 	cfg, err := pgxpool.ParseConfig(dsn)
@@ -108,6 +115,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("opening postgres store: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("opening postgres store: connecting to %s: %w", address(&cfg.ConnConfig.Config), classify(err))
 	}
 	if err := migrate(ctx, pool, opts); err != nil {
 		pool.Close()
@@ -148,6 +159,9 @@ func withDefaults(o Options) Options {
 	if o.DedupeTTL <= 0 {
 		o.DedupeTTL = 7 * 24 * time.Hour
 	}
+	if o.LockKeepalive <= 0 {
+		o.LockKeepalive = 30 * time.Second
+	}
 	return o
 }
 
@@ -158,8 +172,8 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
-// Close releases this store value's queue claims (their events are
-// claimable again at once), stops renewing leases and closes the pool.
+// Close releases this store value's queue claims and outbox leases (their
+// events and notifications are claimable again at once), stops renewing leases and closes the pool.
 // Calls after Close fail with store.ErrClosed; closing again does nothing.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
@@ -170,6 +184,9 @@ func (s *Store) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := s.pool.Exec(ctx, `DELETE FROM claims WHERE claimed_by = $1`, s.id)
+	if err == nil {
+		err = s.releaseOutbox(ctx)
+	}
 	s.pool.Close()
 	if err != nil {
 		return fmt.Errorf("closing postgres store: releasing claims: %w", err)
@@ -193,7 +210,7 @@ func (s *Store) call(fn func(ctx context.Context) error) error {
 	if err != nil && s.closed.Load() && !errors.Is(err, store.ErrClosed) {
 		return fmt.Errorf("%w: %v", store.ErrClosed, err)
 	}
-	return err
+	return classify(err)
 }
 
 // maxAttempts bounds how often tx runs a transaction that PostgreSQL

@@ -363,11 +363,14 @@ func (s *Store) renewLoop() {
 	}
 }
 
-// renewLeases extends every claim this store value holds to a Lease from
-// the store's clock.
+// renewLeases extends every claim and outbox lease this store value holds
+// to a Lease from the store's clock.
 func (s *Store) renewLeases() error {
 	return s.call(func(ctx context.Context) error {
-		_, err := s.pool.Exec(ctx, `UPDATE claims SET lease_until = $1 WHERE claimed_by = $2`, s.now().Add(s.opts.Lease), s.id)
-		return err
+		until := s.now().Add(s.opts.Lease)
+		if _, err := s.pool.Exec(ctx, `UPDATE claims SET lease_until = $1 WHERE claimed_by = $2`, until, s.id); err != nil {
+			return err
+		}
+		return s.renewOutbox(ctx, until)
 	})
 }
