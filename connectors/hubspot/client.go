@@ -70,6 +70,9 @@ type Client struct {
 	taskMu   sync.Mutex
 	taskKeys map[string]string // dedupe key -> task ID
 	tasksSet bool              // taskKeys loaded from HubSpot
+
+	ownerMu sync.Mutex
+	owners  map[string]string // owner ID -> name for this run (owners.go); nil: not read yet
 }
 
 // New validates cfg for HubSpot and builds a Client.

@@ -68,6 +68,8 @@ func (c *Client) Pull(ctx context.Context, req record.PullRequest) iter.Seq2[*re
 		if now.IsZero() {
 			now = c.opts.Now()
 		}
+		c.forgetOwners()
+		yield = c.namingOwners(ctx, yield)
 		for _, stream := range []string{StreamCompanies, StreamDeals, StreamTasks} {
 			var err error
 			var cont bool
@@ -90,6 +92,20 @@ func (c *Client) Pull(ctx context.Context, req record.PullRequest) iter.Seq2[*re
 				return
 			}
 		}
+	}
+}
+
+// namingOwners wraps yield so that every batch of companies carries its
+// owners' names.
+func (c *Client) namingOwners(ctx context.Context, yield func(*record.Batch, error) bool) func(*record.Batch, error) bool {
+	return func(b *record.Batch, err error) bool {
+		if err == nil && b != nil {
+			if err := c.nameOwners(ctx, b.Accounts); err != nil {
+				yield(nil, fmt.Errorf("hubspot: pulling %s: %w", b.Stream, err))
+				return false
+			}
+		}
+		return yield(b, err)
 	}
 }
 
@@ -439,5 +455,8 @@ func (c *Client) Fetch(ctx context.Context, objectType, id string) (*record.Batc
 		return nil, fmt.Errorf("hubspot: fetching %s %s: %w", stream, id, err)
 	}
 	c.fill(b, []object{o}, companyOf)
+	if err := c.nameOwners(ctx, b.Accounts); err != nil {
+		return nil, fmt.Errorf("hubspot: fetching %s %s: %w", stream, id, err)
+	}
 	return b, nil
 }

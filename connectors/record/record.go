@@ -32,11 +32,14 @@ func (r Ref) Key() string { return r.System + "/" + r.ID }
 // Account is a CRM account: a Salesforce Account or a HubSpot company.
 type Account struct {
 	Ref
-	Name     string `json:"name"`
-	Website  string `json:"website,omitempty"`  // as typed in the CRM; the engine derives the domain
-	Domain   string `json:"domain,omitempty"`   // HubSpot's domain property, when the CRM has one
-	OwnerID  string `json:"owner_id,omitempty"` // Salesforce OwnerId / HubSpot hubspot_owner_id
-	Industry string `json:"industry,omitempty"`
+	Name    string `json:"name"`
+	Website string `json:"website,omitempty"`  // as typed in the CRM; the engine derives the domain
+	Domain  string `json:"domain,omitempty"`   // HubSpot's domain property, when the CRM has one
+	OwnerID string `json:"owner_id,omitempty"` // Salesforce OwnerId / HubSpot hubspot_owner_id
+	// OwnerName is the owner's name where the CRM gives it (Salesforce
+	// Owner.Name, a HubSpot owner's first and last name); empty otherwise.
+	OwnerName string `json:"owner_name,omitempty"`
+	Industry  string `json:"industry,omitempty"`
 	// Fields holds the raw values of the fields the config asked for, by the
 	// CRM's field name (e.g. "Stripe_Customer_Id__c", "NPS__c"). Values are as
 	// decoded from JSON: string, float64, bool or nil.

@@ -18,9 +18,12 @@ import (
 	"github.com/healthsync/healthsync/connectors/record"
 )
 
-// Standard fields always read.
+// Standard fields always read. Owner.Name is the account owner's name, a
+// child-to-parent relationship field (SOQL and SOSL Reference,
+// "Relationship Queries"; Object Reference, Account: OwnerId refers to
+// User).
 var (
-	accountFields     = []string{"Id", "Name", "Website", "OwnerId", "Industry", "SystemModstamp", "LastModifiedDate", "IsDeleted"}
+	accountFields     = []string{"Id", "Name", "Website", "OwnerId", "Owner.Name", "Industry", "SystemModstamp", "LastModifiedDate", "IsDeleted"}
 	opportunityFields = []string{"Id", "AccountId", "Name", "StageName", "Type", "Amount", "CloseDate", "IsClosed", "IsWon", "OwnerId", "SystemModstamp", "IsDeleted"}
 	taskFields        = []string{"Id", "WhatId", "OwnerId", "Subject", "Description", "ActivityDate", "Priority", "Status", "IsClosed", "SystemModstamp"}
 )

@@ -54,7 +54,7 @@ func TestPullFullThenIncremental(t *testing.T) {
 	stamp := e.fake.Get("Account", acme)["SystemModstamp"].(time.Time)
 	wantAcme := record.Account{
 		Ref:  record.Ref{System: record.Salesforce, ID: acme, Modified: stamp},
-		Name: "Acme", Website: "acme.example", OwnerID: owner, Industry: "Technology",
+		Name: "Acme", Website: "acme.example", OwnerID: owner, OwnerName: "Olivia Owner", Industry: "Technology",
 		Fields: map[string]any{"Stripe_Customer_Id__c": "cus_123", "NPS__c": 42.0},
 	}
 	if len(acc.Accounts) != 2 || !equalJSON(acc.Accounts[0], wantAcme) {

@@ -51,20 +51,41 @@ func (r row) time(k string) time.Time {
 	return t
 }
 
-// extraFields copies the configured extra fields, as decoded.
+// path reads a field by name, or a parent's field by relationship path
+// (Owner.Name): Salesforce answers those as a nested record under the
+// relationship name, or null when the reference is empty (SOQL and SOSL
+// Reference, "Understanding Query Results").
+func (r row) path(name string) any {
+	v, ok := r[name]
+	if ok {
+		return v
+	}
+	rel, rest, dotted := strings.Cut(name, ".")
+	if !dotted {
+		return nil
+	}
+	parent, _ := r[rel].(map[string]any)
+	if parent == nil {
+		return nil
+	}
+	return row(parent).path(rest)
+}
+
+// extraFields copies the configured extra fields, as decoded; a
+// relationship path (Owner.Name) is kept under its dotted name.
 func (r row) extraFields(extra []string) map[string]any {
 	if len(extra) == 0 {
 		return nil
 	}
 	out := make(map[string]any, len(extra))
 	for _, f := range extra {
-		out[f] = r[f]
+		out[f] = r.path(f)
 	}
 	return out
 }
 
 func toAccount(r row, extra []string) record.Account {
-	return record.Account{
+	a := record.Account{
 		Ref:      record.Ref{System: record.Salesforce, ID: r.str("Id"), Modified: r.time("SystemModstamp")},
 		Name:     r.str("Name"),
 		Website:  r.str("Website"),
@@ -73,6 +94,8 @@ func toAccount(r row, extra []string) record.Account {
 		Fields:   r.extraFields(extra),
 		Deleted:  r.bool("IsDeleted"),
 	}
+	a.OwnerName, _ = r.path("Owner.Name").(string)
+	return a
 }
 
 func toDeal(r row, extra []string) record.Deal {

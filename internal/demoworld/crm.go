@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/healthsync/healthsync/connectors/hubspot/hubspottest"
@@ -74,12 +75,18 @@ func (w *World) LoadSalesforce(s *salesforcetest.Server) error {
 	return nil
 }
 
-// LoadHubSpot seeds the HubSpot half: companies (name, domain, website,
-// industry, owner) and deals associated with their company. The healthsync
-// custom properties are left to `healthsync setup hubspot`
+// LoadHubSpot seeds the HubSpot half: the owners (with their names, under
+// the IDs the plan gave them), companies (name, domain, website, industry,
+// owner) and deals associated with their company. The healthsync custom
+// properties are left to `healthsync setup hubspot`
 // (hubspot.DefaultProperties), which the demo runs before its first sync,
 // so the demo shows setup creating them.
 func (w *World) LoadHubSpot(s *hubspottest.Server) error {
+	userAt := w.start.AddDate(0, -6, 0)
+	for _, o := range w.owners {
+		first, last, _ := strings.Cut(o.Name, " ")
+		s.SeedOwner(hubspottest.Owner{ID: o.HubSpotID, Email: o.Email, FirstName: first, LastName: last, CreatedAt: userAt})
+	}
 	for _, a := range w.accounts {
 		if a.CRM != sysHubSpot {
 			continue

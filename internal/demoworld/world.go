@@ -75,7 +75,7 @@ type World struct {
 // owner is a sales/CS rep who owns accounts in both CRMs.
 type owner struct {
 	Name, Email string
-	HubSpotID   string // hubspot_owner_id (generated; HubSpot owners are not seeded objects)
+	HubSpotID   string // hubspot_owner_id (generated; LoadHubSpot seeds the owner under it)
 	sfID        string // assigned by LoadSalesforce
 }
 

@@ -50,9 +50,12 @@ func (e *Engine) BuildReport(rec *Reconciled, o ReportOptions) (*report.Report, 
 	in := report.Input{AsOf: rec.AsOf, Currency: e.cfg.Reporting.Currency, From: o.From, To: o.To,
 		Settings: e.score, Segment: o.Segment, Account: o.Account}
 	for _, s := range rec.Accounts {
-		// Salesforce gives the owner's name through the Owner.Name
-		// relationship field when it is listed under objects.
-		owner, _ := s.Account.Fields["Owner.Name"].(string)
+		// The connector's OwnerName first; an Owner.Name listed under
+		// objects (a store written before connectors filled OwnerName).
+		owner := s.Account.OwnerName
+		if owner == "" {
+			owner, _ = s.Account.Fields["Owner.Name"].(string)
+		}
 		in.Members = append(in.Members, report.Member{ID: s.Account.Key(),
 			CRM:  report.CRMRef{System: s.Account.System, Connector: s.Connector, ID: s.Account.ID},
 			Name: s.Account.Name, OwnerID: s.Account.OwnerID, OwnerName: owner, Industry: s.Account.Industry,

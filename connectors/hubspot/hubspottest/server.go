@@ -74,6 +74,7 @@ type Server struct {
 	tokens   map[string]time.Time // OAuth access token -> expiry
 	tokenSeq int
 	recFail  map[string]RecordFault // "type/id" -> per-record batch error
+	owners   ownerBook              // owners.go
 	rolling  fakeapi.Window         // TenSecondlyLimit per Window
 	searches fakeapi.Window         // SearchPerSecond
 	daily    int
@@ -416,6 +417,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, stuck bool) {
 	case len(parts) == 7 && parts[0] == "crm" && parts[1] == "v4" && parts[2] == "associations" &&
 		parts[5] == "batch" && parts[6] == "read" && r.Method == http.MethodPost:
 		s.handleAssocRead(w, r, normType(parts[3]), normType(parts[4]))
+	case len(parts) == 3 && parts[0] == "crm" && parts[1] == "v3" && parts[2] == "owners" && r.Method == http.MethodGet:
+		s.handleOwners(w, r)
 	case len(parts) >= 4 && parts[0] == "crm" && parts[1] == "v3" && parts[2] == "properties":
 		s.routeProperties(w, r, normType(parts[3]), parts[4:])
 	default:

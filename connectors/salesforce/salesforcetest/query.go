@@ -31,22 +31,77 @@ const cursorTTL = 48 * time.Hour
 const sfTime = "2006-01-02T15:04:05.000-0700"
 
 // render writes one record as the REST API returns it: an attributes object
-// (type, url) followed by the selected fields in SELECT order.
-func render(o *sobject, fields []*Field, rec map[string]any, version string) json.RawMessage {
+// (type, url) followed by the selected fields in SELECT order. The fields of
+// one parent come as a nested record under the relationship name, at the
+// place of the first of them, or null when the reference is empty (REST API
+// Developer Guide, "Execute a SOQL Query"; SOQL and SOSL Reference,
+// "Understanding Query Results"). The caller holds s.mu.
+func (s *Server) render(o *sobject, cols []column, rec map[string]any, version string) json.RawMessage {
 	var b bytes.Buffer
-	b.WriteString(`{"attributes":{"type":`)
-	writeString(&b, o.name)
-	b.WriteString(`,"url":`)
-	writeString(&b, "/services/data/v"+version+"/sobjects/"+o.name+"/"+rec["Id"].(string))
-	b.WriteByte('}')
-	for _, f := range fields {
+	writeAttributes(&b, o, rec, version)
+	done := map[*Field]bool{}
+	for _, c := range cols {
+		if c.ref == nil {
+			b.WriteByte(',')
+			writeString(&b, c.f.Name)
+			b.WriteByte(':')
+			writeValue(&b, rec[c.f.Name])
+			continue
+		}
+		if done[c.ref] {
+			continue
+		}
+		done[c.ref] = true
 		b.WriteByte(',')
-		writeString(&b, f.Name)
+		writeString(&b, c.ref.RelationshipName)
 		b.WriteByte(':')
-		writeValue(&b, rec[f.Name])
+		id, _ := rec[c.ref.Name].(string)
+		po, prec := s.byID(id)
+		if prec == nil {
+			b.WriteString("null")
+			continue
+		}
+		writeAttributes(&b, po, prec, version)
+		for _, pc := range cols {
+			if pc.ref == c.ref {
+				b.WriteByte(',')
+				writeString(&b, pc.f.Name)
+				b.WriteByte(':')
+				if po.field(pc.f.Name) != nil {
+					writeValue(&b, prec[po.field(pc.f.Name).Name])
+				} else {
+					b.WriteString("null")
+				}
+			}
+		}
+		b.WriteByte('}')
 	}
 	b.WriteByte('}')
 	return b.Bytes()
+}
+
+// writeAttributes opens a record: {"attributes":{"type":...,"url":...}.
+func writeAttributes(b *bytes.Buffer, o *sobject, rec map[string]any, version string) {
+	b.WriteString(`{"attributes":{"type":`)
+	writeString(b, o.name)
+	b.WriteString(`,"url":`)
+	writeString(b, "/services/data/v"+version+"/sobjects/"+o.name+"/"+rec["Id"].(string))
+	b.WriteByte('}')
+}
+
+// byID finds a record by its ID's key prefix; the caller holds s.mu.
+func (s *Server) byID(id string) (*sobject, map[string]any) {
+	if len(id) < 3 {
+		return nil, nil
+	}
+	for _, o := range s.objects {
+		if o.prefix == id[:3] {
+			if rec := o.recs[To18(id)]; rec != nil {
+				return o, rec
+			}
+		}
+	}
+	return nil, nil
 }
 
 func writeString(b *bytes.Buffer, s string) {
@@ -145,7 +200,7 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 	}
 	rows := make([]json.RawMessage, len(recs))
 	for i, rec := range recs {
-		rows[i] = render(qq.obj, qq.fields, rec, version)
+		rows[i] = s.render(qq.obj, qq.fields, rec, version)
 	}
 	c := &cursor{rows: rows, version: version, all: all, created: s.now()}
 	loc := ""
@@ -232,26 +287,31 @@ func (s *Server) describe(w http.ResponseWriter, r *http.Request) {
 		Value        string  `json:"value"`
 	}
 	type field struct {
-		Name               string `json:"name"`
-		Label              string `json:"label"`
-		Type               string `json:"type"`
-		Length             int    `json:"length"`
-		Precision          int    `json:"precision"`
-		Scale              int    `json:"scale"`
-		Updateable         bool   `json:"updateable"`
-		Createable         bool   `json:"createable"`
-		Custom             bool   `json:"custom"`
-		Nillable           bool   `json:"nillable"`
-		Calculated         bool   `json:"calculated"`
-		Filterable         bool   `json:"filterable"`
-		PicklistValues     []pv   `json:"picklistValues"`
-		RestrictedPicklist bool   `json:"restrictedPicklist"`
+		Name               string   `json:"name"`
+		Label              string   `json:"label"`
+		Type               string   `json:"type"`
+		Length             int      `json:"length"`
+		Precision          int      `json:"precision"`
+		Scale              int      `json:"scale"`
+		Updateable         bool     `json:"updateable"`
+		Createable         bool     `json:"createable"`
+		Custom             bool     `json:"custom"`
+		Nillable           bool     `json:"nillable"`
+		Calculated         bool     `json:"calculated"`
+		Filterable         bool     `json:"filterable"`
+		PicklistValues     []pv     `json:"picklistValues"`
+		RestrictedPicklist bool     `json:"restrictedPicklist"`
+		ReferenceTo        []string `json:"referenceTo"`
+		RelationshipName   *string  `json:"relationshipName"`
 	}
 	fields := make([]field, 0, len(o.fields))
 	for _, f := range o.fields {
 		df := field{Name: f.Name, Label: f.Label, Type: f.Type, Length: f.Length, Updateable: f.Updateable && !f.Calculated,
 			Createable: f.Createable && !f.Calculated, Custom: f.Custom, Nillable: f.Nillable, Calculated: f.Calculated,
-			Filterable: !f.longText(), PicklistValues: []pv{}, RestrictedPicklist: f.Restricted}
+			Filterable: !f.longText(), PicklistValues: []pv{}, RestrictedPicklist: f.Restricted, ReferenceTo: []string{}}
+		if f.RelationshipName != "" {
+			df.ReferenceTo, df.RelationshipName = f.ReferenceTo, &f.RelationshipName
+		}
 		switch f.Type {
 		case TypeDouble, TypeCurrency, TypePercent:
 			df.Precision, df.Scale = f.digits()
@@ -285,7 +345,10 @@ func (s *Server) getRecord(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
 		return
 	}
-	fields := o.fields
+	var fields []column
+	for _, f := range o.fields {
+		fields = append(fields, column{f: f})
+	}
 	if fl := r.URL.Query().Get("fields"); fl != "" {
 		fields = nil
 		for n := range strings.SplitSeq(fl, ",") {
@@ -295,10 +358,10 @@ func (s *Server) getRecord(w http.ResponseWriter, r *http.Request) {
 				writeErrors(w, http.StatusBadRequest, "INVALID_FIELD", "No such column '"+n+"' on sobject of type "+o.name)
 				return
 			}
-			fields = append(fields, f)
+			fields = append(fields, column{f: f})
 		}
 	}
-	row := render(o, fields, rec, strings.TrimPrefix(r.PathValue("version"), "v"))
+	row := s.render(o, fields, rec, strings.TrimPrefix(r.PathValue("version"), "v"))
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	w.Write(row)

@@ -40,6 +40,11 @@ type Field struct {
 	// Calculated marks formula and roll-up fields: never writable, and they
 	// change without touching SystemModstamp.
 	Calculated bool
+	// ReferenceTo names the objects a reference field can point to and
+	// RelationshipName the name SOQL uses for the parent ("Owner" for
+	// OwnerId; describe's referenceTo and relationshipName).
+	ReferenceTo      []string
+	RelationshipName string
 }
 
 type sobject struct {
@@ -98,6 +103,14 @@ func rw(name, typ string, length int) Field {
 	return Field{Name: name, Type: typ, Length: length, Updateable: true, Createable: true, Nillable: true}
 }
 
+// parent makes f a reference to the objects to, reached in SOQL through
+// rel (Object Reference: Account.OwnerId refers to User, Task.OwnerId to
+// Group or User, Task.WhatId to any object that allows activities).
+func parent(f Field, rel string, to ...string) Field {
+	f.RelationshipName, f.ReferenceTo = rel, to
+	return f
+}
+
 func pick(name string, restricted bool, values ...string) Field {
 	f := rw(name, TypePicklist, 255)
 	f.Picklist, f.Restricted = values, restricted
@@ -111,9 +124,9 @@ func auditFields() []Field {
 		sys("Id", TypeID),
 		sys("IsDeleted", TypeBoolean),
 		sys("CreatedDate", TypeDateTime),
-		sys("CreatedById", TypeReference),
+		parent(sys("CreatedById", TypeReference), "CreatedBy", "User"),
 		sys("LastModifiedDate", TypeDateTime),
-		sys("LastModifiedById", TypeReference),
+		parent(sys("LastModifiedById", TypeReference), "LastModifiedBy", "User"),
 		sys("SystemModstamp", TypeDateTime),
 	}
 }
@@ -129,7 +142,7 @@ func standardObjects() []*sobject {
 		}
 		return o
 	}
-	owner := rw("OwnerId", TypeReference, 18)
+	owner := parent(rw("OwnerId", TypeReference, 18), "Owner", "User")
 	owner.Nillable = false
 	name := rw("Name", TypeString, 255)
 	name.Nillable = false
@@ -148,7 +161,7 @@ func standardObjects() []*sobject {
 		),
 		mk("Opportunity", "Opportunity", "006",
 			name,
-			rw("AccountId", TypeReference, 18),
+			parent(rw("AccountId", TypeReference, 18), "Account", "Account"),
 			func() Field {
 				f := pick("StageName", false, "Prospecting", "Qualification", "Needs Analysis", "Value Proposition",
 					"Proposal/Price Quote", "Negotiation/Review", "Closed Won", "Closed Lost")
@@ -165,9 +178,9 @@ func standardObjects() []*sobject {
 			rw("Probability", TypePercent, 0),
 		),
 		mk("Task", "Task", "00T",
-			rw("WhatId", TypeReference, 18),
+			parent(rw("WhatId", TypeReference, 18), "What", "Account", "Opportunity"),
 			rw("WhoId", TypeReference, 18),
-			owner,
+			parent(owner, "Owner", "Group", "User"),
 			rw("Subject", TypeString, 255),
 			rw("Description", TypeTextArea, 32000),
 			rw("ActivityDate", TypeDate, 0),

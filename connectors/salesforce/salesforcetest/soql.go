@@ -14,6 +14,10 @@ import (
 // combine comparisons (=, !=, <>, <, <=, >, >=, LIKE, IN, NOT IN) with AND,
 // OR, NOT and parentheses; literals are 'strings', numbers, true/false/null,
 // dates (YYYY-MM-DD) and datetimes (YYYY-MM-DDThh:mm:ss(Z|±hh:mm)).
+// The field list may name a parent's field one level up, Owner.Name
+// (SOQL and SOSL Reference, "Relationship Queries": child-to-parent
+// relationships use dot notation); WHERE and ORDER BY take the object's own
+// fields only.
 
 // soqlError is answered as 400 with the given errorCode.
 type soqlError struct{ code, msg string }
@@ -22,7 +26,7 @@ func (e *soqlError) Error() string { return e.code + ": " + e.msg }
 
 type query struct {
 	obj    *sobject
-	fields []*Field
+	fields []column
 	where  cond
 	order  []orderKey
 	limit  int
@@ -349,11 +353,11 @@ func (s *Server) parseSOQL(q string) (*query, error) {
 	p.obj = o
 	qq := &query{obj: o}
 	for _, n := range names {
-		f, err := p.field(n)
+		c, err := p.column(n)
 		if err != nil {
 			return nil, err
 		}
-		qq.fields = append(qq.fields, f)
+		qq.fields = append(qq.fields, c)
 	}
 	if p.keyword("WHERE") {
 		if qq.where, err = p.or(); err != nil {
@@ -419,6 +423,42 @@ func (p *parser) field(name string) (*Field, error) {
 		return nil, &soqlError{"INVALID_FIELD", fmt.Sprintf("No such column '%s' on entity '%s'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.", name, p.obj.name)}
 	}
 	return f, nil
+}
+
+// column is one item of a SELECT list: a field of the object, or with ref
+// set, field f of the parent that the reference field ref points to.
+type column struct {
+	f   *Field
+	ref *Field
+}
+
+// column resolves a SELECT item: a field, or relationship.field where
+// relationship is a reference field's RelationshipName and field exists on
+// one of the objects it refers to (for a polymorphic one, Task.Owner, any
+// of them). An unknown relationship fails as Salesforce answers it.
+func (p *parser) column(name string) (column, error) {
+	rel, fname, dotted := strings.Cut(name, ".")
+	if !dotted {
+		f, err := p.field(name)
+		return column{f: f}, err
+	}
+	var ref *Field
+	for _, f := range p.obj.fields {
+		if f.RelationshipName != "" && lower(f.RelationshipName) == lower(rel) {
+			ref = f
+		}
+	}
+	if ref == nil || strings.Contains(fname, ".") {
+		return column{}, &soqlError{"INVALID_FIELD", fmt.Sprintf("Didn't understand relationship '%s' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.", rel)}
+	}
+	for _, to := range ref.ReferenceTo {
+		if o := p.s.objects[lower(to)]; o != nil {
+			if f := o.field(fname); f != nil {
+				return column{f: f, ref: ref}, nil
+			}
+		}
+	}
+	return column{}, &soqlError{"INVALID_FIELD", fmt.Sprintf("No such column '%s' on entity '%s'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.", fname, ref.ReferenceTo[0])}
 }
 
 func (p *parser) or() (cond, error) {
