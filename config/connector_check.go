@@ -120,9 +120,8 @@ func (c Connector) validate(k *checker, p string) {
 		forbid("auth.api_key", !a.APIKey.IsZero())
 		forbid("webhook.secrets", len(w.Secrets) > 0)
 		forbid("webhook.client_secret", !w.ClientSecret.IsZero())
-		forbid("webhook.username", w.Username != "")
-		forbid("webhook.password", !w.Password.IsZero())
 		forbid("webhook.tolerance", w.Tolerance != 0)
+		c.checkOutbound(k, p)
 		forbid("search_rate_limit", c.SearchRateLimit != (RateLimit{}))
 		k.fraction(p+".max_api_share", c.MaxAPIShare, false)
 		c.checkObjects(k, p, sfPathRe)
@@ -204,6 +203,11 @@ func (c Connector) validate(k *checker, p string) {
 		forbid("search_rate_limit", c.SearchRateLimit != (RateLimit{}))
 		forbid("max_api_share", c.MaxAPIShare != 0)
 		forbid("objects", len(c.Objects) > 0)
+	}
+	if c.Kind != KindSalesforce {
+		forbid("webhook.path_token", !w.PathToken.IsZero())
+		forbid("webhook.allowed_ips", len(w.AllowedIPs) > 0)
+		forbid("webhook.max_fetches_per_minute", w.MaxFetchesPerMinute != 0)
 	}
 }
 

@@ -165,6 +165,9 @@ func (c *Connector) applyDefaults() {
 			setStr(&c.LoginURL, DefaultSalesforceLoginURL)
 		}
 		setStr(&c.APIVersion, DefaultSalesforceAPIVersion)
+		if c.Webhook.MaxFetchesPerMinute == 0 {
+			c.Webhook.MaxFetchesPerMinute = DefaultOutboundFetchesPerMinute
+		}
 		if c.MaxAPIShare == 0 {
 			c.MaxAPIShare = 0.8
 		}

@@ -65,8 +65,12 @@ func wire(cfg *config.Config, log zerolog.Logger) (*wired, error) {
 			}
 			w.connectors = append(w.connectors, &engine.Connector{Config: cc, Source: c, Fetcher: c, Writer: c, Tasks: c, Preflight: c, Stats: c.Stats})
 			if cc.OrganizationID != "" {
+				v, err := salesforce.NewOutboundVerifier(cc)
+				if err != nil {
+					return nil, fmt.Errorf("connector %s: %w", cc.Name, err)
+				}
 				w.webhooks = append(w.webhooks, webhook.Source{Connector: cc.Name, Kind: cc.Kind,
-					Verifier:     salesforce.NewVerifier(cc.OrganizationID),
+					Verifier: v, SubPath: true, Budget: webhook.NewBudget(cc.Webhook.MaxFetchesPerMinute),
 					ContentTypes: []string{"text/xml", "application/soap+xml"},
 					Ack: func(rw http.ResponseWriter) {
 						rw.Header().Set("Content-Type", "text/xml; charset=utf-8")
