@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/healthsync/healthsync/internal/faultproxy"
+	"github.com/healthsync/healthsync/sync/store"
 )
 
 // The soak test (issue 13, "Keep"): the daemon as a child process
@@ -70,6 +72,7 @@ type soakResult struct {
 	DuplicateKeys []string      `json:"duplicate_keys"`
 	Compared      int           `json:"compared"` // CRM accounts compared with the clean sync
 	Mismatches    []string      `json:"mismatches"`
+	Drain         time.Duration `json:"drain_ns"` // from the load's end until the daemon was idle
 	Took          time.Duration `json:"took_ns"`
 }
 
@@ -90,8 +93,8 @@ func (r soakResult) summary() string {
 		share = float64(faults) / float64(reqs)
 	}
 	return fmt.Sprintf("events %d (acknowledged %d, resent after a failure %d, redelivered %d), vendor requests %d, faults %d (%.1f%%: %v), "+
-		"kills %d, final sync passes %d, lost %d, queued %d, dead letters %d, tasks %d, duplicate tasks %d, accounts compared %d, mismatches %d, took %s",
-		r.Events, r.Acked, r.Resent, r.Redelivered, reqs, faults, share*100, r.Faults, r.Kills, r.SyncPasses, r.Lost, r.Queued,
+		"kills %d, idle %s after the load, final sync passes %d, lost %d, queued %d, dead letters %d, tasks %d, duplicate tasks %d, accounts compared %d, mismatches %d, took %s",
+		r.Events, r.Acked, r.Resent, r.Redelivered, reqs, faults, share*100, r.Faults, r.Kills, r.Drain.Round(100*time.Millisecond), r.SyncPasses, r.Lost, r.Queued,
 		len(r.DeadLetters), r.Tasks, r.Duplicates, r.Compared, len(r.Mismatches), r.Took.Round(100*time.Millisecond))
 }
 
@@ -190,7 +193,8 @@ func (d *soakDaemon) kill9() error {
 	return nil
 }
 
-// stop sends SIGTERM and waits (at most 30s) for a clean exit.
+// stop sends SIGTERM and waits (at most 60s, above the default 30s
+// server.shutdown_timeout) for a clean exit.
 func (d *soakDaemon) stop() error {
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		return fmt.Errorf("stopping the daemon: %w", err)
@@ -201,10 +205,10 @@ func (d *soakDaemon) stop() error {
 			return fmt.Errorf("the daemon's exit: %w", err)
 		}
 		return nil
-	case <-time.After(30 * time.Second):
+	case <-time.After(60 * time.Second):
 		d.cmd.Process.Signal(syscall.SIGKILL)
 		<-d.exited
-		return errors.New("the daemon did not stop within 30s of SIGTERM")
+		return errors.New("the daemon did not stop within 60s of SIGTERM")
 	}
 }
 
@@ -234,6 +238,31 @@ func (d *soakDaemon) queueDepth() (queued, dead int, err error) {
 		return 0, 0, fmt.Errorf("metrics without the queue gauges (status %d)", resp.StatusCode)
 	}
 	return queued, dead, nil
+}
+
+// running lists the daemon's runs still open (pulls and syncs), from
+// GET /api/runs.
+func (d *soakDaemon) running() ([]string, error) {
+	req, _ := http.NewRequest("GET", "http://"+d.addr+"/api/runs?limit=200", nil)
+	req.Header.Set("Authorization", "Bearer "+soakAPIToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Runs []store.Run `json:"runs"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, fmt.Errorf("reading /api/runs (status %d): %w", resp.StatusCode, err)
+	}
+	var open []string
+	for _, r := range body.Runs {
+		if r.Status == "running" {
+			open = append(open, strings.TrimSpace(r.Kind+" "+r.Connector))
+		}
+	}
+	return open, nil
 }
 
 // freeAddr returns a loopback address no one listens on, so the daemon

@@ -124,11 +124,9 @@ func runSoak(ctx context.Context, o soakOptions) (soakResult, error) {
 	if err := d.start(ctx); err != nil {
 		return res, err
 	}
-	defer func() {
-		if d.cmd.ProcessState == nil {
-			d.cmd.Process.Kill()
-		}
-	}()
+	// On an early return the daemon must not outlive the run (Kill on a
+	// process already waited for is a harmless ErrProcessDone).
+	defer func() { d.cmd.Process.Kill() }()
 	snd := &soakSender{url: "http://" + addr + "/webhooks/stripe", st: stack.st, targets: targets, acked: map[string]bool{},
 		client: &http.Client{Timeout: 5 * time.Second}}
 	loadCtx, stopLoad := context.WithCancel(ctx)
@@ -167,13 +165,15 @@ func runSoak(ctx context.Context, o soakOptions) (soakResult, error) {
 	// Stripe does), or the run failed.
 	res.Events, res.Acked, res.Resent, res.Redelivered = snd.stats()
 	logf("load done: %d events, %d acknowledged", res.Events, res.Acked)
-	if err := waitDrained(ctx, d, 2*time.Minute); err != nil {
+	drainStart := time.Now()
+	if err := waitDrained(ctx, d, 5*time.Minute); err != nil {
 		return res, err
 	}
+	res.Drain = time.Since(drainStart)
 	if err := d.stop(); err != nil {
 		return res, err
 	}
-	logf("queue drained, daemon stopped")
+	logf("queue drained and runs finished, daemon stopped")
 
 	// The daemon's scheduled pass, run once here: it writes what stayed
 	// pending after faults. Faults stay on; a pass that leaves writes
@@ -211,16 +211,21 @@ func waitUntil(ctx context.Context, limit time.Duration, cond func() bool) {
 	}
 }
 
-// waitDrained waits until the daemon's queue is empty.
+// waitDrained waits until the daemon's queue is empty and no pull or sync
+// of its own is running (the pulls that --sync-now started catch up with
+// the events the load made).
 func waitDrained(ctx context.Context, d *soakDaemon, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
 		q, _, err := d.queueDepth()
+		var open []string
 		if err == nil && q == 0 {
-			return nil
+			if open, err = d.running(); err == nil && len(open) == 0 {
+				return nil
+			}
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("the queue did not drain within %s (depth %d, %v)", limit, q, err)
+			return fmt.Errorf("the daemon was not idle within %s (queue %d, running %v, %v)", limit, q, open, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -333,29 +338,56 @@ func (s *soakSender) run(ctx context.Context, rate float64, d time.Duration) {
 	}
 }
 
-// change makes change i: quantity up on even ticks, down on odd ones (never
-// below 1), on subscription i of the targets in turn.
+// change makes change i in the Stripe fake and returns its event ID: every
+// fourth change a new invoice of subscription i/4 whose payment fails
+// (the payment_failed task rule creates a task while the event is
+// processed, so task creation meets the faults and the kills), otherwise a
+// quantity change on subscription i, up in even rounds over the
+// subscriptions and down in odd ones (never below 1).
 func (s *soakSender) change(i int) (string, error) {
-	sub := s.targets[i%len(s.targets)]
 	n := len(s.st.Events())
-	err := s.st.UpdateSubscription(sub, func(x *stripetest.Subscription) {
-		if i/len(s.targets)%2 == 1 && x.Items[0].Quantity > 1 {
-			x.Items[0].Quantity--
-		} else {
-			x.Items[0].Quantity++
-		}
-	})
+	var err error
+	if i%4 == 3 {
+		err = s.failPayment(s.targets[(i/4)%len(s.targets)])
+	} else {
+		sub := s.targets[i%len(s.targets)]
+		err = s.st.UpdateSubscription(sub, func(x *stripetest.Subscription) {
+			if i/len(s.targets)%2 == 1 && x.Items[0].Quantity > 1 {
+				x.Items[0].Quantity--
+			} else {
+				x.Items[0].Quantity++
+			}
+		})
+	}
 	if err != nil {
 		return "", err
 	}
 	evs := s.st.Events()
 	if len(evs) <= n {
-		return "", fmt.Errorf("no event for %s", sub)
+		return "", fmt.Errorf("no event for change %d", i)
 	}
 	s.mu.Lock()
 	s.events++
 	s.mu.Unlock()
 	return evs[len(evs)-1].ID, nil
+}
+
+// failPayment adds an open invoice for the subscription's current period
+// and fails its payment (the last event is invoice.payment_failed).
+func (s *soakSender) failPayment(sub string) error {
+	x, ok := s.st.Subscription(sub)
+	if !ok {
+		return fmt.Errorf("no subscription %s", sub)
+	}
+	it := x.Items[0]
+	in, err := s.st.AddInvoice(stripetest.Invoice{Customer: x.Customer, Subscription: sub, Status: "open", Currency: x.Currency,
+		PeriodStart: x.CurrentPeriodStart, PeriodEnd: x.CurrentPeriodEnd,
+		Lines: []stripetest.InvoiceLine{{Price: it.Price, Subscription: sub, SubscriptionItem: it.ID, Quantity: it.Quantity,
+			Amount: 10_000 * it.Quantity, PeriodStart: x.CurrentPeriodStart, PeriodEnd: x.CurrentPeriodEnd}}})
+	if err != nil {
+		return err
+	}
+	return s.st.FailInvoicePayment(in.ID)
 }
 
 func (s *soakSender) ack(id string, resent bool) {

@@ -54,3 +54,27 @@ func TestSoak(t *testing.T) {
 		t.Errorf("faults were %.1f%% of %d vendor requests, want 10-20%%", share*100, reqs)
 	}
 }
+
+// TestSoakFlags: soak answers --help with its usage and refuses a fault
+// share outside 0 to 0.5 as a usage error, before starting anything.
+func TestSoakFlags(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  string
+	}{
+		{name: "help", args: []string{"soak", "--help"}, wantCode: 0,
+			wantOut: "Usage: healthsync soak [--duration D] [--rate N] [--accounts N] [--seed S] [--faults F] [--dir DIR]"},
+		{name: "faults too high", args: []string{"soak", "--faults", "0.9"}, wantCode: 2, wantOut: "--faults 0 to 0.5"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb strings.Builder
+			code := run(context.Background(), tc.args, &out, &errb)
+			if code != tc.wantCode || !strings.Contains(out.String()+errb.String(), tc.wantOut) {
+				t.Errorf("exit %d, output %q%q; want exit %d with %q", code, out.String(), errb.String(), tc.wantCode, tc.wantOut)
+			}
+		})
+	}
+}
