@@ -19,8 +19,11 @@ import (
 const soakAPIToken = "soak-api-token-not-a-secret"
 
 // soakConfig is the soak's configuration: the demo's connectors with short
-// client timeouts (the proxy holds answers for 3s), quick write retries and
-// every score change written, so the CRM can equal a clean sync exactly.
+// client timeouts (the proxy holds answers for 3s), quick write retries,
+// every score change written and no touch-model hysteresis (it keeps an
+// account's previous tier near a boundary by design, which a clean store
+// does not know; 0 means the default 0.1, so a negligible share), so the
+// CRM can equal a clean sync exactly.
 const soakConfig = `# Written by healthsync soak.
 store: {path: %[1]q}
 server: {listen: %[2]q, api_token: %[3]q}
@@ -62,6 +65,8 @@ matching:
     - {kind: billing_metadata, key: hubspot_company_id}
     - {kind: crm_field, field: Stripe_Customer_Id__c, connector: salesforce}
     - {kind: email_domain}
+scoring:
+  touch: {hysteresis: 0.000000001}
 write_back:
   max_band_change_share: 1
   min_score_change: 0
