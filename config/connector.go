@@ -94,7 +94,9 @@ const (
 //   - stripe: secrets (several accepted during rotation), tolerance.
 //   - hubspot: client_secret (the app's), tolerance.
 //   - chargebee: username, password (basic auth).
-//   - salesforce: the connector's organization_id is checked.
+//   - salesforce: the connector's organization_id is checked, and
+//     path_token, username and password, allowed_ips and
+//     max_fetches_per_minute guard the Outbound Message endpoint.
 type Webhook struct {
 	Secrets      []Secret `yaml:"secrets,omitempty" json:"secrets,omitempty"`
 	ClientSecret Secret   `yaml:"client_secret,omitempty" json:"client_secret,omitempty"`
@@ -102,6 +104,16 @@ type Webhook struct {
 	Password     Secret   `yaml:"password,omitempty" json:"password,omitempty"`
 	// Tolerance is the accepted age of a signed timestamp (default 5m).
 	Tolerance Duration `yaml:"tolerance,omitempty" json:"tolerance,omitempty"`
+	// PathToken (Salesforce) is a secret last path segment: Outbound
+	// Messages are accepted only at /webhooks/NAME/TOKEN.
+	PathToken Secret `yaml:"path_token,omitempty" json:"path_token,omitempty"`
+	// AllowedIPs (Salesforce) lists the addresses or CIDR prefixes Outbound
+	// Messages may come from (Salesforce's published ranges).
+	AllowedIPs []string `yaml:"allowed_ips,omitempty" json:"allowed_ips,omitempty"`
+	// MaxFetchesPerMinute (Salesforce) bounds the notifications accepted, and
+	// so the Salesforce API calls they cause, per minute (default 100, at
+	// least 100: one message holds up to 100 and is accepted whole).
+	MaxFetchesPerMinute int `yaml:"max_fetches_per_minute,omitempty" json:"max_fetches_per_minute,omitempty"`
 }
 
 // RateLimit is a client-side token bucket: Requests per Per.

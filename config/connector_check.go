@@ -62,6 +62,13 @@ func (c Connector) validate(k *checker, p string) {
 	if kind, ok := lookupKind(c.Kind); ok && kind.Validate != nil {
 		kind.Validate(c, p, &Problems{k})
 	}
+	if c.Kind != KindSalesforce {
+		// The Outbound Message guards are Salesforce's (config/outbound.go).
+		forbid := func(path string, set bool) { c.forbid(k, p, path, set) }
+		forbid("webhook.path_token", !c.Webhook.PathToken.IsZero())
+		forbid("webhook.allowed_ips", len(c.Webhook.AllowedIPs) > 0)
+		forbid("webhook.max_fetches_per_minute", c.Webhook.MaxFetchesPerMinute != 0)
+	}
 }
 
 // forbid reports a setting that does not apply to the connector's kind.
@@ -130,9 +137,8 @@ func checkSalesforce(c Connector, p string, v *Problems) {
 	forbid("auth.api_key", !a.APIKey.IsZero())
 	forbid("webhook.secrets", len(w.Secrets) > 0)
 	forbid("webhook.client_secret", !w.ClientSecret.IsZero())
-	forbid("webhook.username", w.Username != "")
-	forbid("webhook.password", !w.Password.IsZero())
 	forbid("webhook.tolerance", w.Tolerance != 0)
+	c.checkOutbound(k, p)
 	forbid("search_rate_limit", c.SearchRateLimit != (RateLimit{}))
 	k.fraction(p+".max_api_share", c.MaxAPIShare, false)
 	c.checkObjects(k, p, sfNameRe, sfPathRe)

@@ -185,6 +185,9 @@ func salesforceDefaults(c *Connector) {
 		setStr(&c.LoginURL, DefaultSalesforceLoginURL)
 	}
 	setStr(&c.APIVersion, DefaultSalesforceAPIVersion)
+	if c.Webhook.MaxFetchesPerMinute == 0 {
+		c.Webhook.MaxFetchesPerMinute = DefaultOutboundFetchesPerMinute
+	}
 	if c.MaxAPIShare == 0 {
 		c.MaxAPIShare = 0.8
 	}

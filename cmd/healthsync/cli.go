@@ -69,6 +69,7 @@ func commands() []command {
 		{"store", "store check [--config FILE | PATH]: check the store file for damage", cmdStore},
 		{"demo", "the whole product on this machine against vendor fakes", cmdDemo},
 		{"loadtest", "webhook receiver load test over loopback against the demo world", cmdLoadtest},
+		{"soak", "the daemon under webhook load, vendor faults and kill -9 restarts, checked against a clean sync", cmdSoak},
 		{"check", "authenticate to every connector, read one page, run the CRM preflight", cmdCheck},
 		{"backup", "write a consistent copy of the store to a file (also while the daemon runs)", cmdBackup},
 		{"healthcheck", "probe a running daemon's /healthz (for containers)", cmdHealthcheck},

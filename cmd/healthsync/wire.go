@@ -143,8 +143,12 @@ func buildSalesforce(cc config.Connector, log zerolog.Logger) (*engine.Connector
 	if cc.OrganizationID == "" {
 		return conn, nil, nil
 	}
+	v, err := salesforce.NewOutboundVerifier(cc)
+	if err != nil {
+		return nil, nil, err
+	}
 	return conn, &webhook.Source{
-		Verifier:     salesforce.NewVerifier(cc.OrganizationID),
+		Verifier: v, SubPath: true, Budget: webhook.NewBudget(cc.Webhook.MaxFetchesPerMinute),
 		ContentTypes: []string{"text/xml", "application/soap+xml"},
 		Ack: func(rw http.ResponseWriter) {
 			rw.Header().Set("Content-Type", "text/xml; charset=utf-8")

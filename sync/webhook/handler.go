@@ -34,6 +34,11 @@ type Source struct {
 	ContentTypes []string
 	// Ack, when set, writes the success body (Salesforce's SOAP Ack).
 	Ack func(w http.ResponseWriter)
+	// SubPath routes /webhooks/{Connector}/{segment} here too; the
+	// Verifier checks the segment (Salesforce's secret path token).
+	SubPath bool
+	// Budget, when set, bounds the events enqueued per minute (budget.go).
+	Budget *Budget
 }
 
 // Queue is the durable event queue (the store).
@@ -97,6 +102,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	name, ok := strings.CutPrefix(r.URL.Path, "/webhooks/")
 	src := h.byPath[name]
+	if prefix, _, sub := strings.Cut(name, "/"); src == nil && sub && h.byPath[prefix] != nil && h.byPath[prefix].SubPath {
+		src = h.byPath[prefix]
+	}
 	if !ok || src == nil {
 		http.NotFound(w, r)
 		return
@@ -136,6 +144,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.o.Metrics.Verified.WithLabelValues(vendor).Add(float64(len(events)))
+	if h.overBudget(w, src, len(events)) {
+		return
+	}
 	if err := h.enqueue(src.Connector, events); err != nil {
 		h.o.Logger.Error().Err(err).Str("connector", src.Connector).Msg("webhook enqueue failed")
 		h.reject(w, vendor, "store", http.StatusServiceUnavailable)
