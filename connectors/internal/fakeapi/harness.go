@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -53,6 +54,7 @@ type Harness struct {
 	cfg  Config
 	done chan struct{}
 	once sync.Once
+	busy atomic.Int64 // nanoseconds spent serving requests (Busy)
 
 	mu        sync.Mutex
 	latency   time.Duration
@@ -117,7 +119,7 @@ func (h *Harness) SetLatency(d time.Duration) {
 
 // Wrap returns next behind the shared steps, in this order: count and log
 // the request (when Config.Key is set), wait the latency, then apply the
-// first matching fault. A request whose client gives up, or that is still
+// first matching fault; the time spent serving after that counts in Busy. A request whose client gives up, or that is still
 // waiting when the harness closes, gets no answer.
 func (h *Harness) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -137,12 +139,14 @@ func (h *Harness) Wrap(next http.Handler) http.Handler {
 		}
 		f, ok := h.takeFault(r)
 		if !ok {
-			next.ServeHTTP(w, r)
+			h.serve(next, w, r)
 			return
 		}
 		if !h.wait(r.Context(), f.Delay) {
 			return
 		}
+		start := time.Now()
+		defer func() { h.busy.Add(int64(time.Since(start))) }()
 		switch {
 		case f.Malformed:
 			w.Header().Set("Content-Type", h.cfg.ContentType)
@@ -158,6 +162,22 @@ func (h *Harness) Wrap(next http.Handler) http.Handler {
 		}
 	})
 }
+
+// serve calls next and adds the time it took to Busy.
+func (h *Harness) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	defer func() { h.busy.Add(int64(time.Since(start))) }()
+	next.ServeHTTP(w, r)
+}
+
+// Busy returns the total time the fake spent serving requests since New:
+// the wall time in its handlers and error writer, without the added
+// latency and fault delays. The fakes run in the process of the test or
+// benchmark that starts them, so a benchmark subtracts Busy before and
+// after to report the fake's own cost apart from the client's (fake-ms/op).
+// Time a handler spends waiting for the fake's own lock counts; on an idle
+// machine with one request at a time it is the fake's CPU time.
+func (h *Harness) Busy() time.Duration { return time.Duration(h.busy.Load()) }
 
 // wait sleeps d, and reports false when ctx ends or the harness closes
 // first.
