@@ -1,10 +1,10 @@
 package stripetest_test
 
 import (
-	"io"
 	"net/http"
 	"testing"
 
+	"github.com/healthsync/healthsync/connectors/internal/fakeapi"
 	"github.com/healthsync/healthsync/connectors/stripe/stripetest"
 )
 
@@ -41,22 +41,7 @@ func BenchmarkListPage50000(b *testing.B) {
 		{"events", "/v1/events?limit=100&starting_after=" + evs[len(evs)/2].ID},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			req, err := http.NewRequest(http.MethodGet, srv.URL+bc.uri, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			req.Header.Set("Authorization", "Bearer sk_test_bench")
-			for b.Loop() {
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					b.Fatalf("%s: status %d", bc.uri, resp.StatusCode)
-				}
-			}
+			fakeapi.BenchmarkRequest(b, http.MethodGet, srv.URL+bc.uri, nil, "Authorization", "Bearer sk_test_bench")
 		})
 	}
 }
