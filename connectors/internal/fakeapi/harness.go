@@ -40,6 +40,9 @@ type Config struct {
 	Key func(r *http.Request) string
 	// Latency is added to every request Wrap serves.
 	Latency time.Duration
+	// Now is the fake's clock, which stamps Request.Time in the request
+	// log (nil: requests are logged without a time).
+	Now func() time.Time
 }
 
 // Harness holds a fake's shared state; New makes one. It is safe for
