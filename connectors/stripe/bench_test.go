@@ -3,7 +3,6 @@ package stripe
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/connectors/record"
@@ -55,5 +54,5 @@ func BenchmarkPull20000Subscriptions(b *testing.B) {
 		calls = c.Stats().Calls - before
 	}
 	b.ReportMetric(float64(calls), "calls/pull")
-	b.ReportMetric(float64(srv.Busy()-busy)/float64(time.Millisecond)/float64(b.N), "fake-ms/op")
+	srv.ReportBusy(b, busy, b.N)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"time"
 )
 
 // Looper is the part of *testing.B that BenchmarkRequest uses (fakeapi
@@ -36,4 +37,16 @@ func BenchmarkRequest(b Looper, method, url string, body []byte, header ...strin
 			b.Fatalf("%s %s: status %d: %.300s", method, url, resp.StatusCode, msg)
 		}
 	}
+}
+
+// Reporter is the part of *testing.B that ReportBusy uses.
+type Reporter interface {
+	ReportMetric(n float64, unit string)
+}
+
+// ReportBusy reports the fake's serving time (Busy) since since, divided
+// over ops operations, as the metric fake-ms/op: the share of a
+// benchmark's ns/op that is the fake's, not the code under test.
+func (h *Harness) ReportBusy(b Reporter, since time.Duration, ops int) {
+	b.ReportMetric(float64(h.Busy()-since)/float64(time.Millisecond)/float64(max(ops, 1)), "fake-ms/op")
 }
