@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"math"
 	"net/http"
@@ -20,12 +19,10 @@ func TestLoadtestComparesWithBareHandler(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo stack")
 	}
-	var out, errb bytes.Buffer
-	code := run(context.Background(), []string{"loadtest", "--duration", "300ms", "--changes", "1", "--accounts", "40", "--concurrency", "4"}, &out, &errb)
+	code, text, stderr := runCLI(t, "loadtest", "--duration", "300ms", "--changes", "1", "--accounts", "40", "--concurrency", "4")
 	if code != 0 {
-		t.Fatalf("loadtest exit %d\n%s\n%s", code, out.String(), errb.String())
+		t.Fatalf("loadtest exit %d\n%s\n%s", code, text, stderr)
 	}
-	text := out.String()
 	re := regexp.MustCompile(`(?m)^ingest \(4 senders, 300ms, fsync on, processing concurrently\): \d+ events acknowledged \(0 failed\), (\d+) events/s;.*\n` +
 		`bare net/http handler \(4 senders, 300ms, reads the body, answers 200\): \d+ events acknowledged \(0 failed\), (\d+) events/s;.*\n` +
 		`verified ingest is (\d+)% of the bare handler's rate \((\d+) / (\d+) events/s\)$`)
