@@ -4,7 +4,8 @@
 // routes wrapped by Wrap with Start, and supplies its vendor's error writer,
 // so each fake keeps its vendor's documented error bodies while the API
 // tests and the demo use (SetLatency, InjectFault, Count, Counts, Total,
-// Throttled, Requests, ResetCounts, Close) is the same for all.
+// Throttled, Requests, ResetCounts, Close) is the same for all. Busy (and
+// ReportBusy in benchmarks) tells the fake's own serving time apart.
 //
 // It imports neither "testing" nor any client package: the demo links the
 // fakes.
