@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"runtime/pprof"
@@ -24,15 +25,18 @@ import (
 // cmdLoadtest is the webhook receiver's load test over loopback: the demo
 // world, the real daemon, signed Stripe events. It measures event-to-CRM
 // latency on an empty queue, then sustained verified ingest with durable
-// commit and the acknowledge latency.
+// commit and the acknowledge latency, then (unless --bare=false) a bare
+// net/http handler that reads the body and answers 200, with the same
+// senders and payloads, and prints the verified rate as a share of it.
 func cmdLoadtest(e *env) error {
-	fs := newFlags(e, "loadtest", "[--duration D] [--concurrency N] [--accounts N] [--changes N]")
+	fs := newFlags(e, "loadtest", "[--duration D] [--concurrency N] [--accounts N] [--changes N] [--bare=false]")
 	duration := fs.Duration("duration", 10*time.Second, "how long to send events")
 	conc := fs.Int("concurrency", 32, "concurrent senders")
 	accounts := fs.Int("accounts", 300, "accounts in the generated world")
 	changes := fs.Int("changes", 20, "subscription changes timed from event to CRM field")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the ingest phase to this file")
 	process := fs.Bool("process", true, "keep processing events while ingesting (false: measure ingest alone)")
+	bare := fs.Bool("bare", true, "also send the same load to a bare net/http handler (reads the body, answers 200) and print the ratio")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
@@ -48,7 +52,7 @@ func cmdLoadtest(e *env) error {
 		go func() {
 			defer close(done)
 			defer cancel()
-			runErr = runLoad(ctx, e, d, a, stack, *duration, *conc, *changes, *cpuprofile, *process)
+			runErr = runLoad(ctx, e, d, a, stack, loadOptions{*duration, *conc, *changes, *cpuprofile, *process, *bare})
 		}()
 	}
 	quiet := *e
@@ -59,27 +63,25 @@ func cmdLoadtest(e *env) error {
 	return runErr
 }
 
-func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoStack, duration time.Duration, conc, changes int, cpuprofile string, process bool) error {
+// loadOptions are loadtest's flags.
+type loadOptions struct {
+	duration   time.Duration
+	conc       int
+	changes    int
+	cpuprofile string
+	process    bool
+	bare       bool
+}
+
+func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoStack, o loadOptions) error {
 	w := e.stdout
+	duration, conc := o.duration, o.conc
 	if _, err := a.eng.Sync(ctx, engine.SyncOptions{Full: true}); err != nil {
 		return fmt.Errorf("initial sync: %w", err)
 	}
-	url := "http://" + d.Addr + "/webhooks/stripe"
 	client := httpclient.New(httpclient.Options{Name: "loadtest", RetryMax: -1, Timeout: 10 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: conc * 2}})
-	post := func(body []byte) (int, time.Duration, error) {
-		req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Stripe-Signature", stripetest.SignPayload(body, demoStripeWHSecret, time.Now()))
-		t0 := time.Now()
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, 0, err
-		}
-		io.Copy(io.Discard, resp.Body) // drained, so the connection is reused
-		resp.Body.Close()
-		return resp.StatusCode, time.Since(t0), nil
-	}
+	post := poster(ctx, client, "http://"+d.Addr+"/webhooks/stripe")
 
 	// Subscriptions of customers linked to Salesforce accounts.
 	links, err := a.st.Links()
@@ -111,7 +113,7 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 	// 1. Event to CRM: a real change in Stripe, its signed event, the time
 	// until the Salesforce field shows it.
 	var toCRM []time.Duration
-	for i := 0; i < changes; i++ {
+	for i := 0; i < o.changes; i++ {
 		tg := targets[i%len(targets)]
 		before := fmt.Sprint(stack.sf.Get("Account", tg.acct)["MRR__c"])
 		n := len(stack.st.Events())
@@ -142,10 +144,8 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 		len(toCRM), pct(toCRM, 50), pct(toCRM, 95), pct(toCRM, 100))
 
 	// 2. Sustained ingest: unique, verified events, committed before the 2xx.
-	var sent, ok, bad atomic.Int64
-	lat := make([][]time.Duration, conc)
-	if cpuprofile != "" {
-		f, err := os.Create(cpuprofile)
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
 		if err != nil {
 			return err
 		}
@@ -155,10 +155,81 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if !process {
+	if !o.process {
 		d.PauseWorkers(true)
 		defer d.PauseWorkers(false)
 	}
+	events := func(g, i int) []byte {
+		tg := targets[(g*7919+i)%len(targets)]
+		return fmt.Appendf(nil, `{"id":"evt_load_%d_%d","object":"event","api_version":"2025-03-31.basil","created":%d,"type":"customer.subscription.updated","livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},"data":{"object":{"id":%q,"object":"subscription","customer":%q}}}`,
+			g, i, time.Now().Unix(), tg.sub, tg.cus)
+	}
+	verified := sendLoad(ctx, post, events, conc, duration)
+	if o.cpuprofile != "" {
+		pprof.StopCPUProfile() // the profile covers verified ingest only
+	}
+	q, _, _ := a.st.QueueDepth()
+	mode := "processing concurrently"
+	if !o.process {
+		mode = "processing paused"
+	}
+	fmt.Fprintf(w, "ingest (%d senders, %s, fsync on, %s): %s; queue depth after %d\n", conc, duration, mode, verified, q)
+	if !o.bare {
+		return nil
+	}
+
+	// 3. The same senders and payloads against a bare net/http handler on
+	// loopback: what this machine's HTTP stack allows, the ceiling the
+	// verified rate is read against.
+	bareURL, stop, err := startBare()
+	if err != nil {
+		return err
+	}
+	defer stop()
+	base := sendLoad(ctx, poster(ctx, client, bareURL), events, conc, duration)
+	fmt.Fprintf(w, "bare net/http handler (%d senders, %s, reads the body, answers 200): %s\n", conc, duration, base)
+	fmt.Fprintf(w, "verified ingest is %.0f%% of the bare handler's rate (%.0f / %.0f events/s)\n",
+		100*verified.rate()/max(base.rate(), 1e-9), verified.rate(), base.rate())
+	return nil
+}
+
+// poster returns a function that POSTs a signed Stripe event body to url
+// with client and returns the status and the time to the answer.
+func poster(ctx context.Context, client *httpclient.Client, url string) func(body []byte) (int, time.Duration, error) {
+	return func(body []byte) (int, time.Duration, error) {
+		req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Stripe-Signature", stripetest.SignPayload(body, demoStripeWHSecret, time.Now()))
+		t0 := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, 0, err
+		}
+		io.Copy(io.Discard, resp.Body) // drained, so the connection is reused
+		resp.Body.Close()
+		return resp.StatusCode, time.Since(t0), nil
+	}
+}
+
+// loadResult is what one load phase measured.
+type loadResult struct {
+	ok, failed int64
+	elapsed    time.Duration
+	latencies  []time.Duration // of the acknowledged requests
+}
+
+func (r loadResult) rate() float64 { return float64(r.ok) / r.elapsed.Seconds() }
+
+func (r loadResult) String() string {
+	return fmt.Sprintf("%d events acknowledged (%d failed), %.0f events/s; acknowledge p50 %s  p99 %s  max %s",
+		r.ok, r.failed, r.rate(), pct(r.latencies, 50), pct(r.latencies, 99), pct(r.latencies, 100))
+}
+
+// sendLoad runs conc senders for duration, each posting body(g, i) for
+// its i-th request, one request at a time, and counts the 200 answers.
+func sendLoad(ctx context.Context, post func([]byte) (int, time.Duration, error), body func(g, i int) []byte, conc int, duration time.Duration) loadResult {
+	var ok, bad atomic.Int64
+	lat := make([][]time.Duration, conc)
 	deadline := time.Now().Add(duration)
 	var wg sync.WaitGroup
 	startAt := time.Now()
@@ -167,12 +238,8 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 		go func(g int) {
 			defer wg.Done()
 			for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
-				tg := targets[(g*7919+i)%len(targets)]
-				body := fmt.Appendf(nil, `{"id":"evt_load_%d_%d","object":"event","api_version":"2025-03-31.basil","created":%d,"type":"customer.subscription.updated","livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},"data":{"object":{"id":%q,"object":"subscription","customer":%q}}}`,
-					g, i, time.Now().Unix(), tg.sub, tg.cus)
-				code, d, err := post(body)
-				sent.Add(1)
-				if err != nil || code != 200 {
+				code, d, err := post(body(g, i))
+				if err != nil || code != http.StatusOK {
 					bad.Add(1)
 					continue
 				}
@@ -182,20 +249,46 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 		}(g)
 	}
 	wg.Wait()
-	elapsed := time.Since(startAt)
-	var all []time.Duration
+	r := loadResult{ok: ok.Load(), failed: bad.Load(), elapsed: time.Since(startAt)}
 	for _, l := range lat {
-		all = append(all, l...)
+		r.latencies = append(r.latencies, l...)
 	}
-	q, _, _ := a.st.QueueDepth()
-	mode := "processing concurrently"
-	if !process {
-		mode = "processing paused"
-	}
-	fmt.Fprintf(w, "ingest (%d senders, %s, fsync on, %s): %d events acknowledged (%d failed), %.0f events/s; acknowledge p50 %s  p99 %s  max %s; queue depth after %d\n",
-		conc, duration, mode, ok.Load(), bad.Load(), float64(ok.Load())/elapsed.Seconds(), pct(all, 50), pct(all, 99), pct(all, 100), q)
-	return nil
+	return r
 }
+
+// startBare serves a bare handler on 127.0.0.1: it reads the body (up to
+// the webhook receiver's size limit, as the receiver does) and answers 200
+// with no verification and no storage. stop closes it.
+func startBare() (url string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("listening for the bare handler: %w", err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(bareHandler), ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln)
+	}()
+	return "http://" + ln.Addr().String() + "/webhooks/stripe", func() {
+		_ = srv.Close()
+		<-done
+	}, nil
+}
+
+// bareHandler reads the request body into memory, as any handler that
+// verifies it must, and answers 200.
+func bareHandler(w http.ResponseWriter, r *http.Request) {
+	if _, err := io.ReadAll(http.MaxBytesReader(w, r.Body, bareMaxBody)); err != nil {
+		http.Error(w, "reading body", http.StatusRequestEntityTooLarge)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// bareMaxBody bounds the bare handler's body like the receiver's default
+// limit (webhook.Options.MaxBody).
+const bareMaxBody = 1 << 20
 
 func pct(ds []time.Duration, p int) time.Duration {
 	if len(ds) == 0 {

@@ -71,7 +71,14 @@ type leveled struct {
 	redact func(string) string
 }
 
+// emit writes one line. A line the logger's level drops costs nothing:
+// retryablehttp logs every attempt ("performing request" with its URL),
+// and redacting that with the regular expressions below is the bulk of a
+// log call, so it is skipped when the event is disabled.
 func (l *leveled) emit(e *zerolog.Event, msg string, kv []any) {
+	if !e.Enabled() {
+		return
+	}
 	for i := 0; i+1 < len(kv); i += 2 {
 		k, _ := kv[i].(string)
 		switch v := kv[i+1].(type) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -226,7 +225,7 @@ func TestExpiredCursorRestartsFromTime(t *testing.T) {
 	var queries []string
 	for _, r := range w.fake.Requests() {
 		if r.Path == ticketsPath {
-			q, _ := url.ParseQuery(r.RawQuery)
+			q := r.Query
 			queries = append(queries, "start_time="+q.Get("start_time")+" cursor="+strconv.FormatBool(q.Has("cursor")))
 		}
 	}
@@ -292,7 +291,7 @@ func TestRequestsStayInsideTheContract(t *testing.T) {
 	pullAll(t, c, record.PullRequest{Cursors: lastCursors(first), Now: w.clk.Now()})
 	allowed := map[string]bool{"start_time": true, "cursor": true, "per_page": true, "include": true}
 	for _, r := range w.fake.Requests() {
-		q, _ := url.ParseQuery(r.RawQuery)
+		q := r.Query
 		for k := range q {
 			if !allowed[k] {
 				t.Errorf("%s sent %s", r.Path, k)
@@ -359,7 +358,7 @@ func TestErrorsAreTypedAndRedacted(t *testing.T) {
 func TestMalformedResponse(t *testing.T) {
 	w := newWorld(t, zendesktest.Options{}, zendesk.Options{})
 	seed(w)
-	w.fake.FailNext(ticketsPath, 1, zendesktest.Fault{Malformed: true})
+	w.fake.InjectFault(zendesktest.Fault{Path: ticketsPath, Malformed: true})
 	var got error
 	for _, err := range w.client.Pull(context.Background(), record.PullRequest{Now: w.clk.Now()}) {
 		if err != nil {
@@ -404,7 +403,7 @@ func TestNoSecretInLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.fake.FailNext("", 2, zendesktest.Fault{Status: http.StatusServiceUnavailable})
+	w.fake.InjectFault(zendesktest.Fault{Times: 2, Status: http.StatusServiceUnavailable})
 	pullAll(t, c, record.PullRequest{Now: w.clk.Now()})
 	if buf.Len() == 0 {
 		t.Fatal("expected retry log lines")

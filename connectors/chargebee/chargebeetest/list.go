@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -81,6 +82,39 @@ func (s *Server) eachRowLocked(coll string, fn func(row)) {
 			fn(row{id: v.ID, created: v.CreatedAt, updated: v.UpdatedAt, status: v.Status, rec: v})
 		}
 	}
+}
+
+// ascending orders rows by the sort key, then by id.
+func ascending(a, b row, key func(row) int64) int {
+	return cmp.Or(cmp.Compare(key(a), key(b)), strings.Compare(a.id, b.id))
+}
+
+// all reports whether x satisfies every predicate.
+func all(preds []func(row) bool, x row) bool {
+	for _, p := range preds {
+		if !p(x) {
+			return false
+		}
+	}
+	return true
+}
+
+// orderedLocked returns the rows of a collection in ascending order of
+// (key, id), sorted once per collection and sort field until the next
+// change (every store write forgets them). The caller holds s.mu and must
+// not change the slice.
+func (s *Server) orderedLocked(coll, sortField string, key func(row) int64) []row {
+	if rows, ok := s.rows[coll+" "+sortField]; ok {
+		return rows
+	}
+	var rows []row
+	s.eachRowLocked(coll, func(x row) { rows = append(rows, x) })
+	slices.SortFunc(rows, func(a, b row) int { return ascending(a, b, key) })
+	if s.rows == nil {
+		s.rows = map[string][]row{}
+	}
+	s.rows[coll+" "+sortField] = rows
+	return rows
 }
 
 func badParam(param, msg string) apiError {
@@ -164,17 +198,6 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, coll, _ string) {
 		}
 		return x.created
 	}
-	// after reports whether a comes after b in the requested order.
-	after := func(a, b row) bool {
-		c := cmp.Compare(key(a), key(b))
-		if c == 0 {
-			c = strings.Compare(a.id, b.id)
-		}
-		if desc {
-			return c < 0
-		}
-		return c > 0
-	}
 	var from *row
 	if offKey != nil {
 		kv, err := strconv.ParseInt(offKey[0], 10, 64)
@@ -184,35 +207,31 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, coll, _ string) {
 		}
 		from = &row{id: offKey[1], created: kv / 1000, updated: kv / 1000, date: kv / 1000}
 	}
-	// Keyset paging: keep the first limit+1 eligible rows after the offset
-	// position, in order (a bounded insertion, not a sort of everything).
+	// Keyset paging over the rows kept in order: find the offset's place
+	// by binary search and walk from there until limit+1 eligible rows, so
+	// a page costs O(limit) when most rows are eligible, not a pass over
+	// every record.
+	rows := s.orderedLocked(coll, sortField, key) // ascending
+	k, step := 0, 1
+	if desc {
+		k, step = len(rows)-1, -1
+	}
+	if from != nil {
+		// The first row after from in the requested order.
+		if desc {
+			k = sort.Search(len(rows), func(i int) bool { return ascending(rows[i], *from, key) >= 0 }) - 1
+		} else {
+			k = sort.Search(len(rows), func(i int) bool { return ascending(rows[i], *from, key) > 0 })
+		}
+	}
 	page := make([]row, 0, limit+1)
-	s.eachRowLocked(coll, func(x row) {
-		if x.deleted && !includeDeleted {
-			return
+	for ; k >= 0 && k < len(rows) && len(page) <= limit; k += step {
+		x := rows[k]
+		if x.deleted && !includeDeleted || !all(preds, x) {
+			continue
 		}
-		if from != nil && !after(x, *from) {
-			return
-		}
-		for _, p := range preds {
-			if !p(x) {
-				return
-			}
-		}
-		if len(page) == limit+1 && !after(page[limit], x) {
-			return
-		}
-		i, _ := slices.BinarySearchFunc(page, x, func(e, t row) int {
-			if after(e, t) {
-				return 1
-			}
-			return -1
-		})
-		page = slices.Insert(page, i, x)
-		if len(page) > limit+1 {
-			page = page[:limit+1]
-		}
-	})
+		page = append(page, x)
+	}
 	more := len(page) > limit
 	if more {
 		page = page[:limit]

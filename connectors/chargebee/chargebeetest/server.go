@@ -89,8 +89,9 @@ type Server struct {
 	transactions  map[string]*Transaction
 	itemPrices    map[string]*ItemPrice
 	coupons       map[string]*Coupon
-	served        fakeapi.Window // requests served in the last 60 s of the clock (RateLimit)
-	inFlight      int            // requests being answered (MaxConcurrent)
+	rows          map[string][]row // "collection sort_field" -> rows in order; nil after a write (orderedLocked)
+	served        fakeapi.Window   // requests served in the last 60 s of the clock (RateLimit)
+	inFlight      int              // requests being answered (MaxConcurrent)
 }
 
 // NewServer starts a fake listening on 127.0.0.1.

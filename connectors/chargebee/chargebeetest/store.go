@@ -67,6 +67,7 @@ func (s *Server) PutCustomer(c Customer) {
 	c.ResourceVersion = version(c.UpdatedAt, c.ResourceVersion)
 	s.mu.Lock()
 	s.customers[c.ID] = &c
+	s.rows = nil // list order may have changed
 	s.mu.Unlock()
 }
 
@@ -100,6 +101,7 @@ func (s *Server) PutSubscription(v Subscription) {
 	}
 	s.mu.Lock()
 	s.subscriptions[v.ID] = &v
+	s.rows = nil // list order may have changed
 	s.mu.Unlock()
 }
 
@@ -134,6 +136,7 @@ func (s *Server) PutInvoice(v Invoice) {
 	}
 	s.mu.Lock()
 	s.invoices[v.ID] = &v
+	s.rows = nil // list order may have changed
 	s.mu.Unlock()
 }
 
@@ -147,6 +150,7 @@ func (s *Server) PutTransaction(v Transaction) {
 	v.ResourceVersion = version(v.UpdatedAt, v.ResourceVersion)
 	s.mu.Lock()
 	s.transactions[v.ID] = &v
+	s.rows = nil // list order may have changed
 	s.mu.Unlock()
 }
 
@@ -165,6 +169,7 @@ func (s *Server) PutItemPrice(v ItemPrice) {
 	}
 	s.mu.Lock()
 	s.itemPrices[v.ID] = &v
+	s.rows = nil // list order may have changed
 	s.mu.Unlock()
 }
 
@@ -195,6 +200,7 @@ func (s *Server) PutCoupon(v Coupon) {
 	}
 	s.mu.Lock()
 	s.coupons[v.ID] = &v
+	s.rows = nil // list order may have changed
 	s.mu.Unlock()
 }
 
@@ -220,6 +226,7 @@ func update[T any](s *Server, records map[string]*T, kind, id string, clone func
 	fn(&c)
 	stamp(&c, u, rv)
 	records[id] = &c
+	s.rows = nil // list order may have changed
 	return nil
 }
 

@@ -147,6 +147,7 @@ func (s *Server) seedLocked(typ string, o Object) string {
 		s.objects[typ] = map[string]*Object{}
 	}
 	s.objects[typ][o.ID] = &o
+	s.changedLocked(typ)
 	return o.ID
 }
 
@@ -177,6 +178,7 @@ func (s *Server) Update(objectType, id string, props map[string]string, at time.
 	}
 	o.UpdatedAt = at.UTC()
 	stamp(normType(objectType), o)
+	s.changedLocked(normType(objectType))
 	return true
 }
 
@@ -192,6 +194,7 @@ func (s *Server) Archive(objectType, id string, at time.Time) bool {
 		at = s.now()
 	}
 	o.Archived, o.ArchivedAt = true, at.UTC()
+	s.changedLocked(normType(objectType))
 	return true
 }
 
@@ -314,12 +317,30 @@ func idLess(a, b string) bool {
 	return a < b
 }
 
+// changedLocked forgets what was derived from the records of typ (the ID
+// order and the last search) after a record is added, changed or
+// archived. The caller holds s.mu.
+func (s *Server) changedLocked(typ string) {
+	delete(s.order, typ)
+	delete(s.lastSearch, typ)
+}
+
+// sorted returns the records of a type by ascending ID, sorted once after
+// a record is added (changedLocked forgets the order); the caller holds
+// s.mu and must not change the slice.
 func (s *Server) sorted(typ string) []*Object {
-	var out []*Object
+	if out, ok := s.order[typ]; ok {
+		return out
+	}
+	out := make([]*Object, 0, len(s.objects[typ]))
 	for _, o := range s.objects[typ] {
 		out = append(out, o)
 	}
 	sort.Slice(out, func(i, j int) bool { return idLess(out[i].ID, out[j].ID) })
+	if s.order == nil {
+		s.order = map[string][]*Object{}
+	}
+	s.order[typ] = out
 	return out
 }
 
@@ -411,11 +432,12 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request, typ string, 
 	s.mu.Lock()
 	var results []map[string]any
 	var next string
-	for _, o := range s.sorted(typ) {
+	all := s.sorted(typ)
+	// Start at after by binary search: a page costs O(limit), not a pass
+	// over every record.
+	start := sort.Search(len(all), func(i int) bool { return !idLess(all[i].ID, after) })
+	for _, o := range all[start:] {
 		if o.Archived != archived {
-			continue
-		}
-		if after != "" && idLess(o.ID, after) {
 			continue
 		}
 		if len(results) == limit {
@@ -599,6 +621,7 @@ func (s *Server) handleBatchUpdate(w http.ResponseWriter, r *http.Request, typ s
 		}
 		o.UpdatedAt = now
 		stamp(typ, o)
+		s.changedLocked(typ)
 		v := view(typ, o, nil, nil)
 		if i.ObjectWriteTraceID != "" {
 			v["objectWriteTraceId"] = i.ObjectWriteTraceID

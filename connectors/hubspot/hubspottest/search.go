@@ -144,67 +144,20 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request, typ string
 	}
 
 	s.mu.Lock()
-	var matched []*Object
-	for _, o := range s.objects[typ] {
-		if o.Archived {
-			continue
+	// Consecutive pages of one query (same filters, sorts and query, the
+	// next after offset) reuse its matches until a record changes, so a
+	// page after the first costs O(limit); the first is one pass over the
+	// records, as total counts every match.
+	key, _ := json.Marshal([]any{in.FilterGroups, in.Sorts, in.Query})
+	memo, ok := s.lastSearch[typ]
+	if !ok || memo.key != string(key) {
+		memo = searchMemo{key: string(key), matched: s.searchLocked(typ, in.FilterGroups, in.Sorts, in.Query)}
+		if s.lastSearch == nil {
+			s.lastSearch = map[string]searchMemo{}
 		}
-		ok := len(in.FilterGroups) == 0
-		for _, g := range in.FilterGroups {
-			all := true
-			for _, f := range g.Filters {
-				if !match(o, f) {
-					all = false
-					break
-				}
-			}
-			if all {
-				ok = true
-				break
-			}
-		}
-		if ok && in.Query != "" {
-			ok = strings.Contains(strings.ToLower(o.Properties["name"]+" "+o.Properties["domain"]), strings.ToLower(in.Query))
-		}
-		if ok {
-			matched = append(matched, o)
-		}
+		s.lastSearch[typ] = memo
 	}
-	// Sort keys are computed once per record, not per comparison.
-	type entry struct {
-		o    *Object
-		keys []sortKey
-	}
-	entries := make([]entry, len(matched))
-	for i, o := range matched {
-		ks := make([]sortKey, len(in.Sorts))
-		for n, so := range in.Sorts {
-			ks[n] = keyOf(o.Properties[so.PropertyName])
-		}
-		entries[i] = entry{o, ks}
-	}
-	slices.SortFunc(entries, func(x, y entry) int {
-		for n, so := range in.Sorts {
-			c := x.keys[n].cmp(y.keys[n])
-			if c == 0 {
-				continue
-			}
-			if so.Direction == "DESCENDING" {
-				return -c
-			}
-			return c
-		}
-		if idLess(x.o.ID, y.o.ID) {
-			return -1
-		}
-		if x.o.ID == y.o.ID {
-			return 0
-		}
-		return 1
-	})
-	for i := range entries {
-		matched[i] = entries[i].o
-	}
+	matched := memo.matched
 	total := len(matched)
 	end := offset + in.Limit
 	if end > total {
@@ -226,6 +179,81 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request, typ string
 		body["paging"] = map[string]any{"next": map[string]string{"after": next}}
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// searchMemo is the last search of a type: its request's filters, sorts
+// and query (JSON) and the records matching them, in order.
+type searchMemo struct {
+	key     string
+	matched []*Object
+}
+
+// searchLocked returns the records of typ that match the filter groups
+// (any group, all filters of it) and the query, not archived, ordered by
+// sorts and then ID. The caller holds s.mu.
+func (s *Server) searchLocked(typ string, groups []searchGroup, sorts []searchSort, query string) []*Object {
+	var matched []*Object
+	for _, o := range s.objects[typ] {
+		if o.Archived {
+			continue
+		}
+		ok := len(groups) == 0
+		for _, g := range groups {
+			all := true
+			for _, f := range g.Filters {
+				if !match(o, f) {
+					all = false
+					break
+				}
+			}
+			if all {
+				ok = true
+				break
+			}
+		}
+		if ok && query != "" {
+			ok = strings.Contains(strings.ToLower(o.Properties["name"]+" "+o.Properties["domain"]), strings.ToLower(query))
+		}
+		if ok {
+			matched = append(matched, o)
+		}
+	}
+	// Sort keys are computed once per record, not per comparison.
+	type entry struct {
+		o    *Object
+		keys []sortKey
+	}
+	entries := make([]entry, len(matched))
+	for i, o := range matched {
+		ks := make([]sortKey, len(sorts))
+		for n, so := range sorts {
+			ks[n] = keyOf(o.Properties[so.PropertyName])
+		}
+		entries[i] = entry{o, ks}
+	}
+	slices.SortFunc(entries, func(x, y entry) int {
+		for n, so := range sorts {
+			c := x.keys[n].cmp(y.keys[n])
+			if c == 0 {
+				continue
+			}
+			if so.Direction == "DESCENDING" {
+				return -c
+			}
+			return c
+		}
+		if idLess(x.o.ID, y.o.ID) {
+			return -1
+		}
+		if x.o.ID == y.o.ID {
+			return 0
+		}
+		return 1
+	})
+	for i := range entries {
+		matched[i] = entries[i].o
+	}
+	return matched
 }
 
 func match(o *Object, f searchFilter) bool {

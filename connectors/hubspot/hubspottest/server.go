@@ -66,19 +66,22 @@ type Server struct {
 
 	opts Options
 
-	mu       sync.Mutex
-	objects  map[string]map[string]*Object // normalized type -> id -> object
-	nextID   int64
-	props    map[string]map[string]*Property // type -> name -> property
-	groups   map[string]map[string]*PropertyGroup
-	tokens   map[string]time.Time // OAuth access token -> expiry
-	tokenSeq int
-	recFail  map[string]RecordFault // "type/id" -> per-record batch error
-	owners   ownerBook              // owners.go
-	rolling  fakeapi.Window         // TenSecondlyLimit per Window
-	searches fakeapi.Window         // SearchPerSecond
-	daily    int
-	day      string
+	mu      sync.Mutex
+	objects map[string]map[string]*Object // normalized type -> id -> object
+	order   map[string][]*Object          // type -> records by ascending ID; see sorted
+	// lastSearch is the last search per type, for its next pages.
+	lastSearch map[string]searchMemo
+	nextID     int64
+	props      map[string]map[string]*Property // type -> name -> property
+	groups     map[string]map[string]*PropertyGroup
+	tokens     map[string]time.Time // OAuth access token -> expiry
+	tokenSeq   int
+	recFail    map[string]RecordFault // "type/id" -> per-record batch error
+	owners     ownerBook              // owners.go
+	rolling    fakeapi.Window         // TenSecondlyLimit per Window
+	searches   fakeapi.Window         // SearchPerSecond
+	daily      int
+	day        string
 }
 
 // NewServer starts a fake HubSpot on 127.0.0.1.

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"time"
 )
 
 // MaxLog is how many requests the log keeps, the newest; older ones are
@@ -17,6 +18,9 @@ type Request struct {
 	Query  url.Values
 	// Key is the counter key the request was counted under.
 	Key string
+	// Time is the fake's clock when the request arrived (Config.Now;
+	// zero without one).
+	Time time.Time
 }
 
 // Add counts one request under key and logs it, for fakes that name
@@ -32,7 +36,11 @@ func (h *Harness) recordLocked(r *http.Request, key string) {
 	if len(h.log) == 2*MaxLog { // amortized: copy once per MaxLog requests
 		h.log = append(h.log[:0], h.log[MaxLog+1:]...)
 	}
-	h.log = append(h.log, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Key: key})
+	req := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Key: key}
+	if h.cfg.Now != nil {
+		req.Time = h.cfg.Now()
+	}
+	h.log = append(h.log, req)
 }
 
 // NoteThrottled counts a 429 answer; Wrap counts those of faults, the

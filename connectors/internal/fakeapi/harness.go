@@ -4,7 +4,8 @@
 // routes wrapped by Wrap with Start, and supplies its vendor's error writer,
 // so each fake keeps its vendor's documented error bodies while the API
 // tests and the demo use (SetLatency, InjectFault, Count, Counts, Total,
-// Throttled, Requests, ResetCounts, Close) is the same for all.
+// Throttled, Requests, ResetCounts, Close) is the same for all. Busy (and
+// ReportBusy in benchmarks) tells the fake's own serving time apart.
 //
 // It imports neither "testing" nor any client package: the demo links the
 // fakes.
@@ -15,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,6 +41,9 @@ type Config struct {
 	Key func(r *http.Request) string
 	// Latency is added to every request Wrap serves.
 	Latency time.Duration
+	// Now is the fake's clock, which stamps Request.Time in the request
+	// log (nil: requests are logged without a time).
+	Now func() time.Time
 }
 
 // Harness holds a fake's shared state; New makes one. It is safe for
@@ -53,6 +58,7 @@ type Harness struct {
 	cfg  Config
 	done chan struct{}
 	once sync.Once
+	busy atomic.Int64 // nanoseconds spent serving requests (Busy)
 
 	mu        sync.Mutex
 	latency   time.Duration
@@ -117,7 +123,7 @@ func (h *Harness) SetLatency(d time.Duration) {
 
 // Wrap returns next behind the shared steps, in this order: count and log
 // the request (when Config.Key is set), wait the latency, then apply the
-// first matching fault. A request whose client gives up, or that is still
+// first matching fault; the time spent serving after that counts in Busy. A request whose client gives up, or that is still
 // waiting when the harness closes, gets no answer.
 func (h *Harness) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -137,12 +143,14 @@ func (h *Harness) Wrap(next http.Handler) http.Handler {
 		}
 		f, ok := h.takeFault(r)
 		if !ok {
-			next.ServeHTTP(w, r)
+			h.serve(next, w, r)
 			return
 		}
 		if !h.wait(r.Context(), f.Delay) {
 			return
 		}
+		start := time.Now()
+		defer func() { h.busy.Add(int64(time.Since(start))) }()
 		switch {
 		case f.Malformed:
 			w.Header().Set("Content-Type", h.cfg.ContentType)
@@ -158,6 +166,22 @@ func (h *Harness) Wrap(next http.Handler) http.Handler {
 		}
 	})
 }
+
+// serve calls next and adds the time it took to Busy.
+func (h *Harness) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	defer func() { h.busy.Add(int64(time.Since(start))) }()
+	next.ServeHTTP(w, r)
+}
+
+// Busy returns the total time the fake spent serving requests since New:
+// the wall time in its handlers and error writer, without the added
+// latency and fault delays. The fakes run in the process of the test or
+// benchmark that starts them, so a benchmark subtracts Busy before and
+// after to report the fake's own cost apart from the client's (fake-ms/op).
+// Time a handler spends waiting for the fake's own lock counts; on an idle
+// machine with one request at a time it is the fake's CPU time.
+func (h *Harness) Busy() time.Duration { return time.Duration(h.busy.Load()) }
 
 // wait sleeps d, and reports false when ctx ends or the harness closes
 // first.

@@ -343,3 +343,31 @@ func TestCloseStopsEveryListener(t *testing.T) {
 		}
 	}
 }
+
+// TestBusyCountsServingNotWaiting pins Busy: the time in the handler and
+// the error writer counts, the added latency and a fault's delay do not.
+func TestBusyCountsServingNotWaiting(t *testing.T) {
+	const work, wait = 20 * time.Millisecond, 400 * time.Millisecond
+	h := New(Config{
+		Latency: wait,
+		WriteError: func(w http.ResponseWriter, _ *http.Request, f Fault) {
+			time.Sleep(work)
+			w.WriteHeader(f.Status)
+		},
+	})
+	url := h.Start(h.Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(work)
+	})))
+	t.Cleanup(h.Close)
+	h.InjectFault(Fault{Path: "/fail", Delay: wait, Status: 503})
+	for _, path := range []string{"/ok", "/fail"} {
+		resp, err := http.Get(url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if got := h.Busy(); got < 2*work || got >= wait {
+		t.Errorf("Busy = %s after two requests of %s work each behind %s of waiting, want in [%s, %s)", got, work, wait, 2*work, wait)
+	}
+}

@@ -53,3 +53,13 @@ func (w *Window) Allow(now time.Time) bool {
 	w.Add(now)
 	return true
 }
+
+// Wait returns how long from now until one more event fits in the window:
+// zero when it fits now, else until the oldest event leaves (for a
+// Retry-After).
+func (w *Window) Wait(now time.Time) time.Duration {
+	if !w.Full(now) {
+		return 0
+	}
+	return w.hits[len(w.hits)-w.Limit].Add(w.Span).Sub(now)
+}

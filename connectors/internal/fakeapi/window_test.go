@@ -77,3 +77,20 @@ func TestUnlimitedWindowStaysSmall(t *testing.T) {
 		t.Errorf("the window holds %d events, want the 10 of the last span", n)
 	}
 }
+
+// TestWindowWait: the time until one more event fits, for a Retry-After.
+func TestWindowWait(t *testing.T) {
+	t0 := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	w := Window{Limit: 2, Span: 10 * time.Second}
+	var got []time.Duration
+	for _, d := range []time.Duration{0, 3 * time.Second} {
+		got = append(got, w.Wait(t0.Add(d)))
+		w.Add(t0.Add(d))
+	}
+	for _, d := range []time.Duration{4 * time.Second, 9 * time.Second, 10 * time.Second} {
+		got = append(got, w.Wait(t0.Add(d)))
+	}
+	if want := []time.Duration{0, 0, 6 * time.Second, time.Second, 0}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Wait = %v, want %v", got, want)
+	}
+}

@@ -38,6 +38,19 @@ func (s *Server) sorted(kind string, build func() []item) []item {
 	return its
 }
 
+// sortedEntries is sorted for a kind kept in a map of entries; idCreated
+// reads an object's ID and creation time.
+func sortedEntries[T any](s *Server, kind string, objects map[string]*entry[T], idCreated func(T) (string, time.Time)) []item {
+	return s.sorted(kind, func() []item {
+		its := make([]item, 0, len(objects))
+		for _, e := range objects {
+			id, created := idCreated(e.v)
+			its = append(its, item{id, created.Unix(), e.seq})
+		}
+		return its
+	})
+}
+
 func newestFirst(a, b item) int {
 	if c := cmp.Compare(b.created, a.created); c != 0 {
 		return c
@@ -196,38 +209,66 @@ func createdFilter(q url.Values) (func(int64) bool, *apiError) {
 	}, nil
 }
 
-// page applies Stripe's cursor pagination to items (any order) and writes
-// the list object. lookup finds a cursor object among all objects of the
-// kind, filtered or not.
+// page applies Stripe's cursor pagination to items (any order; small lists
+// such as a subscription's items) and writes the list object. lookup finds
+// a cursor object among all objects of the kind, filtered or not.
 func page(w http.ResponseWriter, p listParams, items []item, url, kind string, lookup func(string) (item, bool), render func(id string) any) {
-	items = slices.DeleteFunc(items, func(it item) bool { return !p.created(it.created) })
 	if !slices.IsSortedFunc(items, newestFirst) {
 		slices.SortFunc(items, newestFirst)
 	}
-	var sel []item
-	hasMore := false
+	pageSorted(w, p, items, nil, url, kind, lookup, render)
+}
+
+// pageSorted applies Stripe's cursor pagination to all, every object of
+// the kind newest first, keeping those keep accepts (nil: all) and the
+// created filter, and writes the list object. It finds the cursor's place
+// by binary search and examines objects from there only until the page
+// and its has_more are decided, so a page costs O(limit) when most objects
+// match, not O(len(all)): a full pull through the fake stays linear. The
+// cursor may be an object the filters drop; its place in the order is
+// what counts (https://docs.stripe.com/api/pagination: starting_after and
+// ending_before are object IDs that define the place in the list).
+func pageSorted(w http.ResponseWriter, p listParams, all []item, keep func(item) bool, url, kind string, lookup func(string) (item, bool), render func(id string) any) {
+	ok := func(it item) bool { return p.created(it.created) && (keep == nil || keep(it)) }
+	sel := make([]item, 0, min(p.limit+1, len(all)))
 	switch {
-	case p.startingAfter != "":
-		ref, ok := lookup(p.startingAfter)
-		if !ok {
-			missing(w, kind, p.startingAfter, "starting_after")
-			return
-		}
-		i := sort.Search(len(items), func(k int) bool { return before(ref, items[k]) })
-		rest := items[i:]
-		sel, hasMore = rest[:min(p.limit, len(rest))], len(rest) > p.limit
 	case p.endingBefore != "":
-		ref, ok := lookup(p.endingBefore)
-		if !ok {
+		ref, found := lookup(p.endingBefore)
+		if !found {
 			missing(w, kind, p.endingBefore, "ending_before")
 			return
 		}
-		i := sort.Search(len(items), func(k int) bool { return !before(items[k], ref) })
-		lo := max(0, i-p.limit)
-		sel, hasMore = items[lo:i], lo > 0
-	default:
-		sel, hasMore = items[:min(p.limit, len(items))], len(items) > p.limit
+		// The limit matching objects just before the cursor, nearest
+		// last; walk back from the cursor and reverse.
+		i := sort.Search(len(all), func(k int) bool { return !before(all[k], ref) })
+		for k := i - 1; k >= 0 && len(sel) <= p.limit; k-- {
+			if ok(all[k]) {
+				sel = append(sel, all[k])
+			}
+		}
+		hasMore := len(sel) > p.limit
+		sel = sel[:min(p.limit, len(sel))]
+		slices.Reverse(sel)
+		writeList(w, sel, hasMore, url, render)
+		return
+	case p.startingAfter != "":
+		ref, found := lookup(p.startingAfter)
+		if !found {
+			missing(w, kind, p.startingAfter, "starting_after")
+			return
+		}
+		all = all[sort.Search(len(all), func(k int) bool { return before(ref, all[k]) }):]
 	}
+	for k := 0; k < len(all) && len(sel) <= p.limit; k++ {
+		if ok(all[k]) {
+			sel = append(sel, all[k])
+		}
+	}
+	writeList(w, sel[:min(p.limit, len(sel))], len(sel) > p.limit, url, render)
+}
+
+// writeList writes a list object of the rendered items.
+func writeList(w http.ResponseWriter, sel []item, hasMore bool, url string, render func(id string) any) {
 	data := make([]any, 0, len(sel))
 	for _, it := range sel {
 		data = append(data, render(it.id))
@@ -249,21 +290,12 @@ func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) {
 	email := r.URL.Query().Get("email")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	all := s.sorted("customers", func() []item {
-		its := make([]item, 0, len(s.customers))
-		for _, e := range s.customers {
-			its = append(its, item{e.v.ID, e.v.Created.Unix(), e.seq})
-		}
-		return its
-	})
-	items := make([]item, 0, len(all))
-	for _, it := range all {
-		if c := s.customers[it.id].v; c.Deleted || (email != "" && c.Email != email) {
-			continue
-		}
-		items = append(items, it)
+	all := sortedEntries(s, "customers", s.customers, func(v Customer) (string, time.Time) { return v.ID, v.Created })
+	keep := func(it item) bool {
+		c := s.customers[it.id].v
+		return !c.Deleted && (email == "" || c.Email == email)
 	}
-	page(w, p, items, "/v1/customers", "customer", func(id string) (item, bool) {
+	pageSorted(w, p, all, keep, "/v1/customers", "customer", func(id string) (item, bool) {
 		e, ok := s.customers[id]
 		if !ok {
 			return item{}, false
@@ -320,34 +352,27 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request) {
 	status, customer, price := q.Get("status"), q.Get("customer"), q.Get("price")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	all := s.sorted("subscriptions", func() []item {
-		its := make([]item, 0, len(s.subs))
-		for _, e := range s.subs {
-			its = append(its, item{e.v.ID, e.v.Created.Unix(), e.seq})
-		}
-		return its
-	})
-	items := make([]item, 0, len(all))
-	for _, it := range all {
+	all := sortedEntries(s, "subscriptions", s.subs, func(v Subscription) (string, time.Time) { return v.ID, v.Created })
+	keep := func(it item) bool {
 		sub := s.subs[it.id].v
 		// https://docs.stripe.com/api/subscriptions/list#list_subscriptions-status:
 		// by default canceled subscriptions are not returned; "ended" is
 		// canceled or incomplete_expired; "all" returns every status.
 		switch {
 		case status == "" && sub.Status == "canceled":
-			continue
+			return false
 		case status == "ended" && sub.Status != "canceled" && sub.Status != "incomplete_expired":
-			continue
+			return false
 		case status != "" && status != "all" && status != "ended" && sub.Status != status:
-			continue
+			return false
 		case customer != "" && sub.Customer != customer:
-			continue
+			return false
 		case price != "" && !slices.ContainsFunc(sub.Items, func(it SubscriptionItem) bool { return it.Price == price }):
-			continue
+			return false
 		}
-		items = append(items, it)
+		return true
 	}
-	page(w, p, items, "/v1/subscriptions", "subscription", func(id string) (item, bool) {
+	pageSorted(w, p, all, keep, "/v1/subscriptions", "subscription", func(id string) (item, bool) {
 		e, ok := s.subs[id]
 		if !ok {
 			return item{}, false
@@ -407,16 +432,13 @@ func (s *Server) listInvoices(w http.ResponseWriter, r *http.Request) {
 	status, customer, sub := q.Get("status"), q.Get("customer"), q.Get("subscription")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var items []item
-	for _, e := range s.invoices {
-		in := e.v
-		if (status != "" && in.Status != status) || (customer != "" && in.Customer != customer) ||
-			(sub != "" && in.Subscription != sub) {
-			continue
-		}
-		items = append(items, item{in.ID, in.Created.Unix(), e.seq})
+	all := sortedEntries(s, "invoices", s.invoices, func(v Invoice) (string, time.Time) { return v.ID, v.Created })
+	keep := func(it item) bool {
+		in := s.invoices[it.id].v
+		return (status == "" || in.Status == status) && (customer == "" || in.Customer == customer) &&
+			(sub == "" || in.Subscription == sub)
 	}
-	page(w, p, items, "/v1/invoices", "invoice", func(id string) (item, bool) {
+	pageSorted(w, p, all, keep, "/v1/invoices", "invoice", func(id string) (item, bool) {
 		e, ok := s.invoices[id]
 		if !ok {
 			return item{}, false
@@ -489,28 +511,33 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 	cut := ri.now.Add(-eventRetention).Unix()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var items []item
-	for _, e := range s.events {
-		if e.Created.Unix() < cut || !matchType(e.Type, typ, types) {
-			continue
-		}
-		items = append(items, item{e.ID, e.Created.Unix(), e.seq})
-	}
-	page(w, p, items, "/v1/events", "event", func(id string) (item, bool) {
+	all := s.sorted("events", func() []item {
+		its := make([]item, 0, len(s.events))
 		for _, e := range s.events {
-			if e.ID == id && e.Created.Unix() >= cut {
-				return item{id: id, created: e.Created.Unix(), seq: e.seq}, true
-			}
+			its = append(its, item{e.ID, e.Created.Unix(), e.seq})
 		}
-		return item{}, false
-	}, func(id string) any {
-		for _, e := range s.events {
-			if e.ID == id {
-				return s.renderEvent(e)
-			}
-		}
-		return nil
+		return its
 	})
+	keep := func(it item) bool { return it.created >= cut && matchType(s.events[s.eventAt[it.id]].Type, typ, types) }
+	pageSorted(w, p, all, keep, "/v1/events", "event", func(id string) (item, bool) {
+		e, ok := s.event(id)
+		if !ok || e.Created.Unix() < cut {
+			return item{}, false
+		}
+		return item{id: id, created: e.Created.Unix(), seq: e.seq}, true
+	}, func(id string) any {
+		e, _ := s.event(id)
+		return s.renderEvent(e)
+	})
+}
+
+// event finds an event by ID; the caller holds s.mu.
+func (s *Server) event(id string) (Event, bool) {
+	i, ok := s.eventAt[id]
+	if !ok {
+		return Event{}, false
+	}
+	return s.events[i], true
 }
 
 func matchType(t, typ string, types []string) bool {
@@ -529,11 +556,9 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 	cut := ri.now.Add(-eventRetention)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, e := range s.events {
-		if e.ID == id && !e.Created.Before(cut) {
-			writeJSON(w, s.renderEvent(e))
-			return
-		}
+	if e, ok := s.event(id); ok && !e.Created.Before(cut) {
+		writeJSON(w, s.renderEvent(e))
+		return
 	}
 	missing(w, "event", id, "id")
 }

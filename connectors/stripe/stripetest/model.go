@@ -185,8 +185,13 @@ func (s *Server) emit(typ string, obj map[string]any) {
 	b := mustJSON(obj)
 	s.order = nil // list order may have changed
 	s.seq++
+	id := fmt.Sprintf("evt_%014d", s.seq)
+	if s.eventAt == nil {
+		s.eventAt = map[string]int{}
+	}
+	s.eventAt[id] = len(s.events)
 	s.events = append(s.events, Event{
-		ID: fmt.Sprintf("evt_%014d", s.seq), Type: typ, Created: s.now,
+		ID: id, Type: typ, Created: s.now,
 		APIVersion: s.opts.DefaultVersion, Object: b, seq: s.seq,
 	})
 }

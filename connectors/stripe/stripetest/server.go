@@ -103,7 +103,8 @@ type Server struct {
 	subs      map[string]*entry[Subscription]
 	invoices  map[string]*entry[Invoice]
 	events    []Event
-	order     map[string][]item
+	eventAt   map[string]int    // event ID -> index in events
+	order     map[string][]item // newest-first list order per kind, nil after a mutation
 	endpoints []endpoint
 	delivered int
 }

@@ -1,111 +1,93 @@
 package zendesktest
 
 import (
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/healthsync/healthsync/connectors/internal/fakeapi"
 )
 
-// plumbing is what every fake shares (counters, request log, faults, rate
-// windows), kept in this one file so it can move onto the shared fake
-// harness (connectors/internal/fakeapi) once that exists. Its fields are
-// guarded by Server.mu.
-type plumbing struct {
-	counts    map[string]int
-	requests  []Request
-	throttled int
-	faults    []*faultEntry
-	exportWin []time.Time // clock times of incremental export requests served in the window
-	otherWin  []time.Time // the same for every other endpoint
+// Fault is an injected failure (fakeapi.Fault): Path is an exact URL path,
+// a prefix ending in "*", or "" for any; Times is how many requests it
+// hits (default 1). A Status is answered with Zendesk's error JSON
+// ({"error": Code or the status text, "description": "injected fault"});
+// Malformed answers 200 with a truncated JSON body; Delay holds the
+// request first.
+type Fault = fakeapi.Fault
+
+// Request is one request the fake received (fakeapi.Request): its Key is
+// the endpoint, e.g. "GET /api/v2/incremental/tickets/cursor" or
+// "GET /api/v2/tickets/{id}", and Time the fake clock when it arrived.
+type Request = fakeapi.Request
+
+// harness configures the shared fake plumbing for Zendesk: the counters'
+// endpoint names, Zendesk's error body, its truncated body and fault paths
+// matched exactly or by a "*" prefix.
+func (s *Server) harness(opts Options) *fakeapi.Harness {
+	return fakeapi.New(fakeapi.Config{
+		WriteError:  writeFault,
+		Malformed:   `{"tickets":[{"id":1,`,
+		ContentType: "application/json",
+		Match:       matchPath,
+		Key:         endpoint,
+		Latency:     opts.Latency,
+		Now:         opts.Now,
+	})
 }
 
-type faultEntry struct {
-	path  string // exact URL path or path prefix ending in "*"; "" matches every path
-	left  int
-	fault Fault
-}
-
-func newPlumbing() plumbing { return plumbing{counts: map[string]int{}} }
-
-// record counts and logs a request. Caller holds s.mu.
-func (p *plumbing) record(r Request) {
-	p.counts[r.Endpoint]++
-	p.requests = append(p.requests, r)
-}
-
-// takeFault consumes the first fault matching path. Caller holds s.mu.
-func (p *plumbing) takeFault(path string) (Fault, bool) {
-	for i, f := range p.faults {
-		match := f.path == "" || f.path == path ||
-			(strings.HasSuffix(f.path, "*") && strings.HasPrefix(path, strings.TrimSuffix(f.path, "*")))
-		if !match {
-			continue
-		}
-		f.left--
-		if f.left <= 0 {
-			p.faults = append(p.faults[:i], p.faults[i+1:]...)
-		}
-		return f.fault, true
+// writeFault answers an injected fault with Zendesk's error body (docs
+// "Errors"); a 429 carries Retry-After in whole seconds, as Zendesk's do
+// (docs "Rate limits"), here the 1 second a fault has no window to derive.
+func writeFault(w http.ResponseWriter, _ *http.Request, f Fault) {
+	code := f.Code
+	if code == "" {
+		code = http.StatusText(f.Status)
 	}
-	return Fault{}, false
+	if f.Status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeError(w, f.Status, code, "injected fault")
 }
 
-// admit applies a sliding-window limit of limit requests per window at now
-// (limit <= 0: none) and returns the requests left, and, when refused, the
-// whole seconds until a slot frees (at least 1). Caller holds s.mu.
-func (p *plumbing) admit(export bool, limit int, window time.Duration, now time.Time) (remaining, retryAfter int, ok bool) {
-	if limit <= 0 {
+// matchPath matches a fault's path exactly or, ending in "*", as a prefix.
+func matchPath(path, faultPath string) bool {
+	if prefix, ok := strings.CutSuffix(faultPath, "*"); ok {
+		return strings.HasPrefix(path, prefix)
+	}
+	return path == faultPath
+}
+
+// endpoint names a request for the counters: method and path without
+// ".json", ticket IDs as {id}.
+func endpoint(r *http.Request) string {
+	switch {
+	case reTicket.MatchString(r.URL.Path):
+		return r.Method + " /api/v2/tickets/{id}"
+	case reTicketMetrics.MatchString(r.URL.Path):
+		return r.Method + " /api/v2/tickets/{id}/metrics"
+	}
+	return r.Method + " " + strings.TrimSuffix(r.URL.Path, ".json")
+}
+
+// admit charges a request to its sliding window (the export endpoints' or
+// every other endpoint's) at now and returns the requests left and, when
+// refused, the whole seconds until a slot frees (at least 1). A window
+// without a limit admits everything. Caller holds s.mu.
+func (s *Server) admit(export bool, now time.Time) (remaining, retryAfter int, ok bool) {
+	win := &s.otherWin
+	if export {
+		win = &s.exportWin
+	}
+	if win.Limit <= 0 {
 		return 0, 0, true
 	}
-	win := &p.otherWin
-	if export {
-		win = &p.exportWin
+	if wait := win.Wait(now); wait > 0 {
+		return 0, max(int((wait+time.Second-1)/time.Second), 1), false
 	}
-	kept := (*win)[:0]
-	for _, t := range *win {
-		if now.Sub(t) < window {
-			kept = append(kept, t)
-		}
-	}
-	*win = kept
-	if len(kept) >= limit {
-		p.throttled++
-		wait := kept[0].Add(window).Sub(now)
-		secs := int((wait + time.Second - 1) / time.Second)
-		return 0, max(secs, 1), false
-	}
-	*win = append(*win, now)
-	return limit - len(*win), 0, true
-}
-
-// FailNext makes the next n requests to path (exact URL path, a prefix
-// ending in "*", or "" for any) fail with f.
-func (s *Server) FailNext(path string, n int, f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, &faultEntry{path: path, left: n, fault: f})
-}
-
-// Count is the number of requests received for endpoint, e.g.
-// "GET /api/v2/incremental/tickets/cursor".
-func (s *Server) Count(endpoint string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.counts[endpoint]
-}
-
-// Requests returns a copy of the request log.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
-}
-
-// Throttled is the number of requests answered 429 by the rate limits.
-func (s *Server) Throttled() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.throttled
+	win.Add(now)
+	return win.Limit - win.Len(now), 0, true
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -65,6 +65,7 @@ func (s *Server) PutOrganization(o Organization) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.orgs[o.ID] = &o
+	s.orgsOrdered = nil
 }
 
 // DeleteOrganization marks an organization deleted at the clock time.
@@ -74,6 +75,7 @@ func (s *Server) DeleteOrganization(id int64) {
 	defer s.mu.Unlock()
 	if o := s.orgs[id]; o != nil {
 		o.DeletedAt, o.UpdatedAt = now, now
+		s.orgsOrdered = nil
 	}
 }
 

@@ -16,11 +16,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/healthsync/healthsync/connectors/internal/fakeapi"
 )
 
 // Options configure a Server. Zero values take the defaults noted.
@@ -57,42 +58,33 @@ type Options struct {
 	Latency time.Duration
 }
 
-// Fault is an injected failure for the next requests to a path.
-type Fault struct {
-	// Status is the HTTP status to answer with Zendesk's error JSON.
-	Status int
-	// RetryAfter is sent as Retry-After (whole seconds) when positive.
-	RetryAfter time.Duration
-	// Malformed answers 200 with a truncated JSON body.
-	Malformed bool
-}
-
-// Request is one request the fake received.
-type Request struct {
-	Method, Path, RawQuery string
-	// Endpoint is the counter key, e.g. "GET /api/v2/incremental/tickets/cursor".
-	Endpoint string
-	// Time is the fake clock when the request arrived.
-	Time time.Time
-}
-
 // Server is a running fake. It is safe for concurrent use; every field
 // below mu is guarded by it, and no handler holds it while sleeping.
+//
+// The embedded harness gives every fake's API: Close, SetLatency,
+// InjectFault, Count and Counts by endpoint ("GET
+// /api/v2/incremental/tickets/cursor", "GET /api/v2/tickets/{id}", ...;
+// throttled and failed requests included), Requests, Total, Throttled
+// (429 answers of the rate limits and of faults) and ResetCounts.
 type Server struct {
+	*fakeapi.Harness
+
 	// URL is the base URL (http://127.0.0.1:port); the API lives under
 	// /api/v2.
 	URL string
 
-	srv  *httptest.Server
 	opts Options
 
-	mu       sync.Mutex
-	orgs     map[int64]*Organization
-	tickets  map[int64]*Ticket
-	ordered  []*Ticket // tickets in export order (generated_timestamp, id); nil after a change
-	metrics  map[int64]*TicketMetric
-	cursors  map[string]time.Time // issued after_cursor -> issue time (CursorTTL)
-	plumbing                      // counters, request log, faults, rate windows (limits.go)
+	mu          sync.Mutex
+	orgs        map[int64]*Organization
+	orgsOrdered []*Organization // orgs in export order (updated_at, id); nil after a change
+	tickets     map[int64]*Ticket
+	ordered     []*Ticket // tickets in export order (generated_timestamp, id); nil after a change
+	metrics     map[int64]*TicketMetric
+	cursors     map[string]time.Time // issued after_cursor -> issue time (CursorTTL)
+	// exportWin and otherWin are the incremental export endpoints' and
+	// every other endpoint's rate windows, in fake clock time.
+	exportWin, otherWin fakeapi.Window
 }
 
 // NewServer starts a fake listening on 127.0.0.1.
@@ -110,44 +102,30 @@ func NewServer(opts Options) *Server {
 		opts.RateWindow = time.Minute
 	}
 	s := &Server{
-		opts:     opts,
-		orgs:     map[int64]*Organization{},
-		tickets:  map[int64]*Ticket{},
-		metrics:  map[int64]*TicketMetric{},
-		cursors:  map[string]time.Time{},
-		plumbing: newPlumbing(),
+		opts:      opts,
+		orgs:      map[int64]*Organization{},
+		tickets:   map[int64]*Ticket{},
+		metrics:   map[int64]*TicketMetric{},
+		cursors:   map[string]time.Time{},
+		exportWin: fakeapi.Window{Limit: opts.ExportRateLimit, Span: opts.RateWindow},
+		otherWin:  fakeapi.Window{Limit: opts.AccountRateLimit, Span: opts.RateWindow},
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	s.URL = s.srv.URL
+	s.Harness = s.harness(opts)
+	s.URL = s.Start(s.Wrap(http.HandlerFunc(s.serve)))
 	return s
 }
-
-// Close shuts the server down.
-func (s *Server) Close() { s.srv.Close() }
 
 var (
 	reTicket        = regexp.MustCompile(`^/api/v2/tickets/(\d+)(\.json)?$`)
 	reTicketMetrics = regexp.MustCompile(`^/api/v2/tickets/(\d+)/metrics(\.json)?$`)
 )
 
+// serve answers a request that passed the harness (counted, delayed by
+// the latency, not hit by a fault).
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	now := s.opts.Now()
 	path := strings.TrimSuffix(r.URL.Path, ".json")
-	endpoint := r.Method + " " + path
 	export := strings.HasPrefix(path, "/api/v2/incremental/")
-	switch {
-	case reTicket.MatchString(r.URL.Path):
-		endpoint = r.Method + " /api/v2/tickets/{id}"
-	case reTicketMetrics.MatchString(r.URL.Path):
-		endpoint = r.Method + " /api/v2/tickets/{id}/metrics"
-	}
-	if d := s.opts.Latency; d > 0 {
-		time.Sleep(d)
-	}
-	s.mu.Lock()
-	s.record(Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Endpoint: endpoint, Time: now})
-	f, hasFault := s.takeFault(r.URL.Path)
-	s.mu.Unlock()
 
 	// Docs ("API token authentication"): "{email_address}/token:{api_token}"
 	// Base64-encoded in a Basic Authorization header; anything else is
@@ -163,36 +141,24 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	// Docs ("Rate limits"): X-Rate-Limit and X-Rate-Limit-Remaining on
 	// every response; over the limit 429 with Retry-After in seconds.
+	s.mu.Lock()
+	remaining, retryAfter, ok := s.admit(export, now)
+	s.mu.Unlock()
 	limit := s.opts.AccountRateLimit
 	if export {
 		limit = s.opts.ExportRateLimit
 	}
-	s.mu.Lock()
-	remaining, retryAfter, ok := s.admit(export, limit, s.opts.RateWindow, now)
-	s.mu.Unlock()
 	if limit > 0 {
 		w.Header().Set("X-Rate-Limit", itoa(int64(limit)))
 		w.Header().Set("X-Rate-Limit-Remaining", itoa(int64(remaining)))
 	}
 	if !ok {
+		s.NoteThrottled()
 		w.Header().Set("Retry-After", itoa(int64(retryAfter)))
 		// Docs ("Incremental Exports > Rate limits"): the limit "behaves
 		// identically to the one described in Rate limits" (429 +
 		// Retry-After). The description wording is the fake's.
 		writeError(w, http.StatusTooManyRequests, "APIRateLimitExceeded", "Number of allowed incremental export API requests per minute exceeded")
-		return
-	}
-	if hasFault {
-		if f.RetryAfter > 0 {
-			w.Header().Set("Retry-After", itoa(int64((f.RetryAfter+time.Second-1)/time.Second)))
-		}
-		if f.Malformed {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusOK)
-			_, _ = w.Write([]byte(`{"tickets":[{"id":1,`))
-			return
-		}
-		writeError(w, f.Status, http.StatusText(f.Status), "injected fault")
 		return
 	}
 	if r.Method != http.MethodGet {

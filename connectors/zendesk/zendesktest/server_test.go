@@ -43,6 +43,17 @@ type answer struct {
 // returns the status, the named headers and the decoded body.
 func get(t *testing.T, s *Server, path, auth string, headers ...string) answer {
 	t.Helper()
+	a, b := send(t, s, path, auth, headers...)
+	if a.Body == nil {
+		t.Fatalf("GET %s: body %q is not JSON", path, b)
+	}
+	return a
+}
+
+// send is get for answers that may not be JSON: their Body is nil, the
+// raw body is returned beside.
+func send(t *testing.T, s *Server, path, auth string, headers ...string) (answer, []byte) {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, s.URL+path, nil)
 	if auth == "" {
 		req.SetBasicAuth("admin@example.com/token", "tok123")
@@ -60,9 +71,9 @@ func get(t *testing.T, s *Server, path, auth string, headers ...string) answer {
 		a.Header[h] = resp.Header.Get(h)
 	}
 	if err := json.Unmarshal(b, &a.Body); err != nil {
-		t.Fatalf("GET %s: body %q: %v", path, b, err)
+		a.Body = nil
 	}
-	return a
+	return a, b
 }
 
 // TestErrorBodies pins each documented refusal with its whole body.
@@ -228,5 +239,92 @@ func TestOrganizationExportIsTimeBased(t *testing.T) {
 	p2 := get(t, s, "/api/v2/incremental/organizations.json?per_page=2&start_time="+itoa(end), "")
 	if got := ids(t, p2.Body, "organizations"); !reflect.DeepEqual(got, []float64{2, 3}) || p2.Body["end_of_stream"] != true {
 		t.Fatalf("page 2 (boundary second repeated): %v", p2.Body)
+	}
+}
+
+// TestHarnessAPI pins the fake on the shared harness: faults by exact path,
+// "*" prefix or any path answer Zendesk's error body (a 429 with
+// Retry-After) or a truncated body, then stop; counters by endpoint; the
+// request log stamped with the fake clock.
+func TestHarnessAPI(t *testing.T) {
+	s, clk := newFake(t, Options{ExportRateLimit: -1})
+	s.PutTicket(Ticket{ID: 7, CreatedAt: t0.Add(-time.Hour), GeneratedTimestamp: t0.Add(-time.Hour)})
+	s.InjectFault(Fault{Path: "/api/v2/tickets/7.json", Status: http.StatusServiceUnavailable})
+	s.InjectFault(Fault{Path: "/api/v2/incremental/*", Times: 2, Status: http.StatusTooManyRequests})
+	s.InjectFault(Fault{Path: "/api/v2/tickets/7/metrics.json", Malformed: true})
+	s.InjectFault(Fault{Path: "/api/v2/tickets/7/metrics.json", Status: http.StatusForbidden, Code: "Forbidden"})
+	export := "/api/v2/incremental/organizations.json?start_time=0"
+	tests := []struct {
+		path string
+		want answer
+	}{
+		{"/api/v2/tickets/7.json", answer{503, map[string]string{"Retry-After": ""},
+			map[string]any{"error": "Service Unavailable", "description": "injected fault"}}},
+		{"/api/v2/tickets/7.json", answer{200, map[string]string{"Retry-After": ""}, nil}},
+		{export, answer{429, map[string]string{"Retry-After": "1"},
+			map[string]any{"error": "Too Many Requests", "description": "injected fault"}}},
+		{"/api/v2/incremental/tickets/cursor.json?start_time=0", answer{429, map[string]string{"Retry-After": "1"},
+			map[string]any{"error": "Too Many Requests", "description": "injected fault"}}},
+		{export, answer{200, map[string]string{"Retry-After": ""}, nil}},
+		{"/api/v2/tickets/7/metrics.json", answer{200, map[string]string{"Retry-After": ""}, map[string]any{"malformed": true}}},
+		{"/api/v2/tickets/7/metrics.json", answer{403, map[string]string{"Retry-After": ""},
+			map[string]any{"error": "Forbidden", "description": "injected fault"}}},
+	}
+	for i, tc := range tests {
+		clk.Advance(time.Second)
+		got, b := send(t, s, tc.path, "", "Retry-After")
+		switch {
+		case tc.want.Body == nil:
+			got.Body = nil // a served answer: its body is pinned elsewhere
+		case got.Body == nil && string(b) == `{"tickets":[{"id":1,`:
+			got.Body = map[string]any{"malformed": true}
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("request %d %s: got %+v\nwant %+v", i+1, tc.path, got, tc.want)
+		}
+	}
+	wantCounts := map[string]int64{"GET /api/v2/tickets/{id}": 2, "GET /api/v2/incremental/organizations": 2,
+		"GET /api/v2/incremental/tickets/cursor": 1, "GET /api/v2/tickets/{id}/metrics": 2}
+	if got := s.Counts(); !reflect.DeepEqual(got, wantCounts) {
+		t.Errorf("Counts = %v, want %v", got, wantCounts)
+	}
+	if got := s.Throttled(); got != 2 {
+		t.Errorf("Throttled = %d, want the 2 injected 429s", got)
+	}
+	var times []time.Time
+	for _, r := range s.Requests() {
+		times = append(times, r.Time)
+	}
+	if len(times) != len(tests) || !times[0].Equal(t0.Add(time.Second)) || !times[len(times)-1].Equal(t0.Add(time.Duration(len(tests))*time.Second)) {
+		t.Errorf("request times %v, want the fake clock from t0+1s, one second apart", times)
+	}
+}
+
+// TestOrganizationExportSeesChanges pins that the organization order kept
+// between pages (so that a page costs O(per_page)) follows each change: an
+// organization put and one deleted (updated_at moves to the clock).
+func TestOrganizationExportSeesChanges(t *testing.T) {
+	s, clk := newFake(t, Options{ExportRateLimit: -1})
+	base := t0.Add(-2 * time.Hour)
+	for i := range 3 {
+		s.PutOrganization(Organization{ID: int64(i + 1), UpdatedAt: base.Add(time.Duration(i) * time.Minute)})
+	}
+	export := func() []float64 {
+		return ids(t, get(t, s, "/api/v2/incremental/organizations.json?start_time=0", "").Body, "organizations")
+	}
+	steps := []struct {
+		name   string
+		change func()
+		want   []float64
+	}{
+		{"as put", func() {}, []float64{1, 2, 3}},
+		{"put", func() { s.PutOrganization(Organization{ID: 4, UpdatedAt: base.Add(30 * time.Second)}) }, []float64{1, 4, 2, 3}},
+		{"deleted", func() { s.DeleteOrganization(1); clk.Advance(2 * time.Minute) }, []float64{4, 2, 3, 1}},
+	}
+	for _, st := range steps {
+		st.change()
+		if got := export(); !reflect.DeepEqual(got, st.want) {
+			t.Errorf("%s: organizations %v, want %v", st.name, got, st.want)
+		}
 	}
 }
