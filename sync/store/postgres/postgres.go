@@ -94,18 +94,7 @@ type Store struct {
 // webhook event IDs. The dsn never appears in an error.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	opts = withDefaults(opts)
-	cfg, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		return nil, fmt.Errorf("opening postgres store: %w", ErrInvalidDSN)
-	}
-	cfg.MaxConns = opts.MaxConns
-	rp := cfg.ConnConfig.RuntimeParams
-	rp["statement_timeout"] = fmt.Sprint(opts.StatementTimeout.Milliseconds())
-	rp["application_name"] = "healthsync"
-	if opts.Schema != "" {
-		rp["search_path"] = pgx.Identifier{opts.Schema}.Sanitize()
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pool, err := newPool(ctx, dsn, opts)
 	if err != nil {
 		return nil, fmt.Errorf("opening postgres store: %w", err)
 	}
@@ -121,6 +110,22 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	s.renewer.Add(1)
 	go s.renewLoop()
 	return s, nil
+}
+
+// newPool is the connection pool of opts for dsn; it connects lazily.
+func newPool(ctx context.Context, dsn string, opts Options) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, ErrInvalidDSN
+	}
+	cfg.MaxConns = opts.MaxConns
+	rp := cfg.ConnConfig.RuntimeParams
+	rp["statement_timeout"] = fmt.Sprint(opts.StatementTimeout.Milliseconds())
+	rp["application_name"] = "healthsync"
+	if opts.Schema != "" {
+		rp["search_path"] = pgx.Identifier{opts.Schema}.Sanitize()
+	}
+	return pgxpool.NewWithConfig(ctx, cfg)
 }
 
 func withDefaults(o Options) Options {
