@@ -92,7 +92,11 @@ func exportTx(tx *bbolt.Tx, d *store.Dump) error {
 					return nil
 				})
 			}
-			d.Streams = append(d.Streams, st)
+			// A stream bucket without types or marks (a stream that
+			// yielded nothing yet) holds no state.
+			if len(st.Types) > 0 || len(st.Seen) > 0 {
+				d.Streams = append(d.Streams, st)
+			}
 			return nil
 		})
 	})
