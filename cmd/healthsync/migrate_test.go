@@ -160,6 +160,8 @@ func TestMigrateCommands(t *testing.T) {
 	dir := t.TempDir()
 	boltCfg := filepath.Join(dir, "bolt.yaml")
 	writeFile(t, boltCfg, "store: {path: "+filepath.Join(dir, "h.db")+"}\n"+minimalConnectors)
+	pgLiteral := filepath.Join(dir, "pg-literal.yaml")
+	writeFile(t, pgLiteral, "store: {driver: postgres, dsn: \"postgres://h@127.0.0.1:1/x\"}\n"+minimalConnectors)
 	usage := []struct {
 		name   string
 		args   []string
@@ -170,6 +172,7 @@ func TestMigrateCommands(t *testing.T) {
 		{"migrate help", []string{"migrate", "--help"}, 0, "Usage: healthsync migrate --config FILE", ""},
 		{"migrate-store help", []string{"migrate-store", "--help"}, 0, "Usage: healthsync migrate-store --from FILE.db [--to DSN] [--schema NAME]", ""},
 		{"migrate on bolt", []string{"migrate", "--config", boltCfg}, 2, "", "store.driver is bolt"},
+		{"store check on postgres", []string{"store", "check", "--config", pgLiteral}, 2, "", "store.driver is postgres"},
 		{"migrate-store without --from", []string{"migrate-store", "--to", "postgres://h@127.0.0.1:1/x"}, 2, "", "--from FILE.db and --to"},
 		{"migrate-store from a missing file", []string{"migrate-store", "--from", filepath.Join(dir, "none.db"), "--to", "postgres://h@127.0.0.1:1/x"}, 2, "", "no such file"},
 	}
