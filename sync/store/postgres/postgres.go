@@ -8,7 +8,7 @@
 // ordered by a COLLATE "C" column, so byte order. The tables are drawn in
 // migrations/00001_initial.sql.
 //
-// It is not yet reachable from the configuration.
+// The configuration selects it with store.driver: postgres.
 package postgres
 
 import (
