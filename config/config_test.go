@@ -28,6 +28,7 @@ var testEnv = map[string]string{
 	"CB_WEBHOOK_PASSWORD":    "cb-31337",
 	"EMPTY_VAR":              "",
 	"RPS":                    "25",
+	"DATABASE_URL":           "postgres://healthsync:pg-31337@db.internal:5432/healthsync?sslmode=verify-full",
 }
 
 func lookup(env map[string]string) func(string) (string, bool) {

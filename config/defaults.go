@@ -48,7 +48,7 @@ var DefaultObjects = map[string][]string{
 // path was written in the file, for settings where an explicit zero or
 // empty list means something.
 func (c *Config) applyDefaults(present func(string) bool) {
-	setStr(&c.Store.Path, "./healthsync.db")
+	c.Store.applyDefaults()
 	setStr(&c.Server.Listen, "127.0.0.1:8080")
 	setDur(&c.Server.ShutdownTimeout, 30*time.Second)
 	setStr(&c.Log.Level, "info")

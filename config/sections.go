@@ -5,10 +5,37 @@ import (
 	_ "time/tzdata" // reporting.timezone resolves in images without /usr/share/zoneinfo (distroless)
 )
 
-// Store is the bbolt database.
+// Store drivers.
+const (
+	// DriverBolt is the embedded bbolt file: one process per file.
+	DriverBolt = "bolt"
+	// DriverPostgres is a PostgreSQL database several replicas share.
+	DriverPostgres = "postgres"
+)
+
+// Store is where healthsync keeps what it pulled, scored and queued: a
+// bbolt file (the default) or a PostgreSQL database.
 type Store struct {
-	// Path is the database file (default ./healthsync.db).
-	Path string `yaml:"path" json:"path"`
+	// Driver is bolt (default) or postgres.
+	Driver string `yaml:"driver" json:"driver"`
+	// Path is the bbolt file (driver bolt; default ./healthsync.db).
+	Path string `yaml:"path,omitempty" json:"path,omitempty"`
+	// DSN is the PostgreSQL connection string (driver postgres): a
+	// postgres:// URL or key=value string; TLS settings (sslmode,
+	// sslrootcert) pass through it. It holds a password: give it from
+	// the environment, ${HEALTHSYNC_DATABASE_URL}.
+	DSN Secret `yaml:"dsn,omitempty" json:"dsn,omitempty"`
+	// Schema is the PostgreSQL schema of the tables (created when
+	// missing); empty means the server's search_path, normally public.
+	Schema string `yaml:"schema,omitempty" json:"schema,omitempty"`
+	// MaxConns sizes the PostgreSQL connection pool (default 10).
+	MaxConns int `yaml:"max_conns" json:"max_conns"`
+	// StatementTimeout bounds each PostgreSQL statement (default 30s).
+	StatementTimeout Duration `yaml:"statement_timeout" json:"statement_timeout"`
+	// Lease is how long a webhook event claimed by a replica stays its
+	// own without renewal; a replica that dies loses its claims after at
+	// most this long (default 1m).
+	Lease Duration `yaml:"lease" json:"lease"`
 }
 
 // Server is the daemon's HTTP listener: health, metrics, webhooks, API.

@@ -176,9 +176,7 @@ func init() {
 // validate checks the defaulted configuration; paths are key paths.
 func (c *Config) validate() []scoring.FieldError {
 	k := &checker{}
-	if strings.TrimSpace(c.Store.Path) == "" {
-		k.add("store.path", "is required")
-	}
+	c.Store.validate(k)
 
 	s := c.Server
 	k.hostPort("server.listen", s.Listen)

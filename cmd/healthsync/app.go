@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"github.com/healthsync/healthsync/sync/notify"
 	"github.com/healthsync/healthsync/sync/store"
 	"github.com/healthsync/healthsync/sync/store/bolt"
+	"github.com/healthsync/healthsync/sync/store/postgres"
 )
 
 // app is a loaded configuration with its logger, store, connectors and
@@ -64,7 +66,7 @@ func openAppConfig(cfg *config.Config, logFormat string, stderr io.Writer, pub f
 	if err != nil {
 		return nil, usageError{err}
 	}
-	st, err := bolt.Open(cfg.Store.Path, bolt.Options{DedupeTTL: cfg.Webhooks.DedupeTTL.D()})
+	st, err := openStore(context.Background(), cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +84,28 @@ func openAppConfig(cfg *config.Config, logFormat string, stderr io.Writer, pub f
 	}
 	a.eng = eng
 	return a, nil
+}
+
+// openStore opens the store cfg.Store names: the bbolt file, or the
+// PostgreSQL database (migrated to this build's schema under a lock, so
+// replicas starting together do not race). The DSN never reaches an error.
+func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+	sc := cfg.Store
+	if sc.Driver != config.DriverPostgres {
+		return bolt.Open(sc.Path, bolt.Options{DedupeTTL: cfg.Webhooks.DedupeTTL.D()})
+	}
+	st, err := postgres.Open(ctx, sc.DSN.Reveal(), postgresOptions(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("opening the postgres store at %s: %w", postgres.Address(sc.DSN.Reveal()), err)
+	}
+	return st, nil
+}
+
+// postgresOptions are the PostgreSQL store's options from the config.
+func postgresOptions(cfg *config.Config) postgres.Options {
+	sc := cfg.Store
+	return postgres.Options{Schema: sc.Schema, MaxConns: int32(sc.MaxConns), StatementTimeout: sc.StatementTimeout.D(),
+		Lease: sc.Lease.D(), DedupeTTL: cfg.Webhooks.DedupeTTL.D()}
 }
 
 func (a *app) Close() error {

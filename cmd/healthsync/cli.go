@@ -72,6 +72,8 @@ func commands() []command {
 		{"soak", "the daemon under webhook load, vendor faults and kill -9 restarts, checked against a clean sync", cmdSoak},
 		{"check", "authenticate to every connector, read one page, run the CRM preflight", cmdCheck},
 		{"backup", "write a consistent copy of the store to a file (also while the daemon runs)", cmdBackup},
+		{"migrate", "apply the PostgreSQL store's schema migrations alone (before rolling out replicas)", cmdMigrate},
+		{"migrate-store", "move a bbolt store into an empty PostgreSQL database", cmdMigrateStore},
 		{"healthcheck", "probe a running daemon's /healthz (for containers)", cmdHealthcheck},
 		{"version", "print the version, commit and build date", cmdVersion},
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
@@ -25,6 +26,9 @@ func cmdStore(e *env) error {
 		cfg, err := loadConfig(*fs.cfgPath)
 		if err != nil {
 			return err
+		}
+		if cfg.Store.Driver == config.DriverPostgres {
+			return usagef("store check reads bbolt files; store.driver is postgres, whose server checks its own data (pg_amcheck)")
 		}
 		path = cfg.Store.Path
 	case 1:

@@ -103,7 +103,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	api := NewAPI(o.Engine, o.Store, log)
 	api.wake = workers.Wake
 	api.setupHubSpot = o.SetupHubSpot
-	ready := func() bool { return d.ready.Load() && !workers.Stuck() }
+	answers := storeAnswers(o.Store)
+	ready := func() bool { return d.ready.Load() && !workers.Stuck() && answers() }
 	routes := Routes{APIToken: cfg.Server.APIToken, Ready: ready, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		API: api, Report: http.HandlerFunc(api.serveReportHTML), Webhooks: d.handler}
 	srv := &http.Server{Handler: webhook.Recover(NewMux(routes), wm, log), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,

@@ -8,7 +8,7 @@
 // ordered by a COLLATE "C" column, so byte order. The tables are drawn in
 // migrations/00001_initial.sql.
 //
-// It is not yet reachable from the configuration.
+// The configuration selects it with store.driver: postgres.
 package postgres
 
 import (
@@ -101,24 +101,13 @@ type Store struct {
 // its password) never appears in an error.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	opts = withDefaults(opts)
-	cfg, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		return nil, fmt.Errorf("opening postgres store: %w", ErrInvalidDSN)
-	}
-	cfg.MaxConns = opts.MaxConns
-	rp := cfg.ConnConfig.RuntimeParams
-	rp["statement_timeout"] = fmt.Sprint(opts.StatementTimeout.Milliseconds())
-	rp["application_name"] = "healthsync"
-	if opts.Schema != "" {
-		rp["search_path"] = pgx.Identifier{opts.Schema}.Sanitize()
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pool, err := newPool(ctx, dsn, opts)
 	if err != nil {
 		return nil, fmt.Errorf("opening postgres store: %w", err)
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("opening postgres store: connecting to %s: %w", address(&cfg.ConnConfig.Config), classify(err))
+		return nil, fmt.Errorf("opening postgres store: connecting to %s: %w", Address(dsn), classify(err))
 	}
 	if err := migrate(ctx, pool, opts); err != nil {
 		pool.Close()
@@ -132,6 +121,22 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	s.renewer.Add(1)
 	go s.renewLoop()
 	return s, nil
+}
+
+// newPool is the connection pool of opts for dsn; it connects lazily.
+func newPool(ctx context.Context, dsn string, opts Options) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, ErrInvalidDSN
+	}
+	cfg.MaxConns = opts.MaxConns
+	rp := cfg.ConnConfig.RuntimeParams
+	rp["statement_timeout"] = fmt.Sprint(opts.StatementTimeout.Milliseconds())
+	rp["application_name"] = "healthsync"
+	if opts.Schema != "" {
+		rp["search_path"] = pgx.Identifier{opts.Schema}.Sanitize()
+	}
+	return pgxpool.NewWithConfig(ctx, cfg)
 }
 
 func withDefaults(o Options) Options {

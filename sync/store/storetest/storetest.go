@@ -44,6 +44,7 @@ func Exercise(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SentValues", testSentValues},
 		{"InterruptRuns", testInterruptRuns},
 		{"NewestModified", testNewestModified},
+		{"Transfer", testTransfer},
 		{"Closed", testClosed},
 	}
 	for _, f := range families {
