@@ -58,13 +58,13 @@ connectors:
     login_url: %[3]s
     organization_id: %[4]s
     auth: {flow: client_credentials, client_id: %[5]s, client_secret: %[6]s}
-    schedule: "CRON_TZ=Asia/Tokyo */15 * * * *"
+    schedule: "@every 15m"
   - name: hubspot
     kind: hubspot
     base_url: %[7]s
     auth: {access_token: %[8]s}
     webhook: {client_secret: %[9]s}
-    schedule: "*/15 * * * *"
+    schedule: "@every 15m"
     rate_limit: {requests: 1000, per: 10s}
   - name: stripe
     kind: stripe
@@ -165,7 +165,9 @@ type demoStack struct {
 }
 
 func newDemoStack(accounts int, seed int64, dir string) (*demoStack, error) {
-	now := time.Now().UTC().Truncate(time.Second)
+	// The world is generated as of the start of today (UTC), so one seed
+	// gives the same world, and the same figures, all day.
+	now := time.Now().UTC().Truncate(24 * time.Hour)
 	s := &demoStack{
 		sf:     salesforcetest.NewServer(salesforcetest.Options{ClientID: demoSFClientID, ClientSecret: demoSFClientSecret, OrgID: demoSFOrgID}),
 		hs:     hubspottest.NewServer(hubspottest.Options{AccessToken: demoHSToken, TenSecondlyLimit: 1000}),
