@@ -217,7 +217,7 @@ func TestSegmentWebhookEndToEnd(t *testing.T) {
 		t.Fatalf("re-score events = %v, want account 0's", keys)
 	}
 	day := now.Truncate(24 * time.Hour)
-	if now.Add(-3*time.Hour).Before(day) {
+	if now.Add(-3 * time.Hour).Before(day) {
 		t.Skip("the batch spans midnight UTC: active users fall in two windows")
 	}
 	if got, want := metricValues(t, w, 0), map[string]float64{
