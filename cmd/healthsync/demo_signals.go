@@ -3,9 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -73,9 +70,7 @@ func demoSignalsSources(ctx context.Context, w io.Writer, a *app, stack *demoSta
 				i, i%10, now.Add(-time.Duration(i)*time.Minute).Format(time.RFC3339))
 		}
 		body := []byte(`{"batch":[` + calls + `]}`)
-		mac := hmac.New(sha1.New, []byte(demoSegmentSecret))
-		mac.Write(body)
-		sig := hex.EncodeToString(mac.Sum(nil))
+		sig := segmentSignature(demoSegmentSecret, body)
 		if err := send("Segment group + 30 Logged In (10 users)", low["Id"].(string), "/webhooks/segment", body,
 			func(r *http.Request) { r.Header.Set("X-Signature", sig) }); err != nil {
 			return err

@@ -26,15 +26,19 @@ import (
 // latency on an empty queue, then sustained verified ingest with durable
 // commit and the acknowledge latency.
 func cmdLoadtest(e *env) error {
-	fs := newFlags(e, "loadtest", "[--duration D] [--concurrency N] [--accounts N] [--changes N]")
+	fs := newFlags(e, "loadtest", "[--duration D] [--concurrency N] [--accounts N] [--changes N] [--source stripe|segment]")
 	duration := fs.Duration("duration", 10*time.Second, "how long to send events")
 	conc := fs.Int("concurrency", 32, "concurrent senders")
 	accounts := fs.Int("accounts", 300, "accounts in the generated world")
 	changes := fs.Int("changes", 20, "subscription changes timed from event to CRM field")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the ingest phase to this file")
 	process := fs.Bool("process", true, "keep processing events while ingesting (false: measure ingest alone)")
+	source := fs.String("source", "stripe", "what the ingest phase sends: stripe (signed subscription events) or segment (signed track calls, one a request)")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
+	}
+	if *source != "stripe" && *source != "segment" {
+		return usagef("--source: stripe or segment")
 	}
 	stack, err := newDemoStack(*accounts, 1, "")
 	if err != nil {
@@ -48,7 +52,7 @@ func cmdLoadtest(e *env) error {
 		go func() {
 			defer close(done)
 			defer cancel()
-			runErr = runLoad(ctx, e, d, a, stack, *duration, *conc, *changes, *cpuprofile, *process)
+			runErr = runLoad(ctx, e, d, a, stack, *duration, *conc, *changes, *cpuprofile, *process, *source)
 		}()
 	}
 	quiet := *e
@@ -59,7 +63,7 @@ func cmdLoadtest(e *env) error {
 	return runErr
 }
 
-func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoStack, duration time.Duration, conc, changes int, cpuprofile string, process bool) error {
+func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoStack, duration time.Duration, conc, changes int, cpuprofile string, process bool, source string) error {
 	w := e.stdout
 	if _, err := a.eng.Sync(ctx, engine.SyncOptions{Full: true}); err != nil {
 		return fmt.Errorf("initial sync: %w", err)
@@ -67,10 +71,13 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 	url := "http://" + d.Addr + "/webhooks/stripe"
 	client := httpclient.New(httpclient.Options{Name: "loadtest", RetryMax: -1, Timeout: 10 * time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: conc * 2}})
+	sign := func(r *http.Request, body []byte) {
+		r.Header.Set("Stripe-Signature", stripetest.SignPayload(body, demoStripeWHSecret, time.Now()))
+	}
 	post := func(body []byte) (int, time.Duration, error) {
 		req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Stripe-Signature", stripetest.SignPayload(body, demoStripeWHSecret, time.Now()))
+		sign(req, body)
 		t0 := time.Now()
 		resp, err := client.Do(req)
 		if err != nil {
@@ -142,6 +149,16 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 		len(toCRM), pct(toCRM, 50), pct(toCRM, 95), pct(toCRM, 100))
 
 	// 2. Sustained ingest: unique, verified events, committed before the 2xx.
+	event := func(g, i int) []byte {
+		tg := targets[(g*7919+i)%len(targets)]
+		return fmt.Appendf(nil, `{"id":"evt_load_%d_%d","object":"event","api_version":"2025-03-31.basil","created":%d,"type":"customer.subscription.updated","livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},"data":{"object":{"id":%q,"object":"subscription","customer":%q}}}`,
+			g, i, time.Now().Unix(), tg.sub, tg.cus)
+	}
+	if source == "segment" {
+		if event, err = segmentLoad(stack, d.Addr, post, &url, &sign); err != nil {
+			return err
+		}
+	}
 	var sent, ok, bad atomic.Int64
 	lat := make([][]time.Duration, conc)
 	if cpuprofile != "" {
@@ -167,10 +184,7 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 		go func(g int) {
 			defer wg.Done()
 			for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
-				tg := targets[(g*7919+i)%len(targets)]
-				body := fmt.Appendf(nil, `{"id":"evt_load_%d_%d","object":"event","api_version":"2025-03-31.basil","created":%d,"type":"customer.subscription.updated","livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},"data":{"object":{"id":%q,"object":"subscription","customer":%q}}}`,
-					g, i, time.Now().Unix(), tg.sub, tg.cus)
-				code, d, err := post(body)
+				code, d, err := post(event(g, i))
 				sent.Add(1)
 				if err != nil || code != 200 {
 					bad.Add(1)
@@ -192,8 +206,8 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 	if !process {
 		mode = "processing paused"
 	}
-	fmt.Fprintf(w, "ingest (%d senders, %s, fsync on, %s): %d events acknowledged (%d failed), %.0f events/s; acknowledge p50 %s  p99 %s  max %s; queue depth after %d\n",
-		conc, duration, mode, ok.Load(), bad.Load(), float64(ok.Load())/elapsed.Seconds(), pct(all, 50), pct(all, 99), pct(all, 100), q)
+	fmt.Fprintf(w, "%s ingest (%d senders, %s, fsync on, %s): %d events acknowledged (%d failed), %.0f events/s; acknowledge p50 %s  p99 %s  max %s; queue depth after %d\n",
+		source, conc, duration, mode, ok.Load(), bad.Load(), float64(ok.Load())/elapsed.Seconds(), pct(all, 50), pct(all, 99), pct(all, 100), q)
 	return nil
 }
 
@@ -208,4 +222,39 @@ func pct(ds []time.Duration, p int) time.Duration {
 		i--
 	}
 	return s[i].Round(10 * time.Microsecond)
+}
+
+// segmentLoad switches the ingest phase to Segment: it links one group per
+// Salesforce account with a website (a signed group call each, by
+// domain), points url and sign at /webhooks/segment, and returns the
+// body of call i of sender g: one Logged In track call of a distinct user
+// in one of those groups, so every request is stored (logins and the
+// active_users set) and queues a re-score.
+func segmentLoad(stack *demoStack, addr string, post func([]byte) (int, time.Duration, error), url *string,
+	sign *func(*http.Request, []byte)) (func(g, i int) []byte, error) {
+	*url = "http://" + addr + "/webhooks/segment"
+	*sign = func(r *http.Request, body []byte) {
+		r.Header.Set("X-Signature", segmentSignature(demoSegmentSecret, body))
+	}
+	var groups []string
+	for _, acct := range stack.sf.All("Account") {
+		site, _ := acct["Website"].(string)
+		if site == "" {
+			continue
+		}
+		g := fmt.Sprintf("lt-%d", len(groups))
+		body := fmt.Appendf(nil, `{"type":"group","messageId":"lt-group-%s","userId":"lt-admin","groupId":%q,"traits":{"website":%q},"timestamp":%q}`,
+			g, g, site, time.Now().UTC().Format(time.RFC3339))
+		if code, _, err := post(body); err != nil || code != 200 {
+			return nil, fmt.Errorf("linking segment group %s: %d %v", g, code, err)
+		}
+		groups = append(groups, g)
+	}
+	if len(groups) == 0 {
+		return nil, fmt.Errorf("no Salesforce account with a website to link Segment groups to")
+	}
+	return func(g, i int) []byte {
+		return fmt.Appendf(nil, `{"type":"track","messageId":"lt-%d-%d","userId":"lt-user-%d-%d","event":"Logged In","properties":{},"context":{"groupId":%q},"timestamp":%q}`,
+			g, i, g, i, groups[(g*7919+i)%len(groups)], time.Now().UTC().Format(time.RFC3339Nano))
+	}, nil
 }

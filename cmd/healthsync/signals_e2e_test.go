@@ -3,9 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"math"
@@ -50,15 +47,6 @@ matching: {rules: [{kind: email_domain}]}
 scoring: {health: {prospects: score}}
 write_back: {max_band_change_share: 1}
 `
-
-// segmentSign is X-Signature as Segment computes it (docs "Webhooks
-// Destination" > Authentication): hex HMAC-SHA1 of the body under the
-// shared secret.
-func segmentSign(secret string, body []byte) string {
-	m := hmac.New(sha1.New, []byte(secret))
-	m.Write(body)
-	return hex.EncodeToString(m.Sum(nil))
-}
 
 type signalsWorld struct {
 	a   *app
@@ -177,7 +165,7 @@ func TestSegmentWebhookEndToEnd(t *testing.T) {
  {"type":"track","messageId":"m4","userId":"u-ben","event":"Logged In","properties":{},"timestamp":"` + ts(-time.Hour) + `"},
  {"type":"track","messageId":"m5","userId":"u-ben","event":"Report Exported","properties":{},"timestamp":"` + ts(-time.Hour) + `"}]}`)
 	signed := func(secret string) func(*http.Request) {
-		return func(r *http.Request) { r.Header.Set("X-Signature", segmentSign(secret, body)) }
+		return func(r *http.Request) { r.Header.Set("X-Signature", segmentSignature(secret, body)) }
 	}
 	malformed := []byte(`{"type":"track","event":"Logged In"}`) // no userId or anonymousId
 	type answer struct {
@@ -191,7 +179,7 @@ func TestSegmentWebhookEndToEnd(t *testing.T) {
 	}{
 		{body, nil},
 		{body, signed("not-the-secret")},
-		{malformed, func(r *http.Request) { r.Header.Set("X-Signature", segmentSign("seg-shared-secret", malformed)) }},
+		{malformed, func(r *http.Request) { r.Header.Set("X-Signature", segmentSignature("seg-shared-secret", malformed)) }},
 	} {
 		code, b := w.post(t, "/webhooks/segment", c.body, c.sign)
 		got = append(got, answer{code, b})

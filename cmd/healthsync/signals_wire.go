@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/hex"
 	"fmt"
 	"iter"
 	"net/http"
@@ -151,3 +154,12 @@ func (h *segmentHook) Verify(r *http.Request, body []byte, now time.Time) ([]rec
 
 // ptr is &v, for the wire table's config rows.
 func ptr[T any](v T) *T { return &v }
+
+// segmentSignature is X-Signature as Segment computes it (docs "Webhooks
+// Destination" > Authentication): the hex HMAC-SHA1 of the body under the
+// shared secret. The demo and the load test sign with it.
+func segmentSignature(secret string, body []byte) string {
+	m := hmac.New(sha1.New, []byte(secret))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}

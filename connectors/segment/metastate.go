@@ -3,6 +3,7 @@ package segment
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,13 +26,15 @@ type KV interface {
 //	segment/<connector>/user/<userId>                    -> groupId
 //	segment/<connector>/distinct/<account>|<metric>|<unix> -> JSON list of members, sorted
 //
-// Read-modify-write of a distinct set is guarded by mu, so one process
-// never loses a member; two processes sharing a PostgreSQL store may, in a
-// race, store a set one member short until the set's next call.
+// Read-modify-write of a distinct set is guarded by the lock of its stripe
+// (locks, by a hash of the set's key; one held at a time), so one process
+// never loses a member while requests for different sets run in parallel;
+// two processes sharing a PostgreSQL store may, in a race, store a set one
+// member short until the set's next call.
 type MetaState struct {
 	kv     KV
 	prefix string
-	mu     sync.Mutex
+	locks  [64]sync.Mutex
 }
 
 // NewMetaState returns the State of the Segment connector named connector
@@ -86,8 +89,6 @@ func (m *MetaState) Resolve(groupID, userID string) (record.Ref, bool, error) {
 
 // AddDistinct implements State: one read and at most one write per set.
 func (m *MetaState) AddDistinct(members []Member) (map[DistinctKey]int, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	byKey := map[DistinctKey][]string{}
 	var order []DistinctKey
 	for _, mb := range members {
@@ -99,30 +100,45 @@ func (m *MetaState) AddDistinct(members []Member) (map[DistinctKey]int, error) {
 	out := make(map[DistinctKey]int, len(order))
 	for _, k := range order {
 		key := m.prefix + "distinct/" + k.Account.Key() + "|" + k.Metric + "|" + strconv.FormatInt(k.Window.Unix(), 10)
-		b, err := m.kv.Meta(key)
+		n, err := m.addTo(key, byKey[k])
 		if err != nil {
-			return nil, fmt.Errorf("reading distinct set: %w", err)
+			return nil, err
 		}
-		var set []string
-		if len(b) > 0 {
-			if err := json.Unmarshal(b, &set); err != nil {
-				return nil, fmt.Errorf("reading distinct set %s: %w", key, err)
-			}
-		}
-		changed := false
-		for _, v := range byKey[k] {
-			if i, found := slices.BinarySearch(set, v); !found {
-				set = slices.Insert(set, i, v)
-				changed = true
-			}
-		}
-		if changed {
-			b, _ := json.Marshal(set)
-			if err := m.kv.SetMeta(key, b); err != nil {
-				return nil, fmt.Errorf("storing distinct set: %w", err)
-			}
-		}
-		out[k] = len(set)
+		out[k] = n
 	}
 	return out, nil
+}
+
+// addTo adds values to the set stored under key, under its stripe's lock,
+// and returns the set's size.
+func (m *MetaState) addTo(key string, values []string) (int, error) {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	mu := &m.locks[h.Sum32()%uint32(len(m.locks))]
+	mu.Lock()
+	defer mu.Unlock()
+	b, err := m.kv.Meta(key)
+	if err != nil {
+		return 0, fmt.Errorf("reading distinct set: %w", err)
+	}
+	var set []string
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &set); err != nil {
+			return 0, fmt.Errorf("reading distinct set %s: %w", key, err)
+		}
+	}
+	changed := false
+	for _, v := range values {
+		if i, found := slices.BinarySearch(set, v); !found {
+			set = slices.Insert(set, i, v)
+			changed = true
+		}
+	}
+	if changed {
+		b, _ := json.Marshal(set)
+		if err := m.kv.SetMeta(key, b); err != nil {
+			return 0, fmt.Errorf("storing distinct set: %w", err)
+		}
+	}
+	return len(set), nil
 }

@@ -60,10 +60,13 @@ func (e *Engine) restoreSources() error {
 
 // accountResolver maps the account refs of signals to the account keys
 // the scorer reads. CRM accounts are read from the store once, when the
-// first ref needs them.
+// first ref needs them; mu guards that load (byID and byDom are only read
+// after it), so push requests share one resolver concurrently.
 type accountResolver struct {
 	e      *Engine
-	direct map[string]bool // systems stored as they are
+	direct map[string]bool // systems stored as they are; read-only
+
+	mu     sync.Mutex
 	loaded bool
 	byID   map[string][]string // CRM account ID (and its 15-character form) -> keys
 	byDom  map[string][]string // domain -> CRM account keys
@@ -80,6 +83,8 @@ func (e *Engine) newResolver() *accountResolver {
 }
 
 func (r *accountResolver) load() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.loaded {
 		return nil
 	}
@@ -194,7 +199,8 @@ func (e *Engine) storeSignals(c *Connector, r *accountResolver, sigs []record.Si
 // before reading the CRM accounts again.
 const pushResolverTTL = time.Minute
 
-// pushResolver caches an accountResolver for the push path; guarded by mu.
+// pushResolver caches an accountResolver for the push path; mu guards the
+// pointer and its time, never a store call.
 type pushResolver struct {
 	mu  sync.Mutex
 	r   *accountResolver
@@ -216,8 +222,9 @@ func (e *Engine) IngestSignals(connector, requestID string, sigs []record.Signal
 	if e.push.r == nil || now.Sub(e.push.got) > pushResolverTTL {
 		e.push.r, e.push.got = e.newResolver(), now
 	}
-	keys, err := e.storeSignals(c, e.push.r, sigs, &n)
+	r := e.push.r
 	e.push.mu.Unlock()
+	keys, err := e.storeSignals(c, r, sigs, &n)
 	if err != nil {
 		return nil, n, err
 	}
