@@ -83,8 +83,9 @@ SELECT a.salesforce_id AS account, 'logins' AS metric, 1 AS value, l.at AS time
 		return rep.Pulls[0]
 	}
 	// 13 rows: 12 logins of account 0 stored; the NULL account refused.
-	if p := pulled(); !reflect.DeepEqual(p.Signals, &engine.SignalCounts{Stored: 12}) || p.Err != "" {
-		t.Fatalf("first pull: %+v", p)
+	if p := pulled(); !reflect.DeepEqual(p.Signals, &engine.SignalCounts{Stored: 12, RowsFailed: 1,
+		RowErrors: []string{"row 13: column account: NULL"}}) || p.Err != "" {
+		t.Fatalf("first pull: %+v, signals %+v", p, p.Signals)
 	}
 	logins := func() int { return len(metricValues(t, e.st, "salesforce/"+e.accts[0], "logins")) }
 	if n := logins(); n != 12 {

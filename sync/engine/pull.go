@@ -159,6 +159,7 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 				Int64("took_ms", took.Milliseconds()).Msg("pull progress")
 		}
 	}
+	noteRowErrors(c, rep, &errs)
 	if pullErr != nil {
 		allDone = false
 		errs.add(pullErr)

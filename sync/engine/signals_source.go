@@ -3,6 +3,7 @@ package engine
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -160,6 +161,36 @@ type SignalCounts struct {
 	// known: a Zendesk organization without a matching external_id or
 	// domain, a Segment domain no CRM account has. They are not stored.
 	Unresolved int `json:"unresolved,omitempty"`
+	// RowsFailed counts the source rows refused alone (a SQL row with a
+	// NULL or a non-numeric value); RowErrors are the first of them.
+	RowsFailed int      `json:"rows_failed,omitempty"`
+	RowErrors  []string `json:"row_errors,omitempty"`
+}
+
+// rowReporter is a signals source whose rows can fail alone (SQL):
+// RowErrors gives the last pull's refused rows.
+type rowReporter interface {
+	RowErrors() (failed int, first []string)
+}
+
+// noteRowErrors puts a row-failing source's refused rows in the pull
+// report and the run's errors.
+func noteRowErrors(c *Connector, rep *PullReport, errs *firstErrors) {
+	rr, ok := c.Source.(rowReporter)
+	if !ok {
+		return
+	}
+	n, first := rr.RowErrors()
+	if n == 0 {
+		return
+	}
+	if rep.Signals == nil {
+		rep.Signals = &SignalCounts{}
+	}
+	rep.Signals.RowsFailed, rep.Signals.RowErrors = n, first
+	for _, e := range first {
+		errs.add(errors.New(e))
+	}
 }
 
 // storeSignals resolves and stores sigs of connector c and returns the
