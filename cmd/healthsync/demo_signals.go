@@ -26,17 +26,22 @@ func demoSignalsSources(ctx context.Context, w io.Writer, a *app, stack *demoSta
 	fmt.Fprintf(w, "\n3b. signals sources: Segment calls and a Zendesk ticket, webhooks until the CRM shows the change\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "source\taccount\tHTTP\tHealth_Score__c before\tafter\tevent to CRM")
-	send := func(name, acct, path string, body []byte, sign func(*http.Request)) error {
+	// send posts the signed bodies one after another and times the first
+	// change of the account in the CRM from the first.
+	send := func(name, acct, path string, bodies [][]byte, sign func(*http.Request, []byte)) error {
 		before := sf.Get("Account", acct)
-		req, _ := http.NewRequestWithContext(ctx, "POST", base+path, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		sign(req)
 		sent := time.Now()
-		resp, err := hc.Do(req)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+		var resp *http.Response
+		for _, body := range bodies {
+			req, _ := http.NewRequestWithContext(ctx, "POST", base+path, bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			sign(req, body)
+			var err error
+			if resp, err = hc.Do(req); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			resp.Body.Close()
 		}
-		resp.Body.Close()
 		took := "not seen within 10s"
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 			if now := sf.Get("Account", acct); fmt.Sprint(now["Health_Score__c"]) != fmt.Sprint(before["Health_Score__c"]) ||
@@ -70,28 +75,31 @@ func demoSignalsSources(ctx context.Context, w io.Writer, a *app, stack *demoSta
 				i, i%10, now.Add(-time.Duration(i)*time.Minute).Format(time.RFC3339))
 		}
 		body := []byte(`{"batch":[` + calls + `]}`)
-		sig := segmentSignature(demoSegmentSecret, body)
-		if err := send("Segment group + 30 Logged In (10 users)", low["Id"].(string), "/webhooks/segment", body,
-			func(r *http.Request) { r.Header.Set("X-Signature", sig) }); err != nil {
+		if err := send("Segment group + 30 Logged In (10 users)", low["Id"].(string), "/webhooks/segment", [][]byte{body},
+			func(r *http.Request, b []byte) { r.Header.Set("X-Signature", segmentSignature(demoSegmentSecret, b)) }); err != nil {
 			return err
 		}
 	}
 
-	// Zendesk: an urgent ticket for the highest-scored account whose
-	// organization names it by external_id.
+	// Zendesk: three urgent tickets for the highest-scored account whose
+	// organization names it by external_id (one moves the score by less
+	// than write_back.min_score_change), a webhook each.
 	org, acct, err := demoZendeskOrg(ctx, stack)
 	if err != nil {
 		return err
 	}
 	if org != 0 {
 		now := time.Now().UTC()
-		stack.zd.PutTicket(zendesktest.Ticket{ID: 990000001, OrganizationID: org, Subject: "Everything is down", Status: "open", Priority: "urgent",
-			CreatedAt: now.Add(-2 * time.Minute), UpdatedAt: now.Add(-2 * time.Minute), GeneratedTimestamp: now.Add(-2 * time.Minute)})
-		body := []byte(fmt.Sprintf(`{"type":"zen:event-type:ticket.created","account_id":1,"id":"demo-zd-1","time":%q,"zendesk_event_version":"2022-11-06",`+
-			`"subject":"zen:ticket:990000001","detail":{"id":"990000001","organization_id":"%d","priority":"URGENT","status":"OPEN"},"event":{}}`,
-			now.Format(time.RFC3339), org))
-		if err := send("Zendesk ticket.created (urgent)", acct, "/webhooks/zendesk", body,
-			func(r *http.Request) { zendesktest.SignRequest(r, demoZDSecret, body, now) }); err != nil {
+		var bodies [][]byte
+		for id := int64(990000001); id <= 990000003; id++ {
+			stack.zd.PutTicket(zendesktest.Ticket{ID: id, OrganizationID: org, Subject: "Everything is down", Status: "open", Priority: "urgent",
+				CreatedAt: now.Add(-2 * time.Minute), UpdatedAt: now.Add(-2 * time.Minute), GeneratedTimestamp: now.Add(-2 * time.Minute)})
+			bodies = append(bodies, []byte(fmt.Sprintf(`{"type":"zen:event-type:ticket.created","account_id":1,"id":"demo-zd-%d","time":%q,"zendesk_event_version":"2022-11-06",`+
+				`"subject":"zen:ticket:%d","detail":{"id":"%d","organization_id":"%d","priority":"URGENT","status":"OPEN"},"event":{}}`,
+				id, now.Format(time.RFC3339), id, id, org)))
+		}
+		if err := send("Zendesk 3 x ticket.created (urgent)", acct, "/webhooks/zendesk", bodies,
+			func(r *http.Request, b []byte) { zendesktest.SignRequest(r, demoZDSecret, b, now) }); err != nil {
 			return err
 		}
 	}
@@ -99,7 +107,8 @@ func demoSignalsSources(ctx context.Context, w io.Writer, a *app, stack *demoSta
 }
 
 // demoZendeskOrg finds, through the export API, the organization whose
-// external_id is the highest-scored Salesforce account.
+// external_id is the highest-scored Salesforce account below 95 (room for
+// the ticket to show).
 func demoZendeskOrg(ctx context.Context, stack *demoStack) (org int64, acct string, err error) {
 	c, err := zendesk.New(zendesk.Config{Name: "demo", BaseURL: stack.zd.URL, Email: demoZDEmail, APIToken: config.NewSecret(demoZDToken),
 		ExportRateLimit: config.RateLimit{Requests: 1000, Per: config.Duration(time.Second)}}, zendesk.Options{})
@@ -115,7 +124,8 @@ func demoZendeskOrg(ctx context.Context, stack *demoStack) (org int64, acct stri
 			if o.ExternalID == "" {
 				continue
 			}
-			if s, ok := stack.sf.Get("Account", o.ExternalID)["Health_Score__c"].(float64); ok && s > best {
+			// Below 100: a perfect score may be a frozen inactive account.
+			if s, ok := stack.sf.Get("Account", o.ExternalID)["Health_Score__c"].(float64); ok && s > best && s < 95 {
 				best, org, acct = s, o.ID, o.ExternalID
 			}
 		}

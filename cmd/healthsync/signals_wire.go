@@ -163,3 +163,9 @@ func segmentSignature(secret string, body []byte) string {
 	m.Write(body)
 	return hex.EncodeToString(m.Sum(nil))
 }
+
+// firstPager is a Source whose first batch comes only after a whole export
+// (Zendesk's help desk): `check` reads its first page this way instead.
+type firstPager interface {
+	FirstPage(ctx context.Context) (records int, err error)
+}

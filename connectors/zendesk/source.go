@@ -204,3 +204,16 @@ func (h *Helpdesk) clone() *Helpdesk {
 	}
 	return c
 }
+
+// FirstPage reads the first page of the organizations export, without
+// the whole export a Pull makes, and returns its record count
+// (`healthsync check`).
+func (s *Source) FirstPage(ctx context.Context) (int, error) {
+	for b, err := range s.c.Pull(ctx, record.PullRequest{Full: true, Now: s.c.now()}) {
+		if err != nil {
+			return 0, err
+		}
+		return len(b.Organizations) + len(b.Tickets), nil
+	}
+	return 0, nil
+}
