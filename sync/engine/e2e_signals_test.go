@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"iter"
 	"math"
 	"reflect"
 	"strings"
@@ -148,5 +149,57 @@ func TestEndToEndZendeskSignals(t *testing.T) {
 	solved := e.health(t, e.accts[0])
 	if solved.Score == after.Score || fmt.Sprint(solved.Score) != fmt.Sprint(math.Round(solved.Stored)) {
 		t.Fatalf("account 0 after the webhook: %+v (before it %+v): want a higher score written", solved, after)
+	}
+}
+
+// slowSource delays a source's pull, so a concurrent pull finishes first.
+type slowSource struct {
+	engine.Source
+	d time.Duration
+}
+
+func (s slowSource) Pull(ctx context.Context, req record.PullRequest) iter.Seq2[*record.Batch, error] {
+	time.Sleep(s.d)
+	return s.Source.Pull(ctx, req)
+}
+
+// TestFirstSyncPullsSignalsAfterTheCRM: on a first sync the CRM's accounts
+// are not in the store yet; a signals source is pulled once the CRM's pull
+// is committed, so its organizations resolve (a slow CRM pull would
+// otherwise leave every signal unresolved).
+func TestFirstSyncPullsSignalsAfterTheCRM(t *testing.T) {
+	e := newSFStripe(t)
+	zclock := func() time.Time { return e.now }
+	fake := zendesktest.NewServer(zendesktest.Options{Email: "admin@example.com", Token: "zdtok", Now: zclock, ExportRateLimit: -1})
+	t.Cleanup(fake.Close)
+	fake.PutOrganization(zendesktest.Organization{ID: 1, Name: "Account 0", ExternalID: e.accts[0], UpdatedAt: e.now.Add(-48 * time.Hour)})
+	fake.PutTicket(zendesktest.Ticket{ID: 1, OrganizationID: 1, Status: "open", CreatedAt: e.now.Add(-72 * time.Hour),
+		UpdatedAt: e.now.Add(-24 * time.Hour), GeneratedTimestamp: e.now.Add(-24 * time.Hour)})
+	cc := config.Connector{Name: "helpdesk", Kind: zendesk.Kind, BaseURL: fake.URL, Auth: config.Auth{Username: "admin@example.com", APIKey: config.NewSecret("zdtok")},
+		RateLimit: config.RateLimit{Requests: 1000, Per: config.Duration(time.Second)}}
+	zc, _ := zendesk.FromConnector(cc)
+	client, err := zendesk.New(zc, zendesk.Options{Now: zclock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := zendesk.NewSource(client)
+	crm := *e.eng.Connectors()[0]
+	crm.Source = slowSource{Source: crm.Source, d: 300 * time.Millisecond}
+	conns := []*engine.Connector{&crm, e.eng.Connectors()[1], {Config: cc, Caps: zendesk.Capabilities(), Source: src, Fetcher: src}}
+	eng, err := engine.New(engine.Options{Config: e.cfg, Store: e.st, Now: zclock, Logger: zerolog.Nop(), Connectors: conns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := eng.Sync(context.Background(), engine.SyncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range rep.Pulls {
+		got = append(got, fmt.Sprintf("%s %+v", p.Connector, p.Signals))
+	}
+	want := []string{"sf <nil>", "billing <nil>", "helpdesk &{Stored:3 Unresolved:0 RowsFailed:0 RowErrors:[]}"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("pulls = %v, want %v", got, want)
 	}
 }

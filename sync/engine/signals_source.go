@@ -286,3 +286,18 @@ func (e *Engine) signalAccounts(c *Connector, ev record.Event, b *record.Batch) 
 	}
 	return nil, nil
 }
+
+// signalsLast splits pull targets into the signals sources and the rest:
+// a signals source resolves its accounts against the CRM accounts, so it
+// is pulled once the CRMs' pulls are committed (Sync's first run would
+// otherwise find no account to store its signals under).
+func signalsLast(targets []*Connector) (others, signals []*Connector) {
+	for _, c := range targets {
+		if c.Caps.Role == record.RoleSignals {
+			signals = append(signals, c)
+		} else {
+			others = append(others, c)
+		}
+	}
+	return others, signals
+}
