@@ -55,6 +55,12 @@ type Connector struct {
 	// Objects lists what to pull and which fields; defaults per kind
 	// (Salesforce Account and Opportunity, HubSpot companies and deals).
 	Objects []Object `yaml:"objects,omitempty" json:"objects,omitempty"`
+
+	// SQL is a sql connector's query and database (kind: sql only).
+	SQL *SQLSource `yaml:"sql,omitempty" json:"sql,omitempty"`
+	// Segment is a segment connector's account rule and event table (kind:
+	// segment only).
+	Segment *SegmentSource `yaml:"segment,omitempty" json:"segment,omitempty"`
 }
 
 // Object is a CRM object to pull with extra fields beyond the standard ones.

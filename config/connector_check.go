@@ -59,6 +59,8 @@ func (c Connector) validate(k *checker, p string) {
 		k.add(p+".webhook.tolerance", "must not be negative")
 	}
 
+	c.forbid(k, p, "sql", c.SQL != nil && c.Kind != KindSQL)
+	c.forbid(k, p, "segment", c.Segment != nil && c.Kind != KindSegment)
 	if kind, ok := lookupKind(c.Kind); ok && kind.Validate != nil {
 		kind.Validate(c, p, &Problems{k})
 	}

@@ -83,6 +83,10 @@ func openAppConfig(cfg *config.Config, logFormat string, stderr io.Writer, pub f
 		return nil, err
 	}
 	a.eng = eng
+	if err := w.bind(st, eng); err != nil {
+		st.Close()
+		return nil, err
+	}
 	return a, nil
 }
 

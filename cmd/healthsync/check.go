@@ -122,15 +122,23 @@ func checkConnector(ctx context.Context, cfg *config.Config, c *engine.Connector
 	r := checkResult{connector: c.Name(), kind: c.Config.Kind, crm: c.IsCRM()}
 	start := time.Now()
 	defer func() { r.took = time.Since(start) }()
-	for b, err := range c.Source.Pull(ctx, record.PullRequest{Now: time.Now()}) {
-		if err != nil {
-			r.err = fmt.Errorf("reading the first page: %w", err)
-			r.hint = checkHint(err, c.Config)
-			r.took = time.Since(start)
-			return r
+	var pageErr error
+	if fp, ok := c.Source.(firstPager); ok {
+		r.records, pageErr = fp.FirstPage(ctx)
+	} else {
+		for b, err := range c.Source.Pull(ctx, record.PullRequest{Now: time.Now()}) {
+			if pageErr = err; err != nil {
+				break
+			}
+			r.records = len(b.Accounts) + len(b.Deals) + len(b.Customers) + len(b.Subscriptions) + len(b.Invoices) + len(b.Tasks)
+			break // one page is the check
 		}
-		r.records = len(b.Accounts) + len(b.Deals) + len(b.Customers) + len(b.Subscriptions) + len(b.Invoices) + len(b.Tasks)
-		break // one page is the check
+	}
+	if err := pageErr; err != nil {
+		r.err = fmt.Errorf("reading the first page: %w", err)
+		r.hint = checkHint(err, c.Config)
+		r.took = time.Since(start)
+		return r
 	}
 	if c.IsCRM() && c.Preflight != nil {
 		m := cfg.WriteBack.Mapping(c.Config.Kind)

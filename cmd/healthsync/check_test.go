@@ -40,7 +40,7 @@ func TestCheck(t *testing.T) {
 	start := time.Now()
 	code, out, errs := runCLI(t, "check", "--config", stack.cfgPath)
 	took := time.Since(start)
-	if code != 1 || errs != "healthsync check: 2 of 4 connectors failed the check\n" {
+	if code != 1 || errs != "healthsync check: 2 of 6 connectors failed the check\n" {
 		t.Fatalf("exit %d, stderr %q\n%s", code, errs, out)
 	}
 	got := regexp.MustCompile(`\d+(\.\d+)?(ms|s|µs)\b`).ReplaceAllString(out, "T")
@@ -52,6 +52,8 @@ func TestCheck(t *testing.T) {
 		" -> the credentials were refused: check connectors.stripe.auth (wrong, expired or revoked; for a ${VAR}, the variable's value)",
 		"chargebee chargebee FAILED T reading the first page: ",
 		" -> cannot resolve healthsync-check.invalid: check the connector's base_url/login_url/site and this host's DNS",
+		"helpdesk zendesk ok T authenticated, first page read (10 records)",
+		"product segment ok T authenticated, first page read (0 records)",
 	}
 	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
 	if len(lines) != len(want) {

@@ -23,6 +23,7 @@ import (
 	"github.com/healthsync/healthsync/connectors/hubspot/hubspottest"
 	"github.com/healthsync/healthsync/connectors/salesforce/salesforcetest"
 	"github.com/healthsync/healthsync/connectors/stripe/stripetest"
+	"github.com/healthsync/healthsync/connectors/zendesk/zendesktest"
 	"github.com/healthsync/healthsync/internal/demoworld"
 	"github.com/healthsync/healthsync/sync/daemon"
 	"github.com/healthsync/healthsync/sync/engine"
@@ -45,6 +46,10 @@ const (
 	demoAPIToken       = "demo-api-token-not-a-secret"
 	demoSignalsToken   = "demo-signals-token-not-a-secret"
 	demoNotifySecret   = "whsec_ZGVtby1yZXZvcHMtbm90aWZpY2F0aW9uLXNlY3JldA=="
+	demoZDEmail        = "admin@demo.example"
+	demoZDToken        = "demo-zendesk-api-token"
+	demoZDSecret       = "demo-zendesk-webhook-secret"
+	demoSegmentSecret  = "demo-segment-shared-secret"
 )
 
 const demoConfig = `# Written by healthsync demo: every URL points at a fake on 127.0.0.1.
@@ -80,6 +85,21 @@ connectors:
     webhook: {username: %[15]s, password: %[16]s}
     schedule: "@every 10m"
     rate_limit: {requests: 1000, per: 10s}
+  - name: helpdesk
+    kind: zendesk
+    base_url: %[20]s
+    auth: {username: %[21]s, api_key: %[22]s}
+    webhook: {secrets: [%[23]s]}
+    schedule: "@every 30m"
+    rate_limit: {requests: 1000, per: 1s}
+  - name: product
+    kind: segment
+    webhook: {secrets: [%[24]s]}
+    segment:
+      account: {by: domain}
+      events:
+        - {event: Logged In, metric: logins}
+        - {event: "*", metric: active_users, distinct_users: true}
 matching:
   rules:
     - {kind: billing_metadata, key: salesforce_account_id}
@@ -158,6 +178,7 @@ type demoStack struct {
 	hs      *hubspottest.Server
 	st      *stripetest.Server
 	cb      *chargebeetest.Server
+	zd      *zendesktest.Server
 	revops  *notificationSink
 	world   *demoworld.World
 	cfg     *config.Config
@@ -169,16 +190,20 @@ func newDemoStack(accounts int, seed int64, dir string) (*demoStack, error) {
 	// gives the same world, and the same figures, all day.
 	now := time.Now().UTC().Truncate(24 * time.Hour)
 	s := &demoStack{
-		sf:     salesforcetest.NewServer(salesforcetest.Options{ClientID: demoSFClientID, ClientSecret: demoSFClientSecret, OrgID: demoSFOrgID}),
-		hs:     hubspottest.NewServer(hubspottest.Options{AccessToken: demoHSToken, TenSecondlyLimit: 1000}),
-		st:     stripetest.NewServer(stripetest.Options{APIKey: demoStripeKey}),
-		cb:     chargebeetest.NewServer(chargebeetest.Options{APIKey: demoCBKey}),
+		sf: salesforcetest.NewServer(salesforcetest.Options{ClientID: demoSFClientID, ClientSecret: demoSFClientSecret, OrgID: demoSFOrgID}),
+		hs: hubspottest.NewServer(hubspottest.Options{AccessToken: demoHSToken, TenSecondlyLimit: 1000}),
+		st: stripetest.NewServer(stripetest.Options{APIKey: demoStripeKey}),
+		cb: chargebeetest.NewServer(chargebeetest.Options{APIKey: demoCBKey}),
+		// The demo exports at full speed: the real limit (10 a minute) is
+		// the connector's rate_limit default, kept off here.
+		zd:     zendesktest.NewServer(zendesktest.Options{Email: demoZDEmail, Token: demoZDToken, ExportRateLimit: -1}),
 		revops: newNotificationSink(demoNotifySecret),
 	}
 	s.world = demoworld.Generate(demoworld.Options{Accounts: accounts, Seed: seed, Now: now})
 	for _, load := range []func() error{
 		func() error { return s.world.LoadSalesforce(s.sf) }, func() error { return s.world.LoadHubSpot(s.hs) },
 		func() error { return s.world.LoadStripe(s.st) }, func() error { return s.world.LoadChargebee(s.cb) },
+		func() error { _, err := s.world.LoadZendesk(s.zd); return err },
 	} {
 		if err := load(); err != nil {
 			s.Close()
@@ -199,7 +224,7 @@ func newDemoStack(accounts int, seed int64, dir string) (*demoStack, error) {
 	s.cfgPath = filepath.Join(folder, "healthsync.yaml")
 	text := fmt.Sprintf(demoConfig, filepath.Join(folder, "healthsync.db"), demoAPIToken, s.sf.URL, demoSFOrgID, demoSFClientID,
 		demoSFClientSecret, s.hs.URL, demoHSToken, demoHSAppSecret, s.st.URL, demoStripeKey, demoStripeWHSecret, s.cb.URL, demoCBKey,
-		demoCBUser, demoCBPass, demoSignalsToken, s.revops.srv.URL, demoNotifySecret)
+		demoCBUser, demoCBPass, demoSignalsToken, s.revops.srv.URL, demoNotifySecret, s.zd.URL, demoZDEmail, demoZDToken, demoZDSecret, demoSegmentSecret)
 	if err := os.WriteFile(s.cfgPath, []byte(text), 0o600); err != nil {
 		s.Close()
 		return nil, err
@@ -234,6 +259,7 @@ func (s *demoStack) Close() {
 	s.hs.Close()
 	s.st.Close()
 	s.cb.Close()
+	s.zd.Close()
 	s.revops.srv.Close()
 }
 
@@ -384,6 +410,9 @@ func runDemoScenario(ctx context.Context, w io.Writer, d *daemon.Daemon, a *app,
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "RevOps notifications received and verified (Standard Webhooks): %s\n", revops.summary())
+	if err := demoSignalsSources(ctx, w, a, stack, base, hc); err != nil {
+		return err
+	}
 
 	if err := demoBacktest(ctx, w, a, time.Now()); err != nil {
 		return err

@@ -35,7 +35,7 @@ func TestDemo(t *testing.T) {
 	}
 	text := out.String()
 	for _, want := range []string{"full sync", "Stripe invoice.payment_failed", "cancellation", "Portfolio as of", "MRR movements",
-		"Accounts most at risk", "Tasks created", "API calls used", "HTML report written"} {
+		"Accounts most at risk", "Tasks created", "API calls used", "HTML report written", "Segment group + 30 Logged In", "Zendesk 3 x ticket.created"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q", want)
 		}

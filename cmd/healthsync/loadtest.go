@@ -29,7 +29,7 @@ import (
 // net/http handler that reads the body and answers 200, with the same
 // senders and payloads, and prints the verified rate as a share of it.
 func cmdLoadtest(e *env) error {
-	fs := newFlags(e, "loadtest", "[--duration D] [--concurrency N] [--accounts N] [--changes N] [--bare=false]")
+	fs := newFlags(e, "loadtest", "[--duration D] [--concurrency N] [--accounts N] [--changes N] [--bare=false] [--source stripe|segment]")
 	duration := fs.Duration("duration", 10*time.Second, "how long to send events")
 	conc := fs.Int("concurrency", 32, "concurrent senders")
 	accounts := fs.Int("accounts", 300, "accounts in the generated world")
@@ -37,8 +37,12 @@ func cmdLoadtest(e *env) error {
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the ingest phase to this file")
 	process := fs.Bool("process", true, "keep processing events while ingesting (false: measure ingest alone)")
 	bare := fs.Bool("bare", true, "also send the same load to a bare net/http handler (reads the body, answers 200) and print the ratio")
+	source := fs.String("source", "stripe", "what the ingest phase sends: stripe (signed subscription events) or segment (signed track calls, one a request)")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
+	}
+	if *source != "stripe" && *source != "segment" {
+		return usagef("--source: stripe or segment")
 	}
 	stack, err := newDemoStack(*accounts, 1, "")
 	if err != nil {
@@ -52,7 +56,7 @@ func cmdLoadtest(e *env) error {
 		go func() {
 			defer close(done)
 			defer cancel()
-			runErr = runLoad(ctx, e, d, a, stack, loadOptions{*duration, *conc, *changes, *cpuprofile, *process, *bare})
+			runErr = runLoad(ctx, e, d, a, stack, loadOptions{*duration, *conc, *changes, *cpuprofile, *process, *bare, *source})
 		}()
 	}
 	quiet := *e
@@ -71,6 +75,7 @@ type loadOptions struct {
 	cpuprofile string
 	process    bool
 	bare       bool
+	source     string // stripe or segment
 }
 
 func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoStack, o loadOptions) error {
@@ -164,6 +169,12 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 		return fmt.Appendf(nil, `{"id":"evt_load_%d_%d","object":"event","api_version":"2025-03-31.basil","created":%d,"type":"customer.subscription.updated","livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},"data":{"object":{"id":%q,"object":"subscription","customer":%q}}}`,
 			g, i, time.Now().Unix(), tg.sub, tg.cus)
 	}
+	if o.source == "segment" {
+		var err error
+		if post, events, err = segmentLoad(ctx, client, stack, d.Addr); err != nil {
+			return err
+		}
+	}
 	verified := sendLoad(ctx, post, events, conc, duration)
 	if o.cpuprofile != "" {
 		pprof.StopCPUProfile() // the profile covers verified ingest only
@@ -173,7 +184,7 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 	if !o.process {
 		mode = "processing paused"
 	}
-	fmt.Fprintf(w, "ingest (%d senders, %s, fsync on, %s): %s; queue depth after %d\n", conc, duration, mode, verified, q)
+	fmt.Fprintf(w, "%s ingest (%d senders, %s, fsync on, %s): %s; queue depth after %d\n", o.source, conc, duration, mode, verified, q)
 	if !o.bare {
 		return nil
 	}
@@ -301,4 +312,48 @@ func pct(ds []time.Duration, p int) time.Duration {
 		i--
 	}
 	return s[i].Round(10 * time.Microsecond)
+}
+
+// segmentLoad switches the ingest phase to Segment: it links one group per
+// Salesforce account with a website (a signed group call each, by domain)
+// and returns a poster for /webhooks/segment and the body of call i of
+// sender g: one Logged In track call of a distinct user in one of those
+// groups, so every request is stored (logins and the active_users set) and
+// queues a re-score.
+func segmentLoad(ctx context.Context, client *httpclient.Client, stack *demoStack, addr string) (func([]byte) (int, time.Duration, error), func(g, i int) []byte, error) {
+	url := "http://" + addr + "/webhooks/segment"
+	post := func(body []byte) (int, time.Duration, error) {
+		req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Signature", segmentSignature(demoSegmentSecret, body))
+		t0 := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, 0, err
+		}
+		io.Copy(io.Discard, resp.Body) // drained, so the connection is reused
+		resp.Body.Close()
+		return resp.StatusCode, time.Since(t0), nil
+	}
+	var groups []string
+	for _, acct := range stack.sf.All("Account") {
+		site, _ := acct["Website"].(string)
+		if site == "" {
+			continue
+		}
+		g := fmt.Sprintf("lt-%d", len(groups))
+		body := fmt.Appendf(nil, `{"type":"group","messageId":"lt-group-%s","userId":"lt-admin","groupId":%q,"traits":{"website":%q},"timestamp":%q}`,
+			g, g, site, time.Now().UTC().Format(time.RFC3339))
+		if code, _, err := post(body); err != nil || code != 200 {
+			return nil, nil, fmt.Errorf("linking segment group %s: %d %v", g, code, err)
+		}
+		groups = append(groups, g)
+	}
+	if len(groups) == 0 {
+		return nil, nil, fmt.Errorf("no Salesforce account with a website to link Segment groups to")
+	}
+	return post, func(g, i int) []byte {
+		return fmt.Appendf(nil, `{"type":"track","messageId":"lt-%d-%d","userId":"lt-user-%d-%d","event":"Logged In","properties":{},"context":{"groupId":%q},"timestamp":%q}`,
+			g, i, g, i, groups[(g*7919+i)%len(groups)], time.Now().UTC().Format(time.RFC3339Nano))
+	}, nil
 }

@@ -200,7 +200,7 @@ connectors:
 	want := []string{
 		"connectors[0].auth.api_key: is required for toycrm",
 		"connectors[1].site: does not apply to toybill connectors",
-		`connectors[2].kind: must be one of salesforce, hubspot, stripe, chargebee, toycrm, toybill, not "nosuch"`,
+		`connectors[2].kind: must be one of salesforce, hubspot, stripe, chargebee, zendesk, sql, segment, toycrm, toybill, not "nosuch"`,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("problems =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -12,7 +12,10 @@ import (
 	"github.com/healthsync/healthsync/connectors/hubspot"
 	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/connectors/salesforce"
+	"github.com/healthsync/healthsync/connectors/segment"
+	"github.com/healthsync/healthsync/connectors/sqlsource"
 	"github.com/healthsync/healthsync/connectors/stripe"
+	"github.com/healthsync/healthsync/connectors/zendesk"
 	"github.com/healthsync/healthsync/sync/engine"
 	"github.com/healthsync/healthsync/sync/webhook"
 )
@@ -75,6 +78,9 @@ func connectorKinds() []connectorKind {
 		{name: config.KindHubSpot, caps: hubspot.Capabilities(), build: buildHubSpot},
 		{name: config.KindStripe, caps: stripe.Capabilities(), build: buildStripe},
 		{name: config.KindChargebee, caps: chargebee.Capabilities(), build: buildChargebee},
+		{name: zendesk.Kind, caps: zendesk.Capabilities(), config: ptr(zendesk.ConfigKind()), build: buildZendesk},
+		{name: sqlsource.Kind, caps: sqlsource.Capabilities(), config: ptr(sqlsource.ConfigKind()), build: buildSQL},
+		{name: segment.Kind, caps: segment.Capabilities(), config: ptr(segment.ConfigKind()), build: buildSegment},
 	}
 }
 
@@ -103,7 +109,9 @@ func wireKinds(cfg *config.Config, log zerolog.Logger, kinds []connectorKind) (*
 	byName := map[string]connectorKind{}
 	for _, k := range kinds {
 		byName[k.name] = k
-		w.systems = append(w.systems, k.caps.System)
+		if k.caps.Role != record.RoleSignals {
+			w.systems = append(w.systems, k.caps.System)
+		}
 	}
 	w.systems = append(w.systems, "external")
 	// Each vendor client and its httpclient add the connector's name to

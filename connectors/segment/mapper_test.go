@@ -36,10 +36,6 @@ func TestMapBatch(t *testing.T) {
 		Unmapped: map[string]int{"Report Exported": 1},
 		Ignored:  1,
 	}
-	m, err := NewMapper(testConfig(), NewMemoryState())
-	if err != nil {
-		t.Fatal(err)
-	}
 	steps := []struct {
 		name string
 		file string
@@ -56,15 +52,42 @@ func TestMapBatch(t *testing.T) {
 			Unmapped: map[string]int{},
 		}},
 	}
-	for _, s := range steps {
-		got, err := m.Map(verified(t, s.file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(got, s.want) {
-			t.Fatalf("%s:\n got %+v\nwant %+v", s.name, got, s.want)
-		}
+	// Each State runs the steps; open gives the State of a (re)started
+	// process: the MetaState's links and sets outlive it in the store.
+	kv := mapKV{}
+	mem := NewMemoryState()
+	for _, st := range []struct {
+		name string
+		open func() State
+	}{
+		{"memory", func() State { return mem }},
+		{"meta, a new process per step", func() State { return NewMetaState(kv, "product") }},
+	} {
+		t.Run(st.name, func(t *testing.T) {
+			for _, s := range steps {
+				m, err := NewMapper(testConfig(), st.open())
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := m.Map(verified(t, s.file))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, s.want) {
+					t.Fatalf("%s:\n got %+v\nwant %+v", s.name, got, s.want)
+				}
+			}
+		})
 	}
+}
+
+// mapKV is a KV in a map (the store's meta values are pinned by storetest).
+type mapKV map[string][]byte
+
+func (m mapKV) Meta(key string) ([]byte, error) { return m[key], nil }
+func (m mapKV) SetMeta(key string, val []byte) error {
+	m[key] = append([]byte(nil), val...)
+	return nil
 }
 
 // TestMapSpecPayloads follows one user through the Spec examples: the group

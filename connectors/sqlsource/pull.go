@@ -151,6 +151,10 @@ func (c *Client) report(p Progress) {
 		ev = c.log.Debug()
 	}
 	ev.Int("rows", p.Rows).Int("stored", p.Stored).Int("failed", p.Failed).Bool("limited", p.Limited).Bool("done", p.Done).Msg("sql pull progress")
+	if p.Done {
+		c.last = p
+		c.last.Errors = append([]RowError(nil), p.Errors...)
+	}
 	if c.progress != nil {
 		p.Errors = append([]RowError(nil), p.Errors...)
 		c.progress(p)

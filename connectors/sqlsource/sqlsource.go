@@ -171,6 +171,18 @@ type Client struct {
 	log      zerolog.Logger
 	now      func() time.Time
 	progress func(Progress)
+	// last is the final Progress of the last run, set by the goroutine
+	// iterating Pull (runs do not overlap) and read after it.
+	last Progress
+}
+
+// RowErrors reports the rows the last run refused: how many, and the
+// first MaxRowErrors as "row N: column C: message" (for the run report).
+func (c *Client) RowErrors() (failed int, first []string) {
+	for _, e := range c.last.Errors {
+		first = append(first, e.Error())
+	}
+	return c.last.Failed, first
 }
 
 // New validates cfg, applies defaults and opens the connection pool (no

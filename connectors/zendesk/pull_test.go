@@ -111,11 +111,11 @@ func TestPullFullThenIncremental(t *testing.T) {
 	}
 	asOf := w.clk.Now()
 	wantSignals := []record.Signal{
-		sig("1", "open_tickets", 1, asOf), sig("1", "tickets_created_30d", 2, asOf), sig("1", "median_first_reply_hours", 1, asOf),
+		sig("1", "tickets_open", 1, asOf), sig("1", "tickets_created_30d", 2, asOf), sig("1", "median_first_reply_hours", 1, asOf),
 		sig("1", "satisfaction_good_ratio", 1, asOf), sig("1", "urgent_tickets", 1, asOf),
-		sig("2", "open_tickets", 1, asOf), sig("2", "tickets_created_30d", 1, asOf), sig("2", "satisfaction_good_ratio", 0, asOf),
+		sig("2", "tickets_open", 1, asOf), sig("2", "tickets_created_30d", 1, asOf), sig("2", "satisfaction_good_ratio", 0, asOf),
 		sig("2", "urgent_tickets", 0, asOf),
-		sig("3", "open_tickets", 0, asOf), sig("3", "tickets_created_30d", 0, asOf), sig("3", "urgent_tickets", 0, asOf),
+		sig("3", "tickets_open", 0, asOf), sig("3", "tickets_created_30d", 0, asOf), sig("3", "urgent_tickets", 0, asOf),
 	}
 	if got := signalsOf(first).Signals(asOf); !reflect.DeepEqual(got, wantSignals) {
 		t.Fatalf("signals after the full export:\n got %+v\nwant %+v", got, wantSignals)
@@ -138,11 +138,11 @@ func TestPullFullThenIncremental(t *testing.T) {
 	}
 	asOf = w.clk.Now()
 	wantSignals = []record.Signal{
-		sig("1", "open_tickets", 0, asOf), sig("1", "tickets_created_30d", 2, asOf), sig("1", "median_first_reply_hours", 1, asOf),
+		sig("1", "tickets_open", 0, asOf), sig("1", "tickets_created_30d", 2, asOf), sig("1", "median_first_reply_hours", 1, asOf),
 		sig("1", "satisfaction_good_ratio", 1, asOf), sig("1", "urgent_tickets", 0, asOf),
-		sig("2", "open_tickets", 0, asOf), sig("2", "tickets_created_30d", 0, asOf), sig("2", "satisfaction_good_ratio", 0, asOf),
+		sig("2", "tickets_open", 0, asOf), sig("2", "tickets_created_30d", 0, asOf), sig("2", "satisfaction_good_ratio", 0, asOf),
 		sig("2", "urgent_tickets", 0, asOf),
-		sig("3", "open_tickets", 1, asOf), sig("3", "tickets_created_30d", 1, asOf), sig("3", "urgent_tickets", 1, asOf),
+		sig("3", "tickets_open", 1, asOf), sig("3", "tickets_created_30d", 1, asOf), sig("3", "urgent_tickets", 1, asOf),
 	}
 	if got := signalsOf(first, second).Signals(asOf); !reflect.DeepEqual(got, wantSignals) {
 		t.Fatalf("signals after the incremental export:\n got %+v\nwant %+v", got, wantSignals)

@@ -10,7 +10,7 @@ import (
 
 // Metrics the connector produces, one record.Signal each per organization.
 const (
-	MetricOpenTickets         = "open_tickets"
+	MetricOpenTickets         = "tickets_open"
 	MetricTicketsCreated30d   = "tickets_created_30d"
 	MetricMedianFirstReplyH   = "median_first_reply_hours"
 	MetricSatisfactionGoodRat = "satisfaction_good_ratio"
@@ -42,7 +42,7 @@ func unsolved(status string) bool {
 // of the constants above. Deleted tickets, tickets without an organization
 // and tickets created after asOf are ignored.
 //
-//   - open_tickets: tickets with status new, open, pending or hold.
+//   - tickets_open: tickets with status new, open, pending or hold.
 //   - tickets_created_30d: tickets created in (asOf-30d, asOf].
 //   - median_first_reply_hours: median of reply_time_in_minutes.calendar / 60
 //     over tickets created in (asOf-30d, asOf] that have had a reply; the
@@ -54,7 +54,7 @@ func unsolved(status string) bool {
 // Worked example, asOf 2026-12-01T00:00Z, organization 7 with tickets
 // A open urgent created 11-30 first reply 30 min, B solved created 11-20
 // first reply 90 min rated good, C closed created 10-01 rated bad updated
-// 11-05, D pending created 11-25 no reply: open_tickets 2 (A, D),
+// 11-05, D pending created 11-25 no reply: tickets_open 2 (A, D),
 // tickets_created_30d 3 (A, B, D), median_first_reply_hours 1 (median of
 // 0.5 and 1.5), satisfaction_good_ratio 0.5 (B good, C bad),
 // urgent_tickets 1 (A).

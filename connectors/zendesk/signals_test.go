@@ -37,14 +37,14 @@ func TestSignals(t *testing.T) {
 		{
 			name: "worked example", orgs: org7, tickets: worked,
 			want: []record.Signal{
-				sig("7", "open_tickets", 2, asOf), sig("7", "tickets_created_30d", 3, asOf),
+				sig("7", "tickets_open", 2, asOf), sig("7", "tickets_created_30d", 3, asOf),
 				sig("7", "median_first_reply_hours", 1, asOf), sig("7", "satisfaction_good_ratio", 0.5, asOf),
 				sig("7", "urgent_tickets", 1, asOf),
 			},
 		},
 		{
 			name: "organization without tickets has counts and no median or ratio", orgs: org7,
-			want: []record.Signal{sig("7", "open_tickets", 0, asOf), sig("7", "tickets_created_30d", 0, asOf), sig("7", "urgent_tickets", 0, asOf)},
+			want: []record.Signal{sig("7", "tickets_open", 0, asOf), sig("7", "tickets_created_30d", 0, asOf), sig("7", "urgent_tickets", 0, asOf)},
 		},
 		{
 			name: "odd count median, hold counts as open, offered rating ignored", orgs: org7,
@@ -54,7 +54,7 @@ func TestSignals(t *testing.T) {
 				{ID: 3, OrganizationID: 7, Status: "solved", Created: day(11, 30), Updated: day(11, 30), FirstReplyMinutes: mins(120), Satisfaction: "good"},
 			},
 			want: []record.Signal{
-				sig("7", "open_tickets", 2, asOf), sig("7", "tickets_created_30d", 3, asOf),
+				sig("7", "tickets_open", 2, asOf), sig("7", "tickets_created_30d", 3, asOf),
 				sig("7", "median_first_reply_hours", 2, asOf), sig("7", "satisfaction_good_ratio", 1, asOf),
 				sig("7", "urgent_tickets", 0, asOf),
 			},
@@ -69,7 +69,7 @@ func TestSignals(t *testing.T) {
 				{ID: 5, OrganizationID: 7, Status: "closed", Created: day(10, 31), Updated: day(10, 31), FirstReplyMinutes: mins(60)},
 				{ID: 6, OrganizationID: 7, Status: "closed", Created: day(8, 1), Updated: day(9, 1), Satisfaction: "bad"},
 			},
-			want: []record.Signal{sig("7", "open_tickets", 0, asOf), sig("7", "tickets_created_30d", 0, asOf), sig("7", "urgent_tickets", 0, asOf)},
+			want: []record.Signal{sig("7", "tickets_open", 0, asOf), sig("7", "tickets_created_30d", 0, asOf), sig("7", "urgent_tickets", 0, asOf)},
 		},
 		{
 			name: "deleted organization has no signals; several in ID order",
@@ -79,8 +79,8 @@ func TestSignals(t *testing.T) {
 				{ID: 2, OrganizationID: 3, Status: "open", Created: day(11, 30)},
 			},
 			want: []record.Signal{
-				sig("2", "open_tickets", 0, asOf), sig("2", "tickets_created_30d", 0, asOf), sig("2", "urgent_tickets", 0, asOf),
-				sig("9", "open_tickets", 1, asOf), sig("9", "tickets_created_30d", 1, asOf), sig("9", "urgent_tickets", 1, asOf),
+				sig("2", "tickets_open", 0, asOf), sig("2", "tickets_created_30d", 0, asOf), sig("2", "urgent_tickets", 0, asOf),
+				sig("9", "tickets_open", 1, asOf), sig("9", "tickets_created_30d", 1, asOf), sig("9", "urgent_tickets", 1, asOf),
 			},
 		},
 	}
@@ -107,7 +107,7 @@ func TestHelpdeskKeepsTheLatestVersion(t *testing.T) {
 		{ID: 2, OrganizationID: 7, Status: "deleted", Deleted: true},
 	}})
 	asOf := day(12, 1)
-	want := []record.Signal{sig("7", "open_tickets", 0, asOf), sig("7", "tickets_created_30d", 1, asOf), sig("7", "urgent_tickets", 0, asOf)}
+	want := []record.Signal{sig("7", "tickets_open", 0, asOf), sig("7", "tickets_created_30d", 1, asOf), sig("7", "urgent_tickets", 0, asOf)}
 	if got := h.Signals(asOf); !reflect.DeepEqual(got, want) {
 		t.Errorf("Signals:\n got %+v\nwant %+v", got, want)
 	}

@@ -146,7 +146,7 @@ func TestWebhookReScoresTheTicketsOrganization(t *testing.T) {
 	}
 	h.PutTicket(tk)
 	want := []record.Signal{
-		sig("2", "open_tickets", 2, now), sig("2", "tickets_created_30d", 2, now), sig("2", "median_first_reply_hours", 4, now),
+		sig("2", "tickets_open", 2, now), sig("2", "tickets_created_30d", 2, now), sig("2", "median_first_reply_hours", 4, now),
 		sig("2", "satisfaction_good_ratio", 0, now), sig("2", "urgent_tickets", 1, now),
 	}
 	if got := h.OrganizationSignals(2, now); !reflect.DeepEqual(got, want) {

@@ -153,6 +153,9 @@ type Engine struct {
 	// mu; the check itself is network I/O and runs before mu is taken).
 	unusable unusableFields
 
+	// push is the push path's cached account lookup (signals_source.go).
+	push pushResolver
+
 	// hooks stop a pass at an exact point, as a crash would (tests only;
 	// set before the engine is used, read without a lock).
 	hooks testHooks
@@ -208,6 +211,9 @@ func New(o Options) (*Engine, error) {
 			return nil, fmt.Errorf("engine: %w", err)
 		}
 		ob.ObserveAfter(newest)
+	}
+	if err := e.restoreSources(); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
 	}
 	// A run still open in the store belongs to a process that stopped
 	// before it ended (one process per store file).

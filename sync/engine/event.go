@@ -173,6 +173,9 @@ func (e *Engine) fetch(ctx context.Context, c *Connector, ev record.Event) (*rec
 // affectedAccounts maps an event's object to the CRM account keys whose
 // score it can change.
 func (e *Engine) affectedAccounts(c *Connector, ev record.Event, b *record.Batch) ([]string, error) {
+	if c.Caps.Role == record.RoleSignals {
+		return e.signalAccounts(c, ev, b)
+	}
 	if c.IsCRM() {
 		if b != nil {
 			var out []string

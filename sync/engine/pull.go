@@ -32,6 +32,8 @@ type PullReport struct {
 	Gate    string                `json:"gate,omitempty"` // why write-back is blocked for this source
 	Err     string                `json:"error,omitempty"`
 	Streams map[string]StreamInfo `json:"streams"`
+	// Signals counts the usage signals a signals source's pull stored.
+	Signals *SignalCounts `json:"signals,omitempty"`
 }
 
 // StreamInfo is per-stream progress.
@@ -107,10 +109,20 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 	allDone := true
 	var pullErr error
 	lastProgress, pulled := start, 0
+	var resolver *accountResolver
 	for b, err := range c.Source.Pull(ctx, record.PullRequest{Cursors: cursors, Full: full, Now: start}) {
 		if err != nil {
 			pullErr = err
 			break
+		}
+		if len(b.Signals) > 0 {
+			if rep.Signals == nil {
+				rep.Signals, resolver = &SignalCounts{}, e.newResolver()
+			}
+			if _, err := e.storeSignals(c, resolver, b.Signals, rep.Signals); err != nil {
+				pullErr = err
+				break
+			}
 		}
 		st, err := e.st.CommitBatch(name, b)
 		if err != nil {
@@ -147,6 +159,7 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 				Int64("took_ms", took.Milliseconds()).Msg("pull progress")
 		}
 	}
+	noteRowErrors(c, rep, &errs)
 	if pullErr != nil {
 		allDone = false
 		errs.add(pullErr)

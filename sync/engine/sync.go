@@ -157,6 +157,9 @@ func (e *Engine) stageSync(ctx context.Context, o SyncOptions, rep *SyncReport, 
 }
 
 func (e *Engine) pullAll(ctx context.Context, targets []*Connector, full bool) []*PullReport {
+	if first, last := signalsLast(targets); len(first) > 0 && len(last) > 0 {
+		return append(e.pullAll(ctx, first, full), e.pullAll(ctx, last, full)...)
+	}
 	workers := e.cfg.Engine.Workers
 	if workers <= 0 {
 		workers = 4

@@ -41,6 +41,11 @@ type Source struct {
 	Budget *Budget
 }
 
+// ErrUnavailable, wrapped by a Verifier's error, means the request was
+// genuine but could not be taken now (a push source's store write
+// failed): the answer is 503 and the sender retries.
+var ErrUnavailable = errors.New("webhook receiver unavailable")
+
 // Queue is the durable event queue (the store).
 type Queue interface {
 	Enqueue(events []store.QueuedEvent) (dup []bool, err error)
@@ -128,6 +133,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	events, err := src.Verifier.Verify(r, body, h.o.Now())
 	if err != nil {
 		switch {
+		case errors.Is(err, ErrUnavailable):
+			h.reject(w, vendor, "store", http.StatusServiceUnavailable)
+			h.o.Logger.Error().Err(err).Str("connector", src.Connector).Msg("webhook not taken")
+			return
 		case errors.Is(err, record.ErrMalformed):
 			h.reject(w, vendor, "malformed", http.StatusBadRequest)
 		default:
