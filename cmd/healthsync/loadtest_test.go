@@ -23,7 +23,7 @@ func TestLoadtestComparesWithBareHandler(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("loadtest exit %d\n%s\n%s", code, text, stderr)
 	}
-	re := regexp.MustCompile(`(?m)^ingest \(4 senders, 300ms, fsync on, processing concurrently\): \d+ events acknowledged \(0 failed\), (\d+) events/s;.*\n` +
+	re := regexp.MustCompile(`(?m)^stripe ingest \(4 senders, 300ms, fsync on, processing concurrently\): \d+ events acknowledged \(0 failed\), (\d+) events/s;.*\n` +
 		`bare net/http handler \(4 senders, 300ms, reads the body, answers 200\): \d+ events acknowledged \(0 failed\), (\d+) events/s;.*\n` +
 		`verified ingest is (\d+)% of the bare handler's rate \((\d+) / (\d+) events/s\)$`)
 	m := re.FindStringSubmatch(text)
