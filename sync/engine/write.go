@@ -36,7 +36,11 @@ type WriteReport struct {
 	TasksClosed     int            `json:"tasks_closed"`
 	Created         []TaskCreate   `json:"created,omitempty"`
 	Errors          []string       `json:"errors,omitempty"`
-	ByConnector     map[string]int `json:"by_connector,omitempty"`
+	// WrittenIDs and FailedIDs are the CRM record IDs written and failed
+	// by this pass (ProcessBatch tells its events apart by them).
+	WrittenIDs  []string       `json:"-"`
+	FailedIDs   []string       `json:"-"`
+	ByConnector map[string]int `json:"by_connector,omitempty"`
 }
 
 // Reasons a planned write or task is skipped by the write pass.
@@ -310,6 +314,9 @@ func (e *Engine) writeBatch(ctx context.Context, c *Connector, due []store.Pendi
 			fails[i] = store.WriteFailure{Object: w.Object, ID: w.ID, RetryAt: now.Add(e.retryDelay(w.Attempts)), Err: err.Error()}
 		}
 		rep.Failed += len(due)
+		for _, w := range due {
+			rep.FailedIDs = append(rep.FailedIDs, w.ID)
+		}
 		if mErr := e.st.MarkFailed(c.Name(), fails); mErr != nil {
 			return 0, fmt.Errorf("recording failed writes: %w", mErr)
 		}
@@ -340,10 +347,12 @@ func (e *Engine) writeBatch(ctx context.Context, c *Connector, due []store.Pendi
 		}
 		rep.Failed++
 		fails = append(fails, f)
+		rep.FailedIDs = append(rep.FailedIDs, u.ID)
 	}
 	for _, u := range updates {
 		if !seen[u.ID] {
 			rep.Failed++
+			rep.FailedIDs = append(rep.FailedIDs, u.ID)
 			fails = append(fails, store.WriteFailure{Object: u.Object, ID: u.ID, Err: "no result returned for this record",
 				RetryAt: now.Add(e.retryDelay(attempts[u.ID]))})
 		}
@@ -351,6 +360,9 @@ func (e *Engine) writeBatch(ctx context.Context, c *Connector, due []store.Pendi
 	// The CRM accepted ok: they count as written even when recording
 	// that fails (the next plan then writes the same values again).
 	rep.Written += len(ok)
+	for _, u := range ok {
+		rep.WrittenIDs = append(rep.WrittenIDs, u.ID)
+	}
 	if len(ok) > 0 {
 		if err := e.st.MarkWritten(c.Name(), ok, now); err != nil {
 			return len(ok), fmt.Errorf("recording written values: %w", err)
