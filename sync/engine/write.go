@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -435,6 +436,14 @@ func (e *Engine) createTaskBatch(ctx context.Context, c *Connector, name string,
 	if len(tasks) == 0 {
 		return
 	}
+	// The keys are durably in doubt from before the call until recorded:
+	// a process stopped in between leaves them for the next, whose
+	// connector reads them back by marker instead of creating them again.
+	if err := e.doubtTasks(c, name, tasks); err != nil {
+		rep.TasksFailed += len(tasks)
+		errs.add(err)
+		return
+	}
 	before := c.stats()
 	// A failed call may still return the results it got (tasks created,
 	// or found by marker after an unknown outcome): they are recorded.
@@ -481,7 +490,45 @@ func (e *Engine) createTaskBatch(ctx context.Context, c *Connector, name string,
 	rep.TasksCreated += len(created)
 	if err := e.st.PutTasks(created); err != nil {
 		errs.add(fmt.Errorf("recording created tasks: %w", err))
+		return
 	}
+	if err := e.st.SetMeta(doubtKey(name), nil); err != nil {
+		errs.add(fmt.Errorf("clearing tasks in doubt: %w", err))
+	}
+}
+
+// doubter is a TaskWriter that can read back, by marker, tasks whose
+// create an earlier process may have sent (Salesforce, HubSpot).
+type doubter interface {
+	Doubt(keys []string)
+}
+
+func doubtKey(connector string) string { return "engine/tasks/doubt/" + connector }
+
+// doubtTasks hands the connector the keys a stopped process left in doubt
+// and records tasks' keys as in doubt before they are created (under wmu).
+func (e *Engine) doubtTasks(c *Connector, name string, tasks []record.Task) error {
+	d, ok := c.Tasks.(doubter)
+	if !ok {
+		return nil
+	}
+	var keys []string
+	if b, err := e.st.Meta(doubtKey(name)); err != nil {
+		return fmt.Errorf("reading tasks in doubt: %w", err)
+	} else if b != nil {
+		if err := json.Unmarshal(b, &keys); err != nil {
+			return fmt.Errorf("reading tasks in doubt: %w", err)
+		}
+		d.Doubt(keys)
+	}
+	for _, t := range tasks {
+		keys = append(keys, t.DedupeKey)
+	}
+	b, _ := json.Marshal(keys)
+	if err := e.st.SetMeta(doubtKey(name), b); err != nil {
+		return fmt.Errorf("recording tasks in doubt: %w", err)
+	}
+	return nil
 }
 
 func (e *Engine) closeTasks(ctx context.Context, p *Plan, rep *WriteReport, errs *firstErrors) {
