@@ -12,10 +12,10 @@ import (
 	"github.com/healthsync/healthsync/sync/store"
 )
 
-// EventResult is the outcome of one event of a batch: Err nil means the
+// eventResult is the outcome of one event of a batch: Err nil means the
 // event may be acknowledged (its writes are done or pending durably); Wrote
 // reports a CRM write for one of its accounts (the latency histogram).
-type EventResult struct {
+type eventResult struct {
 	Wrote bool
 	Err   error
 }
@@ -25,7 +25,19 @@ type EventResult struct {
 const fetchParallel = 16
 
 // ProcessBatch handles a batch of queued webhook events (it implements the
-// webhook package's BatchProcessor), one result per event in order:
+// webhook package's BatchProcessor). wrote[i] and errs[i] are event i's
+// outcome: errs[i] nil means the event may be acknowledged, its writes done
+// or pending durably; wrote[i] reports a CRM write for one of its accounts.
+func (e *Engine) ProcessBatch(ctx context.Context, evs []store.QueuedEvent) (wrote []bool, errs []error) {
+	res := e.processBatch(ctx, evs)
+	wrote, errs = make([]bool, len(res)), make([]error, len(res))
+	for i, r := range res {
+		wrote[i], errs[i] = r.Wrote, r.Err
+	}
+	return wrote, errs
+}
+
+// processBatch is ProcessBatch, one result per event in order:
 //
 //  1. the events' objects are fetched concurrently (one fetch per object,
 //     at most fetchParallel at once) with no lock held, or, when a billing
@@ -41,8 +53,8 @@ const fetchParallel = 16
 // A failed fetch fails only its event. An event whose accounts' writes all
 // failed reports an error (it is retried; the writes stay pending too); the
 // batch's other events succeed.
-func (e *Engine) ProcessBatch(ctx context.Context, evs []store.QueuedEvent) []EventResult {
-	res := make([]EventResult, len(evs))
+func (e *Engine) processBatch(ctx context.Context, evs []store.QueuedEvent) []eventResult {
+	res := make([]eventResult, len(evs))
 	fetched, payFailed := e.fetchBatch(ctx, evs, res)
 	st, err := e.stageBatch(ctx, evs, fetched, payFailed, res)
 	if err != nil {
@@ -95,7 +107,7 @@ func (e *Engine) ProcessBatch(ctx context.Context, evs []store.QueuedEvent) []Ev
 	return res
 }
 
-func failAll(res []EventResult, err error) []EventResult {
+func failAll(res []eventResult, err error) []eventResult {
 	for i := range res {
 		if res[i].Err == nil {
 			res[i].Err = err
@@ -108,7 +120,7 @@ func failAll(res []EventResult, err error) []EventResult {
 // event's object and commits what it fetched. fetched[i] is event i's
 // object (nil for signals and objects without a Fetcher); a failure is set
 // in res[i].
-func (e *Engine) fetchBatch(ctx context.Context, evs []store.QueuedEvent, res []EventResult) (fetched []*record.Batch, payFailed []bool) {
+func (e *Engine) fetchBatch(ctx context.Context, evs []store.QueuedEvent, res []eventResult) (fetched []*record.Batch, payFailed []bool) {
 	fetched = make([]*record.Batch, len(evs))
 	payFailed = make([]bool, len(evs))
 	covered := e.pullBursts(ctx, evs)
@@ -317,7 +329,7 @@ type batchStage struct {
 // accounts the events affect (events already failed excluded) is
 // re-scored once, planned with the payment-failure notices, and its writes
 // made durable. It returns nil when no account is affected.
-func (e *Engine) stageBatch(ctx context.Context, evs []store.QueuedEvent, fetched []*record.Batch, payFailed []bool, res []EventResult) (*batchStage, error) {
+func (e *Engine) stageBatch(ctx context.Context, evs []store.QueuedEvent, fetched []*record.Batch, payFailed []bool, res []eventResult) (*batchStage, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	union := map[string]bool{}

@@ -15,7 +15,7 @@ import (
 // accounts, writes back only what changed, and evaluates task rules. It is
 // ProcessBatch of one event.
 func (e *Engine) Process(ctx context.Context, ev store.QueuedEvent) (wrote bool, err error) {
-	r := e.ProcessBatch(ctx, []store.QueuedEvent{ev})[0]
+	r := e.processBatch(ctx, []store.QueuedEvent{ev})[0]
 	return r.Wrote, r.Err
 }
 
