@@ -258,17 +258,27 @@ func (w *Workers) claimSome(n int) ([]store.QueuedEvent, bool) {
 	return evs, true
 }
 
-// handleBatch processes a claimed batch and settles each event. A batch
+// handleBatch processes a claimed batch and settles its events. A batch
 // whose processor panics is processed again one event at a time, so only
-// the event that causes the panic is dead-lettered.
+// the event that causes the panic is dead-lettered. The events are settled
+// concurrently so that the store can group their acknowledgements into
+// one commit (bbolt's Batch), not one fsync per event.
 func (w *Workers) handleBatch(ctx context.Context, evs []store.QueuedEvent) {
 	wrote, errs, ok := w.processBatch(ctx, evs)
-	for i, ev := range evs {
-		if !ok {
+	if !ok {
+		for i, ev := range evs {
 			wrote[i], errs[i] = w.process(ctx, ev)
 		}
-		w.settle(ctx, ev, wrote[i], errs[i])
 	}
+	var wg sync.WaitGroup
+	for i, ev := range evs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.settle(ctx, ev, wrote[i], errs[i])
+		}()
+	}
+	wg.Wait()
 }
 
 // processBatch runs the batch processor; ok is false when it panicked
