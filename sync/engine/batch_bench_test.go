@@ -195,3 +195,38 @@ func BenchmarkSignalBurst(b *testing.B) {
 		b.ReportMetric(float64(n)/took.Seconds(), "events/s")
 	}
 }
+
+// BenchmarkProcessBatchPerEvent (issue 14): Engine.ProcessBatch of 200
+// distinct-account Stripe events with the fakes at zero latency, in a world
+// of HEALTHSYNC_BENCH_ACCOUNTS accounts (default 5000; the issue's target
+// is 50,000). Reports milliseconds per event.
+func BenchmarkProcessBatchPerEvent(b *testing.B) {
+	n := benchAccounts()
+	w := newBurstWorld(b, n, "webhooks: {pull_threshold: 0}\n")
+	const batch = 200
+	b.ResetTimer()
+	var total time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		w.now = w.now.Add(time.Minute)
+		w.st.SetNow(w.now)
+		evs := make([]store.QueuedEvent, batch)
+		for j := range evs {
+			sub := w.subs[(i*batch+j)%n]
+			if err := w.st.UpdateSubscription(sub, func(s *stripetest.Subscription) { s.Items[0].Quantity++ }); err != nil {
+				b.Fatal(err)
+			}
+			evs[j] = subEvent(fmt.Sprintf("evt_p_%d_%d", i, j), sub)
+		}
+		b.StartTimer()
+		t0 := time.Now()
+		_, errs := w.eng.ProcessBatch(context.Background(), evs)
+		total += time.Since(t0)
+		for _, err := range errs {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N*batch), "ms/event")
+}
