@@ -85,7 +85,7 @@ type Options struct {
 // # Concurrency
 //
 // One Engine serves several goroutines at once: the scheduler's passes
-// (Sync, Pull), the webhook workers (Process) and the daemon's API and CLI
+// (Sync, Pull), the webhook workers (ProcessBatch, Process) and the daemon's API and CLI
 // commands (Report, Explain, PlanOnly, Apply, Histories). The contract:
 //
 //   - No vendor network call is made while holding the state lock mu.
