@@ -229,4 +229,5 @@ func BenchmarkProcessBatchPerEvent(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N*batch), "ms/event")
+	b.ReportMetric(float64(n), "accounts")
 }
