@@ -105,6 +105,13 @@ func (c *Config) applyDefaults(present func(string) bool) {
 	setInt(&wh.MaxAttempts, 8)
 	setDur(&wh.DedupeTTL, 7*24*time.Hour)
 	setDur(&wh.StuckAfter, 5*time.Minute)
+	setInt(&wh.BatchSize, 200)
+	if !present("webhooks.batch_wait") {
+		wh.BatchWait = Duration(50 * time.Millisecond)
+	}
+	if !present("webhooks.pull_threshold") {
+		wh.PullThreshold = 100
+	}
 	c.Signals.applyDefaults()
 
 	n := &c.Notify

@@ -223,6 +223,18 @@ type Webhooks struct {
 	// StuckAfter is how long the workers may hold claimed events without
 	// finishing one before /readyz reports them stuck (default 5m).
 	StuckAfter Duration `yaml:"stuck_after" json:"stuck_after"`
+	// BatchSize is how many queued events a worker claims and processes
+	// together: one re-score of their accounts and one batched write-back
+	// (default 200, one Salesforce composite call; 1 processes events one
+	// at a time).
+	BatchSize int `yaml:"batch_size" json:"batch_size"`
+	// BatchWait is how long a worker waits for a batch to fill before
+	// processing what it claimed (default 50ms; 0s: no wait).
+	BatchWait Duration `yaml:"batch_wait" json:"batch_wait"`
+	// PullThreshold: when a batch holds more events of one billing
+	// connector than this, that connector's incremental pull runs instead
+	// of one fetch per event (default 100; 0 never pulls).
+	PullThreshold int `yaml:"pull_threshold" json:"pull_threshold"`
 }
 
 // Notification event types.

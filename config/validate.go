@@ -257,6 +257,15 @@ func (c *Config) validate() []scoring.FieldError {
 	k.token("webhooks.signals_token", w.SignalsToken)
 	k.positive("webhooks.dedupe_ttl", w.DedupeTTL)
 	k.positive("webhooks.stuck_after", w.StuckAfter)
+	// 200 records is one Salesforce composite call (sObject Collections,
+	// "Update Multiple Records"): a larger batch gains nothing more.
+	k.intRange("webhooks.batch_size", w.BatchSize, 1, 1000)
+	if w.BatchWait < 0 || w.BatchWait.D() > 10*time.Second {
+		k.add("webhooks.batch_wait", "must be between 0s and 10s, not %s", w.BatchWait.D())
+	}
+	if w.PullThreshold < 0 {
+		k.add("webhooks.pull_threshold", "must be 0 (never) or more, not %d", w.PullThreshold)
+	}
 
 	c.Notify.validate(k)
 	c.Signals.validate(k)

@@ -115,17 +115,21 @@ notify:
 `
 
 func cmdDemo(e *env) error {
-	fs := newFlags(e, "demo", "[--accounts N] [--seed S] [--serve] [--out FILE]")
+	fs := newFlags(e, "demo", "[--accounts N] [--seed S] [--serve] [--latency D] [--out FILE]")
 	accounts := fs.Int("accounts", 300, "accounts in the generated world")
 	seed := fs.Int64("seed", 1, "seed of the deterministic world generator")
 	serve := fs.Bool("serve", false, "keep the fakes and the daemon running after the demo")
 	out := fs.String("out", "healthsync-report.html", "where to write the HTML report")
 	dir := fs.String("dir", "", "folder for the demo's config and store (default: a new temporary folder)")
+	latency := fs.Duration("latency", 0, "added to every answer of the fake vendor APIs, e.g. 100ms (a real API's order), to see webhook batching at work")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
 	if *accounts < 10 {
 		return usagef("--accounts: at least 10")
+	}
+	if *latency < 0 || *latency > 10*time.Second {
+		return usagef("--latency: between 0s and 10s")
 	}
 	start := time.Now()
 	w := e.stdout
@@ -134,8 +138,9 @@ func cmdDemo(e *env) error {
 		return err
 	}
 	defer stack.Close()
+	stack.setLatency(*latency)
 	sf, hs, st, cb, world, cfg := stack.sf, stack.hs, stack.st, stack.cb, stack.world, stack.cfg
-	fmt.Fprintf(w, "healthsync demo: %d accounts (seed %d), 18 months of history, on fakes at 127.0.0.1\n", *accounts, *seed)
+	fmt.Fprintf(w, "healthsync demo: %d accounts (seed %d), 18 months of history, on fakes at 127.0.0.1 answering in %s\n", *accounts, *seed, *latency)
 	fmt.Fprintf(w, "  Salesforce %s  HubSpot %s  Stripe %s  Chargebee %s\n", sf.URL, hs.URL, st.URL, cb.URL)
 	printSummary(w, world.Summary())
 	fmt.Fprintf(w, "\nconfig written to %s\n", stack.cfgPath)
@@ -183,6 +188,14 @@ type demoStack struct {
 	world   *demoworld.World
 	cfg     *config.Config
 	cfgPath string
+}
+
+// setLatency makes every fake vendor API answer d later.
+func (s *demoStack) setLatency(d time.Duration) {
+	s.sf.SetLatency(d)
+	s.hs.SetLatency(d)
+	s.st.SetLatency(d)
+	s.cb.SetLatency(d)
 }
 
 func newDemoStack(accounts int, seed int64, dir string) (*demoStack, error) {

@@ -210,6 +210,22 @@ func (c *Client) taskInputs(tasks []record.Task) ([]taskInput, []string) {
 	return inputs, keys
 }
 
+// Doubt marks keys whose create an earlier process may have sent without
+// recording the outcome (it stopped in between): the next CreateTasks of
+// those keys reads them back first. A key this client already knows keeps
+// its ID.
+func (c *Client) Doubt(keys []string) {
+	c.taskMu.Lock()
+	var unknown []string
+	for _, k := range keys {
+		if _, known := c.taskKeys[k]; !known {
+			unknown = append(unknown, k)
+		}
+	}
+	c.taskMu.Unlock()
+	c.markInDoubt(unknown)
+}
+
 func (c *Client) markInDoubt(keys []string) {
 	c.taskMu.Lock()
 	for _, k := range keys {

@@ -248,6 +248,20 @@ func (c *Client) settleDoubts(ctx context.Context, tasks []record.Task) error {
 	return nil
 }
 
+// Doubt marks keys whose create an earlier process may have sent without
+// recording the outcome (it stopped in between): the next CreateTasks of
+// those keys reads them back by marker before creating any. A key this
+// client already knows keeps its ID.
+func (c *Client) Doubt(keys []string) {
+	c.taskMu.Lock()
+	defer c.taskMu.Unlock()
+	for _, k := range keys {
+		if _, known := c.taskIDs[k]; !known && k != "" {
+			c.taskIDs[k] = inDoubt
+		}
+	}
+}
+
 func (c *Client) rememberTask(key, id string) {
 	if key == "" {
 		return

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/healthsync/healthsync/connectors/record"
@@ -326,6 +327,48 @@ func (c *Client) completeInvoice(ctx context.Context, lk *lookups, a apiInvoice,
 	return a.record(obs, lines), nil
 }
 
+// snapshot reads an object from the data.object of its newest event in a
+// page ("the object as it was at the time of the event", Stripe API
+// reference, "The Event object"), completed like a fetched one (item
+// pages, tiers, coupons): an events page of 100 changes then costs one
+// call, not 100. ok is false when the object must be fetched instead: a
+// deletion (a deleted customer's event carries the customer as it was),
+// or a payload that does not decode.
+func (c *Client) snapshot(ctx context.Context, lk *lookups, kind string, ev apiEvent) (*record.Batch, bool, error) {
+	if strings.HasSuffix(ev.Type, ".deleted") {
+		return nil, false, nil
+	}
+	switch kind {
+	case "customer":
+		var a apiCustomer
+		if json.Unmarshal(ev.Data.Object, &a) != nil || a.Deleted {
+			return nil, false, nil
+		}
+		return &record.Batch{Customers: []record.Customer{a.record(c.observe(""))}}, true, nil
+	case "subscription":
+		var a apiSubscription
+		if json.Unmarshal(ev.Data.Object, &a) != nil {
+			return nil, false, nil
+		}
+		s, err := c.completeSubscription(ctx, lk, a, c.observe(""))
+		if err != nil {
+			return nil, false, err
+		}
+		return &record.Batch{Subscriptions: []record.Subscription{s}}, true, nil
+	case "invoice":
+		var a apiInvoice
+		if json.Unmarshal(ev.Data.Object, &a) != nil {
+			return nil, false, nil
+		}
+		in, err := c.completeInvoice(ctx, lk, a, c.observe(""))
+		if err != nil {
+			return nil, false, err
+		}
+		return &record.Batch{Invoices: []record.Invoice{in}}, true, nil
+	}
+	return nil, false, nil
+}
+
 var errCursorGone = errors.New("event cursor no longer exists")
 
 // pullEvents reads events after cur, oldest first, one batch per page.
@@ -408,8 +451,9 @@ type eventObject struct {
 }
 
 // applyEvents turns events (oldest first) into one batch: each changed
-// object once, fetched again in the order of its last change. The cursor
-// is the newest event.
+// object once, in the order of its last change, taken from that last
+// event's data.object when it is complete (see snapshot) and fetched again
+// otherwise. The cursor is the newest event.
 func (c *Client) applyEvents(ctx context.Context, lk *lookups, evs []apiEvent) (*record.Batch, error) {
 	type target struct{ kind, id string }
 	lastAt := map[target]int{}
@@ -430,7 +474,13 @@ func (c *Client) applyEvents(ctx context.Context, lk *lookups, evs []apiEvent) (
 	slices.SortFunc(targets, func(a, b target) int { return lastAt[a] - lastAt[b] })
 	b := &record.Batch{Stream: StreamEvents}
 	for _, t := range targets {
-		f, err := c.fetch(ctx, lk, t.kind, t.id)
+		f, ok, err := c.snapshot(ctx, lk, t.kind, evs[lastAt[t]])
+		if err != nil {
+			return nil, fmt.Errorf("reading %s %s from its event: %w", t.kind, t.id, err)
+		}
+		if !ok {
+			f, err = c.fetch(ctx, lk, t.kind, t.id)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("fetching %s %s after event: %w", t.kind, t.id, err)
 		}

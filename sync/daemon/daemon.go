@@ -81,7 +81,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	wm := webhook.NewMetrics(reg)
 
 	workers := webhook.NewWorkers(webhook.WorkerOptions{Queue: o.Store, Processor: o.Engine, Workers: cfg.Webhooks.Workers,
-		MaxAttempts: cfg.Webhooks.MaxAttempts, StuckAfter: cfg.Webhooks.StuckAfter.D(), Metrics: wm, Logger: log.With().Str("component", "webhook").Logger()})
+		MaxAttempts: cfg.Webhooks.MaxAttempts, StuckAfter: cfg.Webhooks.StuckAfter.D(), Metrics: wm,
+		BatchSize: cfg.Webhooks.BatchSize, BatchWait: cfg.Webhooks.BatchWait.D(), Logger: log.With().Str("component", "webhook").Logger()})
 	d.workers = workers
 	var signals *webhook.SignalsEndpoint
 	if !cfg.Webhooks.SignalsToken.IsZero() {

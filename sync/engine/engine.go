@@ -85,7 +85,7 @@ type Options struct {
 // # Concurrency
 //
 // One Engine serves several goroutines at once: the scheduler's passes
-// (Sync, Pull), the webhook workers (Process) and the daemon's API and CLI
+// (Sync, Pull), the webhook workers (ProcessBatch, Process) and the daemon's API and CLI
 // commands (Report, Explain, PlanOnly, Apply, Histories). The contract:
 //
 //   - No vendor network call is made while holding the state lock mu.
@@ -111,7 +111,7 @@ type Options struct {
 //     field.
 //   - pullMu[name]: one pull of a connector at a time (network I/O under
 //     it; a writer lock for that connector's records and cursors).
-//     pullsMu guards the pullMu map.
+//     pullsMu guards the pullMu and burstPulled maps.
 //   - recordIndex.tasksMu: the index's task times, written by the write
 //     pass (under wmu) and read by reconcile (under mu).
 //   - idxp is atomic because the write pass loads it without mu to record
@@ -148,6 +148,10 @@ type Engine struct {
 	// different connectors run concurrently. Guarded by pullsMu.
 	pullMu  map[string]*sync.Mutex
 	pullsMu sync.Mutex
+	// burstPulled is, per billing connector, the start of the last
+	// complete pull a burst of webhook events ran (events queued before
+	// it are covered; see pullBursts). Guarded by pullsMu.
+	burstPulled map[string]time.Time
 	// unusable holds the mapped CRM fields the last preflight found
 	// missing or read-only, by connector: plans leave them out (guarded by
 	// mu; the check itself is network I/O and runs before mu is taken).

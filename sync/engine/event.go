@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/sync/store"
 )
@@ -13,101 +12,11 @@ import (
 // Process handles one queued webhook event (it implements the webhook
 // package's Processor): it fetches the current object from the vendor
 // instead of trusting the payload, commits it, re-scores only the affected
-// accounts, writes back only what changed, and evaluates task rules. The
-// vendor calls (fetch, write-back) run outside the state lock.
+// accounts, writes back only what changed, and evaluates task rules. It is
+// ProcessBatch of one event.
 func (e *Engine) Process(ctx context.Context, ev store.QueuedEvent) (wrote bool, err error) {
-	fetched, paymentFailed, err := e.fetchEvent(ctx, ev)
-	if err != nil {
-		return false, err
-	}
-	plan, ids, err := e.stageEvent(ctx, ev, fetched, paymentFailed)
-	if err != nil || plan == nil {
-		return false, err
-	}
-	if len(ids) == 0 && plan.Empty() {
-		if e.pub != nil && len(plan.Notices) > 0 {
-			if err := e.pub.Publish(plan.Notices); err != nil {
-				return false, fmt.Errorf("queueing notifications: %w", err)
-			}
-		}
-		return false, nil
-	}
-	wr, err := e.execute(ctx, plan, ids)
-	if err != nil {
-		return false, err
-	}
-	if wr.Failed > 0 && wr.Written == 0 {
-		return false, fmt.Errorf("write-back failed for %d records (kept pending): %s", wr.Failed, strings.Join(wr.Errors, "; "))
-	}
-	return wr.Written > 0 || wr.TasksCreated > 0, nil
-}
-
-// fetchEvent re-reads a vendor event's object (a network call: no lock is
-// held) and commits it to the store. paymentFailed reports a fetched
-// invoice whose payment failed. A signal event fetches nothing.
-func (e *Engine) fetchEvent(ctx context.Context, ev store.QueuedEvent) (fetched *record.Batch, paymentFailed bool, err error) {
-	if ev.Connector == record.Signals {
-		return nil, false, nil
-	}
-	c, ok := e.byName[ev.Connector]
-	if !ok {
-		return nil, false, fmt.Errorf("event for unknown connector %q", ev.Connector)
-	}
-	b, err := e.fetch(ctx, c, ev.Event)
-	if err != nil || b == nil {
-		return nil, false, err
-	}
-	b.Stream, b.Cursor, b.Full, b.Done = "", nil, false, false
-	if _, err := e.st.CommitBatch(c.Name(), b); err != nil {
-		return nil, false, fmt.Errorf("committing fetched object: %w", err)
-	}
-	for _, in := range b.Invoices {
-		if in.PaymentFailed && !in.Paid {
-			paymentFailed = true
-		}
-	}
-	return b, paymentFailed, nil
-}
-
-// stageEvent is Process's step under the state lock: it finds the accounts
-// the event affects, re-scores them, plans their writes with the
-// payment-failure notices, and makes the writes durable. It returns a nil
-// plan when no account is affected, and the account IDs whose writes the
-// pass drains.
-func (e *Engine) stageEvent(ctx context.Context, ev store.QueuedEvent, fetched *record.Batch, paymentFailed bool) (*Plan, map[string]bool, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	affected, err := e.affectedLocked(ev, fetched)
-	if err != nil || len(affected) == 0 {
-		return nil, nil, err
-	}
-	e.index().add(fetched)
-	rec, err := e.reconcileTargetedLocked(ctx, e.now(), affected, true, false)
-	if err != nil {
-		return nil, nil, fmt.Errorf("re-scoring: %w", err)
-	}
-	plan, err := e.makePlanLocked(rec, planTargeted)
-	if err != nil {
-		return nil, nil, fmt.Errorf("planning: %w", err)
-	}
-	if paymentFailed || e.isPaymentFailure(ev) {
-		for _, s := range rec.Accounts {
-			plan.Notices = append(plan.Notices, Notice{Type: config.EventPaymentFailed, Account: s.Account.Key(),
-				Name: s.Account.Name, Time: rec.AsOf, Data: map[string]any{"event": ev.Event.ID, "event_type": ev.Event.Type,
-					"object": ev.Event.ObjectType + "/" + ev.Event.ObjectID}})
-		}
-	}
-	ids := map[string]bool{}
-	for _, w := range plan.Writes {
-		ids[w.ID] = true
-	}
-	if len(ids) == 0 && plan.Empty() {
-		return plan, ids, nil
-	}
-	if err := e.enqueueLocked(plan); err != nil {
-		return nil, nil, fmt.Errorf("queueing writes: %w", err)
-	}
-	return plan, ids, nil
+	r := e.processBatch(ctx, []store.QueuedEvent{ev})[0]
+	return r.Wrote, r.Err
 }
 
 // affectedLocked returns the keys of the accounts an event can re-score: a

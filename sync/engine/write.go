@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -36,7 +37,11 @@ type WriteReport struct {
 	TasksClosed     int            `json:"tasks_closed"`
 	Created         []TaskCreate   `json:"created,omitempty"`
 	Errors          []string       `json:"errors,omitempty"`
-	ByConnector     map[string]int `json:"by_connector,omitempty"`
+	// WrittenIDs and FailedIDs are the CRM record IDs written and failed
+	// by this pass (ProcessBatch tells its events apart by them).
+	WrittenIDs  []string       `json:"-"`
+	FailedIDs   []string       `json:"-"`
+	ByConnector map[string]int `json:"by_connector,omitempty"`
 }
 
 // Reasons a planned write or task is skipped by the write pass.
@@ -310,6 +315,9 @@ func (e *Engine) writeBatch(ctx context.Context, c *Connector, due []store.Pendi
 			fails[i] = store.WriteFailure{Object: w.Object, ID: w.ID, RetryAt: now.Add(e.retryDelay(w.Attempts)), Err: err.Error()}
 		}
 		rep.Failed += len(due)
+		for _, w := range due {
+			rep.FailedIDs = append(rep.FailedIDs, w.ID)
+		}
 		if mErr := e.st.MarkFailed(c.Name(), fails); mErr != nil {
 			return 0, fmt.Errorf("recording failed writes: %w", mErr)
 		}
@@ -340,10 +348,12 @@ func (e *Engine) writeBatch(ctx context.Context, c *Connector, due []store.Pendi
 		}
 		rep.Failed++
 		fails = append(fails, f)
+		rep.FailedIDs = append(rep.FailedIDs, u.ID)
 	}
 	for _, u := range updates {
 		if !seen[u.ID] {
 			rep.Failed++
+			rep.FailedIDs = append(rep.FailedIDs, u.ID)
 			fails = append(fails, store.WriteFailure{Object: u.Object, ID: u.ID, Err: "no result returned for this record",
 				RetryAt: now.Add(e.retryDelay(attempts[u.ID]))})
 		}
@@ -351,6 +361,9 @@ func (e *Engine) writeBatch(ctx context.Context, c *Connector, due []store.Pendi
 	// The CRM accepted ok: they count as written even when recording
 	// that fails (the next plan then writes the same values again).
 	rep.Written += len(ok)
+	for _, u := range ok {
+		rep.WrittenIDs = append(rep.WrittenIDs, u.ID)
+	}
 	if len(ok) > 0 {
 		if err := e.st.MarkWritten(c.Name(), ok, now); err != nil {
 			return len(ok), fmt.Errorf("recording written values: %w", err)
@@ -423,6 +436,14 @@ func (e *Engine) createTaskBatch(ctx context.Context, c *Connector, name string,
 	if len(tasks) == 0 {
 		return
 	}
+	// The keys are durably in doubt from before the call until recorded:
+	// a process stopped in between leaves them for the next, whose
+	// connector reads them back by marker instead of creating them again.
+	if err := e.doubtTasks(c, name, tasks); err != nil {
+		rep.TasksFailed += len(tasks)
+		errs.add(err)
+		return
+	}
 	before := c.stats()
 	// A failed call may still return the results it got (tasks created,
 	// or found by marker after an unknown outcome): they are recorded.
@@ -469,7 +490,45 @@ func (e *Engine) createTaskBatch(ctx context.Context, c *Connector, name string,
 	rep.TasksCreated += len(created)
 	if err := e.st.PutTasks(created); err != nil {
 		errs.add(fmt.Errorf("recording created tasks: %w", err))
+		return
 	}
+	if err := e.st.SetMeta(doubtKey(name), nil); err != nil {
+		errs.add(fmt.Errorf("clearing tasks in doubt: %w", err))
+	}
+}
+
+// doubter is a TaskWriter that can read back, by marker, tasks whose
+// create an earlier process may have sent (Salesforce, HubSpot).
+type doubter interface {
+	Doubt(keys []string)
+}
+
+func doubtKey(connector string) string { return "engine/tasks/doubt/" + connector }
+
+// doubtTasks hands the connector the keys a stopped process left in doubt
+// and records tasks' keys as in doubt before they are created (under wmu).
+func (e *Engine) doubtTasks(c *Connector, name string, tasks []record.Task) error {
+	d, ok := c.Tasks.(doubter)
+	if !ok {
+		return nil
+	}
+	var keys []string
+	if b, err := e.st.Meta(doubtKey(name)); err != nil {
+		return fmt.Errorf("reading tasks in doubt: %w", err)
+	} else if b != nil {
+		if err := json.Unmarshal(b, &keys); err != nil {
+			return fmt.Errorf("reading tasks in doubt: %w", err)
+		}
+		d.Doubt(keys)
+	}
+	for _, t := range tasks {
+		keys = append(keys, t.DedupeKey)
+	}
+	b, _ := json.Marshal(keys)
+	if err := e.st.SetMeta(doubtKey(name), b); err != nil {
+		return fmt.Errorf("recording tasks in doubt: %w", err)
+	}
+	return nil
 }
 
 func (e *Engine) closeTasks(ctx context.Context, p *Plan, rep *WriteReport, errs *firstErrors) {

@@ -21,6 +21,13 @@ type Processor interface {
 	Process(ctx context.Context, ev store.QueuedEvent) (wrote bool, err error)
 }
 
+// BatchProcessor handles claimed events together: one re-score of their
+// accounts and one batched write-back. wrote[i] and errs[i] are event i's
+// outcome, as Processor.Process reports one event's.
+type BatchProcessor interface {
+	ProcessBatch(ctx context.Context, evs []store.QueuedEvent) (wrote []bool, errs []error)
+}
+
 // ErrPermanent marks a processing error that no retry can fix; the event
 // goes to the dead letters at once.
 var ErrPermanent = errors.New("permanent failure")
@@ -37,8 +44,16 @@ type WorkQueue interface {
 type WorkerOptions struct {
 	Queue     WorkQueue
 	Processor Processor
-	// Workers is the number of events processed at once (default 4).
+	// Workers is the number of events (or batches, see BatchSize)
+	// processed at once (default 4).
 	Workers int
+	// BatchSize is how many events one worker claims and hands to the
+	// Processor's ProcessBatch at once, when it has one (webhooks.batch_size;
+	// default 1: one event at a time through Process).
+	BatchSize int
+	// BatchWait is how long a worker that claimed fewer than BatchSize
+	// events waits for more before processing them (webhooks.batch_wait).
+	BatchWait time.Duration
 	// MaxAttempts before an event is dead-lettered (default 8).
 	MaxAttempts int
 	// RetryMin and RetryMax bound the exponential back-off (1s, 5m).
@@ -74,6 +89,9 @@ type Workers struct {
 	inFlight     atomic.Int64
 	claimFailing atomic.Bool
 	progress     atomic.Int64
+	// batch is the Processor's batch side, nil when events go one at a
+	// time (set by NewWorkers, read-only after).
+	batch BatchProcessor
 }
 
 // Pause stops claiming new events (in-flight ones finish); Pause(false)
@@ -115,7 +133,14 @@ func NewWorkers(o WorkerOptions) *Workers {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
-	return &Workers{o: o, wake: make(chan struct{}, 1)}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 1
+	}
+	w := &Workers{o: o, wake: make(chan struct{}, 1)}
+	if bp, ok := o.Processor.(BatchProcessor); ok && o.BatchSize > 1 {
+		w.batch = bp
+	}
+	return w
 }
 
 // Wake tells the workers new events are queued.
@@ -163,29 +188,29 @@ func (w *Workers) Run(ctx context.Context) {
 			if free == 0 {
 				break
 			}
-			evs, err := w.o.Queue.Claim(free, w.o.Now())
-			if err != nil {
-				if !w.claimFailing.Swap(true) && w.inFlight.Load() == 0 {
-					w.progress.Store(w.o.Now().UnixNano())
-				}
-				w.o.Logger.Error().Err(err).Msg("claiming webhook events failed")
-				break
-			}
-			if w.claimFailing.Swap(false) {
-				w.progress.Store(w.o.Now().UnixNano())
-			}
-			if len(evs) == 0 {
+			evs, ok := w.claim(ctx, free)
+			if !ok || len(evs) == 0 {
 				break
 			}
 			w.busy(len(evs))
+			if w.batch != nil {
+				sem <- struct{}{}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer func() { <-sem; w.Wake() }()
+					w.handleBatch(ctx, evs)
+				}()
+				continue
+			}
 			for _, ev := range evs {
 				sem <- struct{}{}
 				wg.Add(1)
 				go func(ev store.QueuedEvent) {
 					defer wg.Done()
 					defer func() { <-sem; w.Wake() }()
-					defer func() { w.progress.Store(w.o.Now().UnixNano()); w.inFlight.Add(-1) }()
-					w.handle(ctx, ev)
+					wrote, err := w.process(ctx, ev)
+					w.settle(ctx, ev, wrote, err)
 				}(ev)
 			}
 		}
@@ -193,9 +218,93 @@ func (w *Workers) Run(ctx context.Context) {
 	}
 }
 
-func (w *Workers) handle(ctx context.Context, ev store.QueuedEvent) {
+// claim takes the next events: free of them one at a time, or one batch
+// of up to BatchSize, waiting up to BatchWait for a short batch to fill
+// (the store keeps per-key order: a key in flight is not claimed again).
+// ok is false when claiming failed.
+func (w *Workers) claim(ctx context.Context, free int) (evs []store.QueuedEvent, ok bool) {
+	n := free
+	if w.batch != nil {
+		n = w.o.BatchSize
+	}
+	evs, ok = w.claimSome(n)
+	if !ok || len(evs) == 0 || w.batch == nil || len(evs) >= n || w.o.BatchWait <= 0 {
+		return evs, ok
+	}
+	t := time.NewTimer(w.o.BatchWait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return evs, true // processed (or left claimed) by the caller as usual
+	case <-t.C:
+	}
+	more, _ := w.claimSome(n - len(evs))
+	return append(evs, more...), true
+}
+
+// claimSome is one Claim, tracking a failing store for Stuck.
+func (w *Workers) claimSome(n int) ([]store.QueuedEvent, bool) {
+	evs, err := w.o.Queue.Claim(n, w.o.Now())
+	if err != nil {
+		if !w.claimFailing.Swap(true) && w.inFlight.Load() == 0 {
+			w.progress.Store(w.o.Now().UnixNano())
+		}
+		w.o.Logger.Error().Err(err).Msg("claiming webhook events failed")
+		return nil, false
+	}
+	if w.claimFailing.Swap(false) {
+		w.progress.Store(w.o.Now().UnixNano())
+	}
+	return evs, true
+}
+
+// handleBatch processes a claimed batch and settles its events. A batch
+// whose processor panics is processed again one event at a time, so only
+// the event that causes the panic is dead-lettered. The events are settled
+// concurrently so that the store can group their acknowledgements into
+// one commit (bbolt's Batch), not one fsync per event.
+func (w *Workers) handleBatch(ctx context.Context, evs []store.QueuedEvent) {
+	wrote, errs, ok := w.processBatch(ctx, evs)
+	if !ok {
+		for i, ev := range evs {
+			wrote[i], errs[i] = w.process(ctx, ev)
+		}
+	}
+	var wg sync.WaitGroup
+	for i, ev := range evs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.settle(ctx, ev, wrote[i], errs[i])
+		}()
+	}
+	wg.Wait()
+}
+
+// processBatch runs the batch processor; ok is false when it panicked
+// (logged with its stack and counted) or answered for the wrong number of
+// events.
+func (w *Workers) processBatch(ctx context.Context, evs []store.QueuedEvent) (wrote []bool, errs []error, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			logPanic(w.o.Logger, w.o.Metrics, PanicWorker, r).Int("events", len(evs)).
+				Msg("webhook batch processor panicked, processing its events one at a time")
+			wrote, errs, ok = make([]bool, len(evs)), make([]error, len(evs)), false
+		}
+	}()
+	wrote, errs = w.batch.ProcessBatch(ctx, evs)
+	if len(wrote) != len(evs) || len(errs) != len(evs) {
+		w.o.Logger.Error().Int("events", len(evs)).Int("results", len(errs)).Msg("webhook batch processor answered for the wrong number of events")
+		return make([]bool, len(evs)), make([]error, len(evs)), false
+	}
+	return wrote, errs, true
+}
+
+// settle acknowledges, retries or dead-letters one processed event and
+// records its progress.
+func (w *Workers) settle(ctx context.Context, ev store.QueuedEvent, wrote bool, err error) {
+	defer func() { w.progress.Store(w.o.Now().UnixNano()); w.inFlight.Add(-1) }()
 	log := w.o.Logger.With().Str("connector", ev.Connector).Str("event", ev.Event.ID).Str("type", ev.Event.Type).Logger()
-	wrote, err := w.process(ctx, ev)
 	vendor := ev.Event.System
 	if err == nil {
 		if ackErr := w.o.Queue.Ack(ev.Seq); ackErr != nil {
