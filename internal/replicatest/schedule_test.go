@@ -20,7 +20,8 @@ const (
 	// every is the replicas' pull schedule: short, so the test sees many
 	// ticks. robfig/cron's @every ticks on whole seconds counted from each
 	// replica's start, so replicas started within a second tick together
-	// and, without the job lock, pull at the same time.
+	// and, without the job lock, pull at the same time; of three replicas
+	// at least two tick on the same even or odd seconds.
 	every = 2 * time.Second
 	// phase is how long the test watches the replicas before and after
 	// the kill.
@@ -39,11 +40,13 @@ const (
 //   - no scheduled pull of a connector ran on two replicas at the same
 //     time: the pull runs recorded in the store never overlap (a killed
 //     replica's unfinished run counts until the kill);
-//   - the fakes' counters agree: the Stripe fake received exactly one first
-//     page of customers per recorded billing pull, so no pull ran that the
-//     store does not show;
-//   - the survivors turned ticks away (healthsync_schedule_skipped_total on
-//     their /metrics), so the replicas did contend for the jobs;
+//   - the fakes' counters agree: the Stripe fake received one first page of
+//     customers per recorded billing pull (none for a pull the kill cut
+//     short before its first request), so no pull ran that the store does
+//     not show;
+//   - replicas turned ticks away before the kill
+//     (healthsync_schedule_skipped_total on their /metrics), so they did
+//     contend for the jobs;
 //   - each connector was pulled again by a survivor within the stated
 //     takeover time (one interval and 3s) of the kill.
 func TestReplicasRunSchedulesOnce(t *testing.T) {
@@ -65,6 +68,12 @@ func TestReplicasRunSchedulesOnce(t *testing.T) {
 	started := time.Now()
 	reps := startReplicas(t, bin, cfgPath, env)
 	time.Sleep(phase)
+	// Read before the kill: the replica that won the contended ticks may
+	// be the one killed.
+	skipped := 0.0
+	for _, r := range reps {
+		skipped += skippedTotal(t, r.addr)
+	}
 	killed := time.Now()
 	reps[0].kill(t)
 	time.Sleep(phase)
@@ -81,6 +90,7 @@ func TestReplicasRunSchedulesOnce(t *testing.T) {
 	seen := firstPages() - before
 	checked := time.Now()
 	pulls := map[string][]store.Run{}
+	cut := map[string]int{} // pulls the kill cut short
 	for _, r := range runs {
 		if (r.Kind == "pull" || r.Kind == "pull_full") && !r.Start.Before(started) {
 			if r.End.IsZero() {
@@ -89,6 +99,7 @@ func TestReplicasRunSchedulesOnce(t *testing.T) {
 				r.End = checked
 				if r.Start.Before(killed) {
 					r.End = killed
+					cut[r.Connector]++
 				}
 			}
 			pulls[r.Connector] = append(pulls[r.Connector], r)
@@ -121,15 +132,13 @@ func TestReplicasRunSchedulesOnce(t *testing.T) {
 		t.Logf("%s: %d scheduled pulls, %d overlapping; first pull after SIGKILL started %s after it (bound %s)",
 			conn, len(ps), overlaps, took.Round(time.Millisecond), scheduleTakeover)
 	}
-	if seen != len(pulls["billing"]) {
-		t.Errorf("the Stripe fake received %d first pages of customers, the store recorded %d billing pulls", seen, len(pulls["billing"]))
-	}
-	skipped := 0.0
-	for _, r := range reps[1:] {
-		skipped += skippedTotal(t, r.addr)
+	// A pull is recorded before its first request, so one the kill cut
+	// short may have none.
+	if n := len(pulls["billing"]); seen > n || seen < n-cut["billing"] {
+		t.Errorf("the Stripe fake received %d first pages of customers, the store recorded %d billing pulls (%d cut short by the kill)", seen, n, cut["billing"])
 	}
 	if skipped == 0 {
-		t.Error("the survivors skipped no tick for the job lock: the replicas never contended")
+		t.Error("no replica skipped a tick for the job lock before the kill: the replicas never contended")
 	}
 }
 
