@@ -143,10 +143,15 @@ func TestListenFromEnvironment(t *testing.T) {
 	}
 }
 
-// k8sDocs decodes every document of the Kubernetes example.
-func k8sDocs(t *testing.T) map[string]map[string]any {
+// k8sDocs decodes every document of a Kubernetes example in
+// deploy/kubernetes (healthsync.yaml when name is empty), by kind.
+func k8sDocs(t *testing.T, name ...string) map[string]map[string]any {
 	t.Helper()
-	b, err := os.ReadFile("../../deploy/kubernetes/healthsync.yaml")
+	file := "healthsync.yaml"
+	if len(name) > 0 {
+		file = name[0]
+	}
+	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "kubernetes", file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,11 +164,24 @@ func k8sDocs(t *testing.T) map[string]map[string]any {
 			break
 		}
 		if err != nil {
-			t.Fatalf("deploy/kubernetes/healthsync.yaml: %v", err)
+			t.Fatalf("deploy/kubernetes/%s: %v", file, err)
 		}
 		out[doc["kind"].(string)] = doc
 	}
 	return out
+}
+
+// k8sDeployment checks that docs hold every one of kinds and returns the
+// Deployment and its first container.
+func k8sDeployment(t *testing.T, docs map[string]map[string]any, kinds ...string) (dep map[string]any, container any) {
+	t.Helper()
+	for _, kind := range kinds {
+		if docs[kind] == nil {
+			t.Fatalf("no %s", kind)
+		}
+	}
+	dep = docs["Deployment"]
+	return dep, dig(dep, "spec", "template", "spec", "containers", 0)
 }
 
 // dig follows keys (strings) and list indexes (ints) through decoded YAML.
@@ -190,13 +208,7 @@ func dig(v any, path ...any) any {
 // config validates once the Secret's variables are set.
 func TestKubernetesExample(t *testing.T) {
 	docs := k8sDocs(t)
-	for _, kind := range []string{"PersistentVolumeClaim", "ConfigMap", "Deployment", "Service"} {
-		if docs[kind] == nil {
-			t.Fatalf("no %s", kind)
-		}
-	}
-	dep := docs["Deployment"]
-	c := dig(dep, "spec", "template", "spec", "containers", 0)
+	dep, c := k8sDeployment(t, docs, "PersistentVolumeClaim", "ConfigMap", "Deployment", "Service")
 	tests := []struct {
 		name      string
 		got, want any
@@ -226,6 +238,88 @@ func TestKubernetesExample(t *testing.T) {
 	}
 	if cfg.Store.Path != "/data/healthsync.db" || len(cfg.Warnings) != 0 {
 		t.Errorf("store %s, warnings %v", cfg.Store.Path, cfg.Warnings)
+	}
+}
+
+// TestKubernetesPostgresExample: the PostgreSQL manifests parse; three
+// replicas rolled one at a time with none unavailable and a disruption
+// budget below the replica count; no volume claim (the store is the
+// database); probes on /healthz and /readyz; the DSN from its own Secret
+// and the database's CA mounted where the DSN's sslrootcert points; the
+// embedded config validates as a postgres store once the variables are
+// set, and every variable it references is one the header's `kubectl
+// create secret` commands provide.
+func TestKubernetesPostgresExample(t *testing.T) {
+	const file = "healthsync-postgres.yaml"
+	docs := k8sDocs(t, file)
+	dep, c := k8sDeployment(t, docs, "ConfigMap", "Deployment", "PodDisruptionBudget", "Service")
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"volume claim", docs["PersistentVolumeClaim"] == nil, true},
+		{"replicas", dig(dep, "spec", "replicas"), uint64(3)},
+		{"strategy", dig(dep, "spec", "strategy", "type"), "RollingUpdate"},
+		{"max unavailable", dig(dep, "spec", "strategy", "rollingUpdate", "maxUnavailable"), uint64(0)},
+		{"disruption budget", dig(docs["PodDisruptionBudget"], "spec", "minAvailable"), uint64(2)},
+		{"liveness", dig(c, "livenessProbe", "httpGet", "path"), "/healthz"},
+		{"readiness", dig(c, "readinessProbe", "httpGet", "path"), "/readyz"},
+		{"dsn variable", dig(c, "env", 0, "name"), "HEALTHSYNC_DATABASE_URL"},
+		{"dsn secret", dig(c, "env", 0, "valueFrom", "secretKeyRef", "name"), "healthsync-database"},
+		{"secrets", dig(c, "envFrom", 0, "secretRef", "name"), "healthsync-secrets"},
+		{"ca mount", dig(c, "volumeMounts", 1, "mountPath"), "/etc/healthsync-db"},
+		{"ca volume", dig(dep, "spec", "template", "spec", "volumes", 1, "secret", "secretName"), "healthsync-database"},
+		{"ca key", dig(dep, "spec", "template", "spec", "volumes", 1, "secret", "items", 0, "path"), "ca.crt"},
+		{"http port", dig(c, "ports", 0, "containerPort"), uint64(8080)},
+		{"metrics port", dig(c, "ports", 1, "containerPort"), uint64(9090)},
+		{"service selector", dig(docs["Service"], "spec", "selector", "app.kubernetes.io/name"), "healthsync"},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s: %v (%T), want %v (%T)", tt.name, tt.got, tt.got, tt.want, tt.want)
+		}
+	}
+	for i, v := range dig(dep, "spec", "template", "spec", "volumes").([]any) {
+		if dig(v, "persistentVolumeClaim") != nil {
+			t.Errorf("volume %d is a persistent volume claim: replicas share the database, not a disk", i)
+		}
+	}
+
+	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "kubernetes", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The header's literals, quoted ones unquoted: the DSN's is the
+	// example DSN the config gets.
+	provided := map[string]string{}
+	for _, m := range regexp.MustCompile(`--from-literal=([A-Z0-9_]+)=('[^']*'|\S+)`).FindAllStringSubmatch(string(b), -1) {
+		provided[m[1]] = strings.Trim(m[2], "'")
+	}
+	dsn := provided["HEALTHSYNC_DATABASE_URL"]
+	if !strings.Contains(dsn, "sslmode=verify-full&sslrootcert=/etc/healthsync-db/ca.crt") {
+		t.Errorf("the example DSN %q does not verify the server against the mounted /etc/healthsync-db/ca.crt", dsn)
+	}
+	text, _ := dig(docs["ConfigMap"], "data", "healthsync.yaml").(string)
+	var used []string
+	cfg, err := config.Parse("configmap.yaml", []byte(text), func(name string) (string, bool) {
+		used = append(used, name)
+		if name == "HEALTHSYNC_DATABASE_URL" {
+			return dsn, true
+		}
+		return "operator-" + strings.ToLower(name) + "-0123456789", true
+	})
+	if err != nil {
+		t.Fatalf("the ConfigMap's config: %v", err)
+	}
+	for _, name := range used {
+		if _, ok := provided[name]; !ok {
+			t.Errorf("the config uses ${%s}, which no kubectl create secret in the header provides", name)
+		}
+	}
+	got := []any{cfg.Store.Driver, cfg.Store.DSN.Reveal(), cfg.Store.Path, len(cfg.Warnings)}
+	want := []any{config.DriverPostgres, dsn, "", 0}
+	if !slices.Equal(got, want) {
+		t.Errorf("store driver, dsn, path, warnings %v, want %v (warnings %v)", got, want, cfg.Warnings)
 	}
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -15,11 +17,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/connectors/httpclient"
 	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/connectors/stripe/stripetest"
 	"github.com/healthsync/healthsync/sync/daemon"
 	"github.com/healthsync/healthsync/sync/engine"
+	"github.com/healthsync/healthsync/sync/store/postgres"
 )
 
 // cmdLoadtest is the webhook receiver's load test over loopback: the demo
@@ -28,23 +34,15 @@ import (
 // commit and the acknowledge latency, then (unless --bare=false) a bare
 // net/http handler that reads the body and answers 200, with the same
 // senders and payloads, and prints the verified rate as a share of it.
+// With --postgres it then repeats the sustained ingest with --replicas
+// daemons sharing that PostgreSQL database, the requests spread over them
+// as a load balancer would, so one run gives both stores' figures.
 func cmdLoadtest(e *env) error {
-	fs := newFlags(e, "loadtest", "[--duration D] [--concurrency N] [--accounts N] [--changes N] [--bare=false] [--source stripe|segment]")
-	duration := fs.Duration("duration", 10*time.Second, "how long to send events")
-	conc := fs.Int("concurrency", 32, "concurrent senders")
-	accounts := fs.Int("accounts", 300, "accounts in the generated world")
-	changes := fs.Int("changes", 20, "subscription changes timed from event to CRM field")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the ingest phase to this file")
-	process := fs.Bool("process", true, "keep processing events while ingesting (false: measure ingest alone)")
-	bare := fs.Bool("bare", true, "also send the same load to a bare net/http handler (reads the body, answers 200) and print the ratio")
-	source := fs.String("source", "stripe", "what the ingest phase sends: stripe (signed subscription events) or segment (signed track calls, one a request)")
-	if err := parseFlags(fs, e.args); err != nil {
+	o, err := parseLoadtest(e)
+	if err != nil {
 		return err
 	}
-	if *source != "stripe" && *source != "segment" {
-		return usagef("--source: stripe or segment")
-	}
-	stack, err := newDemoStack(*accounts, 1, "")
+	stack, err := newDemoStack(o.accounts, 1, "")
 	if err != nil {
 		return err
 	}
@@ -56,7 +54,7 @@ func cmdLoadtest(e *env) error {
 		go func() {
 			defer close(done)
 			defer cancel()
-			runErr = runLoad(ctx, e, d, a, stack, loadOptions{*duration, *conc, *changes, *cpuprofile, *process, *bare, *source})
+			runErr = runLoad(ctx, e, d, a, stack, o)
 		}()
 	}
 	quiet := *e
@@ -64,18 +62,71 @@ func cmdLoadtest(e *env) error {
 	if err := runDaemon(&quiet, stack.cfg, "", started); err != nil {
 		return err
 	}
-	return runErr
+	if runErr != nil || o.postgres == "" {
+		return runErr
+	}
+	return loadPostgres(e, stack, o)
 }
 
 // loadOptions are loadtest's flags.
 type loadOptions struct {
 	duration   time.Duration
 	conc       int
+	accounts   int
 	changes    int
 	cpuprofile string
 	process    bool
 	bare       bool
-	source     string // stripe or segment
+	// postgres is the DSN of the PostgreSQL run (empty: none). It holds
+	// the password: only postgres.Address of it is ever printed.
+	postgres string
+	schema   string
+	replicas int
+	source   string // stripe or segment
+}
+
+// parseLoadtest reads loadtest's flags.
+func parseLoadtest(e *env) (loadOptions, error) {
+	fs := newFlags(e, "loadtest", "[--duration D] [--concurrency N] [--accounts N] [--changes N] [--bare=false] [--source stripe|segment] [--postgres DSN [--replicas N] [--schema NAME]]")
+	duration := fs.Duration("duration", 10*time.Second, "how long to send events")
+	conc := fs.Int("concurrency", 32, "concurrent senders")
+	accounts := fs.Int("accounts", 300, "accounts in the generated world")
+	changes := fs.Int("changes", 20, "subscription changes timed from event to CRM field")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the ingest phase to this file")
+	process := fs.Bool("process", true, "keep processing events while ingesting (false: measure ingest alone)")
+	bare := fs.Bool("bare", true, "also send the same load to a bare net/http handler (reads the body, answers 200) and print the ratio")
+	pgDSN := fs.String("postgres", "", "then measure ingest with --replicas daemons sharing this PostgreSQL database (postgres://...)")
+	replicas := fs.Int("replicas", 2, "daemons sharing the PostgreSQL store (with --postgres)")
+	schema := fs.String("schema", "", "PostgreSQL schema for the run, left in the database (default healthsync_loadtest_UNIXTIME)")
+	source := fs.String("source", "stripe", "what the bbolt ingest phase sends: stripe (signed subscription events) or segment (signed track calls, one a request)")
+	if err := parseFlags(fs, e.args); err != nil {
+		return loadOptions{}, err
+	}
+	o := loadOptions{duration: *duration, conc: *conc, accounts: *accounts, changes: *changes, cpuprofile: *cpuprofile,
+		process: *process, bare: *bare, postgres: *pgDSN, schema: *schema, replicas: *replicas, source: *source}
+	switch {
+	case o.source != "stripe" && o.source != "segment":
+		return o, usagef("--source: stripe or segment")
+	case o.conc < 1:
+		return o, usagef("--concurrency must be at least 1")
+	case o.replicas < 1:
+		return o, usagef("--replicas must be at least 1")
+	case o.postgres == "" && (flagSet(fs, "replicas") || o.schema != ""):
+		return o, usagef("--replicas and --schema need --postgres")
+	case o.postgres != "" && !strings.HasPrefix(o.postgres, "postgres://") && !strings.HasPrefix(o.postgres, "postgresql://"):
+		return o, usagef("--postgres wants a URL, postgres://USER:PASSWORD@HOST:PORT/DATABASE")
+	}
+	if o.postgres != "" && o.schema == "" {
+		o.schema = fmt.Sprintf("healthsync_loadtest_%d", time.Now().Unix())
+	}
+	return o, nil
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoStack, o loadOptions) error {
@@ -88,31 +139,9 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 		Transport: &http.Transport{MaxIdleConnsPerHost: conc * 2}})
 	post := poster(ctx, client, "http://"+d.Addr+"/webhooks/stripe")
 
-	// Subscriptions of customers linked to Salesforce accounts.
-	links, err := a.st.Links()
+	targets, err := loadTargets(a)
 	if err != nil {
 		return err
-	}
-	acctOf := map[string]string{}
-	for _, l := range links {
-		if strings.HasPrefix(l.AccountKey, record.Salesforce+"/") && strings.HasPrefix(l.CustomerKey, record.Stripe+"/") {
-			acctOf[strings.TrimPrefix(l.CustomerKey, "stripe/")] = strings.TrimPrefix(l.AccountKey, "salesforce/")
-		}
-	}
-	subs, err := a.st.Subscriptions("stripe")
-	if err != nil {
-		return err
-	}
-	type target struct{ sub, acct, cus string }
-	var targets []target
-	for _, s := range subs {
-		if s.Status == record.StatusActive && acctOf[s.CustomerID] != "" && len(s.Items) > 0 {
-			targets = append(targets, target{s.ID, acctOf[s.CustomerID], s.CustomerID})
-		}
-	}
-	sort.Slice(targets, func(i, j int) bool { return targets[i].sub < targets[j].sub })
-	if len(targets) == 0 {
-		return fmt.Errorf("no active Stripe subscription linked to a Salesforce account")
 	}
 
 	// 1. Event to CRM: a real change in Stripe, its signed event, the time
@@ -164,11 +193,7 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 		d.PauseWorkers(true)
 		defer d.PauseWorkers(false)
 	}
-	events := func(g, i int) []byte {
-		tg := targets[(g*7919+i)%len(targets)]
-		return fmt.Appendf(nil, `{"id":"evt_load_%d_%d","object":"event","api_version":"2025-03-31.basil","created":%d,"type":"customer.subscription.updated","livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},"data":{"object":{"id":%q,"object":"subscription","customer":%q}}}`,
-			g, i, time.Now().Unix(), tg.sub, tg.cus)
-	}
+	events := loadEvents(targets)
 	if o.source == "segment" {
 		var err error
 		if post, events, err = segmentLoad(ctx, client, stack, d.Addr); err != nil {
@@ -180,11 +205,7 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 		pprof.StopCPUProfile() // the profile covers verified ingest only
 	}
 	q, _, _ := a.st.QueueDepth()
-	mode := "processing concurrently"
-	if !o.process {
-		mode = "processing paused"
-	}
-	fmt.Fprintf(w, "%s ingest (%d senders, %s, fsync on, %s): %s; queue depth after %d\n", o.source, conc, duration, mode, verified, q)
+	fmt.Fprintf(w, "%s ingest (bbolt, 1 daemon; %s): %s; queue depth after %d\n", o.source, o.phase("fsync on"), verified, q)
 	if !o.bare {
 		return nil
 	}
@@ -204,10 +225,64 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 	return nil
 }
 
-// poster returns a function that POSTs a signed Stripe event body to url
-// with client and returns the status and the time to the answer.
-func poster(ctx context.Context, client *httpclient.Client, url string) func(body []byte) (int, time.Duration, error) {
+// phase describes a sustained-ingest phase of o for its output line.
+func (o loadOptions) phase(durability string) string {
+	mode := "processing concurrently"
+	if !o.process {
+		mode = "processing paused"
+	}
+	return fmt.Sprintf("%d senders, %s, %s, %s", o.conc, o.duration, durability, mode)
+}
+
+// loadTarget is an active Stripe subscription linked to a Salesforce account.
+type loadTarget struct{ sub, acct, cus string }
+
+// loadTargets lists the active Stripe subscriptions of customers linked to
+// Salesforce accounts in a's store, by subscription ID.
+func loadTargets(a *app) ([]loadTarget, error) {
+	links, err := a.st.Links()
+	if err != nil {
+		return nil, fmt.Errorf("reading links: %w", err)
+	}
+	acctOf := map[string]string{}
+	for _, l := range links {
+		if strings.HasPrefix(l.AccountKey, record.Salesforce+"/") && strings.HasPrefix(l.CustomerKey, record.Stripe+"/") {
+			acctOf[strings.TrimPrefix(l.CustomerKey, "stripe/")] = strings.TrimPrefix(l.AccountKey, "salesforce/")
+		}
+	}
+	subs, err := a.st.Subscriptions("stripe")
+	if err != nil {
+		return nil, fmt.Errorf("reading subscriptions: %w", err)
+	}
+	var targets []loadTarget
+	for _, s := range subs {
+		if s.Status == record.StatusActive && acctOf[s.CustomerID] != "" && len(s.Items) > 0 {
+			targets = append(targets, loadTarget{s.ID, acctOf[s.CustomerID], s.CustomerID})
+		}
+	}
+	sort.Slice(targets, func(i, j int) bool { return targets[i].sub < targets[j].sub })
+	if len(targets) == 0 {
+		return nil, fmt.Errorf("no active Stripe subscription linked to a Salesforce account")
+	}
+	return targets, nil
+}
+
+// loadEvents returns the body of sender g's i-th event: a unique
+// subscription-updated event of one of targets.
+func loadEvents(targets []loadTarget) func(g, i int) []byte {
+	return func(g, i int) []byte {
+		tg := targets[(g*7919+i)%len(targets)]
+		return fmt.Appendf(nil, `{"id":"evt_load_%d_%d","object":"event","api_version":"2025-03-31.basil","created":%d,"type":"customer.subscription.updated","livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},"data":{"object":{"id":%q,"object":"subscription","customer":%q}}}`,
+			g, i, time.Now().Unix(), tg.sub, tg.cus)
+	}
+}
+
+// poster returns a function that POSTs a signed Stripe event body with
+// client to urls, round robin as a load balancer would, and returns the status and the time to the answer.
+func poster(ctx context.Context, client *httpclient.Client, urls ...string) func(body []byte) (int, time.Duration, error) {
+	var next atomic.Uint64
 	return func(body []byte) (int, time.Duration, error) {
+		url := urls[(next.Add(1)-1)%uint64(len(urls))]
 		req, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Stripe-Signature", stripetest.SignPayload(body, demoStripeWHSecret, time.Now()))
@@ -312,6 +387,100 @@ func pct(ds []time.Duration, p int) time.Duration {
 		i--
 	}
 	return s[i].Round(10 * time.Microsecond)
+}
+
+// loadPostgres repeats the sustained ingest with o.replicas daemons sharing
+// one PostgreSQL store (schema o.schema, left in the database), after a
+// full sync into it, the requests spread over the daemons round robin.
+// The durability printed is the server's own (fsync, synchronous_commit).
+func loadPostgres(e *env, stack *demoStack, o loadOptions) error {
+	durability, err := pgDurability(e.ctx, o.postgres)
+	if err != nil {
+		return err
+	}
+	cfg := *stack.cfg
+	cfg.Store = config.Store{Driver: config.DriverPostgres, DSN: config.NewSecret(o.postgres), Schema: o.schema,
+		MaxConns: 32, StatementTimeout: config.Duration(30 * time.Second), Lease: config.Duration(time.Minute)}
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	type up struct {
+		d    *daemon.Daemon
+		a    *app
+		done chan<- struct{}
+	}
+	ups := make(chan up, o.replicas)
+	errs := make(chan error, o.replicas)
+	quiet := *e
+	quiet.ctx = ctx
+	for range o.replicas {
+		go func() {
+			errs <- runDaemon(&quiet, &cfg, "", func(d *daemon.Daemon, a *app, done chan<- struct{}) { ups <- up{d, a, done} })
+		}()
+	}
+	var running []up
+	stopped := 0 // daemons whose runDaemon returned
+	for len(running) < o.replicas && err == nil {
+		select {
+		case u := <-ups:
+			running = append(running, u)
+		case err = <-errs:
+			stopped++
+			if err == nil {
+				err = errors.New("a daemon stopped before serving")
+			}
+		}
+	}
+	defer func() {
+		cancel()
+		for _, u := range running {
+			close(u.done)
+		}
+		for range o.replicas - stopped {
+			<-errs
+		}
+	}()
+	if err != nil {
+		return fmt.Errorf("starting the postgres daemons: %w", err)
+	}
+	a := running[0].a
+	if _, err := a.eng.Sync(ctx, engine.SyncOptions{Full: true}); err != nil {
+		return fmt.Errorf("initial sync into postgres: %w", err)
+	}
+	targets, err := loadTargets(a)
+	if err != nil {
+		return err
+	}
+	var urls []string
+	for _, u := range running {
+		urls = append(urls, "http://"+u.d.Addr+"/webhooks/stripe")
+		if !o.process {
+			u.d.PauseWorkers(true)
+		}
+	}
+	client := httpclient.New(httpclient.Options{Name: "loadtest", RetryMax: -1, Timeout: 10 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: o.conc * 2}})
+	r := sendLoad(ctx, poster(ctx, client, urls...), loadEvents(targets), o.conc, o.duration)
+	q, _, _ := a.st.QueueDepth()
+	fmt.Fprintf(e.stdout, "ingest (postgres at %s, %d daemons; %s): %s; queue depth after %d\n",
+		postgres.Address(o.postgres), o.replicas, o.phase(durability), r, q)
+	fmt.Fprintf(e.stdout, "postgres schema %s left in the database (DROP SCHEMA %s CASCADE removes it)\n", o.schema, o.schema)
+	return nil
+}
+
+// pgDurability reads the server's fsync and synchronous_commit settings,
+// so the figures say what a commit waited for.
+func pgDurability(ctx context.Context, dsn string) (string, error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		// pgx's connect errors name user, host and database, never the password.
+		return "", fmt.Errorf("connecting to postgres at %s: %w", postgres.Address(dsn), err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var fsync, syncCommit string
+	if err := conn.QueryRow(ctx, `SELECT current_setting('fsync'), current_setting('synchronous_commit')`).Scan(&fsync, &syncCommit); err != nil {
+		return "", fmt.Errorf("reading postgres settings: %w", err)
+	}
+	return fmt.Sprintf("fsync %s, synchronous_commit %s", fsync, syncCommit), nil
 }
 
 // segmentLoad switches the ingest phase to Segment: it links one group per

@@ -28,6 +28,7 @@ const (
 	lease     = 5 * time.Second
 	whSecret  = "whsec_replicatest_signing"
 	stripeKey = "sk_test_replicatest"
+	apiToken  = "replicatest-api-token"
 	// takeover bounds the failover: a killed replica's claims expire
 	// after the lease, the survivors' workers poll for due events at
 	// least every second, and each event is a Stripe read and a
@@ -36,22 +37,22 @@ const (
 )
 
 const replicaConfig = `
-store: {driver: postgres, dsn: ${HEALTHSYNC_DATABASE_URL}, schema: %s, lease: 5s, max_conns: 8}
-server: {listen: "127.0.0.1:0", shutdown_timeout: 5s}
+store: {driver: postgres, dsn: ${HEALTHSYNC_DATABASE_URL}, schema: %[1]s, lease: 5s, max_conns: 8}
+server: {listen: "127.0.0.1:0", shutdown_timeout: 5s, api_token: ${RT_API_TOKEN}}
 log: {level: warn, format: json}
 reporting: {currency: JPY}
 connectors:
   - name: sf
     kind: salesforce
-    login_url: %s
+    login_url: %[2]s
     auth: {flow: client_credentials, client_id: rep-client, client_secret: ${RT_SF_SECRET}}
-    schedule: "@every 1h"
+    schedule: "%[4]s"
   - name: billing
     kind: stripe
-    base_url: %s
+    base_url: %[3]s
     auth: {api_key: ${RT_STRIPE_KEY}}
     webhook: {secrets: ["${RT_STRIPE_WHSEC}"]}
-    schedule: "@every 1h"
+    schedule: "%[4]s"
 matching:
   rules:
     - {kind: billing_metadata, key: salesforce_account_id}
@@ -161,54 +162,36 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) t
 	return time.Since(start)
 }
 
-// TestReplicasShareTheQueue is issue 16's multi-replica test. Three `healthsync
-// run` processes share one PostgreSQL database in front of the Salesforce and
-// Stripe fakes. For each of 12 accounts the test makes 8 subscription
-// changes in Stripe, one after another, and posts each change's signed event
-// to a replica (round robin; a redelivery of every fourth event to another
-// replica), waiting for the acknowledgement before the next change of that
-// account. A third of the way in, replica 0 is killed with SIGKILL while it
-// holds claimed events; its webhooks then go to the survivors, as a load
-// balancer's readiness check would route them. Then:
-//   - every acknowledged change reaches the CRM: each account's MRR__c ends
-//     at its last change's value, and the changes acknowledged before the kill
-//     are in the CRM within the stated takeover time (lease + 10s);
-//   - per-account order is kept: the MRR values the CRM receives for an
-//     account never go back to an older change's;
-//   - in the store: every acknowledged event ID is remembered once, the
-//     queue is empty and nothing was dead-lettered.
-//
-// The schedule half of the issue's test (no scheduled pull on two replicas
-// at once) waits for sync/schedule's JobLock, which is not on main yet.
-func TestReplicasShareTheQueue(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds healthsync and runs three replicas")
-	}
-	url, schema := pgtest.Schema(t)
+// setUp builds healthsync, starts the fakes and writes the replicas'
+// configuration (both connectors pulling on schedule) for the database
+// schema; then it runs the first pull, match, score and write-back, as an
+// operator runs `healthsync sync` once before starting the replicas. It
+// returns the world, the binary, the configuration file and the
+// replicas' environment.
+func setUp(t *testing.T, url, schema, schedule string) (w *world, bin, cfgPath string, env []string) {
+	t.Helper()
 	dir := t.TempDir()
-	bin := build(t, dir)
-	w := newWorld(t)
-	cfgPath := filepath.Join(dir, "replica.yaml")
-	if err := os.WriteFile(cfgPath, fmt.Appendf(nil, replicaConfig, schema, w.sf.URL, w.stripe.URL), 0o600); err != nil {
+	bin = build(t, dir)
+	w = newWorld(t)
+	cfgPath = filepath.Join(dir, "replica.yaml")
+	if err := os.WriteFile(cfgPath, fmt.Appendf(nil, replicaConfig, schema, w.sf.URL, w.stripe.URL, schedule), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := append(os.Environ(), "HEALTHSYNC_DATABASE_URL="+url, "RT_SF_SECRET=rep-secret-31337",
-		"RT_STRIPE_KEY="+stripeKey, "RT_STRIPE_WHSEC="+whSecret)
-
-	// The first pull, match, score and write-back, as an operator runs
-	// `healthsync sync` once before starting the replicas.
+	env = append(os.Environ(), "HEALTHSYNC_DATABASE_URL="+url, "RT_SF_SECRET=rep-secret-31337",
+		"RT_STRIPE_KEY="+stripeKey, "RT_STRIPE_WHSEC="+whSecret, "RT_API_TOKEN="+apiToken)
 	first := exec.Command(bin, "sync", "--config", cfgPath)
 	first.Env = env
 	if out, err := first.CombinedOutput(); err != nil {
 		t.Fatalf("first sync: %v\n%s", err, out)
 	}
-	unit := w.crmMRR(0)
-	for i := range accounts {
-		if w.crmMRR(i) != unit || unit <= 0 {
-			t.Fatalf("after the first sync account %d has MRR__c %v, want %v (> 0)", i, w.crmMRR(i), unit)
-		}
-	}
+	return w, bin, cfgPath, env
+}
 
+// startReplicas starts the replicas (`healthsync run`, each on a free
+// loopback port) and waits until each is ready; they are stopped with
+// SIGTERM when the test ends.
+func startReplicas(t *testing.T, bin, cfgPath string, env []string) []*replica {
+	t.Helper()
 	reps := make([]*replica, replicas)
 	for i := range reps {
 		r := &replica{addr: freeAddr(t), stderr: &bytes.Buffer{}, done: make(chan struct{})}
@@ -243,6 +226,51 @@ func TestReplicasShareTheQueue(t *testing.T) {
 			return resp.StatusCode == http.StatusOK
 		})
 	}
+	return reps
+}
+
+// kill stops r with SIGKILL and waits for the process to end.
+func (r *replica) kill(t *testing.T) {
+	t.Helper()
+	if err := r.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-r.done
+}
+
+// TestReplicasShareTheQueue is issue 16's multi-replica test. Three `healthsync
+// run` processes share one PostgreSQL database in front of the Salesforce and
+// Stripe fakes. For each of 12 accounts the test makes 8 subscription
+// changes in Stripe, one after another, and posts each change's signed event
+// to a replica (round robin; a redelivery of every fourth event to another
+// replica), waiting for the acknowledgement before the next change of that
+// account. A third of the way in, replica 0 is killed with SIGKILL while it
+// holds claimed events; its webhooks then go to the survivors, as a load
+// balancer's readiness check would route them. Then:
+//   - every acknowledged change reaches the CRM: each account's MRR__c ends
+//     at its last change's value, and the changes acknowledged before the kill
+//     are in the CRM within the stated takeover time (lease + 10s);
+//   - per-account order is kept: the MRR values the CRM receives for an
+//     account never go back to an older change's;
+//   - in the store: every acknowledged event ID is remembered once, the
+//     queue is empty and nothing was dead-lettered.
+//
+// The schedule half of the issue's test is TestReplicasRunSchedulesOnce.
+func TestReplicasShareTheQueue(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds healthsync and runs three replicas")
+	}
+	url, schema := pgtest.Schema(t)
+	w, bin, cfgPath, env := setUp(t, url, schema, "@every 1h")
+	unit := w.crmMRR(0)
+	for i := range accounts {
+		if w.crmMRR(i) != unit || unit <= 0 {
+			t.Fatalf("after the first sync account %d has MRR__c %v, want %v (> 0)", i, w.crmMRR(i), unit)
+		}
+	}
+
+	reps := startReplicas(t, bin, cfgPath, env)
+	client := &http.Client{Timeout: 10 * time.Second}
 
 	// post delivers one signed event, starting at replica first and going
 	// on to the next live one when a replica does not answer (a load
@@ -325,12 +353,8 @@ func TestReplicasShareTheQueue(t *testing.T) {
 
 	// SIGKILL replica 0 once a third of the events are acknowledged.
 	<-killNow
-	victim := reps[0]
 	killed.Store(0, true)
-	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-victim.done
+	reps[0].kill(t)
 	mu.Lock()
 	atKill := append([]int64(nil), lastAck...)
 	mu.Unlock()

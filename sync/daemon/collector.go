@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/healthsync/healthsync/sync/engine"
+	"github.com/healthsync/healthsync/sync/schedule"
 	"github.com/healthsync/healthsync/sync/store"
 )
 
@@ -117,3 +118,24 @@ func (c *connectorCollector) collectStore(ch chan<- prometheus.Metric) {
 }
 
 func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+
+// scheduleCollector exposes the scheduled runs a JobLock turned away
+// (another replica ran the job, or the database was away), read at scrape
+// time from the scheduler.
+type scheduleCollector struct {
+	sched   *schedule.Scheduler
+	skipped *prometheus.Desc
+}
+
+func newScheduleCollector(s *schedule.Scheduler) *scheduleCollector {
+	return &scheduleCollector{sched: s, skipped: prometheus.NewDesc("healthsync_schedule_skipped_total",
+		"Scheduled runs skipped because another replica held the job's lock or the lock could not be taken.", []string{"job"}, nil)}
+}
+
+func (c *scheduleCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.skipped }
+
+func (c *scheduleCollector) Collect(ch chan<- prometheus.Metric) {
+	for job, n := range c.sched.LockSkips() {
+		ch <- prometheus.MustNewConstMetric(c.skipped, prometheus.CounterValue, float64(n.Held+n.Failed), job)
+	}
+}

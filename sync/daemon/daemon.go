@@ -56,6 +56,7 @@ type Daemon struct {
 	o       Options
 	ready   atomic.Bool
 	workers *webhook.Workers
+	gate    *storeGate
 	handler *webhook.Handler
 	Addr    string
 }
@@ -80,10 +81,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 	reg.MustRegister(newConnectorCollector(o.Engine, o.Store))
 	wm := webhook.NewMetrics(reg)
 
-	workers := webhook.NewWorkers(webhook.WorkerOptions{Queue: o.Store, Processor: o.Engine, Workers: cfg.Webhooks.Workers,
+	var ping func(context.Context) error
+	if p, ok := o.Store.(pinger); ok {
+		ping = p.Ping
+	}
+	gate := newStoreGate(o.Store, ping, gateInterval, log.With().Str("component", "webhook").Logger())
+	workers := webhook.NewWorkers(webhook.WorkerOptions{Queue: gate, Processor: o.Engine, Workers: cfg.Webhooks.Workers,
 		MaxAttempts: cfg.Webhooks.MaxAttempts, StuckAfter: cfg.Webhooks.StuckAfter.D(), Metrics: wm,
 		BatchSize: cfg.Webhooks.BatchSize, BatchWait: cfg.Webhooks.BatchWait.D(), Logger: log.With().Str("component", "webhook").Logger()})
-	d.workers = workers
+	gate.pause = workers.Pause
+	d.workers, d.gate = workers, gate
 	var signals *webhook.SignalsEndpoint
 	if !cfg.Webhooks.SignalsToken.IsZero() {
 		used := usedSignals(&cfg.Scoring)
@@ -110,7 +117,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 		API: api, Report: http.HandlerFunc(api.serveReportHTML), Webhooks: d.handler}
 	srv := &http.Server{Handler: webhook.Recover(NewMux(routes), wm, log), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
-	sched := schedule.New(log)
+	// Replicas sharing a store run each scheduled job on one of them at a
+	// time: the store's JobLock (PostgreSQL's advisory locks) decides.
+	var schedOpts []schedule.Option
+	if l, ok := o.Store.(schedule.JobLock); ok {
+		schedOpts = append(schedOpts, schedule.WithJobLock(l))
+	}
+	sched := schedule.New(log, schedOpts...)
+	reg.MustRegister(newScheduleCollector(sched))
 	if !o.NoSchedule {
 		for _, c := range o.Engine.Connectors() {
 			name := c.Name()
@@ -162,8 +176,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// Background workers share one context, stopped after the server.
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); workers.Run(bg) }()
+	go func() { defer wg.Done(); gate.Run(bg) }()
 	if o.Notifier != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); o.Notifier.Run(bg, time.Second) }()
@@ -243,8 +258,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 // PauseWorkers pauses or resumes webhook processing (receiving goes on).
 func (d *Daemon) PauseWorkers(p bool) {
-	if d.workers != nil {
-		d.workers.Pause(p)
+	if d.gate != nil {
+		d.gate.hold(p)
 	}
 }
 

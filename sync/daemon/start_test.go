@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
-	"net"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -16,11 +14,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/connectors/record"
-	"github.com/healthsync/healthsync/sync/engine"
 	"github.com/healthsync/healthsync/sync/store"
-	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 // onePage is a Source with one page of one customer.
@@ -58,28 +53,10 @@ func (l *syncLog) line(msg string) map[string]any {
 func TestStartLineAndSyncNow(t *testing.T) {
 	for _, syncNow := range []bool{true, false} {
 		t.Run(fmt.Sprintf("sync now %v", syncNow), func(t *testing.T) {
-			cfg, err := config.Parse("d.yaml", []byte(fmt.Sprintf("store: {path: %q}\nserver: {shutdown_timeout: 5s}\nengine: {reconcile_schedule: \"0 3 * * *\"}\n"+
-				"connectors:\n  - {name: billing, kind: stripe, base_url: \"http://127.0.0.1:1\", auth: {api_key: \"${K}\"}, schedule: \"@every 1000h\"}\n",
-				filepath.Join(t.TempDir(), "d.db"))), func(string) (string, bool) { return "sk_test_x", true })
-			if err != nil {
-				t.Fatal(err)
-			}
-			st, err := bolt.Open(cfg.Store.Path, bolt.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			cfg, st := billingDaemon(t, "engine: {reconcile_schedule: \"0 3 * * *\"}\n")
 			logs := &syncLog{}
 			log := zerolog.New(logs)
-			eng, err := engine.New(engine.Options{Config: cfg, Store: st, Logger: log,
-				Connectors: []*engine.Connector{{Config: cfg.Connectors[0], Source: onePage{}}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
+			eng, ln := billingEngine(t, cfg, st, log)
 			started := make(chan struct{})
 			before := time.Now().UTC()
 			d := New(Options{Config: cfg, Store: st, Engine: eng, Logger: log, Listener: ln, SyncNow: syncNow,
