@@ -152,6 +152,12 @@ type Engine struct {
 	// missing or read-only, by connector: plans leave them out (guarded by
 	// mu; the check itself is network I/O and runs before mu is taken).
 	unusable unusableFields
+	// dmu guards dirty and dirtyChanged: the dirty set pulls mark and a
+	// sync's reconcile consumes (dirty.go). A leaf: nothing else is taken
+	// while holding it.
+	dmu          sync.Mutex
+	dirty        *dirtyState
+	dirtyChanged bool
 
 	// hooks stop a pass at an exact point, as a crash would (tests only;
 	// set before the engine is used, read without a lock).

@@ -107,6 +107,19 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 	allDone := true
 	var pullErr error
 	lastProgress, pulled := start, 0
+	// The written values tell healthsync's own writes from a person's
+	// edits when a page of accounts changed (read once per pull).
+	var wv map[store.WriteKey]map[string]store.WrittenValue
+	written := func() (map[store.WriteKey]map[string]store.WrittenValue, error) {
+		if wv != nil {
+			return wv, nil
+		}
+		var err error
+		if wv, err = e.st.AllWritten(name); err != nil {
+			return nil, fmt.Errorf("reading written values: %w", err)
+		}
+		return wv, nil
+	}
 	for b, err := range c.Source.Pull(ctx, record.PullRequest{Cursors: cursors, Full: full, Now: start}) {
 		if err != nil {
 			pullErr = err
@@ -116,6 +129,12 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 		if err != nil {
 			pullErr = fmt.Errorf("committing batch: %w", err)
 			break
+		}
+		if st.Inserted+st.Updated+st.Deleted > 0 || len(b.Signals) > 0 {
+			if err := e.markBatch(c, b, written); err != nil {
+				pullErr = fmt.Errorf("marking changed accounts: %w", err)
+				break
+			}
 		}
 		rep.Batches++
 		rep.Stats.Inserted += st.Inserted
@@ -179,6 +198,14 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 				return nil, fmt.Errorf("applying deletions: %w", err)
 			}
 			rep.Deleted = n
+			if n > 0 {
+				e.dmu.Lock()
+				err := e.markFullLocked(rescoreDeleted)
+				e.dmu.Unlock()
+				if err != nil {
+					return nil, fmt.Errorf("marking deletions: %w", err)
+				}
+			}
 			counts, _ = e.st.Counts(name)
 		}
 	}
@@ -202,6 +229,9 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 		if full {
 			state.LastFull = start
 		}
+	}
+	if err := e.flushDirty(); err != nil {
+		return nil, fmt.Errorf("recording changed accounts: %w", err)
 	}
 	if err := e.setSourceState(name, state); err != nil {
 		return nil, fmt.Errorf("recording source state: %w", err)

@@ -51,6 +51,10 @@ type Reconciled struct {
 	// DataQuality are lines for the run report, e.g. how the vendor's own
 	// MRR figures compare with healthsync's.
 	DataQuality []string
+	// Rescored is how many accounts were scored, RescoreReason why (a
+	// sync scores only the accounts whose inputs changed; dirty.go).
+	Rescored      int
+	RescoreReason string
 }
 
 // Account returns the scored account with the given key.
@@ -231,6 +235,64 @@ func (e *Engine) reconcileTargetedLocked(ctx context.Context, asOf time.Time, on
 	}
 	rec.MatchRate = 1 // a targeted re-score reports no portfolio figures
 	return rec, e.finish(rec, w, recordState, true)
+}
+
+// reconcileSyncLocked is a sync's reconcile: it re-scores what rp says
+// (everything, or the dirty accounts after matching again or not) and
+// stores links and score snapshots. A targeted pass carries the portfolio
+// figures over from the last full reconcile. The caller holds mu.
+func (e *Engine) reconcileSyncLocked(ctx context.Context, asOf time.Time, rp rescorePlan) (*Reconciled, error) {
+	if rp.full {
+		rec, err := e.reconcileFullLocked(ctx, asOf, true)
+		if err != nil {
+			return nil, err
+		}
+		rec.Rescored, rec.RescoreReason = len(rec.Accounts), rp.reason
+		return rec, nil
+	}
+	rec := newReconciled(asOf)
+	rec.RescoreReason = rp.reason
+	if rp.rematch {
+		w, err := e.load(rec.AsOf)
+		if err != nil {
+			return nil, fmt.Errorf("reading the store: %w", err)
+		}
+		m := e.matchWorld(w, rec.AsOf)
+		rec.Conflicts = m.conflicts
+		if err := e.st.SetLinks(m.links); err != nil {
+			return nil, fmt.Errorf("storing identity links: %w", err)
+		}
+		only := linksChanged(e.index(), m, w)
+		if len(only) > 0 && rp.reason == rescoreChanged {
+			rec.RescoreReason = rescoreRematch
+		}
+		for k := range rp.only {
+			only[k] = true
+		}
+		if err := e.indexLocked(w, m.links); err != nil {
+			return nil, err
+		}
+		if err := e.scoreLocked(ctx, rec, w, m.linked, only, false); err != nil {
+			return nil, err
+		}
+		e.portfolio(rec, w, m)
+		rec.Rescored = len(rec.Accounts)
+		return rec, e.finish(rec, w, true, true)
+	}
+	rec.MatchRate = rp.matchRate
+	w := &world{custConn: map[string]string{}}
+	if len(rp.only) > 0 {
+		var linked map[string][]string
+		var err error
+		if w, linked, err = e.loadTargeted(rp.only, rec.AsOf); err != nil {
+			return nil, fmt.Errorf("reading the store: %w", err)
+		}
+		if err := e.scoreLocked(ctx, rec, w, linked, rp.only, false); err != nil {
+			return nil, err
+		}
+	}
+	rec.Rescored = len(rec.Accounts)
+	return rec, e.finish(rec, w, true, true)
 }
 
 func newReconciled(asOf time.Time) *Reconciled {
