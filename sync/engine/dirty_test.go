@@ -1,0 +1,107 @@
+package engine_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/healthsync/healthsync/connectors/stripe/stripetest"
+	"github.com/healthsync/healthsync/sync/engine"
+)
+
+// rescored is what a sync re-scored: the account keys, sorted, and why.
+type rescored struct {
+	Accounts []string
+	Reason   string
+}
+
+func rescoredBy(rep *engine.SyncReport) rescored {
+	r := rescored{Reason: rep.RescoreReason, Accounts: []string{}}
+	for _, s := range rep.Reconcile.Accounts {
+		r.Accounts = append(r.Accounts, s.Account.Key())
+	}
+	slices.Sort(r.Accounts)
+	if rep.Rescored != len(r.Accounts) {
+		r.Reason += " (count differs)"
+	}
+	return r
+}
+
+// TestSyncRescoresOnlyWhatChanged runs syncs one after another against the
+// fakes: the first scores everything; one whose pull re-reads only the
+// accounts healthsync itself just wrote scores nothing; a changed
+// subscription, a person's edit of a written field or a new signal scores
+// that account; a new day or a changed configuration scores everything.
+func TestSyncRescoresOnlyWhatChanged(t *testing.T) {
+	e := newSFStripe(t)
+	acct := func(i int) string { return "salesforce/" + e.accts[i] }
+	all := []string{acct(0), acct(1), acct(2)}
+	slices.Sort(all)
+	steps := []struct {
+		name   string
+		change func(t *testing.T)
+		want   rescored
+		// check inspects the report further.
+		check func(t *testing.T, rep *engine.SyncReport)
+	}{
+		{"first sync", nil, rescored{all, "first sync"}, nil},
+		{"own writes only", nil, rescored{[]string{}, "nothing changed"}, func(t *testing.T, rep *engine.SyncReport) {
+			// The pull did read the three accounts again: healthsync's
+			// writes moved their SystemModstamp and fields.
+			for _, p := range rep.Pulls {
+				if p.Connector == "sf" && p.Stats.Updated != 3 {
+					t.Errorf("salesforce pull updated %d accounts, want 3 (re-read after healthsync's writes)", p.Stats.Updated)
+				}
+			}
+			if !rep.Plan.Empty() {
+				t.Errorf("plan of an idle sync: %+v", rep.Plan)
+			}
+		}},
+		{"idle again", nil, rescored{[]string{}, "nothing changed"}, nil},
+		{"subscription quantity", func(t *testing.T) {
+			if err := e.stripe.UpdateSubscription(e.subs[1], func(s *stripetest.Subscription) { s.Items[0].Quantity = 7 }); err != nil {
+				t.Fatal(err)
+			}
+		}, rescored{[]string{acct(1)}, "records changed"}, nil},
+		{"person edits a written field", func(t *testing.T) {
+			if err := e.sf.Update("Account", e.accts[2], map[string]any{"Health_Band__c": "red"}); err != nil {
+				t.Fatal(err)
+			}
+		}, rescored{[]string{acct(2)}, "records changed"}, func(t *testing.T, rep *engine.SyncReport) {
+			if len(rep.Plan.Skips) != 1 || rep.Plan.Skips[0].Field != "Health_Band__c" {
+				t.Errorf("skips %+v, want the edited band", rep.Plan.Skips)
+			}
+		}},
+		{"signal", func(t *testing.T) {
+			if _, err := e.st.AddSignals(signalsFor(e.accts[:1], e.now, 0, 3, 8, 1)); err != nil {
+				t.Fatal(err)
+			}
+		}, rescored{[]string{acct(0)}, "records changed"}, nil},
+		{"new day", func(t *testing.T) {
+			e.now = e.now.Add(24 * time.Hour)
+			e.stripe.SetNow(e.now)
+		}, rescored{all, "new day (2026-11-21)"}, nil},
+		{"same day after", func(t *testing.T) {
+			e.now = e.now.Add(time.Hour)
+			e.stripe.SetNow(e.now)
+		}, rescored{[]string{}, "nothing changed"}, nil},
+		{"configuration change", func(t *testing.T) {
+			e.extraYAML = "\ntasks:\n  - {name: check_in, when: \"mrr > 0\", subject: \"Check in\", period: once}\n"
+			e.st.Close()
+			e.connect(t)
+		}, rescored{all, "configuration or write-back gates changed"}, nil},
+	}
+	for _, s := range steps {
+		e.now = e.now.Add(time.Minute)
+		if s.change != nil {
+			s.change(t)
+		}
+		rep := e.sync(t)
+		if got := rescoredBy(rep); !slices.Equal(got.Accounts, s.want.Accounts) || got.Reason != s.want.Reason {
+			t.Errorf("%s: re-scored %+v, want %+v", s.name, got, s.want)
+		}
+		if s.check != nil {
+			s.check(t, rep)
+		}
+	}
+}
