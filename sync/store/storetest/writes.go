@@ -50,6 +50,12 @@ func testWriteLedger(t *testing.T, open func(t *testing.T) store.Store) {
 			"Band__c": {Value: "caution", At: later}},
 		{Object: "Account", ID: "001C"}: {"Health__c": {Value: nil, At: later}},
 	})
+	equal(t, "written of some records", must(s.WrittenOf("sf", "Account", []string{"001C", "001B", "001A"}))(t), map[store.WriteKey]map[string]store.WrittenValue{
+		{Object: "Account", ID: "001A"}: {"Health__c": {Value: 80.0, At: written}, "MRR__c": {Value: 1200.0, At: written},
+			"Band__c": {Value: "caution", At: later}},
+		{Object: "Account", ID: "001C"}: {"Health__c": {Value: nil, At: later}},
+	})
+	equal(t, "written of another object", must(s.WrittenOf("sf", "Contact", []string{"001A"}))(t), map[store.WriteKey]map[string]store.WrittenValue{})
 	equal(t, "all written of another connector", must(s.AllWritten("hs"))(t), map[store.WriteKey]map[string]store.WrittenValue{})
 
 	// A transient failure schedules a retry; a new plan after a permanent
