@@ -371,9 +371,18 @@ func (e *Engine) scoreLocked(ctx context.Context, rec *Reconciled, w *world, lin
 	if err != nil {
 		return err
 	}
+	keys := make([]string, len(jobs))
+	for i, s := range jobs {
+		keys[i] = s.Account.Key()
+	}
+	// The score history of every account in one read.
+	hists, err := e.st.ScoreHistories(keys, rec.AsOf.AddDate(0, 0, -e.score.Health.TrendDays-7))
+	if err != nil {
+		return fmt.Errorf("reading score history: %w", err)
+	}
 	inputs := make([]scoring.AccountInput, len(jobs))
 	for i, s := range jobs {
-		if inputs[i], err = e.scoringInput(s, w, prevScores, rec.AsOf, explain); err != nil {
+		if inputs[i], err = e.scoringInput(s, w, prevScores, hists[keys[i]], rec.AsOf, explain); err != nil {
 			return err
 		}
 	}
@@ -418,8 +427,9 @@ func (e *Engine) previousScores(only map[string]bool) (map[string]store.ScoreSna
 	return prev, nil
 }
 
-// scoringInput gathers one account's scoring input and sets s.Previous.
-func (e *Engine) scoringInput(s *Scored, w *world, prevScores map[string]store.ScoreSnapshot, asOf time.Time, explain bool) (scoring.AccountInput, error) {
+// scoringInput gathers one account's scoring input (hist is its score
+// history in the trend window) and sets s.Previous.
+func (e *Engine) scoringInput(s *Scored, w *world, prevScores map[string]store.ScoreSnapshot, hist []store.ScoreSnapshot, asOf time.Time, explain bool) (scoring.AccountInput, error) {
 	key := s.Account.Key()
 	in := scoring.AccountInput{Account: s.Account, Deals: w.deals[key], Currency: e.cfg.Reporting.Currency,
 		FX: e.cfg.Reporting.FX, LastTasks: e.index().lastTasks(key), Signals: w.signals[key], Explain: explain}
@@ -438,11 +448,6 @@ func (e *Engine) scoringInput(s *Scored, w *world, prevScores map[string]store.S
 		in.PreviousTouch = d.TouchBase
 		in.OnboardedAt = d.OnboardedAt
 		in.Recorded = recordedMonths(d.Months, scoring.MonthIn(asOf, e.score.Location))
-	}
-	trendSince := asOf.AddDate(0, 0, -e.score.Health.TrendDays-7)
-	hist, err := e.st.ScoreHistory(key, trendSince)
-	if err != nil {
-		return in, fmt.Errorf("reading the score history of %s: %w", key, err)
 	}
 	for _, h := range hist {
 		if h.At.Before(asOf) {

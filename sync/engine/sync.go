@@ -176,7 +176,13 @@ func (e *Engine) stageSync(ctx context.Context, o SyncOptions, rep *SyncReport, 
 		rep.DataQuality = append(rep.DataQuality, "write-back blocked for "+name+": "+g)
 	}
 	rep.DataQuality = append(rep.DataQuality, rescoreLine(rec.Rescored, rec.RescoreReason))
-	plan, err := e.makePlanLocked(rec, planAll)
+	// A plan of the re-scored accounts alone reads only their written
+	// values.
+	mode := planAll
+	if !rp.full {
+		mode = planTargeted
+	}
+	plan, err := e.makePlanLocked(rec, mode)
 	if err != nil {
 		return false, fmt.Errorf("planning: %w", err)
 	}
