@@ -1,12 +1,16 @@
 package engine_test
 
 import (
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/connectors/stripe/stripetest"
 	"github.com/healthsync/healthsync/sync/engine"
+	"github.com/healthsync/healthsync/sync/store"
 )
 
 // rescored is what a sync re-scored: the account keys, sorted, and why.
@@ -103,5 +107,88 @@ func TestSyncRescoresOnlyWhatChanged(t *testing.T) {
 		if s.check != nil {
 			s.check(t, rep)
 		}
+	}
+}
+
+// readLog records the store reads whose cost grows with the portfolio.
+type readLog struct {
+	store.Store
+	mu    sync.Mutex
+	calls []string
+}
+
+func (r *readLog) add(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, s)
+}
+
+func (r *readLog) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.calls
+	r.calls = nil
+	return c
+}
+
+func (r *readLog) AllWritten(connector string) (map[store.WriteKey]map[string]store.WrittenValue, error) {
+	r.add("AllWritten " + connector)
+	return r.Store.AllWritten(connector)
+}
+
+func (r *readLog) LastWritten(connector, object, id string) (map[string]store.WrittenValue, error) {
+	r.add("LastWritten " + connector + " " + id)
+	return r.Store.LastWritten(connector, object, id)
+}
+
+func (r *readLog) WrittenOf(connector, object string, ids []string) (map[store.WriteKey]map[string]store.WrittenValue, error) {
+	r.add(fmt.Sprintf("WrittenOf %s %s %v", connector, object, ids))
+	return r.Store.WrittenOf(connector, object, ids)
+}
+
+func (r *readLog) ScoreHistory(key string, since time.Time) ([]store.ScoreSnapshot, error) {
+	r.add("ScoreHistory " + key)
+	return r.Store.ScoreHistory(key, since)
+}
+
+func (r *readLog) ScoreHistories(keys []string, since time.Time) (map[string][]store.ScoreSnapshot, error) {
+	r.add(fmt.Sprintf("ScoreHistories %v", keys))
+	return r.Store.ScoreHistories(keys, since)
+}
+
+func (r *readLog) Scores() ([]store.ScoreSnapshot, error) {
+	r.add("Scores")
+	return r.Store.Scores()
+}
+
+func (r *readLog) Accounts(connector string) ([]record.Account, error) {
+	r.add("Accounts " + connector)
+	return r.Store.Accounts(connector)
+}
+
+// TestTargetedSyncReadsOnlyItsAccounts: a sync after one subscription
+// changed reads the written values and score history of that account
+// alone, each in one read, and no other account's records.
+func TestTargetedSyncReadsOnlyItsAccounts(t *testing.T) {
+	e := newSFStripe(t)
+	log := &readLog{}
+	e.wrap = func(s store.Store) store.Store { log.Store = s; return log }
+	e.st.Close()
+	e.connect(t)
+	e.sync(t)
+	e.now = e.now.Add(time.Minute)
+	e.sync(t) // re-reads healthsync's own writes
+	log.take()
+	e.now = e.now.Add(time.Minute)
+	if err := e.stripe.UpdateSubscription(e.subs[1], func(s *stripetest.Subscription) { s.Items[0].Quantity = 7 }); err != nil {
+		t.Fatal(err)
+	}
+	e.sync(t)
+	want := []string{
+		"ScoreHistories [salesforce/" + e.accts[1] + "]",
+		"WrittenOf sf Account [" + e.accts[1] + "]",
+	}
+	if got := log.take(); !slices.Equal(got, want) {
+		t.Errorf("reads %q, want %q", got, want)
 	}
 }
