@@ -248,6 +248,10 @@ type TaskStore interface {
 	// OpenTasks returns the tasks whose Status is record.TaskOpen, ordered
 	// by dedupe key.
 	OpenTasks() ([]CreatedTask, error)
+	// OpenTasksByPrefix returns the open tasks whose dedupe key starts
+	// with one of prefixes, ordered by dedupe key, in one read: a rule's
+	// tasks of one account (keys are "rule/account key/period").
+	OpenTasksByPrefix(prefixes []string) ([]CreatedTask, error)
 }
 
 // Queue is the durable webhook queue: the receiver enqueues verified

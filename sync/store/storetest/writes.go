@@ -131,6 +131,23 @@ func testTasks(t *testing.T, open func(t *testing.T) store.Store) {
 	ok(t, err)
 	equal(t, "unknown key", lookup{got, found}, lookup{})
 	equal(t, "open tasks", must(s.OpenTasks())(t), []store.CreatedTask{open2, open1})
+	prefixed := []struct {
+		name     string
+		prefixes []string
+		want     []store.CreatedTask
+	}{
+		{"one prefix", []string{"churn-risk/"}, []store.CreatedTask{open1}},
+		{"two prefixes, overlapping", []string{"churn", "a-first/001C", "churn-risk/001A"}, []store.CreatedTask{open2, open1}},
+		{"a completed task's prefix", []string{"renewal/"}, []store.CreatedTask{}},
+		{"no prefix", nil, []store.CreatedTask{}},
+	}
+	for _, p := range prefixed {
+		got := must(s.OpenTasksByPrefix(p.prefixes))(t)
+		if got == nil {
+			got = []store.CreatedTask{}
+		}
+		equal(t, "open tasks by prefix: "+p.name, got, p.want)
+	}
 
 	// Completing replaces by key.
 	closed := open1
