@@ -157,10 +157,12 @@ func accountPrint(a record.Account, mapped []string, last map[string]store.Writt
 }
 
 // markBatch compares a committed batch's records with their fingerprints
-// and marks the accounts they feed dirty. written reads the CRM
-// connector's written values once, when a batch has accounts. The caller
-// holds c's pull lock; markBatch takes dmu.
-func (e *Engine) markBatch(c *Connector, b *record.Batch, written func() (map[store.WriteKey]map[string]store.WrittenValue, error)) error {
+// and marks the accounts they feed dirty. It returns the batch's CRM tasks
+// that are new or changed since the last pull (the only ones to consider
+// for adoption). written reads the CRM connector's written values once,
+// when a batch has accounts. The caller holds c's pull lock; markBatch
+// takes dmu.
+func (e *Engine) markBatch(c *Connector, b *record.Batch, written func() (map[store.WriteKey]map[string]store.WrittenValue, error)) ([]record.Task, error) {
 	type mark struct {
 		key     string
 		print   uint64
@@ -179,7 +181,7 @@ func (e *Engine) markBatch(c *Connector, b *record.Batch, written func() (map[st
 	if len(b.Accounts) > 0 {
 		wv, err := written()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		m := e.cfg.WriteBack.Mapping(c.Config.Kind)
 		mapped := slices.Collect(maps.Values(m.Fields))
@@ -215,9 +217,22 @@ func (e *Engine) markBatch(c *Connector, b *record.Batch, written func() (map[st
 	defer e.dmu.Unlock()
 	d, err := e.dirtyLocked()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	changed := false
+	var tasks []record.Task
+	for _, t := range b.Tasks {
+		k := prefix + "task/" + t.ID
+		tm := t
+		tm.Modified = time.Time{}
+		p := fingerprint(tm)
+		if old, ok := d.Records[k]; ok && old == p {
+			continue
+		}
+		d.Records[k] = p
+		changed = true
+		tasks = append(tasks, t)
+	}
 	for _, m := range marks {
 		if old, ok := d.Records[m.key]; ok && old == m.print {
 			continue
@@ -245,7 +260,24 @@ func (e *Engine) markBatch(c *Connector, b *record.Batch, written func() (map[st
 	if changed {
 		e.dirtyChanged = true
 	}
-	return nil
+	return tasks, nil
+}
+
+// forgetTasks drops the fingerprints of c's tasks, so the next pull
+// considers them again (their adoption did not run).
+func (e *Engine) forgetTasks(c *Connector, tasks []record.Task) {
+	if len(tasks) == 0 {
+		return
+	}
+	e.dmu.Lock()
+	defer e.dmu.Unlock()
+	if e.dirty == nil {
+		return
+	}
+	for _, t := range tasks {
+		delete(e.dirty.Records, c.Name()+"/task/"+t.ID)
+	}
+	e.dirtyChanged = true
 }
 
 // markFullLocked asks for a full re-score (deletions applied after a full

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -161,14 +162,40 @@ func (r *readLog) Scores() ([]store.ScoreSnapshot, error) {
 	return r.Store.Scores()
 }
 
+func (r *readLog) Tasks(connector string) ([]record.Task, error) {
+	r.add("Tasks " + connector)
+	return r.Store.Tasks(connector)
+}
+
+func (r *readLog) OpenTasks() ([]store.CreatedTask, error) {
+	r.add("OpenTasks")
+	return r.Store.OpenTasks()
+}
+
+func (r *readLog) OpenTasksByPrefix(prefixes []string) ([]store.CreatedTask, error) {
+	r.add(fmt.Sprintf("OpenTasksByPrefix %v", prefixes))
+	return r.Store.OpenTasksByPrefix(prefixes)
+}
+
+func (r *readLog) TaskByKey(key string) (store.CreatedTask, bool, error) {
+	r.add("TaskByKey " + key)
+	return r.Store.TaskByKey(key)
+}
+
+func (r *readLog) AllSignals(since time.Time) (map[string][]record.Signal, error) {
+	r.add("AllSignals")
+	return r.Store.AllSignals(since)
+}
+
 func (r *readLog) Accounts(connector string) ([]record.Account, error) {
 	r.add("Accounts " + connector)
 	return r.Store.Accounts(connector)
 }
 
 // TestTargetedSyncReadsOnlyItsAccounts: a sync after one subscription
-// changed reads the written values and score history of that account
-// alone, each in one read, and no other account's records.
+// changed reads the written values, score history and open tasks of that
+// account alone, each in one read, and no other account's records or
+// tasks (its CRM tasks come from the record index).
 func TestTargetedSyncReadsOnlyItsAccounts(t *testing.T) {
 	e := newSFStripe(t)
 	log := &readLog{}
@@ -184,11 +211,42 @@ func TestTargetedSyncReadsOnlyItsAccounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.sync(t)
+	key := "salesforce/" + e.accts[1]
 	want := []string{
-		"ScoreHistories [salesforce/" + e.accts[1] + "]",
+		"ScoreHistories [" + key + "]",
 		"WrittenOf sf Account [" + e.accts[1] + "]",
+		fmt.Sprintf("OpenTasksByPrefix [at_risk_follow_up/%s/ onboarding_stalled/%s/ payment_failed/%s/]", key, key, key),
 	}
 	if got := log.take(); !slices.Equal(got, want) {
 		t.Errorf("reads %q, want %q", got, want)
 	}
+}
+
+// TestIdleSyncReadsNothingWhole: once healthsync's own writes and tasks
+// have been pulled back, an idle sync reads no account's records, written
+// values, history or tasks: only the signals (one pass) to compare them.
+func TestIdleSyncReadsNothingWhole(t *testing.T) {
+	e := newSFStripe(t)
+	log := &readLog{}
+	e.wrap = func(s store.Store) store.Store { log.Store = s; return log }
+	e.st.Close()
+	e.connect(t)
+	e.sync(t) // scores, writes, creates tasks
+	e.now = e.now.Add(time.Minute)
+	e.sync(t) // pulls the writes and the tasks back (adoption checks them once)
+	if got := log.take(); !containsPrefix(got, "TaskByKey ") {
+		t.Errorf("the first pull of the new tasks checked none for adoption: %q", got)
+	}
+	e.now = e.now.Add(time.Minute)
+	rep := e.sync(t)
+	if got, want := log.take(), []string{"AllSignals"}; !slices.Equal(got, want) {
+		t.Errorf("reads of an idle sync %q, want %q", got, want)
+	}
+	if rep.Rescored != 0 || !rep.Plan.Empty() {
+		t.Errorf("idle sync re-scored %d, plan %+v", rep.Rescored, rep.Plan)
+	}
+}
+
+func containsPrefix(s []string, prefix string) bool {
+	return slices.ContainsFunc(s, func(x string) bool { return strings.HasPrefix(x, prefix) })
 }

@@ -206,6 +206,8 @@ func (e *Engine) readPlanState(rec *Reconciled, mode planMode) (*planState, erro
 	if len(rec.Accounts) == 0 {
 		return ps, nil // nothing re-scored: nothing to compare
 	}
+	ix := e.index()
+	var err error
 	for _, c := range e.conns {
 		if !c.IsCRM() {
 			continue
@@ -223,6 +225,9 @@ func (e *Engine) readPlanState(rec *Reconciled, mode planMode) (*planState, erro
 		for _, w := range pend {
 			ps.pending[c.Name()][store.WriteKey{Object: w.Object, ID: w.ID}] = w
 		}
+		if mode == planTargeted && ix != nil {
+			continue // looked up by key below
+		}
 		tasks, err := e.st.Tasks(c.Name())
 		if err != nil {
 			return nil, fmt.Errorf("reading CRM tasks: %w", err)
@@ -233,7 +238,25 @@ func (e *Engine) readPlanState(rec *Reconciled, mode planMode) (*planState, erro
 			}
 		}
 	}
-	openTasks, err := e.st.OpenTasks()
+	var openTasks []store.CreatedTask
+	if mode == planTargeted && ix != nil {
+		// Only the accounts' tasks: their CRM tasks from the index, their
+		// open tasks of the rules that cleared by key prefix.
+		var prefixes []string
+		for _, s := range rec.Accounts {
+			for _, in := range s.Result.Tasks {
+				if t, ok := ix.crmTask(in.DedupeKey); ok {
+					ps.crmTasks[in.DedupeKey] = t
+				}
+			}
+			for _, rule := range s.Result.ClearedRules {
+				prefixes = append(prefixes, rule+"/"+s.Account.Key()+"/")
+			}
+		}
+		openTasks, err = e.st.OpenTasksByPrefix(prefixes)
+	} else {
+		openTasks, err = e.st.OpenTasks()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading open tasks: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/healthsync/healthsync/connectors/httpclient"
@@ -107,6 +108,8 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 	allDone := true
 	var pullErr error
 	lastProgress, pulled := start, 0
+	// newTasks are the CRM tasks new or changed since the last pull.
+	var newTasks []record.Task
 	// The written values tell healthsync's own writes from a person's
 	// edits when a page of accounts changed (read once per pull).
 	var wv map[store.WriteKey]map[string]store.WrittenValue
@@ -131,10 +134,17 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 			break
 		}
 		if st.Inserted+st.Updated+st.Deleted > 0 || len(b.Signals) > 0 {
-			if err := e.markBatch(c, b, written); err != nil {
+			changedTasks, err := e.markBatch(c, b, written)
+			if err != nil {
 				pullErr = fmt.Errorf("marking changed accounts: %w", err)
 				break
 			}
+			newTasks = append(newTasks, changedTasks...)
+			var gone []record.Ref
+			if strings.HasPrefix(strings.ToLower(b.Stream), "task") {
+				gone = b.Deleted // task IDs: other streams' may collide
+			}
+			e.index().setCRMTasks(changedTasks, gone)
 		}
 		rep.Batches++
 		rep.Stats.Inserted += st.Inserted
@@ -230,19 +240,23 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 			state.LastFull = start
 		}
 	}
+	// Tasks healthsync created but never recorded (a killed run) are
+	// adopted once a pull has read them: only the tasks new or changed
+	// since the last pull need a look.
+	if c.IsCRM() && rep.Complete {
+		if rep.Adopted, err = e.adoptTasks(name, newTasks); err != nil {
+			errs.add(err)
+			log.Error().Err(err).Msg("adopting tasks failed")
+			e.forgetTasks(c, newTasks)
+		}
+	} else {
+		e.forgetTasks(c, newTasks)
+	}
 	if err := e.flushDirty(); err != nil {
 		return nil, fmt.Errorf("recording changed accounts: %w", err)
 	}
 	if err := e.setSourceState(name, state); err != nil {
 		return nil, fmt.Errorf("recording source state: %w", err)
-	}
-	// Tasks healthsync created but never recorded (a killed run) are
-	// adopted once a pull has read the CRM's tasks.
-	if c.IsCRM() && rep.Complete {
-		if rep.Adopted, err = e.adoptTasks(name); err != nil {
-			errs.add(err)
-			log.Error().Err(err).Msg("adopting tasks failed")
-		}
 	}
 
 	rep.Duration = e.now().Sub(start)

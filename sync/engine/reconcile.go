@@ -346,6 +346,16 @@ func (e *Engine) indexLocked(w *world, links []store.Link) error {
 		return err
 	}
 	ix.setTaskTimes(tt)
+	for _, c := range e.conns {
+		if !c.IsCRM() {
+			continue
+		}
+		tasks, err := e.st.Tasks(c.Name())
+		if err != nil {
+			return fmt.Errorf("reading CRM tasks: %w", err)
+		}
+		ix.setCRMTasks(tasks, nil)
+	}
 	e.idxp.Store(ix)
 	return nil
 }
