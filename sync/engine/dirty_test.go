@@ -213,9 +213,11 @@ func TestTargetedSyncReadsOnlyItsAccounts(t *testing.T) {
 	e.sync(t)
 	key := "salesforce/" + e.accts[1]
 	want := []string{
+		"AllSignals", // compared with the last sync's, in one pass
 		"ScoreHistories [" + key + "]",
 		"WrittenOf sf Account [" + e.accts[1] + "]",
 		fmt.Sprintf("OpenTasksByPrefix [at_risk_follow_up/%s/ onboarding_stalled/%s/ payment_failed/%s/]", key, key, key),
+		"TaskByKey review_6_months/" + key + "/once", // the account's task intent
 	}
 	if got := log.take(); !slices.Equal(got, want) {
 		t.Errorf("reads %q, want %q", got, want)
