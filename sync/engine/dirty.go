@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"maps"
@@ -47,7 +48,7 @@ const (
 	rescoreConfig   = "configuration or write-back gates changed"
 	rescoreDay      = "new day"
 	rescoreDeleted  = "records deleted"
-	rescoreRestart  = "no record index (process start)"
+	rescoreRestart  = "process start (records matched again)"
 	rescoreChanged  = "records changed"
 	rescoreRematch  = "identity links changed"
 	rescoreNoChange = "nothing changed"
@@ -72,9 +73,12 @@ type dirtyState struct {
 	Rematch    int64  `json:"rematch,omitempty"`
 	Full       int64  `json:"full,omitempty"`
 	FullReason string `json:"full_reason,omitempty"`
-	// Records fingerprints every pulled record: "connector/type/id" ->
-	// FNV-1a 64 of its JSON without the modified time.
-	Records map[string]uint64 `json:"records,omitempty"`
+	// prints fingerprints every pulled record by connector: "type/id" ->
+	// FNV-1a 64 of its JSON without the modified time. Kept apart, one
+	// meta value per connector (printsKey), written when a pull changed
+	// them; printsChanged names those connectors.
+	prints        map[string]map[string]uint64
+	printsChanged map[string]bool
 	// Signals fingerprints each account's or customer's signals in the
 	// scoring window as the last sync read them: signals reach the store
 	// from the webhook receiver too, not only from pulls.
@@ -105,15 +109,68 @@ func (e *Engine) dirtyLocked() (*dirtyState, error) {
 	if d.Accounts == nil {
 		d.Accounts = map[string]int64{}
 	}
-	if d.Records == nil {
-		d.Records = map[string]uint64{}
-	}
+	d.prints, d.printsChanged = map[string]map[string]uint64{}, map[string]bool{}
 	e.dirty = d
 	return d, nil
 }
 
-// saveDirtyLocked persists the dirty state. The caller holds dmu.
+func printsKey(connector string) string { return "engine/prints/" + connector }
+
+// printsLocked returns connector's record fingerprints, read from the
+// store on first use. The caller holds dmu.
+func (e *Engine) printsLocked(connector string) (map[string]uint64, error) {
+	d, err := e.dirtyLocked()
+	if err != nil {
+		return nil, err
+	}
+	if p, ok := d.prints[connector]; ok {
+		return p, nil
+	}
+	b, err := e.st.Meta(printsKey(connector))
+	if err != nil {
+		return nil, fmt.Errorf("reading record fingerprints: %w", err)
+	}
+	p := decodePrints(b) // unreadable: re-marks what it held, no more
+	d.prints[connector] = p
+	return p, nil
+}
+
+// encodePrints writes fingerprints as (uvarint key length, key, 8-byte
+// big-endian fingerprint) entries.
+func encodePrints(p map[string]uint64) []byte {
+	b := make([]byte, 0, len(p)*32)
+	for k, v := range p {
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+		b = binary.BigEndian.AppendUint64(b, v)
+	}
+	return b
+}
+
+// decodePrints reads encodePrints' output; a damaged tail is dropped.
+func decodePrints(b []byte) map[string]uint64 {
+	p := map[string]uint64{}
+	for len(b) > 0 {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || uint64(len(b)-w) < n+8 {
+			break
+		}
+		k := string(b[w : w+int(n)])
+		p[k] = binary.BigEndian.Uint64(b[w+int(n):])
+		b = b[w+int(n)+8:]
+	}
+	return p
+}
+
+// saveDirtyLocked persists the dirty state and the changed connectors'
+// fingerprints. The caller holds dmu.
 func (e *Engine) saveDirtyLocked() error {
+	for conn := range e.dirty.printsChanged {
+		if err := e.st.SetMeta(printsKey(conn), encodePrints(e.dirty.prints[conn])); err != nil {
+			return fmt.Errorf("saving record fingerprints: %w", err)
+		}
+		delete(e.dirty.printsChanged, conn)
+	}
 	b, err := json.Marshal(e.dirty)
 	if err != nil {
 		return fmt.Errorf("encoding the dirty set: %w", err)
@@ -177,7 +234,6 @@ func (e *Engine) markBatch(c *Connector, b *record.Batch, written func() (map[st
 		}
 		return ix.accountsOf[customerKey]
 	}
-	prefix := c.Name() + "/"
 	if len(b.Accounts) > 0 {
 		wv, err := written()
 		if err != nil {
@@ -186,7 +242,7 @@ func (e *Engine) markBatch(c *Connector, b *record.Batch, written func() (map[st
 		m := e.cfg.WriteBack.Mapping(c.Config.Kind)
 		mapped := slices.Collect(maps.Values(m.Fields))
 		for _, a := range b.Accounts {
-			marks = append(marks, mark{prefix + "account/" + a.ID, accountPrint(a, mapped, wv[store.WriteKey{Object: m.Object, ID: a.ID}]),
+			marks = append(marks, mark{"account/" + a.ID, accountPrint(a, mapped, wv[store.WriteKey{Object: m.Object, ID: a.ID}]),
 				[]string{a.Key()}, true})
 		}
 	}
@@ -196,22 +252,22 @@ func (e *Engine) markBatch(c *Connector, b *record.Batch, written func() (map[st
 			acc = []string{record.Ref{System: d.System, ID: d.AccountID}.Key()}
 		}
 		d.Modified = time.Time{}
-		marks = append(marks, mark{prefix + "deal/" + d.ID, fingerprint(d), acc, false})
+		marks = append(marks, mark{"deal/" + d.ID, fingerprint(d), acc, false})
 	}
 	for _, cu := range b.Customers {
 		k := cu.Key()
 		cu.Modified = time.Time{}
-		marks = append(marks, mark{prefix + "customer/" + cu.ID, fingerprint(cu), linkedTo(k), true})
+		marks = append(marks, mark{"customer/" + cu.ID, fingerprint(cu), linkedTo(k), true})
 	}
 	for _, s := range b.Subscriptions {
 		k := record.Ref{System: s.System, ID: s.CustomerID}.Key()
 		s.Modified = time.Time{}
-		marks = append(marks, mark{prefix + "subscription/" + s.ID, fingerprint(s), linkedTo(k), false})
+		marks = append(marks, mark{"subscription/" + s.ID, fingerprint(s), linkedTo(k), false})
 	}
 	for _, in := range b.Invoices {
 		k := record.Ref{System: in.System, ID: in.CustomerID}.Key()
 		in.Modified = time.Time{}
-		marks = append(marks, mark{prefix + "invoice/" + in.ID, fingerprint(in), linkedTo(k), false})
+		marks = append(marks, mark{"invoice/" + in.ID, fingerprint(in), linkedTo(k), false})
 	}
 	e.dmu.Lock()
 	defer e.dmu.Unlock()
@@ -219,26 +275,30 @@ func (e *Engine) markBatch(c *Connector, b *record.Batch, written func() (map[st
 	if err != nil {
 		return nil, err
 	}
-	changed := false
+	prints, err := e.printsLocked(c.Name())
+	if err != nil {
+		return nil, err
+	}
+	changed, printed := false, false
 	var tasks []record.Task
 	for _, t := range b.Tasks {
-		k := prefix + "task/" + t.ID
+		k := "task/" + t.ID
 		tm := t
 		tm.Modified = time.Time{}
 		p := fingerprint(tm)
-		if old, ok := d.Records[k]; ok && old == p {
+		if old, ok := prints[k]; ok && old == p {
 			continue
 		}
-		d.Records[k] = p
-		changed = true
+		prints[k] = p
+		printed = true
 		tasks = append(tasks, t)
 	}
 	for _, m := range marks {
-		if old, ok := d.Records[m.key]; ok && old == m.print {
+		if old, ok := prints[m.key]; ok && old == m.print {
 			continue
 		}
-		d.Records[m.key] = m.print
-		changed = true
+		prints[m.key] = m.print
+		changed, printed = true, true
 		d.Seq++
 		for _, a := range m.account {
 			d.Accounts[a] = d.Seq
@@ -257,6 +317,9 @@ func (e *Engine) markBatch(c *Connector, b *record.Batch, written func() (map[st
 		d.Full, d.FullReason = d.Seq, rescoreDeleted
 		changed = true
 	}
+	if printed {
+		d.printsChanged[c.Name()] = true
+	}
 	if changed {
 		e.dirtyChanged = true
 	}
@@ -271,13 +334,13 @@ func (e *Engine) forgetTasks(c *Connector, tasks []record.Task) {
 	}
 	e.dmu.Lock()
 	defer e.dmu.Unlock()
-	if e.dirty == nil {
+	if e.dirty == nil || e.dirty.prints[c.Name()] == nil {
 		return
 	}
 	for _, t := range tasks {
-		delete(e.dirty.Records, c.Name()+"/task/"+t.ID)
+		delete(e.dirty.prints[c.Name()], "task/"+t.ID)
 	}
-	e.dirtyChanged = true
+	e.dirty.printsChanged[c.Name()] = true
 }
 
 // markFullLocked asks for a full re-score (deletions applied after a full
@@ -297,7 +360,7 @@ func (e *Engine) markFullLocked(reason string) error {
 func (e *Engine) flushDirty() error {
 	e.dmu.Lock()
 	defer e.dmu.Unlock()
-	if !e.dirtyChanged || e.dirty == nil {
+	if e.dirty == nil || (!e.dirtyChanged && len(e.dirty.printsChanged) == 0) {
 		return nil
 	}
 	if err := e.saveDirtyLocked(); err != nil {
@@ -435,27 +498,33 @@ func (e *Engine) rescoreDone(rp rescorePlan, matchRate float64, dataQuality []st
 	if err != nil {
 		return err
 	}
+	// Nothing consumed and nothing new (an idle sync): nothing to save.
+	changed := e.dirtyChanged || len(again) > 0 || !maps.Equal(d.Signals, rp.signals)
 	for k, seq := range d.Accounts {
 		if seq <= rp.seq {
 			delete(d.Accounts, k)
+			changed = true
 		}
 	}
-	if d.Rematch <= rp.seq {
-		d.Rematch = 0
+	if d.Rematch > 0 && d.Rematch <= rp.seq {
+		d.Rematch, changed = 0, true
 	}
-	if d.Full <= rp.seq {
-		d.Full, d.FullReason = 0, ""
+	if d.Full > 0 && d.Full <= rp.seq {
+		d.Full, d.FullReason, changed = 0, "", true
 	}
 	if rp.full {
-		d.Env, d.Day = rp.env, rp.day
+		d.Env, d.Day, changed = rp.env, rp.day, true
 	}
 	d.Signals = rp.signals
 	if rp.full || rp.rematch {
-		d.MatchRate, d.DataQuality = matchRate, dataQuality
+		d.MatchRate, d.DataQuality, changed = matchRate, dataQuality, true
 	}
 	for k := range again {
 		d.Seq++
 		d.Accounts[k] = d.Seq
+	}
+	if !changed {
+		return nil
 	}
 	e.dirtyChanged = false
 	return e.saveDirtyLocked()

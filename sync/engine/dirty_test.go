@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -251,4 +252,45 @@ func TestIdleSyncReadsNothingWhole(t *testing.T) {
 
 func containsPrefix(s []string, prefix string) bool {
 	return slices.ContainsFunc(s, func(x string) bool { return strings.HasPrefix(x, prefix) })
+}
+
+// TestDirtySetSurvivesRestart: the dirty marks, fingerprints and as-of day
+// are kept in the store: a new process re-scores only what changed while
+// it was down, after matching again.
+func TestDirtySetSurvivesRestart(t *testing.T) {
+	e := newSFStripe(t)
+	e.sync(t)
+	e.now = e.now.Add(time.Minute)
+	e.sync(t)
+	restart := func() {
+		e.st.Close()
+		e.connect(t)
+	}
+	steps := []struct {
+		name   string
+		change func(t *testing.T)
+		want   rescored
+	}{
+		{"restart, nothing changed", func(t *testing.T) { restart() }, rescored{[]string{}, "process start (records matched again)"}},
+		{"a pulled change, then a restart", func(t *testing.T) {
+			if err := e.stripe.UpdateSubscription(e.subs[2], func(s *stripetest.Subscription) { s.Items[0].Quantity = 9 }); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.eng.Pull(context.Background(), "billing", false); err != nil {
+				t.Fatal(err)
+			}
+			restart()
+		}, rescored{[]string{"salesforce/" + e.accts[2]}, "process start (records matched again)"}},
+		{"idle after", nil, rescored{[]string{}, "nothing changed"}},
+	}
+	for _, s := range steps {
+		e.now = e.now.Add(time.Minute)
+		if s.change != nil {
+			s.change(t)
+		}
+		rep := e.sync(t)
+		if got := rescoredBy(rep); !slices.Equal(got.Accounts, s.want.Accounts) || got.Reason != s.want.Reason {
+			t.Errorf("%s: re-scored %+v, want %+v", s.name, got, s.want)
+		}
+	}
 }

@@ -262,7 +262,18 @@ func (e *Engine) reconcileSyncLocked(ctx context.Context, asOf time.Time, rp res
 		if err := e.st.SetLinks(m.links); err != nil {
 			return nil, fmt.Errorf("storing identity links: %w", err)
 		}
-		only := linksChanged(e.index(), m, w)
+		// The links before this match: the index's, or after a process
+		// start the stored ones.
+		before := e.index()
+		if before == nil {
+			links, err := e.st.Links()
+			if err != nil {
+				return nil, fmt.Errorf("reading identity links: %w", err)
+			}
+			before = &recordIndex{}
+			before.setLinks(links)
+		}
+		only := linksChanged(before, m, w)
 		if len(only) > 0 && rp.reason == rescoreChanged {
 			rec.RescoreReason = rescoreRematch
 		}
