@@ -2,9 +2,9 @@ package engine
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"maps"
@@ -227,13 +227,10 @@ func (e *Engine) markBatch(c *Connector, b *record.Batch, written func() (map[st
 		rematch bool
 	}
 	var marks []mark
-	ix := e.index()
-	linkedTo := func(customerKey string) []string {
-		if ix == nil {
-			return nil
-		}
-		return ix.accountsOf[customerKey]
-	}
+	// A billing record marks its customer's key; the reconcile resolves
+	// it to the linked accounts (the links may change before it runs, or
+	// the index may not be built yet).
+	linkedTo := func(customerKey string) []string { return []string{customerKey} }
 	if len(b.Accounts) > 0 {
 		wv, err := written()
 		if err != nil {
@@ -444,14 +441,7 @@ func (e *Engine) planRescoreLocked(asOf time.Time) (rescorePlan, error) {
 	for k := range d.Accounts {
 		rp.only[k] = true
 	}
-	signalled := func(k string) {
-		rp.only[k] = true
-		if ix := e.index(); ix != nil {
-			for _, a := range ix.accountsOf[k] {
-				rp.only[a] = true
-			}
-		}
-	}
+	signalled := func(k string) { rp.only[k] = true }
 	for k, p := range rp.signals {
 		if old, ok := d.Signals[k]; !ok || old != p {
 			signalled(k)
@@ -476,6 +466,9 @@ func (e *Engine) planRescoreLocked(asOf time.Time) (rescorePlan, error) {
 		}
 	}
 	rp.rematch = d.Rematch > 0 || e.index() == nil
+	if !rp.rematch {
+		resolveCustomers(rp.only, e.index())
+	}
 	switch {
 	case e.index() == nil:
 		rp.reason = rescoreRestart
@@ -549,6 +542,19 @@ func unfinished(p *Plan, wr *WriteReport) map[string]bool {
 		}
 	}
 	return out
+}
+
+// resolveCustomers adds to keys the accounts ix links to each customer
+// key in keys.
+func resolveCustomers(keys map[string]bool, ix *recordIndex) {
+	if ix == nil {
+		return
+	}
+	for k := range keys {
+		for _, a := range ix.accountsOf[k] {
+			keys[a] = true
+		}
+	}
 }
 
 // linksChanged returns the accounts whose linked customers differ between

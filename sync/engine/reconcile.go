@@ -283,6 +283,9 @@ func (e *Engine) reconcileSyncLocked(ctx context.Context, asOf time.Time, rp res
 		if err := e.indexLocked(w, m.links); err != nil {
 			return nil, err
 		}
+		// Changed customers' accounts, as linked before and now.
+		resolveCustomers(only, before)
+		resolveCustomers(only, e.index())
 		if err := e.scoreLocked(ctx, rec, w, m.linked, only, false); err != nil {
 			return nil, err
 		}
