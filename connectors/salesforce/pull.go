@@ -200,21 +200,28 @@ func (c *Client) pullObject(ctx context.Context, req record.PullRequest, o objec
 			}
 			last = &Cursor{Modstamp: r.time("SystemModstamp"), ID: r.str("Id")}
 		}
-		switch {
-		case last != nil && b.Done:
-			b.Cursor = c.settled(*last, req.Now).encode()
-		case last != nil:
-			b.Cursor = last.encode()
-		case full && b.Done:
-			// An empty complete read: start incremental pulls from the beginning.
-			b.Cursor = Cursor{Modstamp: time.Unix(0, 0)}.encode()
-		}
+		b.Cursor = c.pageCursor(last, full, b.Done, req.Now)
 		b.Usage = c.usagePtr()
 		if !yield(b, nil) {
 			return false
 		}
 	}
 	return true
+}
+
+// pageCursor is the cursor a page ending at last commits: settled on the
+// last page, nil for an empty page, the beginning of time for an empty
+// complete full read (incremental pulls start from the beginning).
+func (c *Client) pageCursor(last *Cursor, full, done bool, now time.Time) []byte {
+	switch {
+	case last != nil && done:
+		return c.settled(*last, now).encode()
+	case last != nil:
+		return last.encode()
+	case full && done:
+		return Cursor{Modstamp: time.Unix(0, 0)}.encode()
+	}
+	return nil
 }
 
 // settleWindow: the cursor that ends a read never moves past now minus this
@@ -314,14 +321,7 @@ func (c *Client) pullTasks(ctx context.Context, req record.PullRequest, yield fu
 			}
 			last = &Cursor{Modstamp: r.time("SystemModstamp"), ID: r.str("Id")}
 		}
-		switch {
-		case last != nil && b.Done:
-			b.Cursor = c.settled(*last, req.Now).encode()
-		case last != nil:
-			b.Cursor = last.encode()
-		case full && b.Done:
-			b.Cursor = Cursor{Modstamp: time.Unix(0, 0)}.encode()
-		}
+		b.Cursor = c.pageCursor(last, full, b.Done, req.Now)
 		b.Usage = c.usagePtr()
 		if !yield(b, nil) {
 			return

@@ -98,18 +98,34 @@ func TestSyncRescoresOnlyWhatChanged(t *testing.T) {
 		}, rescored{all, "configuration or write-back gates changed"}, nil},
 	}
 	for _, s := range steps {
-		e.now = e.now.Add(time.Minute)
-		if s.change != nil {
-			s.change(t)
-		}
-		rep := e.sync(t)
-		if got := rescoredBy(rep); !slices.Equal(got.Accounts, s.want.Accounts) || got.Reason != s.want.Reason {
-			t.Errorf("%s: re-scored %+v, want %+v", s.name, got, s.want)
-		}
+		rep := e.syncStep(t, s.name, s.change, s.want)
 		if s.check != nil {
 			s.check(t, rep)
 		}
 	}
+}
+
+// syncStep moves the clock a minute, makes change (when not nil), syncs
+// and checks what the sync re-scored, in its report and its run record.
+func (e *sfStripe) syncStep(t *testing.T, name string, change func(t *testing.T), want rescored) *engine.SyncReport {
+	t.Helper()
+	e.now = e.now.Add(time.Minute)
+	if change != nil {
+		change(t)
+	}
+	rep := e.sync(t)
+	if got := rescoredBy(rep); !slices.Equal(got.Accounts, want.Accounts) || got.Reason != want.Reason {
+		t.Errorf("%s: re-scored %+v, want %+v", name, got, want)
+	}
+	runs, err := e.st.Runs(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := fmt.Sprintf("re-scored %d accounts: %s", len(want.Accounts), want.Reason)
+	if n := runs[0].Counters["accounts_rescored"]; n != int64(len(want.Accounts)) || !slices.Contains(runs[0].Notes, line) {
+		t.Errorf("%s: run counter accounts_rescored %d, notes %q, want %d and %q", name, n, runs[0].Notes, len(want.Accounts), line)
+	}
+	return rep
 }
 
 // readLog records the store reads whose cost grows with the portfolio.
@@ -284,13 +300,6 @@ func TestDirtySetSurvivesRestart(t *testing.T) {
 		{"idle after", nil, rescored{[]string{}, "nothing changed"}},
 	}
 	for _, s := range steps {
-		e.now = e.now.Add(time.Minute)
-		if s.change != nil {
-			s.change(t)
-		}
-		rep := e.sync(t)
-		if got := rescoredBy(rep); !slices.Equal(got.Accounts, s.want.Accounts) || got.Reason != s.want.Reason {
-			t.Errorf("%s: re-scored %+v, want %+v", s.name, got, s.want)
-		}
+		e.syncStep(t, s.name, s.change, s.want)
 	}
 }
