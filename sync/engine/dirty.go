@@ -216,10 +216,9 @@ func accountPrint(a record.Account, mapped []string, last map[string]store.Writt
 // markBatch compares a committed batch's records with their fingerprints
 // and marks the accounts they feed dirty. It returns the batch's CRM tasks
 // that are new or changed since the last pull (the only ones to consider
-// for adoption). written reads the CRM connector's written values once,
-// when a batch has accounts. The caller holds c's pull lock; markBatch
-// takes dmu.
-func (e *Engine) markBatch(c *Connector, b *record.Batch, written func() (map[store.WriteKey]map[string]store.WrittenValue, error)) ([]record.Task, error) {
+// for adoption). A batch of accounts reads their written values (one
+// read). The caller holds c's pull lock; markBatch takes dmu.
+func (e *Engine) markBatch(c *Connector, b *record.Batch) ([]record.Task, error) {
 	type mark struct {
 		key     string
 		print   uint64
@@ -232,11 +231,15 @@ func (e *Engine) markBatch(c *Connector, b *record.Batch, written func() (map[st
 	// the index may not be built yet).
 	linkedTo := func(customerKey string) []string { return []string{customerKey} }
 	if len(b.Accounts) > 0 {
-		wv, err := written()
-		if err != nil {
-			return nil, err
-		}
 		m := e.cfg.WriteBack.Mapping(c.Config.Kind)
+		ids := make([]string, len(b.Accounts))
+		for i, a := range b.Accounts {
+			ids[i] = a.ID
+		}
+		wv, err := e.st.WrittenOf(c.Name(), m.Object, ids)
+		if err != nil {
+			return nil, fmt.Errorf("reading written values: %w", err)
+		}
 		mapped := slices.Collect(maps.Values(m.Fields))
 		for _, a := range b.Accounts {
 			marks = append(marks, mark{"account/" + a.ID, accountPrint(a, mapped, wv[store.WriteKey{Object: m.Object, ID: a.ID}]),

@@ -303,3 +303,30 @@ func TestDirtySetSurvivesRestart(t *testing.T) {
 		e.syncStep(t, s.name, s.change, s.want)
 	}
 }
+
+// TestPullOfOneAccountReadsItsWrittenValues: a pull that brings one
+// changed account reads the written values of that account alone to tell
+// a person's edit from healthsync's own write, not the whole ledger.
+func TestPullOfOneAccountReadsItsWrittenValues(t *testing.T) {
+	e := newSFStripe(t)
+	log := &readLog{}
+	e.wrap = func(s store.Store) store.Store { log.Store = s; return log }
+	e.st.Close()
+	e.connect(t)
+	e.sync(t)
+	e.now = e.now.Add(time.Minute)
+	e.sync(t)                           // pulls healthsync's writes back
+	e.now = e.now.Add(15 * time.Minute) // past the cursor's settle window
+	e.sync(t)
+	e.now = e.now.Add(15 * time.Minute)
+	if err := e.sf.Update("Account", e.accts[2], map[string]any{"Industry": "Retail"}); err != nil {
+		t.Fatal(err)
+	}
+	log.take()
+	if _, err := e.eng.Pull(context.Background(), "sf", false); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := log.take(), []string{"WrittenOf sf Account [" + e.accts[2] + "]"}; !slices.Equal(got, want) {
+		t.Errorf("reads of the pull %q, want %q", got, want)
+	}
+}

@@ -110,19 +110,6 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 	lastProgress, pulled := start, 0
 	// newTasks are the CRM tasks new or changed since the last pull.
 	var newTasks []record.Task
-	// The written values tell healthsync's own writes from a person's
-	// edits when a page of accounts changed (read once per pull).
-	var wv map[store.WriteKey]map[string]store.WrittenValue
-	written := func() (map[store.WriteKey]map[string]store.WrittenValue, error) {
-		if wv != nil {
-			return wv, nil
-		}
-		var err error
-		if wv, err = e.st.AllWritten(name); err != nil {
-			return nil, fmt.Errorf("reading written values: %w", err)
-		}
-		return wv, nil
-	}
 	for b, err := range c.Source.Pull(ctx, record.PullRequest{Cursors: cursors, Full: full, Now: start}) {
 		if err != nil {
 			pullErr = err
@@ -134,7 +121,7 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 			break
 		}
 		if st.Inserted+st.Updated+st.Deleted > 0 || len(b.Signals) > 0 {
-			changedTasks, err := e.markBatch(c, b, written)
+			changedTasks, err := e.markBatch(c, b)
 			if err != nil {
 				pullErr = fmt.Errorf("marking changed accounts: %w", err)
 				break
