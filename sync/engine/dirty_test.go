@@ -128,6 +128,16 @@ func (e *sfStripe) syncStep(t *testing.T, name string, change func(t *testing.T)
 	return rep
 }
 
+// newLogged is newSFStripe with the engine's store reads logged.
+func newLogged(t *testing.T) (*sfStripe, *readLog) {
+	e := newSFStripe(t)
+	log := &readLog{}
+	e.wrap = func(s store.Store) store.Store { log.Store = s; return log }
+	e.st.Close()
+	e.connect(t)
+	return e, log
+}
+
 // readLog records the store reads whose cost grows with the portfolio.
 type readLog struct {
 	store.Store
@@ -214,11 +224,7 @@ func (r *readLog) Accounts(connector string) ([]record.Account, error) {
 // account alone, each in one read, and no other account's records or
 // tasks (its CRM tasks come from the record index).
 func TestTargetedSyncReadsOnlyItsAccounts(t *testing.T) {
-	e := newSFStripe(t)
-	log := &readLog{}
-	e.wrap = func(s store.Store) store.Store { log.Store = s; return log }
-	e.st.Close()
-	e.connect(t)
+	e, log := newLogged(t)
 	e.sync(t)
 	e.now = e.now.Add(time.Minute)
 	e.sync(t) // re-reads healthsync's own writes
@@ -245,11 +251,7 @@ func TestTargetedSyncReadsOnlyItsAccounts(t *testing.T) {
 // have been pulled back, an idle sync reads no account's records, written
 // values, history or tasks: only the signals (one pass) to compare them.
 func TestIdleSyncReadsNothingWhole(t *testing.T) {
-	e := newSFStripe(t)
-	log := &readLog{}
-	e.wrap = func(s store.Store) store.Store { log.Store = s; return log }
-	e.st.Close()
-	e.connect(t)
+	e, log := newLogged(t)
 	e.sync(t) // scores, writes, creates tasks
 	e.now = e.now.Add(time.Minute)
 	e.sync(t) // pulls the writes and the tasks back (adoption checks them once)
@@ -308,11 +310,7 @@ func TestDirtySetSurvivesRestart(t *testing.T) {
 // changed account reads the written values of that account alone to tell
 // a person's edit from healthsync's own write, not the whole ledger.
 func TestPullOfOneAccountReadsItsWrittenValues(t *testing.T) {
-	e := newSFStripe(t)
-	log := &readLog{}
-	e.wrap = func(s store.Store) store.Store { log.Store = s; return log }
-	e.st.Close()
-	e.connect(t)
+	e, log := newLogged(t)
 	e.sync(t)
 	e.now = e.now.Add(time.Minute)
 	e.sync(t)                           // pulls healthsync's writes back
