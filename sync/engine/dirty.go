@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/healthsync/healthsync/config"
 	"github.com/healthsync/healthsync/connectors/record"
 	"github.com/healthsync/healthsync/sync/store"
 )
@@ -87,6 +88,11 @@ type dirtyState struct {
 	// targeted pass.
 	MatchRate   float64  `json:"match_rate"`
 	DataQuality []string `json:"data_quality,omitempty"`
+	// BandBase counts the accounts with a band written (the last full
+	// plan's count, plus the bands written for the first time since): a
+	// targeted plan's band-change ceiling is a share of the portfolio,
+	// not of the few accounts it re-scored.
+	BandBase int `json:"band_base,omitempty"`
 }
 
 // dirtyLocked returns the dirty state, read from the store on first use.
@@ -406,6 +412,7 @@ type rescorePlan struct {
 	// Portfolio figures carried over by a targeted pass.
 	matchRate   float64
 	dataQuality []string
+	bandBase    int
 }
 
 // planRescoreLocked decides what a sync as of asOf re-scores. The caller
@@ -426,7 +433,7 @@ func (e *Engine) planRescoreLocked(asOf time.Time) (rescorePlan, error) {
 	if err != nil {
 		return rp, err
 	}
-	rp.seq, rp.matchRate, rp.dataQuality = d.Seq, d.MatchRate, d.DataQuality
+	rp.seq, rp.matchRate, rp.dataQuality, rp.bandBase = d.Seq, d.MatchRate, d.DataQuality, d.BandBase
 	switch {
 	case d.Env == "" || d.Day == "":
 		rp.full, rp.reason = true, rescoreFirst
@@ -484,10 +491,11 @@ func (e *Engine) planRescoreLocked(asOf time.Time) (rescorePlan, error) {
 }
 
 // rescoreDone clears the marks rp consumed and records the environment,
-// day, signal fingerprints and portfolio figures (matchRate, dataQuality),
+// day, signal fingerprints and portfolio figures (matchRate, dataQuality,
+// and from a full plan bandBase; newBands were written for the first time),
 // once the sync's write pass ended; the accounts in again (tasks not
 // created or closed) stay dirty. It takes dmu.
-func (e *Engine) rescoreDone(rp rescorePlan, matchRate float64, dataQuality []string, again map[string]bool) error {
+func (e *Engine) rescoreDone(rp rescorePlan, matchRate float64, dataQuality []string, bandBase, newBands int, again map[string]bool) error {
 	e.dmu.Lock()
 	defer e.dmu.Unlock()
 	d, err := e.dirtyLocked()
@@ -509,7 +517,10 @@ func (e *Engine) rescoreDone(rp rescorePlan, matchRate float64, dataQuality []st
 		d.Full, d.FullReason, changed = 0, "", true
 	}
 	if rp.full {
-		d.Env, d.Day, changed = rp.env, rp.day, true
+		d.Env, d.Day, d.BandBase, changed = rp.env, rp.day, bandBase, true
+	}
+	if newBands > 0 {
+		d.BandBase, changed = d.BandBase+newBands, true
 	}
 	d.Signals = rp.signals
 	if rp.full || rp.rematch {
@@ -524,6 +535,19 @@ func (e *Engine) rescoreDone(rp rescorePlan, matchRate float64, dataQuality []st
 	}
 	e.dirtyChanged = false
 	return e.saveDirtyLocked()
+}
+
+// newBands counts p's writes that give an account its first band.
+func newBands(p *Plan) int {
+	n := 0
+	for _, w := range p.Writes {
+		for _, c := range w.Changes {
+			if c.Key == config.FieldBand && c.Old == nil && c.New != nil {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // unfinished returns the accounts of p whose task creations or closes the

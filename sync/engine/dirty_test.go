@@ -328,3 +328,28 @@ func TestPullOfOneAccountReadsItsWrittenValues(t *testing.T) {
 		t.Errorf("reads of the pull %q, want %q", got, want)
 	}
 }
+
+// TestTargetedSyncBandCeilingIsPortfolioShare: write_back.
+// max_band_change_share is a share of the portfolio. A sync that re-scores
+// one account whose band changes (one of three, under a 50% ceiling) runs
+// without confirmation, though that one is all it re-scored.
+func TestTargetedSyncBandCeilingIsPortfolioShare(t *testing.T) {
+	e := newSFStripe(t)
+	e.cfg.WriteBack.MaxBandChangeShare = 0.5
+	e.sync(t)
+	e.now = e.now.Add(time.Minute)
+	e.sync(t)
+	e.now = e.now.Add(time.Minute)
+	if _, err := e.st.AddSignals(signalsFor(e.accts[:1], e.now, 0, 0, 0, 20)); err != nil {
+		t.Fatal(err)
+	}
+	rep := e.sync(t)
+	type outcome struct {
+		Rescored, BandChanges, BandBase int
+		NeedsConfirm                    bool
+	}
+	got := outcome{rep.Rescored, rep.Plan.BandChanges, rep.Plan.BandBase, rep.Plan.NeedsConfirm}
+	if want := (outcome{1, 1, 3, false}); got != want {
+		t.Errorf("got %+v, want %+v (%s)", got, want, rep.Plan.ConfirmReason)
+	}
+}

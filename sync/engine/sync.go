@@ -118,7 +118,7 @@ func (e *Engine) Sync(ctx context.Context, o SyncOptions) (rep *SyncReport, err 
 	// The write pass ended: the dirty marks the reconcile consumed are
 	// done, but for accounts whose tasks were not created or closed.
 	if rs.consumed {
-		if err := e.rescoreDone(rs.rp, rs.matchRate, rs.portfolio, unfinished(rep.Plan, wr)); err != nil {
+		if err := e.rescoreDone(rs.rp, rs.matchRate, rs.portfolio, rep.Plan.BandBase, newBands(rep.Plan), unfinished(rep.Plan, wr)); err != nil {
 			return rep, err
 		}
 	}
@@ -185,6 +185,12 @@ func (e *Engine) stageSync(ctx context.Context, o SyncOptions, rep *SyncReport, 
 	plan, err := e.makePlanLocked(rec, mode)
 	if err != nil {
 		return false, fmt.Errorf("planning: %w", err)
+	}
+	if !rp.full && rp.bandBase > plan.BandBase {
+		// The band-change ceiling is a share of the portfolio (as of the
+		// last full plan), not of the accounts re-scored.
+		plan.BandBase, plan.NeedsConfirm, plan.ConfirmReason = rp.bandBase, false, ""
+		e.checkCeiling(plan)
 	}
 	rep.Plan = plan
 	if o.DryRun || plan.NeedsConfirm {
