@@ -58,10 +58,11 @@ func (p *page) next() string {
 }
 
 // Pull yields batches of companies, deals (with their associated company)
-// and open healthsync tasks. A stream without a stored cursor, or req.Full,
-// is read completely with the list endpoint (archived records as
-// deletions); otherwise the search endpoint reads records modified since
-// the cursor. Tasks are always read completely.
+// and healthsync tasks. A stream without a stored cursor, or req.Full, is
+// read completely with the list endpoint (archived records as deletions;
+// open tasks only); otherwise the search endpoint reads records modified
+// since the cursor, tasks completed since included, so a completion
+// reaches the store without every open task being listed on every pull.
 func (c *Client) Pull(ctx context.Context, req record.PullRequest) iter.Seq2[*record.Batch, error] {
 	return func(yield func(*record.Batch, error) bool) {
 		now := req.Now
@@ -74,7 +75,7 @@ func (c *Client) Pull(ctx context.Context, req record.PullRequest) iter.Seq2[*re
 			var err error
 			var cont bool
 			raw := req.Cursors[stream]
-			if req.Full || raw == nil || stream == StreamTasks {
+			if req.Full || raw == nil {
 				cont, err = c.pullFull(ctx, stream, now, yield)
 			} else {
 				var cur cursor
@@ -196,9 +197,13 @@ func (c *Client) fill(b *record.Batch, objs []object, companyOf map[string]strin
 		case StreamDeals:
 			b.Deals = append(b.Deals, c.toDeal(o, company))
 		case StreamTasks:
-			if t, ok := c.toTask(o, company); ok && t.Status == record.TaskOpen {
+			t, ok := c.toTask(o, company)
+			switch {
+			case ok && t.Status == record.TaskOpen:
 				b.Tasks = append(b.Tasks, t)
 				c.rememberTask(t.DedupeKey, t.ID)
+			case ok && !b.Full:
+				b.Tasks = append(b.Tasks, t) // completed since the cursor
 			}
 		}
 	}

@@ -285,3 +285,73 @@ func TestWebhookURIDecoding(t *testing.T) {
 		t.Errorf("verify: %v", err)
 	}
 }
+
+// TestTasksPullIncrementally: after a full read of the open tasks, a pull
+// with the stored cursor searches only the tasks modified since, a task
+// completed in HubSpot included (as completed), not every open task.
+func TestTasksPullIncrementally(t *testing.T) {
+	now := t0
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
+	srv := hubspottest.NewServer(hubspottest.Options{AccessToken: testToken, Now: clock})
+	defer srv.Close()
+	a := srv.Seed("companies", hubspottest.Object{Properties: map[string]string{"name": "a"}})
+	b := srv.Seed("companies", hubspottest.Object{Properties: map[string]string{"name": "b"}})
+	c, _ := newClient(t, testConfig(srv.URL), clock)
+	ctx := context.Background()
+	res, err := c.CreateTasks(ctx, []record.Task{
+		{AccountID: a, Subject: "Call a", Due: t0, Priority: "high", DedupeKey: "call-a"},
+		{AccountID: b, Subject: "Call b", Due: t0, Priority: "high", DedupeKey: "call-b"},
+	})
+	if err != nil || len(res) != 2 {
+		t.Fatalf("create = %+v, %v", res, err)
+	}
+	type read struct {
+		Full bool
+		Keys []string
+		Open []bool
+	}
+	cursors := map[string][]byte{}
+	steps := []struct {
+		name   string
+		change func()
+		want   read
+	}{
+		{"first pull: every open task", nil, read{true, []string{"call-a", "call-b"}, []bool{true, true}}},
+		{"nothing changed", nil, read{false, []string{}, []bool{}}},
+		{"one completed in HubSpot", func() {
+			if _, err := c.CompleteTasks(ctx, []record.Task{{Ref: record.Ref{ID: res[0].ID}, DedupeKey: "call-a", Note: "done"}}); err != nil {
+				t.Fatal(err)
+			}
+		}, read{false, []string{"call-a"}, []bool{false}}},
+	}
+	for _, s := range steps {
+		advance(10 * time.Minute) // past the search's overlap
+		if s.change != nil {
+			s.change()
+			advance(time.Minute)
+		}
+		bs, err := collect(t, c, record.PullRequest{Cursors: cursors, Now: clock()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := read{Full: true, Keys: []string{}, Open: []bool{}}
+		for _, bt := range bs {
+			if bt.Cursor != nil {
+				cursors[bt.Stream] = bt.Cursor
+			}
+			if bt.Stream != StreamTasks {
+				continue
+			}
+			got.Full = got.Full && bt.Full
+			for _, tk := range bt.Tasks {
+				got.Keys = append(got.Keys, tk.DedupeKey)
+				got.Open = append(got.Open, tk.Status == record.TaskOpen)
+			}
+		}
+		if !slices.Equal(got.Keys, s.want.Keys) || !slices.Equal(got.Open, s.want.Open) || got.Full != s.want.Full {
+			t.Errorf("%s: task stream read %+v, want %+v", s.name, got, s.want)
+		}
+	}
+}

@@ -108,8 +108,9 @@ func soqlEscape(s string) string {
 
 // Pull yields, for Account and Opportunity, the changed (or, on a full read,
 // all) records page by page in (SystemModstamp, Id) order, then their
-// deletions from queryAll in a sibling stream "Object/deleted", then the open
-// tasks healthsync created (stream Task, always a full enumeration).
+// deletions from queryAll in a sibling stream "Object/deleted", then the
+// tasks healthsync created (stream Task): on a full read the open ones, else
+// those changed since the cursor, closed ones included.
 func (c *Client) Pull(ctx context.Context, req record.PullRequest) iter.Seq2[*record.Batch, error] {
 	return func(yield func(*record.Batch, error) bool) {
 		for _, o := range c.objects {
@@ -120,7 +121,7 @@ func (c *Client) Pull(ctx context.Context, req record.PullRequest) iter.Seq2[*re
 				return
 			}
 		}
-		c.pullTasks(ctx, yield)
+		c.pullTasks(ctx, req, yield)
 	}
 }
 
@@ -199,21 +200,28 @@ func (c *Client) pullObject(ctx context.Context, req record.PullRequest, o objec
 			}
 			last = &Cursor{Modstamp: r.time("SystemModstamp"), ID: r.str("Id")}
 		}
-		switch {
-		case last != nil && b.Done:
-			b.Cursor = c.settled(*last, req.Now).encode()
-		case last != nil:
-			b.Cursor = last.encode()
-		case full && b.Done:
-			// An empty complete read: start incremental pulls from the beginning.
-			b.Cursor = Cursor{Modstamp: time.Unix(0, 0)}.encode()
-		}
+		b.Cursor = c.pageCursor(last, full, b.Done, req.Now)
 		b.Usage = c.usagePtr()
 		if !yield(b, nil) {
 			return false
 		}
 	}
 	return true
+}
+
+// pageCursor is the cursor a page ending at last commits: settled on the
+// last page, nil for an empty page, the beginning of time for an empty
+// complete full read (incremental pulls start from the beginning).
+func (c *Client) pageCursor(last *Cursor, full, done bool, now time.Time) []byte {
+	switch {
+	case last != nil && done:
+		return c.settled(*last, now).encode()
+	case last != nil:
+		return last.encode()
+	case full && done:
+		return Cursor{Modstamp: time.Unix(0, 0)}.encode()
+	}
+	return nil
 }
 
 // settleWindow: the cursor that ends a read never moves past now minus this
@@ -274,17 +282,34 @@ func (c *Client) pullDeleted(ctx context.Context, req record.PullRequest, o obje
 // Description.
 var markerRe = regexp.MustCompile(`(?m)^\[healthsync:([^\]\r\n]+)\][ \t]*\r?$`)
 
-// pullTasks yields the open tasks that carry a healthsync marker. Task
+// pullTasks yields the tasks that carry a healthsync marker. Task
 // Description is a long text area, which SOQL cannot filter, so the marker
-// is matched here.
-func (c *Client) pullTasks(ctx context.Context, yield func(*record.Batch, error) bool) {
-	soql := "SELECT " + strings.Join(taskFields, ", ") + " FROM Task WHERE IsClosed = false AND WhatId != null ORDER BY SystemModstamp, Id"
+// is matched here. A full read (no cursor) enumerates the open tasks; an
+// incremental one reads the tasks whose SystemModstamp moved past the
+// cursor, closed ones included (IsClosed follows Status: Object
+// Reference, "Task"), so a task completed in Salesforce reaches the store
+// as completed instead of every open task being listed on every pull.
+func (c *Client) pullTasks(ctx context.Context, req record.PullRequest, yield func(*record.Batch, error) bool) {
+	cur, err := decodeCursor(req.Cursors[StreamTask])
+	if err != nil {
+		yield(nil, fmt.Errorf("%s: %w", StreamTask, err))
+		return
+	}
+	full := req.Full || cur == nil
+	soql := "SELECT " + strings.Join(taskFields, ", ") + " FROM Task WHERE "
+	if full {
+		soql += "IsClosed = false AND WhatId != null"
+	} else {
+		soql += "WhatId != null AND " + cur.after()
+	}
+	soql += " ORDER BY SystemModstamp, Id"
 	for qr, err := range c.pages(ctx, soql, false) {
 		if err != nil {
 			yield(nil, err)
 			return
 		}
-		b := &record.Batch{Stream: StreamTask, Full: true, Done: qr.Done || qr.NextRecordsURL == ""}
+		b := &record.Batch{Stream: StreamTask, Full: full, Done: qr.Done || qr.NextRecordsURL == ""}
+		var last *Cursor
 		for _, raw := range qr.Records {
 			r, err := decodeRow(raw)
 			if err != nil {
@@ -294,7 +319,9 @@ func (c *Client) pullTasks(ctx context.Context, yield func(*record.Batch, error)
 			if t, ok := toTask(r); ok {
 				b.Tasks = append(b.Tasks, t)
 			}
+			last = &Cursor{Modstamp: r.time("SystemModstamp"), ID: r.str("Id")}
 		}
+		b.Cursor = c.pageCursor(last, full, b.Done, req.Now)
 		b.Usage = c.usagePtr()
 		if !yield(b, nil) {
 			return

@@ -374,3 +374,65 @@ func TestCompleteManyTasksWithinRequestLimits(t *testing.T) {
 		t.Errorf("calls: %d queries, %d collections; want 3 and 3", q, w)
 	}
 }
+
+// TestTasksPullIncrementally: after a full read of the open tasks, a pull
+// with the stored cursor reads only the tasks changed since, a task
+// completed in Salesforce included (as completed), not every open task.
+func TestTasksPullIncrementally(t *testing.T) {
+	e := newEnv(t, salesforcetest.Options{})
+	acme := e.mustInsert("Account", map[string]any{"Name": "Acme"})
+	globex := e.mustInsert("Account", map[string]any{"Name": "Globex"})
+	c := e.client(salesforce.Options{Now: e.clock.Now})
+	ctx := context.Background()
+	res, err := c.CreateTasks(ctx, []record.Task{
+		{AccountID: acme, Subject: "Call Acme", Priority: "normal", Status: record.TaskOpen, DedupeKey: "acme-call"},
+		{AccountID: globex, Subject: "Call Globex", Priority: "normal", Status: record.TaskOpen, DedupeKey: "globex-call"},
+	})
+	if err != nil || len(res) != 2 {
+		t.Fatalf("CreateTasks = %+v, %v", res, err)
+	}
+	e.clock.Advance(10 * time.Minute) // past the cursor's settle window
+	cursors := map[string][]byte{}
+	type read struct {
+		Full bool
+		Keys []string
+		Open []bool
+	}
+	readOf := func(bs []*record.Batch) read {
+		r := read{Full: true, Keys: []string{}, Open: []bool{}}
+		for _, b := range byStream(bs, salesforce.StreamTask) {
+			r.Full = r.Full && b.Full
+			for _, tk := range b.Tasks {
+				r.Keys = append(r.Keys, tk.DedupeKey)
+				r.Open = append(r.Open, tk.Status == record.TaskOpen)
+			}
+		}
+		return r
+	}
+	steps := []struct {
+		name   string
+		change func()
+		want   read
+	}{
+		{"first pull: every open task", nil, read{true, []string{"acme-call", "globex-call"}, []bool{true, true}}},
+		{"nothing changed", nil, read{false, []string{}, []bool{}}},
+		{"one completed in Salesforce", func() {
+			if err := e.fake.Update("Task", res[0].ID, map[string]any{"Status": "Completed"}); err != nil {
+				t.Fatal(err)
+			}
+		}, read{false, []string{"acme-call"}, []bool{false}}},
+	}
+	for _, s := range steps {
+		e.clock.Advance(time.Minute)
+		if s.change != nil {
+			s.change()
+		}
+		got, err := pull(t, c, cursors, false, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := readOf(got); !reflect.DeepEqual(r, s.want) {
+			t.Errorf("%s: task stream read %+v, want %+v", s.name, r, s.want)
+		}
+	}
+}

@@ -44,6 +44,8 @@ type sfStripe struct {
 	extraYAML string
 	// sfURL, when set, replaces the fake's URL as login_url (a proxy).
 	sfURL string
+	// wrap, when set, wraps the store the engine uses (read logs).
+	wrap func(store.Store) store.Store
 }
 
 const e2eConfig = `
@@ -133,7 +135,11 @@ func newSFStripe(t *testing.T) *sfStripe {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { e.st.Close() })
-		e.eng, err = engine.New(engine.Options{Config: cfg, Store: e.st, Now: clock, Logger: zerolog.Nop(), Connectors: []*engine.Connector{
+		var es store.Store = e.st
+		if e.wrap != nil {
+			es = e.wrap(es)
+		}
+		e.eng, err = engine.New(engine.Options{Config: cfg, Store: es, Now: clock, Logger: zerolog.Nop(), Connectors: []*engine.Connector{
 			{Config: sfc, Caps: salesforce.Capabilities(), Source: e.sfConn, Fetcher: e.sfConn, Writer: e.sfConn, Tasks: e.sfConn, Preflight: e.sfConn, Stats: e.sfConn.Stats},
 			{Config: cfg.Connectors[1], Caps: stripe.Capabilities(), Source: e.stConn, Fetcher: e.stConn, Stats: e.stConn.Stats},
 		}})

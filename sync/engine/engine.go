@@ -94,8 +94,8 @@ type Options struct {
 //     defer. The functions that need mu held are unexported and named
 //     ...Locked (reconcileFullLocked, makePlanLocked, enqueueLocked, ...).
 //   - A goroutine holds at most one of mu, wmu and a pullMu at a time;
-//     pullsMu and recordIndex.tasksMu are leaves: nothing else is taken
-//     while holding them.
+//     pullsMu, dmu and recordIndex.tasksMu are leaves: nothing else is
+//     taken while holding them.
 //
 // Which lock guards what:
 //
@@ -113,7 +113,11 @@ type Options struct {
 //     it; a writer lock for that connector's records and cursors).
 //     pullsMu guards the pullMu and burstPulled maps.
 //   - recordIndex.tasksMu: the index's task times, written by the write
-//     pass (under wmu) and read by reconcile (under mu).
+//     pass (under wmu) and read by reconcile (under mu), and its open CRM
+//     tasks, written by pulls (under a pullMu) and read by plans.
+//   - dmu: the dirty set (dirty.go), marked by pulls (under a pullMu) and
+//     consumed by a sync (its reconcile under mu, its completion after
+//     the write pass).
 //   - idxp is atomic because the write pass loads it without mu to record
 //     task times; it is stored only under mu.
 //
@@ -156,6 +160,12 @@ type Engine struct {
 	// missing or read-only, by connector: plans leave them out (guarded by
 	// mu; the check itself is network I/O and runs before mu is taken).
 	unusable unusableFields
+	// dmu guards dirty and dirtyChanged: the dirty set pulls mark and a
+	// sync's reconcile consumes (dirty.go). A leaf: nothing else is taken
+	// while holding it.
+	dmu          sync.Mutex
+	dirty        *dirtyState
+	dirtyChanged bool
 
 	// push is the push path's cached account lookup (signals_source.go).
 	push pushResolver

@@ -27,6 +27,49 @@ type recordIndex struct {
 	// creation runs under the write lock; inner maps are copy-on-write.
 	tasksMu   sync.Mutex
 	taskTimes map[string]map[string]time.Time
+	// crmTasks are the open CRM tasks carrying healthsync's marker, by
+	// dedupe key, and crmTaskKey their keys by task ID: a targeted plan
+	// looks its intents up here instead of reading every task. Guarded
+	// by tasksMu (pulls update them without Engine.mu).
+	crmTasks   map[string]record.Task
+	crmTaskKey map[string]string
+}
+
+// setCRMTasks records pulled or fetched CRM tasks: an open one with a
+// marker is indexed, a completed or deleted one removed.
+func (ix *recordIndex) setCRMTasks(tasks []record.Task, deleted []record.Ref) {
+	if ix == nil || (len(tasks) == 0 && len(deleted) == 0) {
+		return
+	}
+	ix.tasksMu.Lock()
+	defer ix.tasksMu.Unlock()
+	if ix.crmTasks == nil {
+		ix.crmTasks, ix.crmTaskKey = map[string]record.Task{}, map[string]string{}
+	}
+	for _, t := range tasks {
+		if old, ok := ix.crmTaskKey[t.ID]; ok {
+			delete(ix.crmTasks, old)
+			delete(ix.crmTaskKey, t.ID)
+		}
+		if t.DedupeKey != "" && t.Status != record.TaskCompleted {
+			ix.crmTasks[t.DedupeKey] = t
+			ix.crmTaskKey[t.ID] = t.DedupeKey
+		}
+	}
+	for _, r := range deleted {
+		if old, ok := ix.crmTaskKey[r.ID]; ok {
+			delete(ix.crmTasks, old)
+			delete(ix.crmTaskKey, r.ID)
+		}
+	}
+}
+
+// crmTask returns the open CRM task with dedupe key key.
+func (ix *recordIndex) crmTask(key string) (record.Task, bool) {
+	ix.tasksMu.Lock()
+	defer ix.tasksMu.Unlock()
+	t, ok := ix.crmTasks[key]
+	return t, ok
 }
 
 // lastTasks returns an account's rule -> last task time (do not modify).
@@ -120,6 +163,7 @@ func (ix *recordIndex) add(b *record.Batch) {
 			ix.deals[k] = addUnique(ix.deals[k], d.ID)
 		}
 	}
+	ix.setCRMTasks(b.Tasks, nil)
 }
 
 // connectorFor returns the first connector whose kind is the record system.

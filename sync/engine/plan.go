@@ -203,6 +203,11 @@ func (e *Engine) readPlanState(rec *Reconciled, mode planMode) (*planState, erro
 	ps := &planState{written: map[string]map[store.WriteKey]map[string]store.WrittenValue{},
 		pending: map[string]map[store.WriteKey]store.PendingWrite{}, crmTasks: map[string]record.Task{},
 		recorded: map[string]bool{}, openByAccount: map[string][]store.CreatedTask{}}
+	if len(rec.Accounts) == 0 {
+		return ps, nil // nothing re-scored: nothing to compare
+	}
+	ix := e.index()
+	var err error
 	for _, c := range e.conns {
 		if !c.IsCRM() {
 			continue
@@ -220,6 +225,9 @@ func (e *Engine) readPlanState(rec *Reconciled, mode planMode) (*planState, erro
 		for _, w := range pend {
 			ps.pending[c.Name()][store.WriteKey{Object: w.Object, ID: w.ID}] = w
 		}
+		if mode == planTargeted && ix != nil {
+			continue // looked up by key below
+		}
 		tasks, err := e.st.Tasks(c.Name())
 		if err != nil {
 			return nil, fmt.Errorf("reading CRM tasks: %w", err)
@@ -230,7 +238,25 @@ func (e *Engine) readPlanState(rec *Reconciled, mode planMode) (*planState, erro
 			}
 		}
 	}
-	openTasks, err := e.st.OpenTasks()
+	var openTasks []store.CreatedTask
+	if mode == planTargeted && ix != nil {
+		// Only the accounts' tasks: their CRM tasks from the index, their
+		// open tasks of the rules that cleared by key prefix.
+		var prefixes []string
+		for _, s := range rec.Accounts {
+			for _, in := range s.Result.Tasks {
+				if t, ok := ix.crmTask(in.DedupeKey); ok {
+					ps.crmTasks[in.DedupeKey] = t
+				}
+			}
+			for _, rule := range s.Result.ClearedRules {
+				prefixes = append(prefixes, rule+"/"+s.Account.Key()+"/")
+			}
+		}
+		openTasks, err = e.st.OpenTasksByPrefix(prefixes)
+	} else {
+		openTasks, err = e.st.OpenTasks()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading open tasks: %w", err)
 	}
@@ -255,19 +281,17 @@ func (e *Engine) writtenValues(c *Connector, rec *Reconciled, mode planMode) (ma
 	if mode == planAll {
 		return e.st.AllWritten(c.Name())
 	}
-	wv := map[store.WriteKey]map[string]store.WrittenValue{}
-	obj := e.cfg.WriteBack.Mapping(c.Config.Kind).Object
+	var ids []string
 	for _, s := range rec.Accounts {
-		if s.Connector != c.Name() {
-			continue
+		if s.Connector == c.Name() {
+			ids = append(ids, s.Account.ID)
 		}
-		lw, err := e.st.LastWritten(c.Name(), obj, s.Account.ID)
-		if err != nil {
-			return nil, err
-		}
-		wv[store.WriteKey{Object: obj, ID: s.Account.ID}] = lw
 	}
-	return wv, nil
+	if len(ids) == 0 {
+		return map[store.WriteKey]map[string]store.WrittenValue{}, nil
+	}
+	// One read for the batch, whatever its size.
+	return e.st.WrittenOf(c.Name(), e.cfg.WriteBack.Mapping(c.Config.Kind).Object, ids)
 }
 
 // buildPlan plans rec against ps, leaving out the unusable fields. It reads
@@ -554,7 +578,28 @@ func sentValue(w store.PendingWrite, field string, v any) bool {
 
 // sameValue compares a stored or CRM value with a desired one: numbers by
 // value (to 2 decimals), times by instant, everything else by its text.
+// Values of the same type are compared as that type first, without
+// parsing: equal texts are the same value, two numbers or two times are
+// compared directly.
 func sameValue(a, b any) bool {
+	switch x := a.(type) {
+	case float64:
+		if y, ok := b.(float64); ok {
+			return math.Abs(x-y) < 0.005
+		}
+	case string:
+		if y, ok := b.(string); ok && x == y {
+			return true
+		}
+	case time.Time:
+		if y, ok := b.(time.Time); ok {
+			return x.Equal(y)
+		}
+	case nil:
+		if b == nil {
+			return true
+		}
+	}
 	if fa, ok := toFloat(a); ok {
 		if fb, ok := toFloat(b); ok {
 			return math.Abs(fa-fb) < 0.005

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/healthsync/healthsync/connectors/httpclient"
@@ -110,6 +111,8 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 	var pullErr error
 	lastProgress, pulled := start, 0
 	var resolver *accountResolver
+	// newTasks are the CRM tasks new or changed since the last pull.
+	var newTasks []record.Task
 	for b, err := range c.Source.Pull(ctx, record.PullRequest{Cursors: cursors, Full: full, Now: start}) {
 		if err != nil {
 			pullErr = err
@@ -128,6 +131,19 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 		if err != nil {
 			pullErr = fmt.Errorf("committing batch: %w", err)
 			break
+		}
+		if st.Inserted+st.Updated+st.Deleted > 0 || len(b.Signals) > 0 {
+			changedTasks, err := e.markBatch(c, b)
+			if err != nil {
+				pullErr = fmt.Errorf("marking changed accounts: %w", err)
+				break
+			}
+			newTasks = append(newTasks, changedTasks...)
+			var gone []record.Ref
+			if strings.HasPrefix(strings.ToLower(b.Stream), "task") {
+				gone = b.Deleted // task IDs: other streams' may collide
+			}
+			e.index().setCRMTasks(changedTasks, gone)
 		}
 		rep.Batches++
 		rep.Stats.Inserted += st.Inserted
@@ -192,6 +208,14 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 				return nil, fmt.Errorf("applying deletions: %w", err)
 			}
 			rep.Deleted = n
+			if n > 0 {
+				e.dmu.Lock()
+				err := e.markFullLocked(rescoreDeleted)
+				e.dmu.Unlock()
+				if err != nil {
+					return nil, fmt.Errorf("marking deletions: %w", err)
+				}
+			}
 			counts, _ = e.st.Counts(name)
 		}
 	}
@@ -216,16 +240,23 @@ func (e *Engine) Pull(ctx context.Context, name string, forceFull bool) (*PullRe
 			state.LastFull = start
 		}
 	}
-	if err := e.setSourceState(name, state); err != nil {
-		return nil, fmt.Errorf("recording source state: %w", err)
-	}
 	// Tasks healthsync created but never recorded (a killed run) are
-	// adopted once a pull has read the CRM's tasks.
+	// adopted once a pull has read them: only the tasks new or changed
+	// since the last pull need a look.
 	if c.IsCRM() && rep.Complete {
-		if rep.Adopted, err = e.adoptTasks(name); err != nil {
+		if rep.Adopted, err = e.adoptTasks(name, newTasks); err != nil {
 			errs.add(err)
 			log.Error().Err(err).Msg("adopting tasks failed")
+			e.forgetTasks(c, newTasks)
 		}
+	} else {
+		e.forgetTasks(c, newTasks)
+	}
+	if err := e.flushDirty(); err != nil {
+		return nil, fmt.Errorf("recording changed accounts: %w", err)
+	}
+	if err := e.setSourceState(name, state); err != nil {
+		return nil, fmt.Errorf("recording source state: %w", err)
 	}
 
 	rep.Duration = e.now().Sub(start)

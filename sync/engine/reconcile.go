@@ -51,6 +51,10 @@ type Reconciled struct {
 	// DataQuality are lines for the run report, e.g. how the vendor's own
 	// MRR figures compare with healthsync's.
 	DataQuality []string
+	// Rescored is how many accounts were scored, RescoreReason why (a
+	// sync scores only the accounts whose inputs changed; dirty.go).
+	Rescored      int
+	RescoreReason string
 }
 
 // Account returns the scored account with the given key.
@@ -233,6 +237,78 @@ func (e *Engine) reconcileTargetedLocked(ctx context.Context, asOf time.Time, on
 	return rec, e.finish(rec, w, recordState, true)
 }
 
+// reconcileSyncLocked is a sync's reconcile: it re-scores what rp says
+// (everything, or the dirty accounts after matching again or not) and
+// stores links and score snapshots. A targeted pass carries the portfolio
+// figures over from the last full reconcile. The caller holds mu.
+func (e *Engine) reconcileSyncLocked(ctx context.Context, asOf time.Time, rp rescorePlan) (*Reconciled, error) {
+	if rp.full {
+		rec, err := e.reconcileFullLocked(ctx, asOf, true)
+		if err != nil {
+			return nil, err
+		}
+		rec.Rescored, rec.RescoreReason = len(rec.Accounts), rp.reason
+		return rec, nil
+	}
+	rec := newReconciled(asOf)
+	rec.RescoreReason = rp.reason
+	if rp.rematch {
+		w, err := e.load(rec.AsOf)
+		if err != nil {
+			return nil, fmt.Errorf("reading the store: %w", err)
+		}
+		m := e.matchWorld(w, rec.AsOf)
+		rec.Conflicts = m.conflicts
+		if err := e.st.SetLinks(m.links); err != nil {
+			return nil, fmt.Errorf("storing identity links: %w", err)
+		}
+		// The links before this match: the index's, or after a process
+		// start the stored ones.
+		before := e.index()
+		if before == nil {
+			links, err := e.st.Links()
+			if err != nil {
+				return nil, fmt.Errorf("reading identity links: %w", err)
+			}
+			before = &recordIndex{}
+			before.setLinks(links)
+		}
+		only := linksChanged(before, m, w)
+		if len(only) > 0 && rp.reason == rescoreChanged {
+			rec.RescoreReason = rescoreRematch
+		}
+		for k := range rp.only {
+			only[k] = true
+		}
+		if err := e.indexLocked(w, m.links); err != nil {
+			return nil, err
+		}
+		// Changed customers' accounts, as linked before and now.
+		resolveCustomers(only, before)
+		resolveCustomers(only, e.index())
+		if err := e.scoreLocked(ctx, rec, w, m.linked, only, false); err != nil {
+			return nil, err
+		}
+		e.portfolio(rec, w, m)
+		rec.Rescored = len(rec.Accounts)
+		return rec, e.finish(rec, w, true, true)
+	}
+	rec.MatchRate = rp.matchRate
+	w := &world{custConn: map[string]string{}}
+	if len(rp.only) > 0 {
+		var linked map[string][]string
+		var err error
+		if w, linked, err = e.loadTargeted(rp.only, rec.AsOf); err != nil {
+			return nil, fmt.Errorf("reading the store: %w", err)
+		}
+		if err := e.scoreLocked(ctx, rec, w, linked, rp.only, false); err != nil {
+			return nil, err
+		}
+	}
+	rec.Rescored = len(rec.Accounts)
+	return rec, e.finish(rec, w, true, true)
+}
+
 func newReconciled(asOf time.Time) *Reconciled {
 	return &Reconciled{AsOf: asOf.UTC(), byKey: map[string]*Scored{}, Gates: map[string]string{}, AccountGates: map[string]string{}}
 }
@@ -284,6 +360,16 @@ func (e *Engine) indexLocked(w *world, links []store.Link) error {
 		return err
 	}
 	ix.setTaskTimes(tt)
+	for _, c := range e.conns {
+		if !c.IsCRM() {
+			continue
+		}
+		tasks, err := e.st.Tasks(c.Name())
+		if err != nil {
+			return fmt.Errorf("reading CRM tasks: %w", err)
+		}
+		ix.setCRMTasks(tasks, nil)
+	}
 	e.idxp.Store(ix)
 	return nil
 }
@@ -309,9 +395,18 @@ func (e *Engine) scoreLocked(ctx context.Context, rec *Reconciled, w *world, lin
 	if err != nil {
 		return err
 	}
+	keys := make([]string, len(jobs))
+	for i, s := range jobs {
+		keys[i] = s.Account.Key()
+	}
+	// The score history of every account in one read.
+	hists, err := e.st.ScoreHistories(keys, rec.AsOf.AddDate(0, 0, -e.score.Health.TrendDays-7))
+	if err != nil {
+		return fmt.Errorf("reading score history: %w", err)
+	}
 	inputs := make([]scoring.AccountInput, len(jobs))
 	for i, s := range jobs {
-		if inputs[i], err = e.scoringInput(s, w, prevScores, rec.AsOf, explain); err != nil {
+		if inputs[i], err = e.scoringInput(s, w, prevScores, hists[keys[i]], rec.AsOf, explain); err != nil {
 			return err
 		}
 	}
@@ -356,8 +451,9 @@ func (e *Engine) previousScores(only map[string]bool) (map[string]store.ScoreSna
 	return prev, nil
 }
 
-// scoringInput gathers one account's scoring input and sets s.Previous.
-func (e *Engine) scoringInput(s *Scored, w *world, prevScores map[string]store.ScoreSnapshot, asOf time.Time, explain bool) (scoring.AccountInput, error) {
+// scoringInput gathers one account's scoring input (hist is its score
+// history in the trend window) and sets s.Previous.
+func (e *Engine) scoringInput(s *Scored, w *world, prevScores map[string]store.ScoreSnapshot, hist []store.ScoreSnapshot, asOf time.Time, explain bool) (scoring.AccountInput, error) {
 	key := s.Account.Key()
 	in := scoring.AccountInput{Account: s.Account, Deals: w.deals[key], Currency: e.cfg.Reporting.Currency,
 		FX: e.cfg.Reporting.FX, LastTasks: e.index().lastTasks(key), Signals: w.signals[key], Explain: explain}
@@ -376,11 +472,6 @@ func (e *Engine) scoringInput(s *Scored, w *world, prevScores map[string]store.S
 		in.PreviousTouch = d.TouchBase
 		in.OnboardedAt = d.OnboardedAt
 		in.Recorded = recordedMonths(d.Months, scoring.MonthIn(asOf, e.score.Location))
-	}
-	trendSince := asOf.AddDate(0, 0, -e.score.Health.TrendDays-7)
-	hist, err := e.st.ScoreHistory(key, trendSince)
-	if err != nil {
-		return in, fmt.Errorf("reading the score history of %s: %w", key, err)
 	}
 	for _, h := range hist {
 		if h.At.Before(asOf) {

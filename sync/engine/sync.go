@@ -28,6 +28,11 @@ type SyncReport struct {
 	Plan      *Plan         `json:"plan"`
 	Write     *WriteReport  `json:"write,omitempty"`
 	Reconcile *Reconciled   `json:"-"`
+	// Rescored is how many accounts the reconcile scored, RescoreReason
+	// why (everything on the first sync of a day or after a configuration
+	// change, else the accounts whose inputs changed).
+	Rescored      int    `json:"accounts_rescored"`
+	RescoreReason string `json:"rescore_reason"`
 	// DataQuality lines: gates that blocked write-back, vendor MRR checks.
 	DataQuality []string `json:"data_quality,omitempty"`
 	Errors      []string `json:"errors,omitempty"`
@@ -90,7 +95,8 @@ func (e *Engine) Sync(ctx context.Context, o SyncOptions) (rep *SyncReport, err 
 	for _, err := range checkErrs {
 		errs.add(err)
 	}
-	run, err := e.stageSync(ctx, o, rep, found, known)
+	var rs syncRescore
+	run, err := e.stageSync(ctx, o, rep, found, known, &rs)
 	if err != nil {
 		return rep, err
 	}
@@ -109,6 +115,13 @@ func (e *Engine) Sync(ctx context.Context, o SyncOptions) (rep *SyncReport, err 
 		return rep, err
 	}
 	errs = append(errs, wr.Errors...)
+	// The write pass ended: the dirty marks the reconcile consumed are
+	// done, but for accounts whose tasks were not created or closed.
+	if rs.consumed {
+		if err := e.rescoreDone(rs.rp, rs.matchRate, rs.portfolio, rep.Plan.BandBase, newBands(rep.Plan), unfinished(rep.Plan, wr)); err != nil {
+			return rep, err
+		}
+	}
 	if len(errs) > 0 && status == "ok" {
 		status = "partial"
 	}
@@ -120,27 +133,64 @@ func (e *Engine) Sync(ctx context.Context, o SyncOptions) (rep *SyncReport, err 
 // over the band-change ceiling: run is false) or makes its writes durable
 // for execute (run is true). It fills rep's Reconcile, Plan and
 // DataQuality.
-func (e *Engine) stageSync(ctx context.Context, o SyncOptions, rep *SyncReport, found unusableFields, known map[string]bool) (run bool, err error) {
+func (e *Engine) stageSync(ctx context.Context, o SyncOptions, rep *SyncReport, found unusableFields, known map[string]bool, rs *syncRescore) (run bool, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.setUnusableLocked(found, known)
 	rep.DataQuality = append(rep.DataQuality, e.unusable.lines()...)
-	rec, err := e.reconcileFullLocked(ctx, e.now(), !o.DryRun)
+	asOf := e.now()
+	// A dry run re-scores everything and consumes no dirty marks; a sync
+	// re-scores the accounts whose inputs changed (dirty.go).
+	rp := rescorePlan{full: true, reason: rescoreDryRun}
+	if !o.DryRun {
+		if rp, err = e.planRescoreLocked(asOf); err != nil {
+			return false, fmt.Errorf("reconciling: %w", err)
+		}
+	}
+	var rec *Reconciled
+	if o.DryRun {
+		rec, err = e.reconcileFullLocked(ctx, asOf, false)
+		if rec != nil {
+			rec.Rescored, rec.RescoreReason = len(rec.Accounts), rp.reason
+		}
+	} else {
+		rec, err = e.reconcileSyncLocked(ctx, asOf, rp)
+	}
 	if err != nil {
 		return false, fmt.Errorf("reconciling: %w", err)
 	}
 	rep.Reconcile = rec
-	rep.DataQuality = append(rep.DataQuality, rec.DataQuality...)
+	rep.Rescored, rep.RescoreReason = rec.Rescored, rec.RescoreReason
+	// Portfolio lines (vendor MRR check, identity) come from a full
+	// reconcile; a targeted pass repeats the last ones.
+	portfolio := append([]string(nil), rec.DataQuality...)
+	if len(rec.Unmatched) > 0 || len(rec.Conflicts) > 0 {
+		portfolio = append(portfolio, fmt.Sprintf("identity: match rate %.0f%%, %d unmatched billing customers, %d conflicts",
+			rec.MatchRate*100, len(rec.Unmatched), len(rec.Conflicts)))
+	}
+	if !rp.full && !rp.rematch {
+		portfolio = rp.dataQuality
+	}
+	rep.DataQuality = append(rep.DataQuality, portfolio...)
 	for name, g := range rec.Gates {
 		rep.DataQuality = append(rep.DataQuality, "write-back blocked for "+name+": "+g)
 	}
-	if len(rec.Unmatched) > 0 || len(rec.Conflicts) > 0 {
-		rep.DataQuality = append(rep.DataQuality, fmt.Sprintf("identity: match rate %.0f%%, %d unmatched billing customers, %d conflicts",
-			rec.MatchRate*100, len(rec.Unmatched), len(rec.Conflicts)))
+	rep.DataQuality = append(rep.DataQuality, rescoreLine(rec.Rescored, rec.RescoreReason))
+	// A plan of the re-scored accounts alone reads only their written
+	// values.
+	mode := planAll
+	if !rp.full {
+		mode = planTargeted
 	}
-	plan, err := e.makePlanLocked(rec, planAll)
+	plan, err := e.makePlanLocked(rec, mode)
 	if err != nil {
 		return false, fmt.Errorf("planning: %w", err)
+	}
+	if !rp.full && rp.bandBase > plan.BandBase {
+		// The band-change ceiling is a share of the portfolio (as of the
+		// last full plan), not of the accounts re-scored.
+		plan.BandBase, plan.NeedsConfirm, plan.ConfirmReason = rp.bandBase, false, ""
+		e.checkCeiling(plan)
 	}
 	rep.Plan = plan
 	if o.DryRun || plan.NeedsConfirm {
@@ -153,7 +203,17 @@ func (e *Engine) stageSync(ctx context.Context, o SyncOptions, rep *SyncReport, 
 	if err := e.enqueueLocked(plan); err != nil {
 		return false, fmt.Errorf("queueing writes: %w", err)
 	}
+	*rs = syncRescore{consumed: !o.DryRun, rp: rp, matchRate: rec.MatchRate, portfolio: portfolio}
 	return true, nil
+}
+
+// syncRescore is what a sync's write pass completes of its reconcile: the
+// dirty marks consumed and the portfolio figures to carry over.
+type syncRescore struct {
+	consumed  bool
+	rp        rescorePlan
+	matchRate float64
+	portfolio []string
 }
 
 func (e *Engine) pullAll(ctx context.Context, targets []*Connector, full bool) []*PullReport {
@@ -218,6 +278,9 @@ func (e *Engine) recordSync(rep *SyncReport, status string) {
 		c["api_calls"] += p.API.Calls
 		c["retries"] += p.API.Retries
 		c["throttled"] += p.API.Throttled
+	}
+	if rep.Reconcile != nil {
+		c["accounts_rescored"] = int64(rep.Rescored)
 	}
 	if rep.Plan != nil {
 		c["writes_planned"] = int64(len(rep.Plan.Writes))

@@ -8,15 +8,12 @@ import (
 	"github.com/healthsync/healthsync/sync/store"
 )
 
-// adoptTasks records the open CRM tasks carrying healthsync's marker that
-// the store does not know, for example created by a run killed before it
-// recorded them: from then on they count for dedupe and cooldown and close
-// when their rule's condition clears. It returns how many it adopted.
-func (e *Engine) adoptTasks(connector string) (int, error) {
-	tasks, err := e.st.Tasks(connector)
-	if err != nil {
-		return 0, fmt.Errorf("reading tasks of %s: %w", connector, err)
-	}
+// adoptTasks records the open CRM tasks (of tasks, pulled from connector)
+// carrying healthsync's marker that the store does not know, for example
+// created by a run killed before it recorded them: from then on they count
+// for dedupe and cooldown and close when their rule's condition clears. It
+// returns how many it adopted.
+func (e *Engine) adoptTasks(connector string, tasks []record.Task) (int, error) {
 	now := e.now()
 	var adopt []store.CreatedTask
 	seen := map[string]bool{}

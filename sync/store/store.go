@@ -176,6 +176,9 @@ type ScoreStore interface {
 	// ScoreHistory returns an account's snapshots with At at or after
 	// since, oldest first.
 	ScoreHistory(accountKey string, since time.Time) ([]ScoreSnapshot, error)
+	// ScoreHistories is ScoreHistory of each of accountKeys in one read,
+	// by account key; accounts without snapshots since have no entry.
+	ScoreHistories(accountKeys []string, since time.Time) (map[string][]ScoreSnapshot, error)
 	// ScoresAt returns, for each account, its snapshot with the latest At
 	// at or before t, ordered by account key; accounts with none have no
 	// entry.
@@ -193,6 +196,9 @@ type WriteLedger interface {
 	LastWritten(connector, object, id string) (map[string]WrittenValue, error)
 	// AllWritten returns LastWritten of every record of connector.
 	AllWritten(connector string) (map[WriteKey]map[string]WrittenValue, error)
+	// WrittenOf is LastWritten of each of ids (records of object) in one
+	// read; records never written have no entry.
+	WrittenOf(connector, object string, ids []string) (map[WriteKey]map[string]WrittenValue, error)
 	// PutWritten records that updates were written at at. Fields not
 	// named keep their previous value. An empty object or ID is an error
 	// and stores nothing.
@@ -242,6 +248,10 @@ type TaskStore interface {
 	// OpenTasks returns the tasks whose Status is record.TaskOpen, ordered
 	// by dedupe key.
 	OpenTasks() ([]CreatedTask, error)
+	// OpenTasksByPrefix returns the open tasks whose dedupe key starts
+	// with one of prefixes, ordered by dedupe key, in one read: a rule's
+	// tasks of one account (keys are "rule/account key/period").
+	OpenTasksByPrefix(prefixes []string) ([]CreatedTask, error)
 }
 
 // Queue is the durable webhook queue: the receiver enqueues verified

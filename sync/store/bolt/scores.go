@@ -101,6 +101,30 @@ func (s *Store) ScoreHistory(accountKey string, since time.Time) ([]store.ScoreS
 	return out, err
 }
 
+// ScoreHistories returns ScoreHistory of each account in one
+// transaction, by account key.
+func (s *Store) ScoreHistories(accountKeys []string, since time.Time) (map[string][]store.ScoreSnapshot, error) {
+	out := map[string][]store.ScoreSnapshot{}
+	err := s.view(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketScoreHistory).Cursor()
+		for _, key := range accountKeys {
+			prefix := prefixKey(key)
+			for k, v := c.Seek(appendTime(clone(prefix), since)); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
+				var sn store.ScoreSnapshot
+				if err := json.Unmarshal(v, &sn); err != nil {
+					return fmt.Errorf("score history of %s: %w: %v", key, store.ErrCorrupt, err)
+				}
+				out[key] = append(out[key], sn)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading score histories: %w", err)
+	}
+	return out, nil
+}
+
 // ScoresAt returns, for each account with history, its latest snapshot at
 // or before t, ordered by account key: the scores as they stood at t.
 func (s *Store) ScoresAt(t time.Time) ([]store.ScoreSnapshot, error) {

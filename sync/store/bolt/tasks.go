@@ -1,8 +1,11 @@
 package bolt
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 
 	"go.etcd.io/bbolt"
 
@@ -55,6 +58,36 @@ func (s *Store) TaskByKey(key string) (store.CreatedTask, bool, error) {
 		return store.CreatedTask{}, false, fmt.Errorf("task %s: %w: %v", key, store.ErrCorrupt, err)
 	}
 	return t, true, nil
+}
+
+// OpenTasksByPrefix returns the open tasks whose dedupe key starts with
+// one of prefixes, ordered by dedupe key, in one transaction.
+func (s *Store) OpenTasksByPrefix(prefixes []string) ([]store.CreatedTask, error) {
+	byKey := map[string]store.CreatedTask{}
+	err := s.view(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketTasks).Cursor()
+		for _, p := range prefixes {
+			pb := []byte(p)
+			for k, v := c.Seek(pb); k != nil && bytes.HasPrefix(k, pb); k, v = c.Next() {
+				var t store.CreatedTask
+				if err := json.Unmarshal(v, &t); err != nil {
+					return fmt.Errorf("task %s: %w: %v", k, store.ErrCorrupt, err)
+				}
+				if t.Status == record.TaskOpen {
+					byKey[t.DedupeKey] = t
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading open tasks by key prefix: %w", err)
+	}
+	out := make([]store.CreatedTask, 0, len(byKey))
+	for _, k := range slices.Sorted(maps.Keys(byKey)) {
+		out = append(out, byKey[k])
+	}
+	return out, nil
 }
 
 // OpenTasks returns the created tasks still open, by dedupe key.

@@ -76,6 +76,34 @@ func (s *Store) AllWritten(connector string) (map[store.WriteKey]map[string]stor
 	return out, nil
 }
 
+// WrittenOf returns the last written values of the records ids of object,
+// in one transaction; records never written have no entry.
+func (s *Store) WrittenOf(connector, object string, ids []string) (map[store.WriteKey]map[string]store.WrittenValue, error) {
+	out := map[store.WriteKey]map[string]store.WrittenValue{}
+	err := s.view(func(tx *bbolt.Tx) error {
+		b := lookupBucket(tx, bucketWritten, connector)
+		if b == nil {
+			return nil
+		}
+		for _, id := range ids {
+			v := b.Get(writeKey(object, id))
+			if v == nil {
+				continue
+			}
+			m := map[string]store.WrittenValue{}
+			if err := json.Unmarshal(v, &m); err != nil {
+				return fmt.Errorf("%s %s: %w: %v", object, id, store.ErrCorrupt, err)
+			}
+			out[store.WriteKey{Object: object, ID: id}] = m
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading written values of %d %s records: %w", len(ids), object, err)
+	}
+	return out, nil
+}
+
 // PutWritten records that updates were written successfully at at. Fields
 // not named keep their previous record.
 func (s *Store) PutWritten(connector string, updates []record.FieldUpdate, at time.Time) error {

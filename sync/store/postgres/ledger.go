@@ -35,11 +35,30 @@ func (s *Store) LastWritten(connector, object, id string) (map[string]store.Writ
 	return out, nil
 }
 
+// WrittenOf returns LastWritten of each of ids in one query.
+func (s *Store) WrittenOf(connector, object string, ids []string) (map[store.WriteKey]map[string]store.WrittenValue, error) {
+	out, err := s.writtenByRecord(`SELECT object, id, field, value, at FROM written WHERE connector = $1 AND object = $2 AND id = ANY($3)`,
+		connector, object, ids)
+	if err != nil {
+		return nil, fmt.Errorf("reading written values of %d %s records: %w", len(ids), object, err)
+	}
+	return out, nil
+}
+
 // AllWritten returns LastWritten of every record of connector.
 func (s *Store) AllWritten(connector string) (map[store.WriteKey]map[string]store.WrittenValue, error) {
+	out, err := s.writtenByRecord(`SELECT object, id, field, value, at FROM written WHERE connector = $1`, connector)
+	if err != nil {
+		return nil, fmt.Errorf("reading written values of %s: %w", connector, err)
+	}
+	return out, nil
+}
+
+// writtenByRecord runs a query of written rows and groups them by record.
+func (s *Store) writtenByRecord(sql string, args ...any) (map[store.WriteKey]map[string]store.WrittenValue, error) {
 	out := map[store.WriteKey]map[string]store.WrittenValue{}
 	err := s.call(func(ctx context.Context) error {
-		rows, err := s.pool.Query(ctx, `SELECT object, id, field, value, at FROM written WHERE connector = $1`, connector)
+		rows, err := s.pool.Query(ctx, sql, args...)
 		if err != nil {
 			return err
 		}
@@ -50,10 +69,7 @@ func (s *Store) AllWritten(connector string) (map[store.WriteKey]map[string]stor
 			out[k][field] = v
 		})
 	})
-	if err != nil {
-		return nil, fmt.Errorf("reading written values of %s: %w", connector, err)
-	}
-	return out, nil
+	return out, err
 }
 
 // eachWritten decodes rows of (object, id, field, value, at).

@@ -61,6 +61,20 @@ func (s *Store) ScoreHistory(accountKey string, since time.Time) ([]store.ScoreS
 		`SELECT doc FROM score_history WHERE account_key = $1 AND at >= $2 ORDER BY at`, accountKey, since.UTC())
 }
 
+// ScoreHistories returns ScoreHistory of each account in one query.
+func (s *Store) ScoreHistories(accountKeys []string, since time.Time) (map[string][]store.ScoreSnapshot, error) {
+	snaps, err := s.snapshots("reading score histories", `SELECT doc FROM score_history
+		WHERE account_key = ANY($1) AND at >= $2 ORDER BY account_key, at`, accountKeys, since.UTC())
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]store.ScoreSnapshot{}
+	for _, sn := range snaps {
+		out[sn.AccountKey] = append(out[sn.AccountKey], sn)
+	}
+	return out, nil
+}
+
 // ScoresAt returns each account's latest snapshot at or before t, ordered
 // by account key.
 func (s *Store) ScoresAt(t time.Time) ([]store.ScoreSnapshot, error) {

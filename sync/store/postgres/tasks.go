@@ -53,6 +53,16 @@ func (s *Store) OpenTasks() ([]store.CreatedTask, error) {
 	return s.tasks(`SELECT doc FROM tasks WHERE status = $1 ORDER BY dedupe_key`, record.TaskOpen)
 }
 
+// OpenTasksByPrefix returns the open tasks whose dedupe key starts with
+// one of prefixes, ordered by dedupe key.
+func (s *Store) OpenTasksByPrefix(prefixes []string) ([]store.CreatedTask, error) {
+	if len(prefixes) == 0 {
+		return []store.CreatedTask{}, nil
+	}
+	return s.tasks(`SELECT doc FROM tasks t WHERE status = $1
+		AND EXISTS (SELECT 1 FROM unnest($2::text[]) p WHERE starts_with(t.dedupe_key, p)) ORDER BY dedupe_key`, record.TaskOpen, prefixes)
+}
+
 func (s *Store) tasks(sql string, args ...any) ([]store.CreatedTask, error) {
 	return queryDocs[store.CreatedTask](s, "reading tasks", sql, args...)
 }

@@ -155,6 +155,13 @@ func testScores(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		equal(t, h.name, got, h.want)
 	}
+	// ScoreHistories reads several accounts' histories at once.
+	equal(t, "histories since 1h", must(s.ScoreHistories([]string{"salesforce/A", "salesforce/B", "salesforce/Z"}, at(time.Hour)))(t),
+		map[string][]store.ScoreSnapshot{"salesforce/A": {snap("salesforce/A", 1, 75), snap("salesforce/A", 2, 80)}})
+	equal(t, "whole histories", must(s.ScoreHistories([]string{"salesforce/B", "salesforce/A"}, time.Time{}))(t),
+		map[string][]store.ScoreSnapshot{"salesforce/A": {snap("salesforce/A", 0, 70), snap("salesforce/A", 1, 75), snap("salesforce/A", 2, 80)},
+			"salesforce/B": {snap("salesforce/B", 0, 40)}})
+	equal(t, "histories of no account", must(s.ScoreHistories(nil, time.Time{}))(t), map[string][]store.ScoreSnapshot{})
 	equal(t, "scores at 1h30", must(s.ScoresAt(at(90*time.Minute)))(t),
 		[]store.ScoreSnapshot{snap("salesforce/A", 1, 75), snap("salesforce/B", 0, 40), snap("salesforce/D", 0, 50)})
 	equal(t, "scores at 2h", must(s.ScoresAt(at(2*time.Hour)))(t),

@@ -50,6 +50,12 @@ func testWriteLedger(t *testing.T, open func(t *testing.T) store.Store) {
 			"Band__c": {Value: "caution", At: later}},
 		{Object: "Account", ID: "001C"}: {"Health__c": {Value: nil, At: later}},
 	})
+	equal(t, "written of some records", must(s.WrittenOf("sf", "Account", []string{"001C", "001B", "001A"}))(t), map[store.WriteKey]map[string]store.WrittenValue{
+		{Object: "Account", ID: "001A"}: {"Health__c": {Value: 80.0, At: written}, "MRR__c": {Value: 1200.0, At: written},
+			"Band__c": {Value: "caution", At: later}},
+		{Object: "Account", ID: "001C"}: {"Health__c": {Value: nil, At: later}},
+	})
+	equal(t, "written of another object", must(s.WrittenOf("sf", "Contact", []string{"001A"}))(t), map[store.WriteKey]map[string]store.WrittenValue{})
 	equal(t, "all written of another connector", must(s.AllWritten("hs"))(t), map[store.WriteKey]map[string]store.WrittenValue{})
 
 	// A transient failure schedules a retry; a new plan after a permanent
@@ -125,6 +131,23 @@ func testTasks(t *testing.T, open func(t *testing.T) store.Store) {
 	ok(t, err)
 	equal(t, "unknown key", lookup{got, found}, lookup{})
 	equal(t, "open tasks", must(s.OpenTasks())(t), []store.CreatedTask{open2, open1})
+	prefixed := []struct {
+		name     string
+		prefixes []string
+		want     []store.CreatedTask
+	}{
+		{"one prefix", []string{"churn-risk/"}, []store.CreatedTask{open1}},
+		{"two prefixes, overlapping", []string{"churn", "a-first/001C", "churn-risk/001A"}, []store.CreatedTask{open2, open1}},
+		{"a completed task's prefix", []string{"renewal/"}, []store.CreatedTask{}},
+		{"no prefix", nil, []store.CreatedTask{}},
+	}
+	for _, p := range prefixed {
+		got := must(s.OpenTasksByPrefix(p.prefixes))(t)
+		if got == nil {
+			got = []store.CreatedTask{}
+		}
+		equal(t, "open tasks by prefix: "+p.name, got, p.want)
+	}
 
 	// Completing replaces by key.
 	closed := open1
