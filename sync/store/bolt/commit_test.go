@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -284,3 +285,25 @@ func TestEnqueueAloneHasNoDelay(t *testing.T) {
 
 // batchDelay is bbolt's DefaultMaxBatchDelay (internal/common, v1.5.0).
 const batchDelay = 10 * time.Millisecond
+
+// BenchmarkEnqueueSerial is one sender enqueueing one event per call with
+// fsync on: the cost of one commit (bbolt writes the pages, fdatasyncs,
+// writes the meta page and fdatasyncs again), which is the floor of a
+// webhook's acknowledge latency under the group commit.
+func BenchmarkEnqueueSerial(b *testing.B) {
+	s, err := Open(filepath.Join(b.TempDir(), "h.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	lat := make([]time.Duration, 0, b.N)
+	for i := 0; b.Loop(); i++ {
+		start := time.Now()
+		if _, err := s.Enqueue([]store.QueuedEvent{ev("billing", fmt.Sprint("evt_", i), "cus_1")}); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+}
