@@ -40,6 +40,23 @@ type committer struct {
 	pending []*groupCall
 	leading bool
 	closed  bool
+	stats   CommitStats
+}
+
+// CommitStats describe the group commit behind Enqueue and Ack since Open:
+// the groups committed, the calls they carried and the time spent
+// committing them (transaction and fsync). Busy close to the elapsed time
+// means commits ran back to back: the rate is then capped by the commit.
+type CommitStats struct {
+	Groups, Calls int64
+	Busy          time.Duration
+}
+
+// CommitStats returns the group commit's counters.
+func (s *Store) CommitStats() CommitStats {
+	s.group.mu.Lock()
+	defer s.group.mu.Unlock()
+	return s.group.stats
 }
 
 type groupCall struct {
@@ -99,10 +116,15 @@ func (c *committer) commitNext() {
 	c.pending = slices.Delete(c.pending, 0, n)
 	c.mu.Unlock()
 
+	start := time.Now()
 	c.commit(group)
+	busy := time.Since(start)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.stats.Groups++
+	c.stats.Calls += int64(len(group))
+	c.stats.Busy += busy
 	if len(c.pending) > 0 {
 		c.pending[0].done <- groupResult{lead: true}
 		return

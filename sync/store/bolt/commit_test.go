@@ -161,6 +161,16 @@ func TestCommitterGroups(t *testing.T) {
 	if got, want := g.ids(t), []string{"a", "b", "d", "e", "h"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("stored %v, want %v", got, want)
 	}
+	g.c.mu.Lock()
+	stats := g.c.stats
+	g.c.mu.Unlock()
+	if stats.Busy <= 0 {
+		t.Errorf("busy %s, want the commits' time", stats.Busy)
+	}
+	stats.Busy = 0
+	if want := (CommitStats{Groups: 4, Calls: 8}); stats != want { // a; b c d e; f g; h
+		t.Errorf("stats %+v, want %+v", stats, want)
+	}
 }
 
 // close refuses new calls at once and returns after the queued ones are
