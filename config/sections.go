@@ -20,6 +20,10 @@ type Store struct {
 	Driver string `yaml:"driver" json:"driver"`
 	// Path is the bbolt file (driver bolt; default ./healthsync.db).
 	Path string `yaml:"path,omitempty" json:"path,omitempty"`
+	// CommitDelay is how long the webhook queue's group commit waits
+	// before each commit to gather more events (driver bolt; default 0:
+	// a commit starts as soon as the previous one's fsync ends).
+	CommitDelay Duration `yaml:"commit_delay,omitempty" json:"commit_delay,omitempty"`
 	// DSN is the PostgreSQL connection string (driver postgres): a
 	// postgres:// URL or key=value string; TLS settings (sslmode,
 	// sslrootcert) pass through it. It holds a password: give it from

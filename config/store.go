@@ -36,9 +36,15 @@ func (s Store) validate(k *checker) {
 		if s.Schema != "" {
 			k.add("store.schema", "applies only to driver postgres")
 		}
+		if s.CommitDelay < 0 || s.CommitDelay > Duration(time.Second) {
+			k.add("store.commit_delay", "must be between 0s and 1s, not %s", s.CommitDelay)
+		}
 	case DriverPostgres:
 		if s.Path != "" {
 			k.add("store.path", "applies only to driver bolt")
+		}
+		if s.CommitDelay != 0 {
+			k.add("store.commit_delay", "applies only to driver bolt")
 		}
 		if msg := checkDSN(s.DSN); msg != "" {
 			k.add("store.dsn", "%s", msg)

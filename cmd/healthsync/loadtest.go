@@ -26,6 +26,7 @@ import (
 	"github.com/healthsync/healthsync/sync/daemon"
 	"github.com/healthsync/healthsync/sync/engine"
 	"github.com/healthsync/healthsync/sync/store/postgres"
+	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
 // cmdLoadtest is the webhook receiver's load test over loopback: the demo
@@ -200,12 +201,26 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 			return err
 		}
 	}
+	commits, _ := a.st.(interface{ CommitStats() bolt.CommitStats })
+	var before bolt.CommitStats
+	if commits != nil {
+		before = commits.CommitStats()
+	}
 	verified := sendLoad(ctx, post, events, conc, duration)
 	if o.cpuprofile != "" {
 		pprof.StopCPUProfile() // the profile covers verified ingest only
 	}
+	var groups string
+	if commits != nil {
+		after := commits.CommitStats()
+		if n := after.Groups - before.Groups; n > 0 {
+			busy := after.Busy - before.Busy
+			groups = fmt.Sprintf("; group commits %d, %.1f calls and %s each, busy %.0f%% of the run",
+				n, float64(after.Calls-before.Calls)/float64(n), (busy / time.Duration(n)).Round(10*time.Microsecond), 100*busy.Seconds()/duration.Seconds())
+		}
+	}
 	q, _, _ := a.st.QueueDepth()
-	fmt.Fprintf(w, "%s ingest (bbolt, 1 daemon; %s): %s; queue depth after %d\n", o.source, o.phase("fsync on"), verified, q)
+	fmt.Fprintf(w, "%s ingest (bbolt, 1 daemon; %s): %s; queue depth after %d%s\n", o.source, o.phase("fsync on"), verified, q, groups)
 	if !o.bare {
 		return nil
 	}

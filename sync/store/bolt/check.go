@@ -93,13 +93,6 @@ func (d boltDB) Update(fn func(*bbolt.Tx) error) (err error) {
 	return d.DB.Update(fn)
 }
 
-// Batch runs fn in a shared read-write transaction. bbolt itself turns a
-// panic inside fn into an error; this covers the rest of the call.
-func (d boltDB) Batch(fn func(*bbolt.Tx) error) (err error) {
-	defer guard(d.path, "writing", &err)()
-	return d.DB.Batch(fn)
-}
-
 // The bbolt file header. Pages 0 and 1 each hold a meta page: a 16-byte page
 // header (id, flags, count, overflow), then magic, version, page size,
 // flags, root bucket (root page, sequence), freelist page, high-water page

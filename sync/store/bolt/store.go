@@ -55,14 +55,20 @@ type Options struct {
 	// negative never. The header is always checked. `healthsync store
 	// check` checks a file of any size.
 	CheckMaxBytes int64
+	// CommitDelay is how long the group commit behind Enqueue and Ack
+	// waits before each commit to gather more calls; default 0: a commit
+	// starts as soon as the previous one's fsync ends, and calls arriving
+	// meanwhile share the next (see commit.go).
+	CommitDelay time.Duration
 }
 
 // Store is an open healthsync database. It is safe for concurrent use.
 type Store struct {
-	db   boltDB // recovers from panics and faults: check.go
-	path string
-	now  func() time.Time
-	ttl  time.Duration
+	db    boltDB     // recovers from panics and faults: check.go
+	group *committer // Enqueue's and Ack's group commit: commit.go
+	path  string
+	now   func() time.Time
+	ttl   time.Duration
 
 	// mu guards the in-memory claims of the webhook queue.
 	mu       sync.Mutex
@@ -115,6 +121,7 @@ func open(path string, opts Options, migs []Migration) (*Store, error) {
 	}
 	s := &Store{
 		db:       db,
+		group:    newCommitter(db.Update, path, opts.CommitDelay),
 		path:     path,
 		now:      opts.Now,
 		ttl:      opts.DedupeTTL,
@@ -129,11 +136,12 @@ func open(path string, opts Options, migs []Migration) (*Store, error) {
 	return s, nil
 }
 
-// view, update and batch run fn in a bbolt transaction (View, Update,
-// Batch) and report a closed database as store.ErrClosed.
+// view, update and batch run fn in a bbolt transaction (View, Update, or
+// one shared by concurrent batch calls: commit.go) and report a closed
+// database as store.ErrClosed.
 func (s *Store) view(fn func(*bbolt.Tx) error) error   { return closedErr(s.db.View(fn)) }
 func (s *Store) update(fn func(*bbolt.Tx) error) error { return closedErr(s.db.Update(fn)) }
-func (s *Store) batch(fn func(*bbolt.Tx) error) error  { return closedErr(s.db.Batch(fn)) }
+func (s *Store) batch(fn func(*bbolt.Tx) error) error  { return closedErr(s.group.run(fn)) }
 
 func closedErr(err error) error {
 	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
@@ -149,6 +157,7 @@ func (s *Store) Path() string { return s.path }
 // the next Open sees those events as pending again. Calls after Close fail
 // with store.ErrClosed; closing again does nothing.
 func (s *Store) Close() error {
+	s.group.close() // commits what Enqueue and Ack already queued
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("closing store: %w", err)
 	}
