@@ -65,7 +65,7 @@ func Generate(o Options) *World {
 	nth := map[string]int{}
 	for i := range o.Accounts {
 		crm := sysSalesforce
-		if i%2 == 1 {
+		if i%2 == 1 && !o.SalesforceOnly {
 			crm = sysHubSpot
 		}
 		k := nth[crm]
@@ -325,6 +325,10 @@ func (g *gen) account(i int, crm string, rl role, taken map[string]bool) *accoun
 		s2.Reactivation = true
 		g.bill(s2)
 		c.Subs = append(c.Subs, s2)
+	}
+	for range w.opts.SubsPerAccount - 1 {
+		extra := role{tier: rl.tier, profile: rl.profile, interval: rl.interval, currency: rl.currency}
+		c.Subs = append(c.Subs, g.subscription(c, p, max(1, qty/2), extra))
 	}
 	c.Created = c.Subs[0].Created.Add(-time.Duration(g.between(1, 72)) * time.Hour)
 	a.Created = c.Subs[0].Start.AddDate(0, 0, -g.between(20, 120))
