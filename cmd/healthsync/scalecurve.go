@@ -76,7 +76,7 @@ func startScaleFakes(accounts int, seed int64, subs int) (*salesforcetest.Server
 	now := time.Now().UTC().Truncate(24 * time.Hour)
 	w := demoworld.Generate(demoworld.Options{Accounts: accounts, Seed: seed, Now: now, SalesforceOnly: true, SubsPerAccount: subs})
 	sf := salesforcetest.NewServer(salesforcetest.Options{ClientID: demoSFClientID, ClientSecret: demoSFClientSecret, OrgID: demoSFOrgID})
-	st := stripetest.NewServer(stripetest.Options{APIKey: demoStripeKey})
+	st := stripetest.NewServer(stripetest.Options{APIKey: demoStripeKey, ForgetExpiredEvents: true})
 	err := w.LoadSalesforce(sf)
 	if err == nil {
 		err = w.LoadStripe(st)
@@ -135,7 +135,11 @@ type scaleOptions struct {
 	Dir      string
 	Bin      string        // the healthsync binary run as fakes and sync children
 	Limit    time.Duration // per child sync; a phase over it is stopped and reported
-	Log      io.Writer
+	// MaxRSS (bytes) stops a sync child whose resident set grows past it,
+	// so a size too large for the machine ends with the figure it reached
+	// instead of exhausting memory shared with others; 0: no limit.
+	MaxRSS int64
+	Log    io.Writer
 }
 
 func cmdScalecurve(e *env) error {
@@ -145,6 +149,7 @@ func cmdScalecurve(e *env) error {
 	fs.Int64Var(&o.Seed, "seed", 1, "seed of the deterministic world generator")
 	fs.StringVar(&o.Dir, "dir", "", "folder for configs and stores (default: a new temporary folder)")
 	fs.DurationVar(&o.Limit, "limit", 30*time.Minute, "longest a sync child may run")
+	maxRSS := fs.Int64("max-rss-mib", 4096, "stop a sync child whose resident set passes this many MiB (0: no limit)")
 	asJSON := fs.Bool("json", false, "print the figures as JSON")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
@@ -156,6 +161,7 @@ func cmdScalecurve(e *env) error {
 		}
 		o.Accounts = append(o.Accounts, n)
 	}
+	o.MaxRSS = *maxRSS << 20
 	bin, err := childSetup(&o.Dir, "healthsync-scale-")
 	if err != nil {
 		return err
@@ -269,7 +275,14 @@ func scaleSync(ctx context.Context, o scaleOptions, cfg, logPath string) (scaleP
 	var stdout strings.Builder
 	cmd.Stdout = &stdout
 	start := time.Now()
-	runErr := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return ph, fmt.Errorf("starting the sync: %w", err)
+	}
+	over := make(chan int64, 1)
+	stopWatch := make(chan struct{})
+	go watchRSS(cmd.Process, o.MaxRSS, over, stopWatch)
+	runErr := cmd.Wait()
+	close(stopWatch)
 	ph.Took = time.Since(start)
 	if cmd.ProcessState != nil {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
@@ -285,6 +298,12 @@ func scaleSync(ctx context.Context, o scaleOptions, cfg, logPath string) (scaleP
 			ph.Calls["write"] = int64(rep.Write.Calls)
 		}
 	}
+	select {
+	case rss := <-over:
+		ph.Err = fmt.Sprintf("stopped at %d MiB resident, over the %d MiB limit", rss>>20, o.MaxRSS>>20)
+		return ph, errors.New(ph.Err)
+	default:
+	}
 	switch {
 	case cctx.Err() != nil && ctx.Err() == nil:
 		ph.Err = fmt.Sprintf("stopped after %s", o.Limit)
@@ -295,6 +314,44 @@ func scaleSync(ctx context.Context, o scaleOptions, cfg, logPath string) (scaleP
 		return ph, errors.New(ph.Err)
 	}
 	return ph, nil
+}
+
+// watchRSS kills p, and sends its resident set size on over, when it
+// passes limit bytes (read from /proc every 50ms) until stop closes.
+func watchRSS(p *os.Process, limit int64, over chan<- int64, stop <-chan struct{}) {
+	if limit <= 0 {
+		return
+	}
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		if rss := residentBytes(p.Pid); rss > limit {
+			p.Kill()
+			over <- rss
+			return
+		}
+	}
+}
+
+// residentBytes is a process's VmRSS from /proc/PID/status (0 when it
+// cannot be read).
+func residentBytes(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 // printScaleCurve prints the figures as a table, in the README's form.

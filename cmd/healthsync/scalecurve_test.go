@@ -83,3 +83,24 @@ func TestScaleCurveFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestScaleCurveMaxRSS: a sync child whose resident set passes the limit
+// is stopped, and the phase reports the size it reached.
+func TestScaleCurveMaxRSS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs healthsync as child processes")
+	}
+	bin, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	o := scaleOptions{Accounts: []int{20}, Seed: 2, Dir: t.TempDir(), Bin: bin, Limit: time.Minute, MaxRSS: 1 << 20, Log: &log}
+	phases, err := runScaleCurve(context.Background(), o)
+	if err == nil || len(phases) != 1 {
+		t.Fatalf("error %v, %d phases; want the full sync stopped", err, len(phases))
+	}
+	if p := phases[0]; p.Phase != "full" || !strings.HasPrefix(p.Err, "stopped at ") || !strings.HasSuffix(p.Err, " MiB resident, over the 1 MiB limit") {
+		t.Errorf("phase %s error %q", p.Phase, p.Err)
+	}
+}
