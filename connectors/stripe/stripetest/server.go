@@ -60,7 +60,8 @@ type Options struct {
 	// per second live and 25 in a sandbox). 0: none.
 	EndpointRatePerSecond float64
 	// ForgetExpiredEvents frees the payload (Object) of events older than
-	// the 30 days the API returns them for, as new events are emitted:
+	// the 30 days the API returns them for (eventRetention, "Events" in
+	// Stripe's API reference), as new events are emitted:
 	// seeding 18 months of history for 100,000 customers otherwise keeps
 	// gigabytes of event JSON no request can read. Events then returns
 	// those events without Object.
