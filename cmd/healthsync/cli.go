@@ -69,6 +69,8 @@ func commands() []command {
 		{"store", "store check [--config FILE | PATH]: check the store file for damage", cmdStore},
 		{"demo", "the whole product on this machine against vendor fakes", cmdDemo},
 		{"loadtest", "webhook receiver load test over loopback against the demo world", cmdLoadtest},
+		{"scalecurve", "full and idle sync at several world sizes: time, API calls, peak RSS", cmdScalecurve},
+		{"fakes", "serve the scale world's Salesforce and Stripe fakes; prints their URLs as JSON", cmdFakes},
 		{"soak", "the daemon under webhook load, vendor faults and kill -9 restarts, checked against a clean sync", cmdSoak},
 		{"check", "authenticate to every connector, read one page, run the CRM preflight", cmdCheck},
 		{"backup", "write a consistent copy of the store to a file (also while the daemon runs)", cmdBackup},

@@ -113,16 +113,9 @@ func cmdSoak(e *env) error {
 	if o.Faults < 0 || o.Faults > 0.5 || o.Rate <= 0 || o.Accounts < 10 || o.Duration <= 0 {
 		return usagef("--faults 0 to 0.5, --rate above 0, --accounts at least 10, --duration above 0")
 	}
-	if o.Dir == "" {
-		d, err := os.MkdirTemp("", "healthsync-soak-")
-		if err != nil {
-			return err
-		}
-		o.Dir = d
-	}
-	bin, err := os.Executable()
+	bin, err := childSetup(&o.Dir, "healthsync-soak-")
 	if err != nil {
-		return fmt.Errorf("finding the healthsync binary: %w", err)
+		return err
 	}
 	o.Bin = bin
 	r, err := runSoak(e.ctx, o)

@@ -65,7 +65,7 @@ func Generate(o Options) *World {
 	nth := map[string]int{}
 	for i := range o.Accounts {
 		crm := sysSalesforce
-		if i%2 == 1 {
+		if i%2 == 1 && !o.SalesforceOnly {
 			crm = sysHubSpot
 		}
 		k := nth[crm]
@@ -326,7 +326,17 @@ func (g *gen) account(i int, crm string, rl role, taken map[string]bool) *accoun
 		g.bill(s2)
 		c.Subs = append(c.Subs, s2)
 	}
-	c.Created = c.Subs[0].Created.Add(-time.Duration(g.between(1, 72)) * time.Hour)
+	for range w.opts.SubsPerAccount - 1 {
+		extra := role{tier: rl.tier, profile: rl.profile, interval: rl.interval, currency: rl.currency}
+		c.Subs = append(c.Subs, g.subscription(c, p, max(1, qty/2), extra))
+	}
+	first := c.Subs[0].Created // the earliest: a second subscription may start before the main one
+	for _, s := range c.Subs {
+		if s.Created.Before(first) {
+			first = s.Created
+		}
+	}
+	c.Created = first.Add(-time.Duration(g.between(1, 72)) * time.Hour)
 	a.Created = c.Subs[0].Start.AddDate(0, 0, -g.between(20, 120))
 	if a.Created.Before(w.start.AddDate(0, -3, 0)) {
 		a.Created = w.start.AddDate(0, -3, 0)

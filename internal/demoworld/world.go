@@ -23,6 +23,14 @@ type Options struct {
 	Accounts int       // CRM accounts in total (default 300)
 	Seed     int64     // seed of the generator (default 1)
 	Now      time.Time // the demo's "today", UTC (default 2025-06-01); history goes back 18 months
+	// SalesforceOnly puts every account in Salesforce, billed in Stripe,
+	// instead of alternating Salesforce and HubSpot (the scale curve's
+	// world: two fakes).
+	SalesforceOnly bool
+	// SubsPerAccount is the running subscriptions each account's customer
+	// has (default 1); those beyond the first are plain subscriptions to
+	// the main one's price, started and billed on their own.
+	SubsPerAccount int
 }
 
 // HistoryMonths is how far back the billing history goes from Options.Now.
@@ -265,6 +273,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Seed == 0 {
 		o.Seed = 1
+	}
+	if o.SubsPerAccount <= 0 {
+		o.SubsPerAccount = 1
 	}
 	if o.Now.IsZero() {
 		o.Now = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)

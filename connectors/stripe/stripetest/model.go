@@ -194,6 +194,15 @@ func (s *Server) emit(typ string, obj map[string]any) {
 		ID: id, Type: typ, Created: s.now,
 		APIVersion: s.opts.DefaultVersion, Object: b, seq: s.seq,
 	})
+	if s.opts.ForgetExpiredEvents {
+		// Events are emitted in clock order while seeding; the first one
+		// not yet expired stops the walk.
+		cut := s.now.Add(-eventRetention)
+		for s.forgotten < len(s.events) && s.events[s.forgotten].Created.Before(cut) {
+			s.events[s.forgotten].Object = nil
+			s.forgotten++
+		}
+	}
 }
 
 // AddCustomer seeds a customer and emits customer.created.

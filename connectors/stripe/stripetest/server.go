@@ -59,6 +59,13 @@ type Options struct {
 	// default limit of 25 requests per second", on top of the global 100
 	// per second live and 25 in a sandbox). 0: none.
 	EndpointRatePerSecond float64
+	// ForgetExpiredEvents frees the payload (Object) of events older than
+	// the 30 days the API returns them for (eventRetention, "Events" in
+	// Stripe's API reference), as new events are emitted:
+	// seeding 18 months of history for 100,000 customers otherwise keeps
+	// gigabytes of event JSON no request can read. Events then returns
+	// those events without Object.
+	ForgetExpiredEvents bool
 }
 
 // Fault is an injected failure (fakeapi.Fault): Path matches the exact URL
@@ -104,6 +111,7 @@ type Server struct {
 	invoices  map[string]*entry[Invoice]
 	events    []Event
 	eventAt   map[string]int    // event ID -> index in events
+	forgotten int               // events[:forgotten] had their Object freed (ForgetExpiredEvents)
 	order     map[string][]item // newest-first list order per kind, nil after a mutation
 	endpoints []endpoint
 	delivered int
