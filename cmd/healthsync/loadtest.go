@@ -25,8 +25,8 @@ import (
 	"github.com/healthsync/healthsync/connectors/stripe/stripetest"
 	"github.com/healthsync/healthsync/sync/daemon"
 	"github.com/healthsync/healthsync/sync/engine"
-	"github.com/healthsync/healthsync/sync/store/postgres"
 	"github.com/healthsync/healthsync/sync/store/bolt"
+	"github.com/healthsync/healthsync/sync/store/postgres"
 )
 
 // cmdLoadtest is the webhook receiver's load test over loopback: the demo
