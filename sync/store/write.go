@@ -62,6 +62,39 @@ func (p PendingWrite) WasSent(field string, v any) bool {
 	return false
 }
 
+// MaxSent bounds the unconfirmed values kept per field.
+const MaxSent = 4
+
+// AddSent records the values of u as sent (MarkSent's rule, for every
+// backend): a value already there is not repeated, and the oldest beyond
+// the last MaxSent are dropped.
+func (p *PendingWrite) AddSent(u record.FieldUpdate) {
+	for f, v := range u.Fields {
+		if p.WasSent(f, v) {
+			continue
+		}
+		if p.Sent == nil {
+			p.Sent = map[string][]any{}
+		}
+		sent := append(p.Sent[f], v)
+		p.Sent[f] = sent[max(0, len(sent)-MaxSent):]
+	}
+}
+
+// Recorded applies a recorded write of u (MarkWritten's rule, for every
+// backend): each field whose pending value is the one written leaves the
+// pending write, and every field of u forgets its sent values. It reports
+// whether any field is left pending.
+func (p *PendingWrite) Recorded(u record.FieldUpdate) bool {
+	for f, v := range u.Fields {
+		if pv, ok := p.Fields[f]; ok && (WrittenValue{Value: pv}).Matches(v) {
+			delete(p.Fields, f)
+		}
+		delete(p.Sent, f) // the CRM now holds a recorded value
+	}
+	return len(p.Fields) > 0
+}
+
 // Due reports whether the write should be attempted at now.
 func (p PendingWrite) Due(now time.Time) bool { return !p.Permanent && !p.RetryAt.After(now) }
 

@@ -146,9 +146,6 @@ func putWritten(tx *bbolt.Tx, connector string, updates []record.FieldUpdate, at
 	return nil
 }
 
-// maxSent bounds the unconfirmed values kept per field.
-const maxSent = 4
-
 // PutPending adds planned writes in one transaction. A plan for a record
 // that already has a pending write merges into it (new field values win);
 // its attempts and retry time are kept, unless it had failed permanently, in
@@ -251,15 +248,7 @@ func (s *Store) MarkWritten(connector string, updates []record.FieldUpdate, at t
 			return nil
 		}
 		for _, u := range updates {
-			err := changePending(b, u.Object, u.ID, func(w *store.PendingWrite) bool {
-				for f, val := range u.Fields {
-					if pv, ok := w.Fields[f]; ok && (store.WrittenValue{Value: pv}).Matches(val) {
-						delete(w.Fields, f)
-					}
-					delete(w.Sent, f) // the CRM now holds a recorded value
-				}
-				return len(w.Fields) > 0
-			})
+			err := changePending(b, u.Object, u.ID, func(w *store.PendingWrite) bool { return w.Recorded(u) })
 			if err != nil {
 				return err
 			}
@@ -283,19 +272,7 @@ func (s *Store) MarkSent(connector string, updates []record.FieldUpdate) error {
 			return nil
 		}
 		for _, u := range updates {
-			err := changePending(b, u.Object, u.ID, func(w *store.PendingWrite) bool {
-				for f, v := range u.Fields {
-					if w.WasSent(f, v) {
-						continue
-					}
-					if w.Sent == nil {
-						w.Sent = map[string][]any{}
-					}
-					sent := append(w.Sent[f], v)
-					w.Sent[f] = sent[max(0, len(sent)-maxSent):]
-				}
-				return true
-			})
+			err := changePending(b, u.Object, u.ID, func(w *store.PendingWrite) bool { w.AddSent(u); return true })
 			if err != nil {
 				return err
 			}

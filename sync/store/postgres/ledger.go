@@ -239,15 +239,7 @@ func (s *Store) MarkWritten(connector string, updates []record.FieldUpdate, at t
 				return err
 			}
 			for _, u := range updates {
-				err := changePending(ctx, tx, connector, u.Object, u.ID, func(w *store.PendingWrite) bool {
-					for f, v := range u.Fields {
-						if pv, ok := w.Fields[f]; ok && (store.WrittenValue{Value: pv}).Matches(v) {
-							delete(w.Fields, f)
-						}
-						delete(w.Sent, f) // the CRM now holds a recorded value
-					}
-					return len(w.Fields) > 0
-				})
+				err := changePending(ctx, tx, connector, u.Object, u.ID, func(w *store.PendingWrite) bool { return w.Recorded(u) })
 				if err != nil {
 					return err
 				}
@@ -300,9 +292,6 @@ func (s *Store) DropPending(connector, object, id string) error {
 	return nil
 }
 
-// maxSent bounds the unconfirmed values kept per field (as bolt does).
-const maxSent = 4
-
 // MarkSent records, in one transaction and before the call that sends them,
 // the values of updates as sent on their pending writes.
 func (s *Store) MarkSent(connector string, updates []record.FieldUpdate) error {
@@ -311,19 +300,7 @@ func (s *Store) MarkSent(connector string, updates []record.FieldUpdate) error {
 			return err
 		}
 		for _, u := range updates {
-			err := changePending(ctx, tx, connector, u.Object, u.ID, func(w *store.PendingWrite) bool {
-				for f, v := range u.Fields {
-					if w.WasSent(f, v) {
-						continue
-					}
-					if w.Sent == nil {
-						w.Sent = map[string][]any{}
-					}
-					sent := append(w.Sent[f], v)
-					w.Sent[f] = sent[max(0, len(sent)-maxSent):]
-				}
-				return true
-			})
+			err := changePending(ctx, tx, connector, u.Object, u.ID, func(w *store.PendingWrite) bool { w.AddSent(u); return true })
 			if err != nil {
 				return err
 			}
