@@ -2,60 +2,17 @@ package postgres
 
 import (
 	"context"
-	"os"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/healthsync/healthsync/internal/pgtest"
 )
 
-// urlEnv names the database the tests use: a superuser's or a schema
-// owner's URL (.ci/postgres.sh starts a throwaway cluster and sets it).
-const urlEnv = "HEALTHSYNC_TEST_POSTGRES_URL"
+// testURL and testSchema are internal/pgtest's: the database CI's
+// throwaway cluster exports (skipped loudly without it, a failure in CI)
+// and a new, empty schema per test, dropped when it ends.
+func testURL(t testing.TB) string { return pgtest.URL(t) }
 
-// testURL returns the test database's URL. Without one the test is skipped
-// loudly, except in CI (CI set), where a missing database is a failure.
-func testURL(t testing.TB) string {
-	t.Helper()
-	url := os.Getenv(urlEnv)
-	if url == "" {
-		msg := "!!! " + urlEnv + " is not set: the PostgreSQL store is NOT tested. " +
-			"Start a throwaway cluster with: eval \"$(.ci/postgres.sh start)\""
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return url
-}
-
-// testSchema creates a new, empty schema for one test and drops it, with
-// everything in it, when the test ends; tests never share tables.
-func testSchema(t testing.TB) (url, schema string) {
-	t.Helper()
-	url = testURL(t)
-	schema = "hs_test_" + newID()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatalf("connecting to the test database: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Errorf("connecting to drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	return url, schema
-}
+func testSchema(t testing.TB) (url, schema string) { return pgtest.Schema(t) }
 
 // openTest opens a store on a new schema of its own; more opens the same
 // schema again, as another replica would.
