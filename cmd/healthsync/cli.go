@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 
 	"github.com/rs/zerolog"
 )
@@ -82,6 +83,10 @@ func commands() []command {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// Several loggers (one per daemon in `loadtest --postgres`, the
+	// scheduler's, the workers') and the output may write at once: one
+	// lock per stream, whatever the writer is.
+	stdout, stderr = lockWriter(stdout), lockWriter(stderr)
 	if len(args) == 0 {
 		printUsage(stderr)
 		return exitUsage
@@ -208,6 +213,9 @@ func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
 }
 
 func isTerminal(w io.Writer) bool {
+	if l, ok := w.(*lockedWriter); ok {
+		w = l.w
+	}
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
@@ -259,4 +267,23 @@ func buildSettings() map[string]string {
 		}
 	}
 	return m
+}
+
+// lockedWriter serialises writes to w; lockWriter wraps w once.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func lockWriter(w io.Writer) io.Writer {
+	if _, ok := w.(*lockedWriter); ok || w == nil {
+		return w
+	}
+	return &lockedWriter{w: w}
 }
