@@ -95,6 +95,15 @@ func (p *PendingWrite) Recorded(u record.FieldUpdate) bool {
 	return len(p.Fields) > 0
 }
 
+// Failed counts one failed attempt of f on the pending write (MarkFailed's
+// rule, for every backend).
+func (p *PendingWrite) Failed(f WriteFailure) {
+	p.Attempts++
+	p.LastError = f.Err
+	p.Permanent = f.Permanent
+	p.RetryAt = f.RetryAt.UTC()
+}
+
 // Due reports whether the write should be attempted at now.
 func (p PendingWrite) Due(now time.Time) bool { return !p.Permanent && !p.RetryAt.After(now) }
 

@@ -317,13 +317,7 @@ func (s *Store) MarkFailed(connector string, fails []store.WriteFailure) error {
 			return nil
 		}
 		for _, f := range fails {
-			err := changePending(b, f.Object, f.ID, func(w *store.PendingWrite) bool {
-				w.Attempts++
-				w.LastError = f.Err
-				w.Permanent = f.Permanent
-				w.RetryAt = f.RetryAt.UTC()
-				return true
-			})
+			err := changePending(b, f.Object, f.ID, func(w *store.PendingWrite) bool { w.Failed(f); return true })
 			if err != nil {
 				return err
 			}
