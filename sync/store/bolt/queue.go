@@ -246,17 +246,23 @@ func (s *Store) Ack(seq uint64) error {
 	return nil
 }
 
+// queuedAt reads the queued event seq from q (store.ErrNotFound when it
+// is not there).
+func queuedAt(q *bbolt.Bucket, seq uint64) (store.QueuedEvent, error) {
+	v := q.Get(seqKey(seq))
+	if v == nil {
+		return store.QueuedEvent{}, store.ErrNotFound
+	}
+	return decodeQueued(seqKey(seq), v)
+}
+
 // Retry counts a failed attempt, records the error and makes the event due
 // again at at. Later events with the same ordering key wait behind it.
 func (s *Store) Retry(seq uint64, at time.Time, cause error) error {
 	defer s.release(seq)
 	err := s.update(func(tx *bbolt.Tx) error {
 		q := tx.Bucket(bucketQueue)
-		v := q.Get(seqKey(seq))
-		if v == nil {
-			return store.ErrNotFound
-		}
-		e, err := decodeQueued(seqKey(seq), v)
+		e, err := queuedAt(q, seq)
 		if err != nil {
 			return err
 		}
@@ -281,11 +287,7 @@ func (s *Store) DeadLetter(seq uint64, cause error) error {
 	defer s.release(seq)
 	err := s.update(func(tx *bbolt.Tx) error {
 		q := tx.Bucket(bucketQueue)
-		v := q.Get(seqKey(seq))
-		if v == nil {
-			return store.ErrNotFound
-		}
-		e, err := decodeQueued(seqKey(seq), v)
+		e, err := queuedAt(q, seq)
 		if err != nil {
 			return err
 		}
