@@ -169,3 +169,24 @@ func billingEngine(t *testing.T, cfg *config.Config, st store.Store, log zerolog
 	}
 	return eng, ln
 }
+
+// serve runs a daemon (no schedules) on cfg's connectors over st until the
+// test ends, and returns its address.
+func serve(t *testing.T, cfg *config.Config, st store.Store) string {
+	t.Helper()
+	eng, err := engine.New(engine.Options{Config: cfg, Store: st, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan string, 1)
+	d := New(Options{Config: cfg, Store: st, Engine: eng, Logger: zerolog.Nop(), Listener: ln, NoSchedule: true, Started: func(a string) { started <- a }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return <-started
+}

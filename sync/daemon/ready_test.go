@@ -4,16 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 
-	"github.com/rs/zerolog"
-
 	"github.com/healthsync/healthsync/config"
-	"github.com/healthsync/healthsync/sync/engine"
 	"github.com/healthsync/healthsync/sync/store"
 	"github.com/healthsync/healthsync/sync/store/bolt"
 )
@@ -51,21 +47,7 @@ func TestReadyFollowsTheStore(t *testing.T) {
 	}
 	defer bs.Close()
 	st := &pingStore{Store: bs}
-	eng, err := engine.New(engine.Options{Config: cfg, Store: st, Logger: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	started := make(chan string, 1)
-	d := New(Options{Config: cfg, Store: st, Engine: eng, Logger: zerolog.Nop(), Listener: ln, NoSchedule: true, Started: func(a string) { started <- a }})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	addr := <-started
+	addr := serve(t, cfg, st)
 
 	readyz := func() int {
 		resp, err := http.Get("http://" + addr + "/readyz")

@@ -1,20 +1,15 @@
 package daemon
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/healthsync/healthsync/config"
-	"github.com/healthsync/healthsync/sync/engine"
 	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
@@ -33,21 +28,7 @@ func TestSignalsWithUnusedMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	eng, err := engine.New(engine.Options{Config: cfg, Store: st, Logger: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	started := make(chan string, 1)
-	d := New(Options{Config: cfg, Store: st, Engine: eng, Logger: zerolog.Nop(), Listener: ln, NoSchedule: true, Started: func(a string) { started <- a }})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	base := "http://" + <-started
+	base := "http://" + serve(t, cfg, st)
 
 	do := func(method, path, token, body string) (int, string) {
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
