@@ -3,6 +3,7 @@ package bolt
 import (
 	"errors"
 	"fmt"
+	"github.com/healthsync/healthsync/sync/store/storetest"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -248,49 +249,7 @@ func BenchmarkEnqueueParallel(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	const workers = 64
-	var mu sync.Mutex
-	var lat []time.Duration
-	var next int64
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= int64(b.N) {
-					break
-				}
-				e := ev("billing", fmt.Sprintf("evt_%d", i), fmt.Sprintf("cus_%d", i%500))
-				e.Event.Object = []byte(`{"id":"cus_x","object":"customer","email":"a@example.com","metadata":{"salesforce_account_id":"001000000000001"}}`)
-				t := time.Now()
-				if _, err := s.Enqueue([]store.QueuedEvent{e}); err != nil {
-					b.Error(err)
-					return
-				}
-				mine = append(mine, time.Since(t))
-			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	el := time.Since(start)
-	b.StopTimer()
-	slices.Sort(lat)
-	if len(lat) > 0 {
-		b.ReportMetric(float64(len(lat))/el.Seconds(), "events/s")
-		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
-	}
+	storetest.EnqueueParallel(b, s, 64)
 }
 
 func TestOpenSweepsExpiredDedupeIDs(t *testing.T) {
