@@ -235,9 +235,10 @@ type Webhooks struct {
 	// BatchWait is how long a worker waits for a batch to fill before
 	// processing what it claimed (default 50ms; 0s: no wait).
 	BatchWait Duration `yaml:"batch_wait" json:"batch_wait"`
-	// PullThreshold: when a batch holds more events of one billing
-	// connector than this, that connector's incremental pull runs instead
-	// of one fetch per event (default 100; 0 never pulls).
+	// PullThreshold: when more events of one billing connector than this
+	// are queued (the whole queue, not one batch; it may exceed
+	// BatchSize), the workers run that connector's incremental pull
+	// instead of one fetch per event (default 100; 0 never pulls).
 	PullThreshold int `yaml:"pull_threshold" json:"pull_threshold"`
 }
 

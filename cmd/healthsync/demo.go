@@ -296,7 +296,7 @@ func printSummary(w io.Writer, s demoworld.Summary) {
 }
 
 // runDemoScenario drives the running daemon: signals, a full sync, three
-// signed webhooks, then the report.
+// signed webhooks, the report, then a burst of webhooks.
 func runDemoScenario(ctx context.Context, w io.Writer, d *daemon.Daemon, a *app, stack *demoStack, out string) error {
 	world, sf, hs, st, revops := stack.world, stack.sf, stack.hs, stack.st, stack.revops
 	base := "http://" + d.Addr
@@ -461,7 +461,11 @@ func runDemoScenario(ctx context.Context, w io.Writer, d *daemon.Daemon, a *app,
 	}
 	abs, _ := filepath.Abs(out)
 	fmt.Fprintf(w, "\nHTML report written to %s (the daemon serves the same page at /report)\n", abs)
-	return nil
+
+	// 5. A burst of webhooks, last: how its calls split between batches,
+	// fetches and pulls follows timing, and the report above stays the
+	// same run to run.
+	return demoBurst(ctx, w, a, stack, base, hc)
 }
 
 func printTasks(w io.Writer, rep *engine.SyncReport, sf *salesforcetest.Server, hs *hubspottest.Server) {

@@ -43,6 +43,7 @@ func TestDemo(t *testing.T) {
 	if strings.Contains(text, "not seen within") {
 		t.Errorf("a webhook change did not reach the CRM:\n%s", text)
 	}
+	checkBurst(t, text)
 	if b, err := os.ReadFile(html); err != nil || !bytes.Contains(b, []byte(`id="chart-movements"`)) {
 		t.Fatalf("HTML report missing: %v", err)
 	}
@@ -131,6 +132,39 @@ var demoVarying = []*regexp.Regexp{
 	regexp.MustCompile(`(?m)(written to|config written to) \S+`),
 	regexp.MustCompile(`\d+(\.\d+)?(ns|µs|ms|s)\b`), // also the "429s" heading, alike in both
 	regexp.MustCompile(`\d{8}T\d+Z`),
+	// The burst's calls follow how its events met the workers' batches.
+	regexp.MustCompile(`(?m)^ *burst calls: .*$`),
+}
+
+// checkBurst checks the figures of the demo's burst step (issue 14): every
+// event sent was acknowledged and drained, the Salesforce write calls are
+// the batches' (at most one per 200 changed accounts, plus one per webhook
+// worker whose batch caught part of the burst), and a burst that became a
+// pull cost fewer Stripe calls than events.
+func checkBurst(t *testing.T, text string) {
+	t.Helper()
+	m := regexp.MustCompile(`5\. a burst: (\d+) signed Stripe .* \(seat true-ups on (\d+) subscriptions\)[^\n]*\n *sent (\d+) \((\d+) acknowledged\) in [^;]+; drained (\d+) in [^;]+; Salesforce accounts with a new MRR__c: (\d+)\n *burst calls: Salesforce write calls (\d+) \(batches of up to (\d+)\), Stripe calls (\d+); became a pull: (yes|no)`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no burst step in:\n%s", text)
+	}
+	n := make([]int, 10)
+	for i := 1; i < 10; i++ {
+		n[i], _ = strconv.Atoi(m[i])
+	}
+	events, subs, sent, acked, drained, accounts, writes, batch, stripeCalls := n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8], n[9]
+	const workers = 4 // webhooks.workers default
+	if events != 300 || sent != events || acked != sent || drained != sent {
+		t.Errorf("burst: %d events, %d sent, %d acknowledged, %d drained; want 300 of each", events, sent, acked, drained)
+	}
+	if subs == 0 || accounts == 0 || accounts > subs {
+		t.Errorf("burst: %d subscriptions changed, %d accounts with a new MRR__c", subs, accounts)
+	}
+	if max := (accounts+batch-1)/batch + workers; writes < 1 || writes > max {
+		t.Errorf("burst: %d Salesforce write calls for %d accounts, want 1 to %d", writes, accounts, max)
+	}
+	if m[10] == "yes" && stripeCalls >= events {
+		t.Errorf("burst became a pull but made %d Stripe calls for %d events", stripeCalls, events)
+	}
 }
 
 func runDemo(t *testing.T, args ...string) string {

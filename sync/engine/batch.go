@@ -41,9 +41,10 @@ func (e *Engine) ProcessBatch(ctx context.Context, evs []store.QueuedEvent) (wro
 //
 //  1. the events' objects are fetched concurrently (one fetch per object,
 //     at most fetchParallel at once) with no lock held, or, when a billing
-//     connector has more uncovered events than webhooks.pull_threshold,
-//     that connector's incremental pull runs once instead and its events
-//     read the pulled objects from the store;
+//     connector with uncovered events in the batch has more events queued
+//     than webhooks.pull_threshold (burst.go), that connector's
+//     incremental pull runs once instead and its events read the pulled
+//     objects from the store;
 //  2. the fetched objects are committed, one transaction per connector;
 //  3. under the state lock, the union of the affected accounts is
 //     re-scored once, planned, and its writes made durable (stageBatch);
@@ -223,15 +224,14 @@ func appendBatch(m, b *record.Batch) {
 	m.Deleted = append(m.Deleted, b.Deleted...)
 }
 
-// pullBursts runs the incremental pull of each billing connector holding
-// more events in evs than webhooks.pull_threshold that a completed pull
-// does not already cover, and returns the connectors whose events in evs
-// are all covered by a completed pull: their objects are read from the
-// store. An event is covered when it was queued before a complete pull of
-// its connector started, since that pull read every change up to its
-// start (Stripe: the events list, 100 changes per call).
+// pullBursts runs the incremental pull of each billing connector with
+// events in evs that a completed pull does not already cover, when the
+// connector's queue is a burst (pullBurst), and returns the connectors
+// whose events in evs are all covered by a completed pull: their objects
+// are read from the store. An event is covered when it was queued before a
+// complete pull of its connector started, since that pull read every
+// change up to its start (Stripe: the events list, 100 changes per call).
 func (e *Engine) pullBursts(ctx context.Context, evs []store.QueuedEvent) map[string]bool {
-	threshold := e.cfg.Webhooks.PullThreshold
 	uncovered := map[string]int{}
 	total := map[string]int{}
 	for _, ev := range evs {
@@ -245,18 +245,9 @@ func (e *Engine) pullBursts(ctx context.Context, evs []store.QueuedEvent) map[st
 		}
 	}
 	for name, n := range uncovered {
-		if threshold <= 0 || n <= threshold {
-			continue
+		if n > 0 && e.pullBurst(ctx, name, evs) {
+			uncovered[name] = 0
 		}
-		start := e.now()
-		rep, err := e.Pull(ctx, name, false)
-		if err != nil || !rep.Complete {
-			e.log.Warn().Err(err).Str("connector", name).Int("events", n).Msg("burst pull incomplete, fetching each object")
-			continue
-		}
-		e.log.Info().Str("connector", name).Int("events", n).Int64("calls", rep.API.Calls).Msg("event burst served by an incremental pull")
-		e.setPulledAt(name, start)
-		uncovered[name] = 0
 	}
 	out := map[string]bool{}
 	for name, n := range total {

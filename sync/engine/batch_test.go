@@ -3,7 +3,6 @@ package engine_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/healthsync/healthsync/connectors/stripe/stripetest"
 	"github.com/healthsync/healthsync/sync/engine"
 	"github.com/healthsync/healthsync/sync/store"
-	"github.com/healthsync/healthsync/sync/webhook"
 )
 
 // subEvent is the queued Stripe event of a subscription change.
@@ -43,33 +41,10 @@ func (e *sfStripe) mrrs() []any {
 	return out
 }
 
-// runWorkers drains e's webhook queue with batching workers.
+// runWorkers drains e's webhook queue with two batching workers.
 func (e *sfStripe) runWorkers(t *testing.T, batch int) {
 	t.Helper()
-	w := webhook.NewWorkers(webhook.WorkerOptions{Queue: e.st, Processor: e.eng, Workers: 2, BatchSize: batch,
-		BatchWait: time.Millisecond, Poll: time.Millisecond, Now: func() time.Time { return e.now }})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { w.Run(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		q, dead, err := e.st.QueueDepth()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if dead > 0 {
-			dls, _ := e.st.DeadLetters()
-			t.Fatalf("%d events dead-lettered: %+v", dead, dls)
-		}
-		if q == 0 && e.st.InFlight() == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("queue still holds %d events", q)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	e.runWorkersN(t, 2, batch)
 }
 
 // TestProcessBatchOneWriteCallAndPartialFailure: three events of three
@@ -191,33 +166,9 @@ func TestBurstOfStripeEventsBecomesPull(t *testing.T) {
 	}
 	const n = 3000
 	e := newSFStripe(t)
-	price := e.stripe.AddPrice(stripetest.Price{Currency: "jpy", UnitAmount: 1000, Interval: "month"})
-	for i := len(e.accts); i < n; i++ {
-		id, err := e.sf.Insert("Account", map[string]any{"Name": fmt.Sprintf("Burst %d", i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.accts = append(e.accts, id)
-		c := e.stripe.AddCustomer(stripetest.Customer{Name: fmt.Sprintf("Burst %d", i), Metadata: map[string]string{"salesforce_account_id": id}})
-		sub, err := e.stripe.AddSubscription(stripetest.Subscription{Customer: c.ID, Items: []stripetest.SubscriptionItem{{Price: price.ID, Quantity: 1}},
-			StartDate: e.now.AddDate(0, -6, 0)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.subs = append(e.subs, sub.ID)
-	}
-	e.sync(t)
-	qs := make([]int64, n)
-	evs := make([]store.QueuedEvent, n)
-	for i := range qs {
-		qs[i] = 3
-		evs[i] = subEvent(fmt.Sprintf("evt_burst_%d", i), e.subs[i])
-	}
-	e.changeQuantities(t, qs...)
-	if _, err := e.st.Enqueue(evs); err != nil {
-		t.Fatal(err)
-	}
-	e.now = e.now.Add(time.Second) // the pull starts after the events were queued
+	e.addBurstAccounts(t, n)
+	e.syncClean(t)
+	e.queueBurst(t)
 	e.stripe.ResetCounts()
 	sfBefore := e.sf.Counts()["composite"]
 	e.runWorkers(t, 200)
@@ -231,15 +182,7 @@ func TestBurstOfStripeEventsBecomesPull(t *testing.T) {
 	if d := e.sf.Counts()["composite"] - sfBefore; d > n/200+2 {
 		t.Errorf("%d Salesforce composite calls for %d accounts, want at most %d", d, n, n/200+2)
 	}
-	want := map[string]any{e.accts[0]: 30000.0, e.accts[1]: 4500.0, e.accts[2]: 30000.0}
-	for _, id := range e.accts[3:] {
-		want[id] = 3000.0
-	}
-	gotMRR := map[string]any{}
-	for i, v := range e.mrrs() {
-		gotMRR[e.accts[i]] = v
-	}
-	if !reflect.DeepEqual(gotMRR, want) {
+	if got, want := e.gotMRRs(), e.burstMRRs(); !reflect.DeepEqual(got, want) {
 		t.Errorf("MRR__c differs from the expected values")
 	}
 }

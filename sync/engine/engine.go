@@ -156,6 +156,8 @@ type Engine struct {
 	// complete pull a burst of webhook events ran (events queued before
 	// it are covered; see pullBursts). Guarded by pullsMu.
 	burstPulled map[string]time.Time
+	// burstMu serialises burst pulls (burst.go).
+	burstMu sync.Mutex
 	// unusable holds the mapped CRM fields the last preflight found
 	// missing or read-only, by connector: plans leave them out (guarded by
 	// mu; the check itself is network I/O and runs before mu is taken).

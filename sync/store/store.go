@@ -328,6 +328,11 @@ type QueueStats interface {
 	// QueueDepth returns the number of queued events (in flight and
 	// covered copies included) and of dead letters.
 	QueueDepth() (queued, dead int, err error)
+	// QueueDepthOf returns the number of queued events of one connector
+	// (in flight and covered copies included; dead letters not), cheaply
+	// enough to ask once per claimed batch: the webhook workers compare
+	// it with webhooks.pull_threshold to turn a burst into a pull.
+	QueueDepthOf(connector string) (int, error)
 	// InFlight is the number of events claimed and not yet settled, not
 	// counting covered copies.
 	InFlight() int

@@ -220,6 +220,9 @@ func (s *Store) Import(d *store.Dump) error {
 	if err != nil {
 		return fmt.Errorf("importing store: %w", err)
 	}
+	for _, e := range d.Queue {
+		s.queued.add(e.Connector, 1)
+	}
 	return nil
 }
 

@@ -123,6 +123,11 @@ func (s *Store) Enqueue(events []store.QueuedEvent) (dup []bool, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("enqueueing events: %w", err)
 	}
+	for i := range events {
+		if !dup[i] {
+			s.queued.add(events[i].Connector, 1)
+		}
+	}
 	return dup, nil
 }
 
@@ -228,12 +233,19 @@ func (s *Store) Ack(seq uint64) error {
 	covers := s.covers[seq]
 	s.mu.Unlock()
 	defer s.release(seq)
+	var conn string // the event's connector, its covered copies' too
+	gone := 0
 	err := s.batch(func(tx *bbolt.Tx) error {
 		q := tx.Bucket(bucketQueue)
-		if q.Get(seqKey(seq)) == nil {
+		v := q.Get(seqKey(seq))
+		if v == nil {
 			return store.ErrNotFound
 		}
+		conn, gone = entryConnector(v), 1
 		for _, c := range covers {
+			if q.Get(seqKey(c)) != nil {
+				gone++
+			}
 			if err := q.Delete(seqKey(c)); err != nil {
 				return err
 			}
@@ -243,6 +255,7 @@ func (s *Store) Ack(seq uint64) error {
 	if err != nil {
 		return fmt.Errorf("acknowledging event %d: %w", seq, err)
 	}
+	s.queued.add(conn, -gone)
 	return nil
 }
 
@@ -285,12 +298,14 @@ func (s *Store) Retry(seq uint64, at time.Time, cause error) error {
 // it (with the error) for inspection and Replay.
 func (s *Store) DeadLetter(seq uint64, cause error) error {
 	defer s.release(seq)
+	var conn string
 	err := s.update(func(tx *bbolt.Tx) error {
 		q := tx.Bucket(bucketQueue)
 		e, err := queuedAt(q, seq)
 		if err != nil {
 			return err
 		}
+		conn = e.Connector
 		e.Attempts++
 		e.LastError = errText(cause)
 		e.DeadAt = s.now().UTC()
@@ -306,6 +321,7 @@ func (s *Store) DeadLetter(seq uint64, cause error) error {
 	if err != nil {
 		return fmt.Errorf("dead-lettering event %d: %w", seq, err)
 	}
+	s.queued.add(conn, -1)
 	return nil
 }
 
@@ -332,6 +348,7 @@ func (s *Store) DeadLetters() ([]store.QueuedEvent, error) {
 // its attempts reset. It returns the event's new Seq.
 func (s *Store) Replay(seq uint64) (uint64, error) {
 	var next uint64
+	var conn string
 	err := s.update(func(tx *bbolt.Tx) error {
 		dl := tx.Bucket(bucketDeadLetters)
 		v := dl.Get(seqKey(seq))
@@ -343,6 +360,7 @@ func (s *Store) Replay(seq uint64) (uint64, error) {
 			return err
 		}
 		e.Attempts, e.DeadAt, e.Due = 0, time.Time{}, s.now().UTC()
+		conn = e.Connector
 		nv, err := queueValue(&e)
 		if err != nil {
 			return err
@@ -359,6 +377,7 @@ func (s *Store) Replay(seq uint64) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("replaying event %d: %w", seq, err)
 	}
+	s.queued.add(conn, 1)
 	return next, nil
 }
 

@@ -75,6 +75,8 @@ type Store struct {
 	inflight map[uint64]string   // seq -> ordering key
 	busyKeys map[string]uint64   // ordering key -> seq
 	covers   map[uint64][]uint64 // claimed seq -> coalesced copies
+
+	queued *queueCounts // queued events per connector: queuecount.go
 }
 
 // Open opens or creates the store at path, takes its lock (failing with an
@@ -119,7 +121,13 @@ func open(path string, opts Options, migs []Migration) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("preparing store %s: %w", path, err)
 	}
+	var queued *queueCounts
+	if err := db.View(func(tx *bbolt.Tx) (err error) { queued, err = countQueue(tx); return err }); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("preparing store %s: %w", path, err)
+	}
 	s := &Store{
+		queued:   queued,
 		db:       db,
 		group:    newCommitter(db.Update, path, opts.CommitDelay),
 		path:     path,

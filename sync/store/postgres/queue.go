@@ -331,6 +331,20 @@ func (s *Store) QueueDepth() (queued, dead int, err error) {
 	return queued, dead, nil
 }
 
+// QueueDepthOf is the number of queued events of connector, in flight and
+// covered copies included: one count over the queue, which holds only
+// what the workers have not settled.
+func (s *Store) QueueDepthOf(connector string) (int, error) {
+	var n int
+	err := s.call(func(ctx context.Context) error {
+		return s.pool.QueryRow(ctx, `SELECT count(*) FROM queue WHERE connector = $1`, connector).Scan(&n)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("reading queue depth of %s: %w", connector, err)
+	}
+	return n, nil
+}
+
 // SweepDedupe forgets the event IDs whose dedupe window ended at or before
 // now.
 func (s *Store) SweepDedupe(now time.Time) (int, error) {

@@ -174,6 +174,7 @@ func testClosed(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Ack", s.Ack(q[0].Seq)},
 		{"DeadLetters", func() error { _, err := s.DeadLetters(); return err }()},
 		{"QueueDepth", func() error { _, _, err := s.QueueDepth(); return err }()},
+		{"QueueDepthOf", func() error { _, err := s.QueueDepthOf("b"); return err }()},
 		{"DueOutbox", func() error { _, err := s.DueOutbox(t0, 1); return err }()},
 		{"PutRun", s.PutRun(store.Run{ID: "r", Start: t0})},
 		{"InterruptRuns", func() error { _, err := s.InterruptRuns(); return err }()},

@@ -60,6 +60,7 @@ func testQueue(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("RetryBackoff", func(t *testing.T) { queueRetry(t, open(t)) })
 	t.Run("DeadLetters", func(t *testing.T) { queueDeadLetters(t, open(t)) })
 	t.Run("NotFound", func(t *testing.T) { queueNotFound(t, open(t)) })
+	t.Run("DepthOf", func(t *testing.T) { queueDepthOf(t, open(t)) })
 }
 
 // queueEnqueue: Enqueue assigns increasing Seqs and fills in defaults; a
@@ -380,4 +381,53 @@ func queueNotFound(t *testing.T, s store.Store) {
 		}
 	}
 	equal(t, "in flight", s.InFlight(), 0)
+}
+
+// queueDepthOf: each connector's queued events are counted through every
+// step that queues or settles one: a duplicate is not counted, an
+// acknowledged event takes its covered copies with it, a retry keeps its
+// count, a dead letter leaves and a replay comes back.
+func queueDepthOf(t *testing.T, s store.Store) {
+	a1 := ev("stripe", "a1", "A")
+	q := enqueue(t, s, a1, copyOf(a1, "a2"), copyOf(a1, "a3"), ev("stripe", "b1", "B"), ev("stripe", "c1", "C"),
+		ev("hubspot", "h1", "H"), ev("hubspot", "h2", "I"))
+	var claimed []store.QueuedEvent
+	steps := []struct {
+		name string
+		do   func() error
+		want map[string]int // connector -> QueueDepthOf
+	}{
+		{"enqueued", func() error { return nil }, map[string]int{"stripe": 5, "hubspot": 2, "chargebee": 0}},
+		{"a duplicate is not queued", func() error {
+			_, err := s.Enqueue([]store.QueuedEvent{ev("stripe", "b1", "B")})
+			return err
+		}, map[string]int{"stripe": 5, "hubspot": 2}},
+		{"claims count until settled", func() error {
+			var err error
+			claimed, err = s.Claim(10, t0)
+			return err
+		}, map[string]int{"stripe": 5, "hubspot": 2}},
+		{"ack takes the covered copies", func() error { return s.Ack(q[0].Seq) }, map[string]int{"stripe": 2, "hubspot": 2}},
+		{"retry stays queued", func() error { return s.Retry(q[3].Seq, t0, errors.New("timeout")) }, map[string]int{"stripe": 2, "hubspot": 2}},
+		{"dead letter leaves", func() error { return s.DeadLetter(q[4].Seq, errors.New("bad")) }, map[string]int{"stripe": 1, "hubspot": 2}},
+		{"replay comes back", func() error { _, err := s.Replay(q[4].Seq); return err }, map[string]int{"stripe": 2, "hubspot": 2}},
+		{"ack of another connector", func() error { return s.Ack(q[5].Seq) }, map[string]int{"stripe": 2, "hubspot": 1}},
+		{"an unknown ack changes nothing", func() error {
+			if err := s.Ack(12345); !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("ack of an unknown seq: %v, want ErrNotFound", err)
+			}
+			return nil
+		}, map[string]int{"stripe": 2, "hubspot": 1}},
+	}
+	for _, st := range steps {
+		ok(t, st.do())
+		got := map[string]int{}
+		for conn := range st.want {
+			got[conn] = must(s.QueueDepthOf(conn))(t)
+		}
+		equal(t, st.name, got, st.want)
+	}
+	equal(t, "claimed", eventIDs(claimed), []string{"a1", "b1", "c1", "h1", "h2"})
+	queued, _ := mustDepth(t, s)
+	equal(t, "depth is the sum", queued, 3)
 }
