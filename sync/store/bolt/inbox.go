@@ -76,6 +76,9 @@ type inbox struct {
 	closing  bool                    // no more Enqueues; the writer ends when pending is written
 	written  bool                    // the writer has ended
 	toMove   [][]byte                // bodies durable in the log, not yet in bbolt, in Seq order
+	since    time.Time               // when toMove last became non-empty
+	readers  int                     // caughtUp calls waiting for the mover
+	alarm    bool                    // a timer will wake the mover
 	movedTo  uint64                  // highest Seq in bbolt
 	moveErr  error                   // the mover's last attempt failed
 	paused   bool                    // tests: the mover is stopped
@@ -96,8 +99,9 @@ type logGroup struct {
 
 // enqueueCall is one Enqueue, for the duplicates that wait on its outcome.
 type enqueueCall struct {
-	done chan struct{}
-	err  error
+	done    chan struct{}
+	err     error
+	expires time.Time // the end of its events' dedupe window
 }
 
 // InboxStats describe the inbox log since Open: the groups written (one
@@ -124,39 +128,16 @@ func newLogGroup() *logGroup { return &logGroup{done: make(chan struct{})} }
 // enqueue is Store.Enqueue through the log: vals are the events' queue
 // values, expires the end of their dedupe window.
 func (in *inbox) enqueue(events []store.QueuedEvent, vals [][]byte, now, expires time.Time) ([]bool, error) {
-	dup := make([]bool, len(events))
-	dks := make([][]byte, len(events))
-	me := &enqueueCall{done: make(chan struct{})}
+	me := &enqueueCall{done: make(chan struct{}), expires: expires}
 	defer close(me.done)
-	var waits []*enqueueCall
-	var mine []int // events whose ID this call claimed in ids
-
-	in.mu.Lock()
-	if err := in.usable(); err != nil {
-		in.mu.Unlock()
+	dup, dks, mine, waits, err := in.claimIDs(events, me, now)
+	if err != nil {
 		me.err = err
 		return nil, err
 	}
-	for i := range events {
-		if events[i].Event.ID == "" {
-			continue
-		}
-		dks[i] = joinKey(events[i].Connector, events[i].Event.ID)
-		if c, ok := in.ids[string(dks[i])]; ok {
-			dup[i] = true
-			if c != me {
-				waits = append(waits, c)
-			}
-			continue
-		}
-		in.ids[string(dks[i])] = me
-		mine = append(mine, i)
-	}
-	in.mu.Unlock()
 
 	// IDs already moved are in bbolt: they left ids only after the move's
 	// commit, so this read, which starts after the check above, sees them.
-	var err error
 	if len(mine) > 0 {
 		err = in.s.view(func(tx *bbolt.Tx) error {
 			dd := tx.Bucket(bucketDedupe)
@@ -230,6 +211,58 @@ func (in *inbox) enqueue(events []store.QueuedEvent, vals [][]byte, now, expires
 	return dup, nil
 }
 
+// claimIDs is Enqueue's first step: it marks each event that is a
+// duplicate of one logged and not yet moved (waits lists the calls logging
+// those) or of one earlier in events, and claims the other IDs for me in
+// ids (mine). An ID logged whose dedupe window ended before now (a clock
+// that jumped, a tiny TTL) is waited for until it is in bbolt, where the
+// usual expiry rule decides; then the step starts again.
+func (in *inbox) claimIDs(events []store.QueuedEvent, me *enqueueCall, now time.Time) (dup []bool, dks [][]byte, mine []int, waits []*enqueueCall, err error) {
+	for {
+		dup, dks, mine, waits = make([]bool, len(events)), make([][]byte, len(events)), nil, nil
+		var stale *enqueueCall
+		in.mu.Lock()
+		if err := in.usable(); err != nil {
+			in.mu.Unlock()
+			return nil, nil, nil, nil, err
+		}
+		for i := range events {
+			if events[i].Event.ID == "" {
+				continue
+			}
+			dks[i] = joinKey(events[i].Connector, events[i].Event.ID)
+			if c, ok := in.ids[string(dks[i])]; ok {
+				if c != me && !c.expires.After(now) {
+					stale = c
+					break
+				}
+				dup[i] = true
+				if c != me {
+					waits = append(waits, c)
+				}
+				continue
+			}
+			in.ids[string(dks[i])] = me
+			mine = append(mine, i)
+		}
+		if stale == nil {
+			in.mu.Unlock()
+			return dup, dks, mine, waits, nil
+		}
+		for _, i := range mine {
+			delete(in.ids, string(dks[i]))
+		}
+		in.mu.Unlock()
+		<-stale.done
+		in.mu.Lock()
+		target := in.logSeq
+		in.mu.Unlock()
+		if err := in.caughtUp(target); err != nil {
+			return nil, nil, nil, nil, err
+		}
+	}
+}
+
 // usable is nil when Enqueue may log. Call with mu held.
 func (in *inbox) usable() error {
 	switch {
@@ -280,6 +313,9 @@ func (in *inbox) writeLoop() {
 				}
 			}
 		} else {
+			if len(in.toMove) == 0 {
+				in.since = time.Now()
+			}
 			in.toMove = append(in.toMove, g.bodies...)
 			in.stats.Groups++
 			in.stats.Events += int64(len(g.bodies))
@@ -387,10 +423,13 @@ func (in *inbox) caughtUp(target uint64) error {
 		if in.moveErr != nil {
 			return fmt.Errorf("moving logged events into the queue: %w", in.moveErr)
 		}
-		if in.written && len(in.toMove) == 0 && in.abandon {
+		if in.written && in.abandon {
 			return store.ErrClosed
 		}
+		in.readers++
+		in.movable.Signal() // a reader waits: move now
 		in.moved.Wait()
+		in.readers--
 	}
 	return nil
 }

@@ -20,6 +20,10 @@ import (
 // while the store is open, and the replay of what a crash left at Open.
 // inbox.go describes the design.
 
+// inboxMoveDelay is how long logged events may wait for a larger move when
+// no reader waits for them.
+const inboxMoveDelay = 10 * time.Millisecond
+
 // maxFreeSegments is how many emptied segments are kept for recycling; more
 // are deleted.
 const maxFreeSegments = 2
@@ -103,8 +107,7 @@ func (in *inbox) replay() error {
 		if err != nil && n < len(data) && !errors.Is(err, io.EOF) {
 			return err
 		}
-		bodies, _ := scanSegment(data[:n], seg.gen)
-		bodies = slices.DeleteFunc(bodies, func(b []byte) bool { return readSeq(b) <= base })
+		bodies := unmoved(data[:n], seg.gen, base)
 		for len(bodies) > 0 {
 			batch := bodies[:min(len(bodies), inboxMoveMax)]
 			if err := in.s.update(func(tx *bbolt.Tx) error { return moveTx(tx, batch) }); err != nil {
@@ -120,6 +123,35 @@ func (in *inbox) replay() error {
 		segs = segs[1:]
 	}
 	return nil
+}
+
+// unmoved returns the bodies of a segment's valid records (data, of
+// generation gen) that are not yet in bbolt: those after base, the queue
+// bucket's sequence.
+func unmoved(data []byte, gen, base uint64) [][]byte {
+	bodies, _ := scanSegment(data, gen)
+	return slices.DeleteFunc(bodies, func(b []byte) bool { return readSeq(b) <= base })
+}
+
+// countUnmoved counts, without changing anything, the events the log
+// beside the store at path holds that are not yet in bbolt (base is the
+// queue bucket's sequence): what the next Open moves in.
+func countUnmoved(path string, base uint64) (int, error) {
+	files, err := filepath.Glob(filepath.Join(path+".inbox", "*.log"))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return 0, fmt.Errorf("reading inbox segment: %w", err)
+		}
+		if gen, ok := parseSegHeader(data); ok {
+			n += len(unmoved(data, gen, base))
+		}
+	}
+	return n, nil
 }
 
 // moveTx puts logged events into the queue with their dedupe IDs and
@@ -163,7 +195,7 @@ func (in *inbox) moveLoop() {
 	backoff := time.Millisecond
 	for {
 		in.mu.Lock()
-		for (len(in.toMove) == 0 || in.paused || in.abandon) && !in.written {
+		for (len(in.toMove) == 0 || in.paused || in.abandon || in.canWait()) && !in.written {
 			in.movable.Wait()
 		}
 		if len(in.toMove) == 0 || in.abandon {
@@ -208,6 +240,31 @@ func (in *inbox) moveLoop() {
 			os.Remove(seg.path)
 		}
 	}
+}
+
+// canWait is true while the mover may let logged events gather for a
+// larger move: no reader waits for them, there are fewer than
+// inboxMoveMax/4 and the oldest was logged less than inboxMoveDelay ago.
+// Fewer bbolt commits leave the disk to the log's fdatasyncs. It arms a
+// timer that wakes the mover when the delay ends. Call with mu held.
+func (in *inbox) canWait() bool {
+	if in.readers > 0 || len(in.toMove) >= inboxMoveMax/4 {
+		return false
+	}
+	left := inboxMoveDelay - time.Since(in.since)
+	if left <= 0 {
+		return false
+	}
+	if !in.alarm {
+		in.alarm = true
+		time.AfterFunc(left, func() {
+			in.mu.Lock()
+			defer in.mu.Unlock()
+			in.alarm = false
+			in.movable.Broadcast()
+		})
+	}
+	return true
 }
 
 // retire frees the segments, other than the active one, whose events are

@@ -396,6 +396,9 @@ func (s *Store) InFlight() int {
 // SweepDedupe forgets event IDs whose dedupe window ended at or before now
 // and returns how many it removed.
 func (s *Store) SweepDedupe(now time.Time) (int, error) {
+	if err := s.caughtUp(); err != nil {
+		return 0, fmt.Errorf("sweeping dedupe IDs: %w", err)
+	}
 	n := 0
 	limit := timeBits(now)
 	err := s.update(func(tx *bbolt.Tx) error {
