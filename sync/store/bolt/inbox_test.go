@@ -440,3 +440,91 @@ func TestCheckCountsLoggedEvents(t *testing.T) {
 		t.Fatalf("check after a reopen: %+v, %v; want nothing logged", res, err)
 	}
 }
+
+// TestInboxReplayWaitsForLoggedEvents: a dead letter replayed while events
+// are logged and not yet moved takes a Seq after theirs and is put into
+// bbolt only after them (so the queue's sequence never passes an unmoved
+// event, which a crash would then skip), and concurrent Replays do not wait
+// for each other.
+func TestInboxReplayWaitsForLoggedEvents(t *testing.T) {
+	s := openInboxTest(t, filepath.Join(t.TempDir(), "h.db"), Options{})
+	first := mustEnqueue(t, s, distinct(ev("billing", "d1", "D1"), ev("billing", "d2", "D2"))...)
+	if !reflect.DeepEqual(first, []bool{false, false}) {
+		t.Fatal(first)
+	}
+	dead := claimAll(t, s)
+	for _, e := range dead {
+		if err := s.DeadLetter(e.Seq, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.inbox.pause()
+	mustEnqueue(t, s, distinct(ev("billing", "e3", "E3"), ev("billing", "e4", "E4"))...)
+	type result struct {
+		seq uint64
+		err error
+	}
+	replayed := make(chan result, len(dead))
+	for _, e := range dead {
+		go func() {
+			seq, err := s.Replay(e.Seq)
+			replayed <- result{seq, err}
+		}()
+	}
+	select {
+	case r := <-replayed:
+		t.Fatalf("Replay returned (%d, %v) while the events before it were only in the log", r.seq, r.err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	s.inbox.mu.Lock()
+	s.inbox.paused = false
+	s.inbox.movable.Broadcast()
+	s.inbox.mu.Unlock()
+	var seqs []uint64
+	for range dead {
+		r := <-replayed
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		seqs = append(seqs, r.seq)
+	}
+	slices.Sort(seqs)
+	if !reflect.DeepEqual(seqs, []uint64{5, 6}) {
+		t.Fatalf("replayed as %v, want 5 6 (after the logged 3 and 4)", seqs)
+	}
+	var got []string
+	for _, e := range claimAll(t, s) {
+		got = append(got, fmt.Sprintf("%s@%d", e.Event.ID, e.Seq))
+	}
+	if len(got) != 4 || got[0] != "e3@3" || got[1] != "e4@4" {
+		t.Fatalf("queue %v, want e3@3 e4@4 then the two replayed", got)
+	}
+}
+
+// TestInboxWriteFailureStopsTheLog: after a failed write to the log, the
+// Enqueue that needed it fails (it was not acknowledged) and so does every
+// later one until a reopen, which keeps what was acknowledged and does not
+// count the failed event as a duplicate.
+func TestInboxWriteFailureStopsTheLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "h.db")
+	s := openInboxTest(t, path, Options{})
+	mustEnqueue(t, s, ev("billing", "ok", "A"))
+	s.inbox.mu.Lock()
+	s.inbox.segs[len(s.inbox.segs)-1].f.Close() // the next write fails
+	s.inbox.mu.Unlock()
+	for _, id := range []string{"lost", "after"} {
+		if dup, err := s.Enqueue([]store.QueuedEvent{ev("billing", id, "B")}); err == nil {
+			t.Fatalf("Enqueue %s after a failed write: dup %v, no error", id, dup)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openInboxTest(t, path, Options{})
+	if got := eventIDs(claimAll(t, s)); !reflect.DeepEqual(got, []string{"ok"}) {
+		t.Fatalf("queue after the reopen %v, want ok", got)
+	}
+	if dup := mustEnqueue(t, s, ev("billing", "lost", "B")); !reflect.DeepEqual(dup, []bool{false}) {
+		t.Fatalf("the failed event's ID: dup %v, want not a duplicate", dup)
+	}
+}
