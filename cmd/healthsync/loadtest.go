@@ -206,6 +206,11 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 	if commits != nil {
 		before = commits.CommitStats()
 	}
+	inbox, _ := a.st.(interface{ InboxStats() bolt.InboxStats })
+	var inboxBefore bolt.InboxStats
+	if inbox != nil {
+		inboxBefore = inbox.InboxStats()
+	}
 	verified := sendLoad(ctx, post, events, conc, duration)
 	if o.cpuprofile != "" {
 		pprof.StopCPUProfile() // the profile covers verified ingest only
@@ -217,6 +222,15 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 			busy := after.Busy - before.Busy
 			groups = fmt.Sprintf("; group commits %d, %.1f calls and %s each, busy %.0f%% of the run",
 				n, float64(after.Calls-before.Calls)/float64(n), (busy / time.Duration(n)).Round(10*time.Microsecond), 100*busy.Seconds()/duration.Seconds())
+		}
+	}
+	if inbox != nil {
+		after := inbox.InboxStats()
+		if n := after.Groups - inboxBefore.Groups; n > 0 {
+			busy := after.Busy - inboxBefore.Busy
+			groups += fmt.Sprintf("; inbox log writes %d (one fdatasync each), %.1f events and %s each, busy %.0f%%; moved to bbolt in %d commits",
+				n, float64(after.Events-inboxBefore.Events)/float64(n), (busy / time.Duration(n)).Round(10*time.Microsecond),
+				100*busy.Seconds()/duration.Seconds(), after.Moves-inboxBefore.Moves)
 		}
 	}
 	q, _, _ := a.st.QueueDepth()

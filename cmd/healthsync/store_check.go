@@ -41,5 +41,8 @@ func cmdStore(e *env) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "%s: ok (%d bytes, schema version %d)\n", path, res.Bytes, res.SchemaVersion)
+	if res.Logged > 0 {
+		fmt.Fprintf(e.stdout, "%s.inbox: %d acknowledged webhook events not yet in the file; the next start moves them in\n", path, res.Logged)
+	}
 	return nil
 }

@@ -226,6 +226,10 @@ func consistency(db boltDB) []string {
 type CheckResult struct {
 	Bytes         int64
 	SchemaVersion uint64
+	// Logged counts acknowledged webhook events in the inbox log beside
+	// the file (inbox.go) that are not in it yet: a process stopped
+	// without closing the store left them, and the next Open moves them in.
+	Logged int
 }
 
 // Check opens the store at path read-only and checks it: the header (as Open
@@ -252,8 +256,11 @@ func Check(path string, timeout time.Duration) (CheckResult, error) {
 	db := boltDB{DB: bdb, path: path}
 	problems := consistency(db)
 	if len(problems) == 0 {
-		var v uint64
+		var v, queueSeq uint64
 		err = db.View(func(tx *bbolt.Tx) error {
+			if q := tx.Bucket(bucketQueue); q != nil {
+				queueSeq = q.Sequence()
+			}
 			sb := tx.Bucket(bucketSchema)
 			if sb == nil {
 				problems = append(problems, "no schema bucket (not a healthsync store)")
@@ -267,7 +274,11 @@ func Check(path string, timeout time.Duration) (CheckResult, error) {
 			return nil
 		})
 		if err == nil && len(problems) == 0 {
-			return CheckResult{Bytes: size, SchemaVersion: v}, nil
+			logged, err := countUnmoved(path, queueSeq)
+			if err != nil {
+				return CheckResult{}, fmt.Errorf("checking store %s: %w", path, err)
+			}
+			return CheckResult{Bytes: size, SchemaVersion: v, Logged: logged}, nil
 		}
 		if err != nil {
 			problems = append(problems, err.Error())

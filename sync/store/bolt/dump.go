@@ -15,6 +15,9 @@ import (
 // Export reads the whole file in one read transaction (store.Exporter).
 // Buckets iterate in byte order, which is the order store.Dump names.
 func (s *Store) Export() (*store.Dump, error) {
+	if err := s.caughtUp(); err != nil {
+		return nil, fmt.Errorf("exporting store: %w", err)
+	}
 	var d *store.Dump
 	err := s.view(func(tx *bbolt.Tx) error {
 		d = &store.Dump{Meta: map[string][]byte{}}
@@ -206,6 +209,9 @@ func exportJSON[T any](tx *bbolt.Tx, b []byte, what string, out *[]T, set func(k
 // Import writes d into this store, which must be empty, in one transaction
 // (store.Importer), with the encodings of the rest of the package.
 func (s *Store) Import(d *store.Dump) error {
+	if err := s.caughtUp(); err != nil {
+		return fmt.Errorf("importing store: %w", err)
+	}
 	err := s.update(func(tx *bbolt.Tx) error {
 		for _, name := range topLevel {
 			if string(name) == string(bucketSchema) {
@@ -223,6 +229,7 @@ func (s *Store) Import(d *store.Dump) error {
 	for _, e := range d.Queue {
 		s.queued.add(e.Connector, 1)
 	}
+	s.afterImport(d.QueueSeq)
 	return nil
 }
 

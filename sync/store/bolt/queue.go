@@ -84,6 +84,9 @@ func (s *Store) Enqueue(events []store.QueuedEvent) (dup []bool, err error) {
 			return nil, err
 		}
 	}
+	if s.inbox != nil {
+		return s.logEnqueue(events, vals, now)
+	}
 	expires := appendTime(nil, now.Add(s.ttl))
 	err = s.batch(func(tx *bbolt.Tx) error {
 		// Batch may run this more than once; start from scratch each time.
@@ -135,6 +138,9 @@ func (s *Store) Enqueue(events []store.QueuedEvent) (dup []bool, err error) {
 // ordering key has an event in flight or an earlier event not yet due. The
 // caller must Ack, Retry or DeadLetter each claimed event.
 func (s *Store) Claim(n int, now time.Time) ([]store.QueuedEvent, error) {
+	if err := s.caughtUp(); err != nil {
+		return nil, fmt.Errorf("claiming events: %w", err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []store.QueuedEvent
@@ -347,9 +353,13 @@ func (s *Store) DeadLetters() ([]store.QueuedEvent, error) {
 // Replay moves dead letter seq back to the end of the queue, due now, with
 // its attempts reset. It returns the event's new Seq.
 func (s *Store) Replay(seq uint64) (uint64, error) {
+	reserved, err := s.reserveSeq()
+	if err != nil {
+		return 0, fmt.Errorf("replaying event %d: %w", seq, err)
+	}
 	var next uint64
 	var conn string
-	err := s.update(func(tx *bbolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx) error {
 		dl := tx.Bucket(bucketDeadLetters)
 		v := dl.Get(seqKey(seq))
 		if v == nil {
@@ -366,7 +376,7 @@ func (s *Store) Replay(seq uint64) (uint64, error) {
 			return err
 		}
 		q := tx.Bucket(bucketQueue)
-		if next, err = q.NextSequence(); err != nil {
+		if next, err = queueSeq(q, reserved); err != nil {
 			return err
 		}
 		if err := q.Put(seqKey(next), nv); err != nil {
@@ -384,6 +394,9 @@ func (s *Store) Replay(seq uint64) (uint64, error) {
 // QueueDepth is the number of queued events, in flight or not, and of dead
 // letters.
 func (s *Store) QueueDepth() (queued, dead int, err error) {
+	if err := s.caughtUp(); err != nil {
+		return 0, 0, err
+	}
 	err = s.view(func(tx *bbolt.Tx) error {
 		queued = tx.Bucket(bucketQueue).Stats().KeyN
 		dead = tx.Bucket(bucketDeadLetters).Stats().KeyN
@@ -402,6 +415,9 @@ func (s *Store) InFlight() int {
 // SweepDedupe forgets event IDs whose dedupe window ended at or before now
 // and returns how many it removed.
 func (s *Store) SweepDedupe(now time.Time) (int, error) {
+	if err := s.caughtUp(); err != nil {
+		return 0, fmt.Errorf("sweeping dedupe IDs: %w", err)
+	}
 	n := 0
 	limit := timeBits(now)
 	err := s.update(func(tx *bbolt.Tx) error {

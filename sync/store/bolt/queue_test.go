@@ -252,6 +252,17 @@ func BenchmarkEnqueueParallel(b *testing.B) {
 	storetest.EnqueueParallel(b, s, 64)
 }
 
+// BenchmarkEnqueueParallelDirect is BenchmarkEnqueueParallel without the
+// inbox log: each group is committed to bbolt (Options.DirectQueue).
+func BenchmarkEnqueueParallelDirect(b *testing.B) {
+	s, err := Open(filepath.Join(b.TempDir(), "h.db"), Options{DirectQueue: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.EnqueueParallel(b, s, 64)
+}
+
 func TestOpenSweepsExpiredDedupeIDs(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "h.db")
 	clock := t0

@@ -138,6 +138,10 @@ func TestMain(m *testing.M) {
 		crashChild(path)
 		return
 	}
+	if path := os.Getenv(inboxCrashEnv); path != "" {
+		inboxCrashChild(path)
+		return
+	}
 	os.Exit(m.Run())
 }
 
