@@ -3,9 +3,12 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -72,7 +75,7 @@ func BenchmarkSyncEndToEnd(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		eng, _ := engine.New(engine.Options{Config: cfg, Store: db, Now: clock, Logger: zerolog.Nop(), Connectors: []*engine.Connector{
+		eng, _ := engine.New(engine.Options{Config: cfg, Store: db, Now: clock, Logger: benchLogger(), Connectors: []*engine.Connector{
 			{Config: sfc, Caps: salesforce.Capabilities(), Source: sfcl, Fetcher: sfcl, Writer: sfcl, Tasks: sfcl, Stats: sfcl.Stats},
 			{Config: cfg.Connectors[1], Caps: stripe.Capabilities(), Source: stcl, Fetcher: stcl, Stats: stcl.Stats},
 		}})
@@ -94,7 +97,7 @@ func BenchmarkSyncEndToEnd(b *testing.B) {
 			}
 		}()
 		t0 := time.Now()
-		rep, err := eng.Sync(context.Background(), engine.SyncOptions{})
+		rep, err := labelledSync(eng, "full")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -104,17 +107,17 @@ func BenchmarkSyncEndToEnd(b *testing.B) {
 			st.SetNow(clock())
 		}
 		advance()
-		t1 := time.Now()
-		idleRep, err := eng.Sync(context.Background(), engine.SyncOptions{})
+		t1, cpu1, busy1 := time.Now(), processCPU(), sf.Busy()+st.Busy()
+		idleRep, err := labelledSync(eng, "idle-after-writeback")
 		if err != nil {
 			b.Fatal(err)
 		}
-		idle := time.Since(t1)
+		idle, idleCPU, idleFake := time.Since(t1), processCPU()-cpu1, sf.Busy()+st.Busy()-busy1
 		// A second idle sync: healthsync's own writes were pulled back by
 		// the first.
 		advance()
 		t2 := time.Now()
-		if _, err := eng.Sync(context.Background(), engine.SyncOptions{}); err != nil {
+		if _, err := labelledSync(eng, "idle"); err != nil {
 			b.Fatal(err)
 		}
 		idle2 := time.Since(t2)
@@ -122,6 +125,8 @@ func BenchmarkSyncEndToEnd(b *testing.B) {
 		db.Close()
 		b.ReportMetric(full.Seconds(), "full-sync-s")
 		b.ReportMetric(idle.Seconds(), "idle-sync-s")
+		b.ReportMetric(idleCPU.Seconds(), "idle-cpu-s")
+		b.ReportMetric(idleFake.Seconds(), "idle-fake-s")
 		b.ReportMetric(idle2.Seconds(), "idle2-sync-s")
 		b.ReportMetric(float64(idleRep.Rescored), "idle-rescored")
 		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
@@ -140,4 +145,31 @@ func BenchmarkSyncEndToEnd(b *testing.B) {
 			}
 		}
 	}
+}
+
+// labelledSync runs a sync with the pprof label sync=phase, so that a
+// profile of the benchmark (go test -cpuprofile) can be narrowed to one
+// phase: go tool pprof -tagfocus sync=idle-after-writeback.
+func labelledSync(eng *engine.Engine, phase string) (rep *engine.SyncReport, err error) {
+	pprof.Do(context.Background(), pprof.Labels("sync", phase), func(ctx context.Context) {
+		rep, err = eng.Sync(ctx, engine.SyncOptions{})
+	})
+	return rep, err
+}
+
+func benchLogger() zerolog.Logger {
+	if os.Getenv("BENCHLOG") != "" {
+		return zerolog.New(os.Stderr).With().Timestamp().Logger()
+	}
+	return zerolog.Nop()
+}
+
+// processCPU is the CPU time the process used so far (user and system, the
+// fakes' included): on a shared machine a steadier measure than wall time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
