@@ -1,0 +1,169 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math"
+	"time"
+
+	"github.com/healthsync/healthsync/config"
+	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/sync/store"
+)
+
+// Own writes are not changes. A pull that reads back the accounts a
+// write-back just wrote (their SystemModstamp moved) tells healthsync's
+// own values from a person's edit by the write ledger (accountPrint). The
+// engine keeps a mirror of the ledger entries it read or wrote, so that
+// reading 10,000 just-written accounts back does not read and decode
+// 10,000 ledger entries again: an entry is read from the store once per
+// process and updated by every write this process records.
+//
+// The mirror is true only while this process is the ledger's one writer:
+// a bbolt store is (the file is locked). With PostgreSQL several replicas
+// write it, and every read goes to the store.
+
+// ledgerKey names one CRM record in the mirror.
+func ledgerKey(object, id string) string { return object + "\x00" + id }
+
+// mirrorsLedger reports whether the engine may keep a mirror of the write
+// ledger: it is the store's only writer.
+func (e *Engine) mirrorsLedger() bool { return e.cfg.Store.Driver != config.DriverPostgres }
+
+// writtenOf returns the written values of the records ids of object of
+// connector, keyed by ID (a record never written has none): from the
+// mirror where it holds them, else from the store in one read, which then
+// fills the mirror. The maps returned are shared: callers do not modify
+// them. It takes dmu (not across the store read).
+func (e *Engine) writtenOf(connector, object string, ids []string) (map[string]map[string]store.WrittenValue, error) {
+	out := make(map[string]map[string]store.WrittenValue, len(ids))
+	mirror := e.mirrorsLedger()
+	var missing []string
+	var gen int64
+	if mirror {
+		e.dmu.Lock()
+		d, err := e.dirtyLocked()
+		if err != nil {
+			e.dmu.Unlock()
+			return nil, err
+		}
+		gen = d.writtenGen
+		m := d.written[connector]
+		for _, id := range ids {
+			if w, ok := m[ledgerKey(object, id)]; ok {
+				out[id] = w
+				continue
+			}
+			missing = append(missing, id)
+		}
+		e.dmu.Unlock()
+	} else {
+		missing = ids
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	wv, err := e.st.WrittenOf(connector, object, missing)
+	if err != nil {
+		return nil, fmt.Errorf("reading written values: %w", err)
+	}
+	for _, id := range missing {
+		out[id] = wv[store.WriteKey{Object: object, ID: id}]
+	}
+	if !mirror {
+		return out, nil
+	}
+	e.dmu.Lock()
+	defer e.dmu.Unlock()
+	d := e.dirty
+	if d.writtenGen != gen {
+		// A write was recorded while the store was read: what was read
+		// may be older than the mirror. The next pull reads it again.
+		return out, nil
+	}
+	m := d.written[connector]
+	if m == nil {
+		m = make(map[string]map[string]store.WrittenValue, len(missing))
+		d.written[connector] = m
+	}
+	for _, id := range missing {
+		w := out[id]
+		if w == nil {
+			w = map[string]store.WrittenValue{}
+		}
+		m[ledgerKey(object, id)] = w
+	}
+	return out, nil
+}
+
+// noteWritten brings the mirror up to date with a write of updates to
+// connector at at: recorded reports whether the store recorded it
+// (MarkWritten succeeded). An entry the mirror does not hold stays out
+// (the store has the fields this write did not name); an unrecorded
+// write's entries are dropped, to be read again. It takes dmu.
+func (e *Engine) noteWritten(connector string, updates []record.FieldUpdate, at time.Time, recorded bool) {
+	if !e.mirrorsLedger() {
+		return
+	}
+	e.dmu.Lock()
+	defer e.dmu.Unlock()
+	d, err := e.dirtyLocked()
+	if err != nil {
+		return
+	}
+	d.writtenGen++
+	m := d.written[connector]
+	for _, u := range updates {
+		k := ledgerKey(u.Object, u.ID)
+		old, ok := m[k]
+		if !ok {
+			continue
+		}
+		if !recorded {
+			delete(m, k)
+			continue
+		}
+		// A new map: readers hold the old one.
+		nw := maps.Clone(old)
+		if nw == nil {
+			nw = make(map[string]store.WrittenValue, len(u.Fields))
+		}
+		ok = true
+		for f, v := range u.Fields {
+			wv, valid := asStored(v, at)
+			if !valid {
+				ok = false
+				break
+			}
+			nw[f] = wv
+		}
+		if !ok {
+			delete(m, k)
+			continue
+		}
+		m[k] = nw
+	}
+}
+
+// asStored is v written at at as the store returns it (its JSON decoded:
+// a time is a string, an integer a float64).
+func asStored(v any, at time.Time) (store.WrittenValue, bool) {
+	switch v.(type) {
+	case nil, string, bool:
+		return store.WrittenValue{Value: v, At: at.UTC()}, true
+	case float64:
+		if f := v.(float64); !math.IsNaN(f) && !math.IsInf(f, 0) {
+			return store.WrittenValue{Value: v, At: at.UTC()}, true
+		}
+	}
+	b, err := json.Marshal(store.WrittenValue{Value: v, At: at.UTC()})
+	if err != nil {
+		return store.WrittenValue{}, false
+	}
+	var wv store.WrittenValue
+	if err := json.Unmarshal(b, &wv); err != nil {
+		return store.WrittenValue{}, false
+	}
+	return wv, true
+}
