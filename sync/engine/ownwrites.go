@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/healthsync/healthsync/config"
@@ -166,4 +168,70 @@ func asStored(v any, at time.Time) (store.WrittenValue, bool) {
 		return store.WrittenValue{}, false
 	}
 	return wv, true
+}
+
+// ownEchoes reports, per event, whether it only echoes a write of
+// healthsync's: a CRM property-change event about the write-back object
+// whose every changed field is a write-back field holding the value
+// healthsync last wrote to that record (the write ledger, through the
+// mirror). Such an event is acknowledged without a fetch, a re-score or a
+// write; any other field or value is a change and is processed. A HubSpot
+// property change carries the property's new value (HubSpot "Webhooks
+// API" guide, event payload: propertyName, propertyValue). A Salesforce
+// Outbound Message carries the record's configured fields, not which of
+// them changed, so it is never taken for an echo.
+func (e *Engine) ownEchoes(evs []store.QueuedEvent) ([]bool, error) {
+	echo := make([]bool, len(evs))
+	byConn := map[string][]int{}
+	for i, ev := range evs {
+		c := e.byName[ev.Connector]
+		if c == nil || !c.IsCRM() || !strings.HasSuffix(ev.Event.Type, ".propertyChange") || len(ev.Event.Fields) == 0 || ev.Event.ObjectID == "" {
+			continue
+		}
+		m := e.cfg.WriteBack.Mapping(c.Config.Kind)
+		if !sameObject(ev.Event.ObjectType, m.Object) {
+			continue
+		}
+		all := true
+		for f := range ev.Event.Fields {
+			if f == "" || !slices.Contains(slices.Collect(maps.Values(m.Fields)), f) {
+				all = false
+				break
+			}
+		}
+		if all {
+			byConn[ev.Connector] = append(byConn[ev.Connector], i)
+		}
+	}
+	for name, idx := range byConn {
+		c := e.byName[name]
+		object := e.cfg.WriteBack.Mapping(c.Config.Kind).Object
+		var ids []string
+		for _, i := range idx {
+			if id := evs[i].Event.ObjectID; !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+		wv, err := e.writtenOf(name, object, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range idx {
+			last := wv[evs[i].Event.ObjectID]
+			echo[i] = true
+			for f, v := range evs[i].Event.Fields {
+				if lw, ok := last[f]; !ok || !sameValue(lw.Value, v) {
+					echo[i] = false
+				}
+			}
+		}
+	}
+	return echo, nil
+}
+
+// sameObject reports whether an event's object type (Account; HubSpot's
+// company) names the write-back object (Account; companies).
+func sameObject(eventType, object string) bool {
+	t, o := strings.ToLower(eventType), strings.ToLower(object)
+	return t == o || t+"s" == o || strings.TrimSuffix(t, "y")+"ies" == o
 }
