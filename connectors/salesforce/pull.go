@@ -128,10 +128,10 @@ func (c *Client) Pull(ctx context.Context, req record.PullRequest) iter.Seq2[*re
 // queryResult is the query resource's response (REST API Developer Guide,
 // "Execute a SOQL Query").
 type queryResult struct {
-	TotalSize      int              `json:"totalSize"`
-	Done           bool             `json:"done"`
-	NextRecordsURL string           `json:"nextRecordsUrl"`
-	Records        []map[string]any `json:"records"`
+	TotalSize      int    `json:"totalSize"`
+	Done           bool   `json:"done"`
+	NextRecordsURL string `json:"nextRecordsUrl"`
+	Records        rows   `json:"records"`
 }
 
 // pages runs a SOQL query and follows nextRecordsUrl to the end; a repeated
