@@ -88,6 +88,9 @@ type dirtyState struct {
 	// writtenGen counts the writes noted. Not persisted.
 	written    map[string]map[string]map[string]store.WrittenValue
 	writtenGen int64
+	// tasksRecorded are the dedupe keys of the tasks this process created
+	// and recorded, until a pull reads them back (ownwrites.go).
+	tasksRecorded map[string]bool
 	// Signals fingerprints each account's or customer's signals in the
 	// scoring window as the last sync read them: signals reach the store
 	// from the webhook receiver too, not only from pulls.
@@ -125,6 +128,7 @@ func (e *Engine) dirtyLocked() (*dirtyState, error) {
 	}
 	d.prints, d.printsChanged = map[string]map[string]uint64{}, map[string]bool{}
 	d.written = map[string]map[string]map[string]store.WrittenValue{}
+	d.tasksRecorded = map[string]bool{}
 	e.dirty = d
 	return d, nil
 }

@@ -235,3 +235,44 @@ func sameObject(eventType, object string) bool {
 	t, o := strings.ToLower(eventType), strings.ToLower(object)
 	return t == o || t+"s" == o || strings.TrimSuffix(t, "y")+"ies" == o
 }
+
+// maxTasksRecorded bounds the keys noteTasksRecorded keeps (tasks deleted
+// in the CRM before a pull reads them are never taken back).
+const maxTasksRecorded = 200_000
+
+// noteTasksRecorded remembers the dedupe keys of tasks this process
+// created and recorded: when a pull reads them back they need no adoption
+// check (the task registry holds them; nothing removes a key from it). It
+// takes dmu.
+func (e *Engine) noteTasksRecorded(created []store.CreatedTask) {
+	e.dmu.Lock()
+	defer e.dmu.Unlock()
+	d, err := e.dirtyLocked()
+	if err != nil {
+		return
+	}
+	if len(d.tasksRecorded)+len(created) > maxTasksRecorded {
+		clear(d.tasksRecorded)
+	}
+	for _, t := range created {
+		d.tasksRecorded[t.DedupeKey] = true
+	}
+}
+
+// takeRecordedTasks returns which of the pulled tasks' keys this process
+// recorded, and forgets them. It takes dmu.
+func (e *Engine) takeRecordedTasks(tasks []record.Task) map[string]bool {
+	e.dmu.Lock()
+	defer e.dmu.Unlock()
+	out := map[string]bool{}
+	if e.dirty == nil {
+		return out
+	}
+	for _, t := range tasks {
+		if e.dirty.tasksRecorded[t.DedupeKey] {
+			out[t.DedupeKey] = true
+			delete(e.dirty.tasksRecorded, t.DedupeKey)
+		}
+	}
+	return out
+}

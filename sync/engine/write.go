@@ -494,6 +494,7 @@ func (e *Engine) createTaskBatch(ctx context.Context, c *Connector, name string,
 		errs.add(fmt.Errorf("recording created tasks: %w", err))
 		return
 	}
+	e.noteTasksRecorded(created) // their pull-back needs no adoption check (ownwrites.go)
 	if err := e.st.SetMeta(doubtKey(name), nil); err != nil {
 		errs.add(fmt.Errorf("clearing tasks in doubt: %w", err))
 	}
