@@ -56,3 +56,31 @@ func BenchmarkDecodeAccountPage(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTaskMarkers: the marker line of a task description found by
+// markerRe (as toTask did) and by parseMarkers, for the 2,000 tasks of a
+// page.
+func BenchmarkTaskMarkers(b *testing.B) {
+	descs := make([]string, 2000)
+	for i := range descs {
+		descs[i] = fmt.Sprintf("Health score 41 (at risk): logins down 60%%, seats unused.\nPlease call the customer.\n\n[healthsync:at_risk_follow_up/salesforce/001D%011dAAA/2026-11]", i)
+	}
+	b.Run("regexp", func(b *testing.B) {
+		for b.Loop() {
+			for _, d := range descs {
+				if m := markerRe.FindAllStringSubmatch(d, -1); m == nil || strings.TrimRight(markerRe.ReplaceAllString(d, ""), "\r\n ") == "" {
+					b.Fatal("no marker")
+				}
+			}
+		}
+	})
+	b.Run("lines", func(b *testing.B) {
+		for b.Loop() {
+			for _, d := range descs {
+				if _, body, ok := parseMarkers(d); !ok || body == "" {
+					b.Fatal("no marker")
+				}
+			}
+		}
+	})
+}

@@ -352,13 +352,10 @@ func toDeal(r row, extra []string) record.Deal {
 
 // toTask keeps tasks whose Description carries a [healthsync:KEY] line.
 func toTask(r row) (record.Task, bool) {
-	desc := r.str("Description")
-	m := markerRe.FindAllStringSubmatch(desc, -1)
-	if m == nil {
+	key, body, ok := parseMarkers(r.str("Description"))
+	if !ok {
 		return record.Task{}, false
 	}
-	key := m[len(m)-1][1]
-	body := strings.TrimRight(markerRe.ReplaceAllString(desc, ""), "\r\n ")
 	status := record.TaskOpen
 	if r.bool("IsClosed") {
 		status = record.TaskCompleted
@@ -374,4 +371,43 @@ func toTask(r row) (record.Task, bool) {
 		Status:    status,
 		DedupeKey: key,
 	}, true
+}
+
+// parseMarkers finds the [healthsync:KEY] lines of a task Description
+// (markerRe, without a regular expression: a pull reads back every task
+// healthsync created): the last line's key, and the description without
+// those lines, trailing blank lines and spaces trimmed.
+func parseMarkers(desc string) (key, body string, ok bool) {
+	if !strings.Contains(desc, markerPrefix) {
+		return "", "", false
+	}
+	lines := strings.Split(desc, "\n")
+	for i, l := range lines {
+		if k, m := markerKey(l); m {
+			key, ok, lines[i] = k, true, ""
+		}
+	}
+	if !ok {
+		return "", "", false
+	}
+	return key, strings.TrimRight(strings.Join(lines, "\n"), "\r\n "), true
+}
+
+const markerPrefix = "[healthsync:"
+
+// markerKey returns the key of a marker line: "[healthsync:KEY]" then only
+// spaces or tabs and an optional carriage return (markerRe).
+func markerKey(line string) (string, bool) {
+	rest, ok := strings.CutPrefix(line, markerPrefix)
+	if !ok {
+		return "", false
+	}
+	end := strings.IndexAny(rest, "]\r")
+	if end <= 0 || rest[end] != ']' {
+		return "", false
+	}
+	if tail := strings.TrimSuffix(rest[end+1:], "\r"); strings.Trim(tail, " \t") != "" {
+		return "", false
+	}
+	return rest[:end], true
 }

@@ -3,6 +3,7 @@ package salesforce
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -83,5 +84,49 @@ func TestQueryResultDecodesAsEncodingJSON(t *testing.T) {
 		if err := got.decodeJSON([]byte(bad)); err == nil {
 			t.Errorf("%s: no error", bad)
 		}
+	}
+}
+
+// markerCases are task descriptions around the marker line's edges.
+var markerCases = []string{
+	"Call them\n\n[healthsync:at_risk/salesforce/001A/2026-12]",
+	"[healthsync:k1]\r\nbody\r\n[healthsync:k2] \t\r",
+	"text [healthsync:inline] not a line",
+	"[healthsync:]\n[healthsync:a]b]\n[healthsync:c] x",
+	"[healthsync:a\rb]\n[healthsync:k]\r \r",
+	"no marker at all",
+	"body  \n[healthsync:k]\n\n  \n",
+	"[healthsync:k]",
+	"日本語\n[healthsync:キー/001]\n",
+	"",
+}
+
+// TestParseMarkersAsMarkerRe: the marker lines found without a regular
+// expression are the ones markerRe finds, the body the text it leaves.
+func TestParseMarkersAsMarkerRe(t *testing.T) {
+	for _, desc := range markerCases {
+		checkMarkers(t, desc)
+	}
+}
+
+func FuzzParseMarkers(f *testing.F) {
+	for _, desc := range markerCases {
+		f.Add(desc)
+	}
+	f.Fuzz(checkMarkers)
+}
+
+func checkMarkers(t *testing.T, desc string) {
+	type parsed struct {
+		Key, Body string
+		OK        bool
+	}
+	var want parsed
+	if m := markerRe.FindAllStringSubmatch(desc, -1); m != nil {
+		want = parsed{m[len(m)-1][1], strings.TrimRight(markerRe.ReplaceAllString(desc, ""), "\r\n "), true}
+	}
+	key, body, ok := parseMarkers(desc)
+	if got := (parsed{key, body, ok}); got != want {
+		t.Errorf("%q: %+v, want %+v", desc, got, want)
 	}
 }
