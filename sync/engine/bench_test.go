@@ -3,7 +3,6 @@ package engine_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
@@ -80,7 +79,7 @@ func BenchmarkSyncEndToEnd(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		eng, _ := engine.New(engine.Options{Config: cfg, Store: db, Now: clock, Logger: benchLogger(), Connectors: []*engine.Connector{
+		eng, _ := engine.New(engine.Options{Config: cfg, Store: db, Now: clock, Logger: zerolog.Nop(), Connectors: []*engine.Connector{
 			{Config: sfc, Caps: salesforce.Capabilities(), Source: sfcl, Fetcher: sfcl, Writer: sfcl, Tasks: sfcl, Stats: sfcl.Stats},
 			{Config: cfg.Connectors[1], Caps: stripe.Capabilities(), Source: stcl, Fetcher: stcl, Stats: stcl.Stats},
 		}})
@@ -165,13 +164,6 @@ func labelledSync(eng *engine.Engine, phase string) (rep *engine.SyncReport, err
 		rep, err = eng.Sync(ctx, engine.SyncOptions{})
 	})
 	return rep, err
-}
-
-func benchLogger() zerolog.Logger {
-	if os.Getenv("BENCHLOG") != "" {
-		return zerolog.New(os.Stderr).With().Timestamp().Logger()
-	}
-	return zerolog.Nop()
 }
 
 // processCPU is the CPU time the process used so far (user and system, the
