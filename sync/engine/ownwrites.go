@@ -192,9 +192,10 @@ func (e *Engine) ownEchoes(evs []store.QueuedEvent) ([]bool, error) {
 		if !sameObject(ev.Event.ObjectType, m.Object) {
 			continue
 		}
+		mapped := slices.Collect(maps.Values(m.Fields))
 		all := true
 		for f := range ev.Event.Fields {
-			if f == "" || !slices.Contains(slices.Collect(maps.Values(m.Fields)), f) {
+			if f == "" || !slices.Contains(mapped, f) {
 				all = false
 				break
 			}
@@ -207,8 +208,10 @@ func (e *Engine) ownEchoes(evs []store.QueuedEvent) ([]bool, error) {
 		c := e.byName[name]
 		object := e.cfg.WriteBack.Mapping(c.Config.Kind).Object
 		var ids []string
+		seen := map[string]bool{}
 		for _, i := range idx {
-			if id := evs[i].Event.ObjectID; !slices.Contains(ids, id) {
+			if id := evs[i].Event.ObjectID; !seen[id] {
+				seen[id] = true
 				ids = append(ids, id)
 			}
 		}
