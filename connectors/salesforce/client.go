@@ -283,12 +283,21 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, hdr
 		if out == nil {
 			return nil
 		}
-		if err := json.Unmarshal(b, out); err != nil {
+		if d, ok := out.(jsonDecoder); ok {
+			err = d.decodeJSON(b)
+		} else {
+			err = json.Unmarshal(b, out)
+		}
+		if err != nil {
 			return fmt.Errorf("%s %s: decoding response: %w", method, stripQuery(path), err)
 		}
 		return nil
 	}
 }
+
+// jsonDecoder is a response type that decodes itself from the body
+// (queryResult: a page of records, without reflection).
+type jsonDecoder interface{ decodeJSON(b []byte) error }
 
 func stripQuery(p string) string {
 	p, _, _ = strings.Cut(p, "?")

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -128,14 +129,16 @@ func (c *Client) Pull(ctx context.Context, req record.PullRequest) iter.Seq2[*re
 // queryResult is the query resource's response (REST API Developer Guide,
 // "Execute a SOQL Query").
 type queryResult struct {
-	TotalSize      int              `json:"totalSize"`
-	Done           bool             `json:"done"`
-	NextRecordsURL string           `json:"nextRecordsUrl"`
-	Records        []map[string]any `json:"records"`
+	TotalSize      int    `json:"totalSize"`
+	Done           bool   `json:"done"`
+	NextRecordsURL string `json:"nextRecordsUrl"`
+	Records        rows   `json:"records"`
 }
 
 // pages runs a SOQL query and follows nextRecordsUrl to the end; a repeated
-// nextRecordsUrl is an error.
+// nextRecordsUrl is an error. While the caller handles a page (commits it)
+// the next one is already being read: one request ahead, waited for when
+// the caller stops.
 func (c *Client) pages(ctx context.Context, soql string, all bool) iter.Seq2[*queryResult, error] {
 	return func(yield func(*queryResult, error) bool) {
 		res := "/query"
@@ -144,22 +147,50 @@ func (c *Client) pages(ctx context.Context, soql string, all bool) iter.Seq2[*qu
 		}
 		path := c.dataPath(res + "?" + url.Values{"q": {soql}}.Encode())
 		hdr := http.Header{"Sforce-Query-Options": {"batchSize=2000"}}
-		seen := map[string]bool{}
-		for {
+		type page struct {
+			qr  *queryResult
+			err error
+		}
+		read := func(ctx context.Context, path string) page {
 			var qr queryResult
 			if err := c.call(ctx, http.MethodGet, path, nil, hdr, &qr); err != nil {
-				yield(nil, fmt.Errorf("querying %s: %w", queryObject(soql), err))
+				return page{err: fmt.Errorf("querying %s: %w", queryObject(soql), err)}
+			}
+			return page{qr: &qr}
+		}
+		// A page read ahead that the caller no longer wants is let finish
+		// (not cancelled, which would count as an API error): ctx governs.
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		seen := map[string]bool{}
+		cur := read(ctx, path)
+		for {
+			if cur.err != nil {
+				yield(nil, cur.err)
 				return
 			}
-			if !yield(&qr, nil) || qr.Done || qr.NextRecordsURL == "" {
+			qr := cur.qr
+			next := qr.NextRecordsURL
+			more := !qr.Done && next != ""
+			repeated := more && seen[next]
+			var ahead chan page
+			if more && !repeated {
+				seen[next] = true
+				ahead = make(chan page, 1)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ahead <- read(ctx, next)
+				}()
+			}
+			if !yield(qr, nil) || !more {
 				return
 			}
-			if seen[qr.NextRecordsURL] {
-				yield(nil, fmt.Errorf("querying %s: Salesforce returned nextRecordsUrl %s twice", queryObject(soql), qr.NextRecordsURL))
+			if repeated {
+				yield(nil, fmt.Errorf("querying %s: Salesforce returned nextRecordsUrl %s twice", queryObject(soql), next))
 				return
 			}
-			seen[qr.NextRecordsURL] = true
-			path = qr.NextRecordsURL
+			cur = <-ahead
 		}
 	}
 }

@@ -371,3 +371,36 @@ func TestPullSameSecondEditIsNotSkipped(t *testing.T) {
 		}
 	}
 }
+
+// TestPullReadsTheNextPageAhead: while the caller handles a page (the
+// engine commits it) the client already reads the next one, so the
+// vendor's answer time and the commit overlap; a caller that stops after
+// the first page gets no more pages, and the read ahead is waited for.
+func TestPullReadsTheNextPageAhead(t *testing.T) {
+	e := newEnv(t, salesforcetest.Options{BatchSize: 200})
+	e.seedAccounts(450)
+	c := e.client(salesforce.Options{})
+	pages := 0
+	for b, err := range c.Pull(context.Background(), record.PullRequest{Cursors: map[string][]byte{}, Full: true}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		if b.Stream != "Account" || pages > 1 {
+			t.Fatalf("page %d of stream %s after the caller stopped", pages, b.Stream)
+		}
+		// The second page's query is under way before the first is
+		// handed back.
+		deadline := time.Now().Add(10 * time.Second)
+		for e.fake.Count("queryMore") < 1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("no read ahead while the first page was handled (counts %v)", e.fake.Counts())
+			}
+			time.Sleep(time.Millisecond)
+		}
+		break
+	}
+	if n := e.fake.Count("queryMore"); n != 1 {
+		t.Errorf("%d pages read ahead, want 1", n)
+	}
+}

@@ -39,6 +39,9 @@ func (e *Engine) ProcessBatch(ctx context.Context, evs []store.QueuedEvent) (wro
 
 // processBatch is ProcessBatch, one result per event in order:
 //
+//  0. CRM events that only echo healthsync's own writes (a property now
+//     holding the value healthsync wrote) are done without a fetch, a
+//     re-score or a write (ownEchoes);
 //  1. the events' objects are fetched concurrently (one fetch per object,
 //     at most fetchParallel at once) with no lock held, or, when a billing
 //     connector with uncovered events in the batch has more events queued
@@ -55,6 +58,38 @@ func (e *Engine) ProcessBatch(ctx context.Context, evs []store.QueuedEvent) (wro
 // failed reports an error (it is retried; the writes stay pending too); the
 // batch's other events succeed.
 func (e *Engine) processBatch(ctx context.Context, evs []store.QueuedEvent) []eventResult {
+	// Events that only echo healthsync's own CRM writes are done as they
+	// are (ownwrites.go); the others are processed.
+	echo, err := e.ownEchoes(evs)
+	if err != nil {
+		return failAll(make([]eventResult, len(evs)), fmt.Errorf("comparing events with written values: %w", err))
+	}
+	var live []int
+	for i := range evs {
+		if !echo[i] {
+			live = append(live, i)
+		}
+	}
+	if len(live) == len(evs) {
+		return e.processLive(ctx, evs)
+	}
+	e.log.Debug().Int("events", len(evs)-len(live)).Msg("events echoing healthsync's writes skipped")
+	res := make([]eventResult, len(evs))
+	if len(live) == 0 {
+		return res
+	}
+	sub := make([]store.QueuedEvent, len(live))
+	for j, i := range live {
+		sub[j] = evs[i]
+	}
+	for j, r := range e.processLive(ctx, sub) {
+		res[live[j]] = r
+	}
+	return res
+}
+
+// processLive is processBatch of the events that are not echoes.
+func (e *Engine) processLive(ctx context.Context, evs []store.QueuedEvent) []eventResult {
 	res := make([]eventResult, len(evs))
 	fetched, payFailed := e.fetchBatch(ctx, evs, res)
 	st, err := e.stageBatch(ctx, evs, fetched, payFailed, res)

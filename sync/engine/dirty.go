@@ -21,11 +21,14 @@ import (
 // inputs changed since the last sync that enqueued its plan.
 //
 // Pulls mark accounts dirty: every pulled record is fingerprinted (its JSON
-// with Ref.Modified cleared) and compared with the fingerprint kept from
-// the last pull; a record whose fingerprint moved marks the accounts it
-// feeds. An account's write-back fields count only where the CRM holds
-// another value than healthsync last wrote (a person's edit): healthsync's
-// own writes move SystemModstamp and those fields, and are not changes.
+// with Ref.Modified cleared; an account field by field, prints.go) and
+// compared with the fingerprint kept from the last pull; a record whose
+// fingerprint moved marks the accounts it feeds. An account's write-back
+// fields count only where the CRM holds another value than healthsync last
+// wrote (a person's edit): healthsync's own writes move SystemModstamp and
+// those fields, and are not changes. The written values come from the
+// engine's mirror of the write ledger (ownwrites.go), so pulling back a
+// whole write-back reads no ledger entry again.
 // A changed customer or account marks a re-match; a deletion, a new as-of
 // day (date-driven measures: tenure, trend windows, renewals, cooldowns),
 // a changed configuration, write-back gate or unusable field re-score
@@ -80,6 +83,14 @@ type dirtyState struct {
 	// them; printsChanged names those connectors.
 	prints        map[string]map[string]uint64
 	printsChanged map[string]bool
+	// written mirrors, by connector, the write ledger entries this process
+	// read or wrote ("object\x00id" -> field -> value; ownwrites.go);
+	// writtenGen counts the writes noted. Not persisted.
+	written    map[string]map[string]map[string]store.WrittenValue
+	writtenGen int64
+	// tasksRecorded are the dedupe keys of the tasks this process created
+	// and recorded, until a pull reads them back (ownwrites.go).
+	tasksRecorded map[string]bool
 	// Signals fingerprints each account's or customer's signals in the
 	// scoring window as the last sync read them: signals reach the store
 	// from the webhook receiver too, not only from pulls.
@@ -116,6 +127,8 @@ func (e *Engine) dirtyLocked() (*dirtyState, error) {
 		d.Accounts = map[string]int64{}
 	}
 	d.prints, d.printsChanged = map[string]map[string]uint64{}, map[string]bool{}
+	d.written = map[string]map[string]map[string]store.WrittenValue{}
+	d.tasksRecorded = map[string]bool{}
 	e.dirty = d
 	return d, nil
 }
@@ -194,31 +207,6 @@ func fingerprint(v any) uint64 {
 	return h.Sum64()
 }
 
-// ownWrite replaces a write-back field healthsync wrote: a field is an
-// input only where it differs from the value last written.
-const ownWrite = "\x00healthsync"
-
-// accountPrint fingerprints an account without its modified time and
-// without the write-back fields that hold what healthsync wrote or that
-// healthsync never wrote (last is the record's written values).
-func accountPrint(a record.Account, mapped []string, last map[string]store.WrittenValue) uint64 {
-	a.Modified = time.Time{}
-	if len(mapped) > 0 && len(a.Fields) > 0 {
-		f := maps.Clone(a.Fields)
-		for _, name := range mapped {
-			cur, ok := f[name]
-			if !ok {
-				continue
-			}
-			if lw, written := last[name]; !written || sameValue(lw.Value, cur) {
-				f[name] = ownWrite
-			}
-		}
-		a.Fields = f
-	}
-	return fingerprint(a)
-}
-
 // markBatch compares a committed batch's records with their fingerprints
 // and marks the accounts they feed dirty. It returns the batch's CRM tasks
 // that are new or changed since the last pull (the only ones to consider
@@ -242,13 +230,13 @@ func (e *Engine) markBatch(c *Connector, b *record.Batch) ([]record.Task, error)
 		for i, a := range b.Accounts {
 			ids[i] = a.ID
 		}
-		wv, err := e.st.WrittenOf(c.Name(), m.Object, ids)
+		wv, err := e.writtenOf(c.Name(), m.Object, ids)
 		if err != nil {
-			return nil, fmt.Errorf("reading written values: %w", err)
+			return nil, err
 		}
 		mapped := slices.Collect(maps.Values(m.Fields))
 		for _, a := range b.Accounts {
-			marks = append(marks, mark{"account/" + a.ID, accountPrint(a, mapped, wv[store.WriteKey{Object: m.Object, ID: a.ID}]),
+			marks = append(marks, mark{"account/" + a.ID, accountPrint(a, mapped, wv[a.ID]),
 				[]string{a.Key()}, true})
 		}
 	}

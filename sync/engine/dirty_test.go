@@ -247,17 +247,25 @@ func TestTargetedSyncReadsOnlyItsAccounts(t *testing.T) {
 	}
 }
 
-// TestIdleSyncReadsNothingWhole: once healthsync's own writes and tasks
-// have been pulled back, an idle sync reads no account's records, written
-// values, history or tasks: only the signals (one pass) to compare them.
+// TestIdleSyncReadsNothingWhole: pulling back healthsync's own writes and
+// tasks reads no task for adoption; once they have been pulled back, an
+// idle sync reads no account's records, written values, history or tasks:
+// only the signals (one pass) to compare them.
 func TestIdleSyncReadsNothingWhole(t *testing.T) {
 	e, log := newLogged(t)
 	e.sync(t) // scores, writes, creates tasks
 	e.now = e.now.Add(time.Minute)
-	e.sync(t) // pulls the writes and the tasks back (adoption checks them once)
-	if got := log.take(); !containsPrefix(got, "TaskByKey ") {
-		t.Errorf("the first pull of the new tasks checked none for adoption: %q", got)
+	log.take()
+	// The pull reads the writes and the tasks back: the tasks are
+	// healthsync's, recorded by this process, and need no adoption check.
+	if _, err := e.eng.Pull(context.Background(), "sf", false); err != nil {
+		t.Fatal(err)
 	}
+	if got := log.take(); containsPrefix(got, "TaskByKey ") {
+		t.Errorf("the pull of healthsync's own new tasks checked them for adoption: %q", got)
+	}
+	e.sync(t)
+	log.take()
 	e.now = e.now.Add(time.Minute)
 	rep := e.sync(t)
 	if got, want := log.take(), []string{"AllSignals"}; !slices.Equal(got, want) {
@@ -307,8 +315,10 @@ func TestDirtySetSurvivesRestart(t *testing.T) {
 }
 
 // TestPullOfOneAccountReadsItsWrittenValues: a pull that brings one
-// changed account reads the written values of that account alone to tell
-// a person's edit from healthsync's own write, not the whole ledger.
+// changed account reads, in a new process, the written values of that
+// account alone to tell a person's edit from healthsync's own write, not
+// the whole ledger; the process that read or wrote them keeps them and
+// reads nothing.
 func TestPullOfOneAccountReadsItsWrittenValues(t *testing.T) {
 	e, log := newLogged(t)
 	e.sync(t)
@@ -316,16 +326,78 @@ func TestPullOfOneAccountReadsItsWrittenValues(t *testing.T) {
 	e.sync(t)                           // pulls healthsync's writes back
 	e.now = e.now.Add(15 * time.Minute) // past the cursor's settle window
 	e.sync(t)
-	e.now = e.now.Add(15 * time.Minute)
-	if err := e.sf.Update("Account", e.accts[2], map[string]any{"Industry": "Retail"}); err != nil {
-		t.Fatal(err)
+	for _, restart := range []bool{false, true} {
+		e.now = e.now.Add(15 * time.Minute)
+		if err := e.sf.Update("Account", e.accts[2], map[string]any{"Industry": fmt.Sprintf("Retail %v", restart)}); err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		if restart {
+			e.st.Close()
+			e.connect(t)
+			want = []string{"WrittenOf sf Account [" + e.accts[2] + "]"}
+		}
+		log.take()
+		if _, err := e.eng.Pull(context.Background(), "sf", false); err != nil {
+			t.Fatal(err)
+		}
+		if got := log.take(); !slices.Equal(got, want) {
+			t.Errorf("restart %v: reads of the pull %q, want %q", restart, got, want)
+		}
 	}
-	log.take()
-	if _, err := e.eng.Pull(context.Background(), "sf", false); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := log.take(), []string{"WrittenOf sf Account [" + e.accts[2] + "]"}; !slices.Equal(got, want) {
-		t.Errorf("reads of the pull %q, want %q", got, want)
+}
+
+// TestOwnWritesPulledBackReadNoLedger: the sync after a write-back pulls
+// back every account healthsync wrote without reading their written
+// values from the store (the engine keeps what it wrote), and re-scores
+// nothing; a person's edit made in the same second as healthsync's write,
+// of a written field or of another one, is still a change.
+func TestOwnWritesPulledBackReadNoLedger(t *testing.T) {
+	for _, edit := range []struct {
+		name   string
+		fields map[string]any
+		want   rescored
+	}{
+		{"own writes only", nil, rescored{[]string{}, "nothing changed"}},
+		{"a written field edited in the same second", map[string]any{"Health_Band__c": "red"}, rescored{[]string{"1"}, "records changed"}},
+		{"another field edited in the same second", map[string]any{"Industry": "Retail"}, rescored{[]string{"1"}, "records changed"}},
+		{"a written field set to what healthsync wrote", map[string]any{"Touch_Model__c": "same"}, rescored{[]string{}, "nothing changed"}},
+	} {
+		t.Run(edit.name, func(t *testing.T) {
+			e, log := newLogged(t)
+			e.sync(t) // scores and writes every account
+			if edit.fields != nil {
+				f := edit.fields
+				if f["Touch_Model__c"] == "same" {
+					f = map[string]any{"Touch_Model__c": e.sf.Get("Account", e.accts[1])["Touch_Model__c"]}
+				}
+				if err := e.sf.Update("Account", e.accts[1], f); err != nil { // the clock has not moved
+					t.Fatal(err)
+				}
+			}
+			log.take()
+			e.now = e.now.Add(time.Minute)
+			pull, err := e.eng.Pull(context.Background(), "sf", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pull.Stats.Updated != 3 {
+				t.Errorf("salesforce pull updated %d accounts, want 3 (re-read after healthsync's writes)", pull.Stats.Updated)
+			}
+			if got := log.take(); containsPrefix(got, "WrittenOf ") || containsPrefix(got, "AllWritten ") {
+				t.Errorf("the pull-back read the write ledger: %q", got)
+			}
+			rep := e.sync(t)
+			want := edit.want
+			for i, k := range want.Accounts {
+				if k == "1" {
+					want.Accounts[i] = "salesforce/" + e.accts[1]
+				}
+			}
+			if got := rescoredBy(rep); !slices.Equal(got.Accounts, want.Accounts) || got.Reason != want.Reason {
+				t.Errorf("re-scored %+v, want %+v", got, want)
+			}
+		})
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/healthsync/healthsync/connectors/hubspot"
 	"github.com/healthsync/healthsync/connectors/hubspot/hubspottest"
 	"github.com/healthsync/healthsync/sync/engine"
+	"github.com/healthsync/healthsync/sync/store"
 	"github.com/healthsync/healthsync/sync/store/bolt"
 )
 
@@ -66,6 +67,13 @@ func newHSChargebee(t *testing.T, props []hubspot.PropertySpec) *hsCB {
 // newHSChargebeeVia is newHSChargebee with the client sent to via(the
 // fake's URL), a proxy, when via is not nil.
 func newHSChargebeeVia(t *testing.T, props []hubspot.PropertySpec, via func(target string) string) *hsCB {
+	t.Helper()
+	return newHSChargebeeWrapped(t, props, via, nil)
+}
+
+// newHSChargebeeWrapped is newHSChargebeeVia with the engine's store
+// wrapped by wrap (read logs), when wrap is not nil.
+func newHSChargebeeWrapped(t *testing.T, props []hubspot.PropertySpec, via func(target string) string, wrap func(store.Store) store.Store) *hsCB {
 	t.Helper()
 	e := &hsCB{now: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
 	now := e.now
@@ -126,7 +134,11 @@ func newHSChargebeeVia(t *testing.T, props []hubspot.PropertySpec, via func(targ
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	eng, err := engine.New(engine.Options{Config: cfg, Store: st, Now: clock, Logger: zerolog.Nop(), Connectors: []*engine.Connector{
+	var es store.Store = st
+	if wrap != nil {
+		es = wrap(st)
+	}
+	eng, err := engine.New(engine.Options{Config: cfg, Store: es, Now: clock, Logger: zerolog.Nop(), Connectors: []*engine.Connector{
 		{Config: hsc, Caps: hubspot.Capabilities(), Source: hcl, Fetcher: hcl, Writer: hcl, Tasks: hcl, Preflight: hcl, Stats: hcl.Stats},
 		{Config: cfg.Connectors[1], Caps: chargebee.Capabilities(), Source: ccl, Fetcher: ccl, Stats: ccl.Stats},
 	}})

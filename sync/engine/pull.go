@@ -71,7 +71,8 @@ func (e *Engine) setSourceState(connector string, s sourceState) error {
 }
 
 // Pull runs one connector's pull: each batch is committed (records and
-// cursor in one transaction) before the next is requested. A full
+// cursor in one transaction) before the next is taken from the source (a
+// source may read the next page meanwhile: Salesforce does). A full
 // enumeration runs when forced, when no cursor exists, or when the
 // connector's full_resync interval has passed. Records a complete full
 // enumeration did not see are deleted only when the source passed its

@@ -17,8 +17,9 @@ func (e *Engine) adoptTasks(connector string, tasks []record.Task) (int, error) 
 	now := e.now()
 	var adopt []store.CreatedTask
 	seen := map[string]bool{}
+	own := e.takeRecordedTasks(tasks)
 	for _, t := range tasks {
-		if t.DedupeKey == "" || t.Status != record.TaskOpen || t.ID == "" || t.AccountID == "" || seen[t.DedupeKey] {
+		if t.DedupeKey == "" || t.Status != record.TaskOpen || t.ID == "" || t.AccountID == "" || seen[t.DedupeKey] || own[t.DedupeKey] {
 			continue
 		}
 		seen[t.DedupeKey] = true

@@ -365,7 +365,9 @@ func (e *Engine) writeBatch(ctx context.Context, c *Connector, due []store.Pendi
 		rep.WrittenIDs = append(rep.WrittenIDs, u.ID)
 	}
 	if len(ok) > 0 {
-		if err := e.st.MarkWritten(c.Name(), ok, now); err != nil {
+		err := e.st.MarkWritten(c.Name(), ok, now)
+		e.noteWritten(c.Name(), ok, now, err == nil) // the ledger mirror (ownwrites.go)
+		if err != nil {
 			return len(ok), fmt.Errorf("recording written values: %w", err)
 		}
 	}
@@ -492,6 +494,7 @@ func (e *Engine) createTaskBatch(ctx context.Context, c *Connector, name string,
 		errs.add(fmt.Errorf("recording created tasks: %w", err))
 		return
 	}
+	e.noteTasksRecorded(created) // their pull-back needs no adoption check (ownwrites.go)
 	if err := e.st.SetMeta(doubtKey(name), nil); err != nil {
 		errs.add(fmt.Errorf("clearing tasks in doubt: %w", err))
 	}
