@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -180,11 +181,17 @@ func (s *Server) at(t time.Time) time.Time {
 	return t.UTC()
 }
 
-// emit records an event; the caller holds s.mu.
-func (s *Server) emit(typ string, obj map[string]any) {
-	b := mustJSON(obj)
+// emit records an event whose data.object (JSON) render builds; the
+// caller holds s.mu. An event before the floor SkipEventsBefore set is not recorded
+// and render is not called, but its ID is used up, so the IDs of later
+// events are those a fake that recorded it gives.
+func (s *Server) emit(typ string, render func() []byte) {
 	s.order = nil // list order may have changed
 	s.seq++
+	if s.now.Before(s.eventFloor) {
+		return
+	}
+	b := render()
 	id := fmt.Sprintf("evt_%014d", s.seq)
 	if s.eventAt == nil {
 		s.eventAt = map[string]int{}
@@ -197,12 +204,27 @@ func (s *Server) emit(typ string, obj map[string]any) {
 	if s.opts.ForgetExpiredEvents {
 		// Events are emitted in clock order while seeding; the first one
 		// not yet expired stops the walk.
-		cut := s.now.Add(-eventRetention)
+		cut := s.now.Add(-EventRetention)
 		for s.forgotten < len(s.events) && s.events[s.forgotten].Created.Before(cut) {
 			s.events[s.forgotten].Object = nil
 			s.forgotten++
 		}
 	}
+}
+
+// SkipEventsBefore makes the seeding methods record no event that happens
+// (on the fake clock) before t. Seeding history that ends at a known "now"
+// with t = now - EventRetention gives the same objects, and the same
+// events for every request at that now or later, as recording them all:
+// the API lists and retrieves events of the last 30 days only (API
+// reference "List all events": "List events, going back up to 30 days";
+// "Retrieve an event": "if it was created in the last 30 days"), and the
+// skipped events use up their IDs. It saves building the JSON of years of
+// events no request can read. Events returns recorded events only.
+func (s *Server) SkipEventsBefore(t time.Time) {
+	s.mu.Lock()
+	s.eventFloor = t.UTC()
+	s.mu.Unlock()
 }
 
 // AddCustomer seeds a customer and emits customer.created.
@@ -217,7 +239,7 @@ func (s *Server) AddCustomer(c Customer) Customer {
 	c.Metadata = clone(c.Metadata)
 	s.seq++
 	s.customers[c.ID] = &entry[Customer]{v: c, seq: s.seq}
-	s.emit("customer.created", s.renderCustomer(c))
+	s.emit("customer.created", func() []byte { return mustJSON(s.renderCustomer(c)) })
 	return c
 }
 
@@ -231,7 +253,7 @@ func (s *Server) UpdateCustomer(id string, fn func(*Customer)) error {
 	}
 	fn(&e.v)
 	e.v.ID = id
-	s.emit("customer.updated", s.renderCustomer(e.v))
+	s.emit("customer.updated", func() []byte { return mustJSON(s.renderCustomer(e.v)) })
 	return nil
 }
 
@@ -244,7 +266,7 @@ func (s *Server) DeleteCustomer(id string) error {
 	if !ok || e.v.Deleted {
 		return fmt.Errorf("customer %s: %w", id, ErrNotFound)
 	}
-	s.emit("customer.deleted", s.renderCustomer(e.v))
+	s.emit("customer.deleted", func() []byte { return mustJSON(s.renderCustomer(e.v)) })
 	e.v.Deleted = true
 	return nil
 }
@@ -290,7 +312,7 @@ func (s *Server) AddPrice(p Price) Price {
 	p.Tiers = slices.Clone(p.Tiers)
 	s.seq++
 	s.prices[p.ID] = &entry[Price]{v: p, seq: s.seq}
-	s.emit("price.created", s.renderPrice(p, false))
+	s.emit("price.created", func() []byte { return mustJSON(s.renderPrice(p, false)) })
 	return p
 }
 
@@ -305,7 +327,7 @@ func (s *Server) AddCoupon(c Coupon) Coupon {
 	c.Created = s.at(c.Created)
 	s.seq++
 	s.coupons[c.ID] = &entry[Coupon]{v: c, seq: s.seq}
-	s.emit("coupon.created", s.renderCoupon(c))
+	s.emit("coupon.created", func() []byte { return mustJSON(s.renderCoupon(c)) })
 	return c
 }
 
@@ -376,7 +398,7 @@ func (s *Server) AddSubscription(sub Subscription) (Subscription, error) {
 	sub.Metadata = clone(sub.Metadata)
 	s.seq++
 	s.subs[sub.ID] = &entry[Subscription]{v: sub, seq: s.seq}
-	s.emit("customer.subscription.created", s.renderSubscription(sub, s.opts.DefaultVersion, nil))
+	s.emit("customer.subscription.created", s.subRender(sub))
 	return sub, nil
 }
 
@@ -410,7 +432,7 @@ func (s *Server) UpdateSubscription(id string, fn func(*Subscription)) error {
 	}
 	fn(&e.v)
 	e.v.ID = id
-	s.emit("customer.subscription.updated", s.renderSubscription(e.v, s.opts.DefaultVersion, nil))
+	s.emit("customer.subscription.updated", s.subRender(e.v))
 	return nil
 }
 
@@ -428,7 +450,7 @@ func (s *Server) CancelSubscription(id string) error {
 		e.v.CanceledAt = s.now
 	}
 	e.v.EndedAt = s.now
-	s.emit("customer.subscription.deleted", s.renderSubscription(e.v, s.opts.DefaultVersion, nil))
+	s.emit("customer.subscription.deleted", s.subRender(e.v))
 	return nil
 }
 
@@ -472,7 +494,7 @@ func (s *Server) AddInvoice(in Invoice) (Invoice, error) {
 	}
 	s.seq++
 	s.invoices[in.ID] = &entry[Invoice]{v: in, seq: s.seq}
-	obj := s.renderInvoice(in, s.opts.DefaultVersion, nil)
+	obj := s.invoiceRender(in)
 	s.emit("invoice.created", obj)
 	if in.Status != "draft" {
 		s.emit("invoice.finalized", obj)
@@ -495,7 +517,7 @@ func (s *Server) PayInvoice(id string) error {
 	e.v.Status, e.v.Attempted, e.v.PaidAt = "paid", true, s.now
 	e.v.AttemptCount++
 	e.v.AmountPaid = e.v.Total()
-	obj := s.renderInvoice(e.v, s.opts.DefaultVersion, nil)
+	obj := s.invoiceRender(e.v)
 	s.emit("invoice.paid", obj)
 	s.emit("invoice.payment_succeeded", obj)
 	return nil
@@ -515,8 +537,19 @@ func (s *Server) FailInvoicePayment(id string) error {
 	}
 	e.v.Attempted = true
 	e.v.AttemptCount++
-	s.emit("invoice.payment_failed", s.renderInvoice(e.v, s.opts.DefaultVersion, nil))
+	s.emit("invoice.payment_failed", s.invoiceRender(e.v))
 	return nil
+}
+
+// subRender renders sub as an event payload; the caller holds s.mu.
+func (s *Server) subRender(sub Subscription) func() []byte {
+	return func() []byte { return mustJSON(s.renderSubscription(sub, s.opts.DefaultVersion, nil)) }
+}
+
+// invoiceRender renders in as an event payload once, however many events
+// carry it (they share the bytes); the caller holds s.mu.
+func (s *Server) invoiceRender(in Invoice) func() []byte {
+	return sync.OnceValue(func() []byte { return mustJSON(s.renderInvoice(in, s.opts.DefaultVersion, nil)) })
 }
 
 // Customer reads a customer back as stored.
