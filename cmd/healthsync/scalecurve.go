@@ -74,7 +74,9 @@ func cmdFakes(e *env) error {
 // 127.0.0.1 with the demo's credentials.
 func startScaleFakes(accounts int, seed int64, subs int) (*salesforcetest.Server, *stripetest.Server, fakesURLs, error) {
 	now := time.Now().UTC().Truncate(24 * time.Hour)
-	w := demoworld.Generate(demoworld.Options{Accounts: accounts, Seed: seed, Now: now, SalesforceOnly: true, SubsPerAccount: subs})
+	// The fakes serve no usage signals: the world leaves out their history.
+	w := demoworld.Generate(demoworld.Options{Accounts: accounts, Seed: seed, Now: now, SalesforceOnly: true, SubsPerAccount: subs,
+		NoUsageHistory: true})
 	sf := salesforcetest.NewServer(salesforcetest.Options{ClientID: demoSFClientID, ClientSecret: demoSFClientSecret, OrgID: demoSFOrgID})
 	st := stripetest.NewServer(stripetest.Options{APIKey: demoStripeKey, ForgetExpiredEvents: true})
 	err := w.LoadSalesforce(sf)

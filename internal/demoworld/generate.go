@@ -95,7 +95,9 @@ func Generate(o Options) *World {
 	for _, a := range w.accounts {
 		g.signals(a)
 	}
-	w.history()
+	if !o.NoUsageHistory {
+		w.history()
+	}
 	return w
 }
 

@@ -1,6 +1,7 @@
 package demoworld
 
 import (
+	"reflect"
 	"testing"
 	"time"
 )
@@ -45,5 +46,40 @@ func TestChurnersFadeOrLeaveSuddenly(t *testing.T) {
 	}
 	if styles[churnFades] == 0 || styles[churnSudden] == 0 {
 		t.Errorf("churners by style %v: want both", styles)
+	}
+}
+
+// TestNoUsageHistory: NoUsageHistory leaves out the weekly history and
+// nothing else: every account keeps its daily signals (the history is
+// appended after them), and accounts, customers, subscriptions and
+// invoices are the same.
+func TestNoUsageHistory(t *testing.T) {
+	o := Options{Accounts: 60, Seed: 5, Now: testNow, SalesforceOnly: true, SubsPerAccount: 2}
+	full := Generate(o)
+	o.NoUsageHistory = true
+	lean := Generate(o)
+	var dropped int
+	for i, a := range lean.accounts {
+		f := full.accounts[i]
+		if len(f.Signals) < len(a.Signals) || !reflect.DeepEqual(a.Signals, f.Signals[:len(a.Signals)]) {
+			t.Fatalf("%s: signals %v are not the start of %v", a.Name, a.Signals, f.Signals)
+		}
+		dropped += len(f.Signals) - len(a.Signals)
+		// What remains to compare: the world without its signals.
+		a.Signals, f.Signals, f.Churn = nil, nil, ""
+	}
+	if dropped == 0 {
+		t.Error("no history signal left out")
+	}
+	for _, c := range []struct {
+		name      string
+		got, want any
+	}{
+		{"accounts", lean.accounts, full.accounts}, {"customers", lean.customers, full.customers},
+		{"prices", lean.prices, full.prices}, {"coupons", lean.coupons, full.coupons}, {"owners", lean.owners, full.owners},
+	} {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s differ", c.name)
+		}
 	}
 }
