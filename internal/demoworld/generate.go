@@ -92,12 +92,13 @@ func Generate(o Options) *World {
 	}
 	g.unmatched()
 	g.conflicts()
+	if o.NoSignals {
+		return w
+	}
 	for _, a := range w.accounts {
 		g.signals(a)
 	}
-	if !o.NoUsageHistory {
-		w.history()
-	}
+	w.history()
 	return w
 }
 
