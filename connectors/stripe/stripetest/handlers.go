@@ -535,10 +535,10 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 // event finds an event by ID; the caller holds s.mu.
-func (s *Server) event(id string) (Event, bool) {
+func (s *Server) event(id string) (event, bool) {
 	i, ok := s.eventAt[id]
 	if !ok {
-		return Event{}, false
+		return event{}, false
 	}
 	return s.events[i], true
 }

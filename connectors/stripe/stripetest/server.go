@@ -109,7 +109,7 @@ type Server struct {
 	coupons    map[string]*entry[Coupon]
 	subs       map[string]*entry[Subscription]
 	invoices   map[string]*entry[Invoice]
-	events     []Event
+	events     []event
 	eventAt    map[string]int    // event ID -> index in events
 	forgotten  int               // events[:forgotten] had their Object freed (ForgetExpiredEvents)
 	eventFloor time.Time         // events before it are not recorded (SkipEventsBefore)
