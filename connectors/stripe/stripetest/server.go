@@ -59,12 +59,12 @@ type Options struct {
 	// default limit of 25 requests per second", on top of the global 100
 	// per second live and 25 in a sandbox). 0: none.
 	EndpointRatePerSecond float64
-	// ForgetExpiredEvents frees the payload (Object) of events older than
-	// the 30 days the API returns them for (EventRetention, "Events" in
-	// Stripe's API reference), as new events are emitted:
-	// seeding 18 months of history for 100,000 customers otherwise keeps
-	// gigabytes of event JSON no request can read. Events then returns
-	// those events without Object.
+	// ForgetExpiredEvents frees the object snapshot of events older than
+	// the 30 days the API returns them for (EventRetention, "List all
+	// events" in Stripe's API reference) as new events are emitted, for a
+	// fake whose clock moves on. Events then returns those events without
+	// Object. (Seeding history that ends at a known now does better with
+	// SkipEventsBefore, which records no such event at all.)
 	ForgetExpiredEvents bool
 }
 
