@@ -55,9 +55,14 @@ func cmdFakes(e *env) error {
 		return err
 	}
 	// The plan the fakes were seeded from is garbage now: give its memory
-	// back before serving.
+	// back before serving, and collect when the heap has grown by half
+	// (not doubled) while serving: every page rendered is garbage, and
+	// at 100,000 accounts the default let the fakes' resident set grow a
+	// GiB past the seeding peak during one full sync, on a machine the
+	// sync child shares.
 	runtime.GC()
 	debug.FreeOSMemory()
+	debug.SetGCPercent(50)
 	defer sf.Close()
 	defer st.Close()
 	b, _ := json.Marshal(urls)
