@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -52,6 +54,15 @@ func cmdFakes(e *env) error {
 	if err != nil {
 		return err
 	}
+	// The plan the fakes were seeded from is garbage now: give its memory
+	// back before serving, and collect when the heap has grown by half
+	// (not doubled) while serving: every page rendered is garbage, and
+	// at 100,000 accounts the default let the fakes' resident set grow a
+	// GiB past the seeding peak during one full sync, on a machine the
+	// sync child shares.
+	runtime.GC()
+	debug.FreeOSMemory()
+	debug.SetGCPercent(50)
 	defer sf.Close()
 	defer st.Close()
 	b, _ := json.Marshal(urls)
@@ -73,8 +84,15 @@ func cmdFakes(e *env) error {
 // startScaleFakes serves the scale world's Salesforce and Stripe fakes on
 // 127.0.0.1 with the demo's credentials.
 func startScaleFakes(accounts int, seed int64, subs int) (*salesforcetest.Server, *stripetest.Server, fakesURLs, error) {
+	// Seeding 100,000 accounts holds the plan and the fakes' objects at
+	// once (about 3 GiB live); collecting when the heap has grown by a
+	// quarter instead of doubled keeps the peak resident set well below
+	// twice that, for some more GC time.
+	defer debug.SetGCPercent(debug.SetGCPercent(25))
 	now := time.Now().UTC().Truncate(24 * time.Hour)
-	w := demoworld.Generate(demoworld.Options{Accounts: accounts, Seed: seed, Now: now, SalesforceOnly: true, SubsPerAccount: subs})
+	// The fakes serve no usage signals: the world leaves them out.
+	w := demoworld.Generate(demoworld.Options{Accounts: accounts, Seed: seed, Now: now, SalesforceOnly: true, SubsPerAccount: subs,
+		NoSignals: true})
 	sf := salesforcetest.NewServer(salesforcetest.Options{ClientID: demoSFClientID, ClientSecret: demoSFClientSecret, OrgID: demoSFOrgID})
 	st := stripetest.NewServer(stripetest.Options{APIKey: demoStripeKey, ForgetExpiredEvents: true})
 	err := w.LoadSalesforce(sf)

@@ -92,6 +92,9 @@ func Generate(o Options) *World {
 	}
 	g.unmatched()
 	g.conflicts()
+	if o.NoSignals {
+		return w
+	}
 	for _, a := range w.accounts {
 		g.signals(a)
 	}

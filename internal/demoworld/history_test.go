@@ -1,6 +1,7 @@
 package demoworld
 
 import (
+	"reflect"
 	"testing"
 	"time"
 )
@@ -45,5 +46,38 @@ func TestChurnersFadeOrLeaveSuddenly(t *testing.T) {
 	}
 	if styles[churnFades] == 0 || styles[churnSudden] == 0 {
 		t.Errorf("churners by style %v: want both", styles)
+	}
+}
+
+// TestNoSignals: NoSignals leaves out the usage signals and nothing else:
+// accounts, customers, subscriptions, invoices, prices, coupons and owners
+// are the same.
+func TestNoSignals(t *testing.T) {
+	o := Options{Accounts: 60, Seed: 5, Now: testNow, SalesforceOnly: true, SubsPerAccount: 2}
+	full := Generate(o)
+	o.NoSignals = true
+	lean := Generate(o)
+	var dropped int
+	for i, a := range lean.accounts {
+		if len(a.Signals) != 0 {
+			t.Fatalf("%s: %d signals, want none", a.Name, len(a.Signals))
+		}
+		f := full.accounts[i]
+		dropped += len(f.Signals)
+		f.Signals, f.Churn = nil, "" // what remains to compare: the world without its signals
+	}
+	if dropped == 0 {
+		t.Error("the full world has no signal")
+	}
+	for _, c := range []struct {
+		name      string
+		got, want any
+	}{
+		{"accounts", lean.accounts, full.accounts}, {"customers", lean.customers, full.customers},
+		{"prices", lean.prices, full.prices}, {"coupons", lean.coupons, full.coupons}, {"owners", lean.owners, full.owners},
+	} {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s differ", c.name)
+		}
 	}
 }

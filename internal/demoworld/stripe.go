@@ -1,6 +1,7 @@
 package demoworld
 
 import (
+	"cmp"
 	"fmt"
 	"reflect"
 	"slices"
@@ -10,19 +11,38 @@ import (
 	"github.com/healthsync/healthsync/connectors/stripe/stripetest"
 )
 
-// op is one seeding step at a point of the fake's clock. Ops run in time
-// order (ties in creation order), so events and their timestamps follow
-// the history as Stripe would have recorded it.
+// op is one seeding step at a point of the fake's clock (Unix
+// nanoseconds). Ops run in time order (ties in creation order), so events
+// and their timestamps follow the history as Stripe would have recorded
+// it. An op holds its object, not a closure or a snapshot: the state it
+// writes is computed when it runs, so the plan of 100,000 accounts' 18
+// months (millions of ops) stays small.
 type op struct {
-	at  time.Time
-	seq int
-	run func() error
+	at   int64
+	seq  int32
+	kind opKind
+	ref  any // *price, *coupon, *customer, *sub or *invoice
 }
+
+type opKind uint8
+
+const (
+	opProduct opKind = iota
+	opPrice
+	opCoupon
+	opCustomer
+	opSubCreate
+	opSubUpdate // the subscription as it is at the op's time
+	opSubCancel
+	opInvoice
+	opInvoiceFail
+	opInvoicePay
+)
 
 type opList []op
 
-func (l *opList) add(at time.Time, run func() error) {
-	*l = append(*l, op{at: at, seq: len(*l), run: run})
+func (l *opList) add(at time.Time, kind opKind, ref any) {
+	*l = append(*l, op{at: at.UnixNano(), seq: int32(len(*l)), kind: kind, ref: ref})
 }
 
 // LoadStripe seeds the Stripe half on the fake's clock: it moves the clock
@@ -30,9 +50,48 @@ func (l *opList) add(at time.Time, run func() error) {
 // customers, subscriptions (created, upgraded, downgraded, past due,
 // cancelled), invoices (created, failed attempts, paid) in time order, and
 // leaves the clock at Options.Now. LoadSalesforce must run first.
+//
+// Events older than stripetest.EventRetention before Options.Now are not
+// recorded (stripetest.Server.SkipEventsBefore): Stripe no longer lists
+// or retrieves them, so every request at Options.Now or later gets the
+// answer it would get had they been recorded (TestLoadStripeSkipsOnlyExpiredEvents),
+// without the gigabytes of event JSON 18 months of a large world make.
 func (w *World) LoadStripe(s *stripetest.Server) error {
+	return w.loadStripe(s, true)
+}
+
+// loadStripe is LoadStripe; recent false records every event.
+func (w *World) loadStripe(s *stripetest.Server, recent bool) error {
+	ops, err := w.stripeOps()
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(ops, func(a, b op) int {
+		if c := cmp.Compare(a.at, b.at); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	if recent {
+		s.SkipEventsBefore(w.now.Add(-stripetest.EventRetention))
+		defer s.SkipEventsBefore(time.Time{})
+	}
+	defer s.SetNow(w.now)
+	for _, o := range ops {
+		at := time.Unix(0, o.at).UTC()
+		s.SetNow(at)
+		if err := w.runStripeOp(s, o.kind, o.ref, at); err != nil {
+			return fmt.Errorf("seeding stripe: %w", err)
+		}
+	}
+	return nil
+}
+
+// stripeOps plans the Stripe history: the catalog a month before it
+// starts, then each customer with its subscriptions and invoices.
+func (w *World) stripeOps() (opList, error) {
 	var ops opList
-	catalogAt := w.start.AddDate(0, -1, 0)
+	catalogAt := w.catalogAt()
 	products := map[string]bool{}
 	for _, p := range w.prices {
 		if p.System != sysStripe {
@@ -40,55 +99,68 @@ func (w *World) LoadStripe(s *stripetest.Server) error {
 		}
 		if !products[p.Product] {
 			products[p.Product] = true
-			ops.add(catalogAt, func() error {
-				s.AddProduct(stripetest.Product{ID: p.Product, Name: p.Name, Created: catalogAt})
-				return nil
-			})
+			ops.add(catalogAt, opProduct, p)
 		}
-		ops.add(catalogAt, func() error { s.AddPrice(stripePrice(p, catalogAt)); return nil })
+		ops.add(catalogAt, opPrice, p)
 	}
 	for _, c := range w.coupons {
 		if c.System == sysStripe {
-			ops.add(catalogAt, func() error {
-				s.AddCoupon(stripetest.Coupon{ID: c.ID, PercentOff: c.Percent, AmountOff: c.Amount, Currency: strings.ToLower(c.Currency),
-					Duration: map[bool]string{true: "repeating", false: "forever"}[c.Months > 0], DurationInMonths: c.Months, Created: catalogAt})
-				return nil
-			})
+			ops.add(catalogAt, opCoupon, c)
 		}
 	}
 	for _, c := range w.customers {
 		if c.System != sysStripe {
 			continue
 		}
+		if c.MetaOf != nil && c.MetaOf.crmID == "" {
+			return nil, fmt.Errorf("customer %s: %w", c.ID, ErrNotLoaded)
+		}
+		ops.add(c.Created, opCustomer, c)
+		for _, sb := range c.Subs {
+			w.stripeSubOps(&ops, sb)
+		}
+	}
+	return ops, nil
+}
+
+func (w *World) catalogAt() time.Time { return w.start.AddDate(0, -1, 0) }
+
+// runStripeOp applies one op at the fake clock's time at.
+func (w *World) runStripeOp(s *stripetest.Server, kind opKind, ref any, at time.Time) error {
+	switch kind {
+	case opProduct:
+		p := ref.(*price)
+		s.AddProduct(stripetest.Product{ID: p.Product, Name: p.Name, Created: w.catalogAt()})
+	case opPrice:
+		s.AddPrice(stripePrice(ref.(*price), w.catalogAt()))
+	case opCoupon:
+		c := ref.(*coupon)
+		s.AddCoupon(stripetest.Coupon{ID: c.ID, PercentOff: c.Percent, AmountOff: c.Amount, Currency: strings.ToLower(c.Currency),
+			Duration: map[bool]string{true: "repeating", false: "forever"}[c.Months > 0], DurationInMonths: c.Months, Created: w.catalogAt()})
+	case opCustomer:
+		c := ref.(*customer)
 		meta := map[string]string{}
 		if c.MetaOf != nil {
-			if c.MetaOf.crmID == "" {
-				return fmt.Errorf("customer %s: %w", c.ID, ErrNotLoaded)
-			}
 			meta["salesforce_account_id"] = c.MetaOf.crmID
 		}
-		ops.add(c.Created, func() error {
-			s.AddCustomer(stripetest.Customer{ID: c.ID, Name: c.Name, Email: c.Email, Currency: c.Currency, Metadata: meta, Created: c.Created})
-			return nil
-		})
-		for _, sb := range c.Subs {
-			w.stripeSubOps(s, &ops, sb)
-		}
+		s.AddCustomer(stripetest.Customer{ID: c.ID, Name: c.Name, Email: c.Email, Currency: c.Currency, Metadata: meta, Created: c.Created})
+	case opSubCreate:
+		sb := ref.(*sub)
+		_, err := s.AddSubscription(w.stripeSub(sb, sb.Created))
+		return err
+	case opSubUpdate:
+		snap := w.stripeSub(ref.(*sub), at)
+		return s.UpdateSubscription(snap.ID, func(x *stripetest.Subscription) { *x = snap })
+	case opSubCancel:
+		return s.CancelSubscription(ref.(*sub).ID)
+	case opInvoice:
+		_, err := s.AddInvoice(w.stripeInvoice(ref.(*invoice)))
+		return err
+	case opInvoiceFail:
+		return s.FailInvoicePayment(ref.(*invoice).ID)
+	case opInvoicePay:
+		return s.PayInvoice(ref.(*invoice).ID)
 	}
-	slices.SortStableFunc(ops, func(a, b op) int {
-		if c := a.at.Compare(b.at); c != 0 {
-			return c
-		}
-		return a.seq - b.seq
-	})
-	for _, o := range ops {
-		s.SetNow(o.at)
-		if err := o.run(); err != nil {
-			s.SetNow(w.now)
-			return fmt.Errorf("seeding stripe: %w", err)
-		}
-	}
-	s.SetNow(w.now)
 	return nil
 }
 
@@ -106,12 +178,9 @@ func stripePrice(p *price, at time.Time) stripetest.Price {
 
 // stripeSubOps adds the ops of one subscription: created, a snapshot at
 // every change (phase, trial end, renewal, cancellation request, payment
-// failure and recovery), the end, and its invoices.
-func (w *World) stripeSubOps(s *stripetest.Server, ops *opList, sb *sub) {
-	ops.add(sb.Created, func() error {
-		_, err := s.AddSubscription(w.stripeSub(sb, sb.Created))
-		return err
-	})
+// failure and recovery) that changes it, the end, and its invoices.
+func (w *World) stripeSubOps(ops *opList, sb *sub) {
+	ops.add(sb.Created, opSubCreate, sb)
 	var changes []time.Time
 	for _, ph := range sb.Phases[1:] {
 		changes = append(changes, ph.From)
@@ -145,13 +214,24 @@ func (w *World) stripeSubOps(s *stripetest.Server, ops *opList, sb *sub) {
 			continue
 		}
 		prev = snap
-		ops.add(t, func() error { return s.UpdateSubscription(sb.ID, func(x *stripetest.Subscription) { *x = snap }) })
+		ops.add(t, opSubUpdate, sb)
 	}
 	if !sb.EndedAt.IsZero() && !sb.EndedAt.After(w.now) {
-		ops.add(sb.EndedAt, func() error { return s.CancelSubscription(sb.ID) })
+		ops.add(sb.EndedAt, opSubCancel, sb)
 	}
 	for _, in := range sb.Invoices {
-		w.stripeInvoiceOps(s, ops, in)
+		// Created (paid at once when nothing failed), then the failed
+		// attempts and the payment.
+		ops.add(in.Created, opInvoice, in)
+		if in.clean() {
+			continue
+		}
+		for _, f := range in.Failures {
+			ops.add(f, opInvoiceFail, in)
+		}
+		if !in.PaidAt.IsZero() {
+			ops.add(in.PaidAt, opInvoicePay, in)
+		}
 	}
 }
 
@@ -204,9 +284,12 @@ func (w *World) stripeSub(sb *sub, t time.Time) stripetest.Subscription {
 	return x
 }
 
-// stripeInvoiceOps adds an invoice: created (paid at once when nothing
-// failed), then its failed attempts and its payment.
-func (w *World) stripeInvoiceOps(s *stripetest.Server, ops *opList, in *invoice) {
+// clean reports whether an invoice was paid with no failed attempt: it is
+// seeded paid.
+func (in *invoice) clean() bool { return len(in.Failures) == 0 && !in.PaidAt.IsZero() }
+
+// stripeInvoice is the invoice as created: open, or paid when clean.
+func (w *World) stripeInvoice(in *invoice) stripetest.Invoice {
 	sb := in.Sub
 	cur := strings.ToLower(sb.Currency)
 	line := stripetest.InvoiceLine{
@@ -216,20 +299,10 @@ func (w *World) stripeInvoiceOps(s *stripetest.Server, ops *opList, in *invoice)
 	}
 	x := stripetest.Invoice{ID: in.ID, Customer: sb.Customer.ID, Subscription: sb.ID, Number: in.Number, Status: "open",
 		Currency: cur, Lines: []stripetest.InvoiceLine{line}, Created: in.Created, PeriodStart: in.Period.Start, PeriodEnd: in.Period.End}
-	clean := len(in.Failures) == 0 && !in.PaidAt.IsZero()
-	if clean {
+	if in.clean() {
 		x.Status, x.PaidAt = "paid", in.PaidAt
 	}
-	ops.add(in.Created, func() error { _, err := s.AddInvoice(x); return err })
-	if clean {
-		return
-	}
-	for _, f := range in.Failures {
-		ops.add(f, func() error { return s.FailInvoicePayment(in.ID) })
-	}
-	if !in.PaidAt.IsZero() {
-		ops.add(in.PaidAt, func() error { return s.PayInvoice(in.ID) })
-	}
+	return x
 }
 
 // money formats minor units for an invoice line description.

@@ -31,6 +31,12 @@ type Options struct {
 	// has (default 1); those beyond the first are plain subscriptions to
 	// the main one's price, started and billed on their own.
 	SubsPerAccount int
+	// NoSignals leaves out the product-usage signals (the daily ones of
+	// activity.go and the year of weekly history of history.go) for a
+	// world whose signals nobody reads: the scale curve's fakes, where
+	// they are a third of the plan's memory. They are drawn last, so
+	// everything else is the same world.
+	NoSignals bool
 }
 
 // HistoryMonths is how far back the billing history goes from Options.Now.

@@ -20,9 +20,9 @@ func TestForgetExpiredEvents(t *testing.T) {
 	} {
 		s := NewServer(Options{Now: t0, ForgetExpiredEvents: tc.forget})
 		s.AddCustomer(Customer{ID: "cus_old"})
-		s.SetNow(t0.Add(eventRetention - time.Hour)) // the first is not expired yet
+		s.SetNow(t0.Add(EventRetention - time.Hour)) // the first is not expired yet
 		s.AddCustomer(Customer{ID: "cus_mid"})
-		s.SetNow(t0.Add(eventRetention + time.Hour))
+		s.SetNow(t0.Add(EventRetention + time.Hour))
 		s.AddCustomer(Customer{ID: "cus_new"})
 		var got []bool
 		for _, e := range s.Events() {

@@ -12,9 +12,12 @@ import (
 	"time"
 )
 
-// Events older than this are not returned (https://docs.stripe.com/api/events:
-// "we only guarantee access to events through the Retrieve Event API for 30 days").
-const eventRetention = 30 * 24 * time.Hour
+// EventRetention is how long the API returns an event: older ones are not
+// listed or retrieved (API reference "List all events",
+// https://docs.stripe.com/api/events/list: "List events, going back up to
+// 30 days"; https://docs.stripe.com/api/events: "we only guarantee access
+// to events through the Retrieve Event API for 30 days").
+const EventRetention = 30 * 24 * time.Hour
 
 type item struct {
 	id      string
@@ -508,7 +511,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 			"You may specify at most 20 event types."}).write(w)
 		return
 	}
-	cut := ri.now.Add(-eventRetention).Unix()
+	cut := ri.now.Add(-EventRetention).Unix()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	all := s.sorted("events", func() []item {
@@ -532,10 +535,10 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 // event finds an event by ID; the caller holds s.mu.
-func (s *Server) event(id string) (Event, bool) {
+func (s *Server) event(id string) (event, bool) {
 	i, ok := s.eventAt[id]
 	if !ok {
-		return Event{}, false
+		return event{}, false
 	}
 	return s.events[i], true
 }
@@ -553,7 +556,7 @@ func matchType(t, typ string, types []string) bool {
 func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 	ri := info(r)
 	id := r.PathValue("id")
-	cut := ri.now.Add(-eventRetention)
+	cut := ri.now.Add(-EventRetention)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e, ok := s.event(id); ok && !e.Created.Before(cut) {

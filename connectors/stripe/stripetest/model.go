@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -154,14 +155,27 @@ func (in Invoice) Total() int64 {
 	return t
 }
 
-// Event is a stored Stripe event with its object snapshot, rendered with
-// the account's default API version when the event happened.
+// Event is a Stripe event as Events returns it: its object (data.object,
+// JSON) as it was when the event happened, rendered with the account's
+// default API version then.
 type Event struct {
 	ID         string
 	Type       string
 	Created    time.Time
 	APIVersion string
 	Object     []byte // data.object
+}
+
+// event is how the fake keeps an event: a snapshot of its object in the
+// fake's model (deep-copied, so later changes do not reach it), rendered
+// to JSON when a request reads it. A month of events of 100,000 customers
+// kept as JSON would be gigabytes.
+type event struct {
+	ID         string
+	Type       string
+	Created    time.Time
+	APIVersion string
+	object     func() map[string]any // renders data.object; nil once forgotten (ForgetExpiredEvents)
 	seq        int64
 }
 
@@ -180,29 +194,50 @@ func (s *Server) at(t time.Time) time.Time {
 	return t.UTC()
 }
 
-// emit records an event; the caller holds s.mu.
-func (s *Server) emit(typ string, obj map[string]any) {
-	b := mustJSON(obj)
+// emit records an event; snapshot copies its object as it is now and
+// returns the renderer of data.object. The caller holds s.mu. An event
+// before the floor SkipEventsBefore set is not recorded and snapshot is
+// not called, but its ID is used up, so the IDs of later events are those
+// a fake that recorded it gives.
+func (s *Server) emit(typ string, snapshot func() func() map[string]any) {
 	s.order = nil // list order may have changed
 	s.seq++
+	if s.now.Before(s.eventFloor) {
+		return
+	}
 	id := fmt.Sprintf("evt_%014d", s.seq)
 	if s.eventAt == nil {
 		s.eventAt = map[string]int{}
 	}
 	s.eventAt[id] = len(s.events)
-	s.events = append(s.events, Event{
+	s.events = append(s.events, event{
 		ID: id, Type: typ, Created: s.now,
-		APIVersion: s.opts.DefaultVersion, Object: b, seq: s.seq,
+		APIVersion: s.opts.DefaultVersion, object: snapshot(), seq: s.seq,
 	})
 	if s.opts.ForgetExpiredEvents {
 		// Events are emitted in clock order while seeding; the first one
 		// not yet expired stops the walk.
-		cut := s.now.Add(-eventRetention)
+		cut := s.now.Add(-EventRetention)
 		for s.forgotten < len(s.events) && s.events[s.forgotten].Created.Before(cut) {
-			s.events[s.forgotten].Object = nil
+			s.events[s.forgotten].object = nil
 			s.forgotten++
 		}
 	}
+}
+
+// SkipEventsBefore makes the seeding methods record no event that happens
+// (on the fake clock) before t. Seeding history that ends at a known "now"
+// with t = now - EventRetention gives the same objects, and the same
+// events for every request at that now or later, as recording them all:
+// the API lists and retrieves events of the last 30 days only (API
+// reference "List all events": "List events, going back up to 30 days";
+// "Retrieve an event": "if it was created in the last 30 days"), and the
+// skipped events use up their IDs. It saves keeping years of events no
+// request can read. Events returns recorded events only.
+func (s *Server) SkipEventsBefore(t time.Time) {
+	s.mu.Lock()
+	s.eventFloor = t.UTC()
+	s.mu.Unlock()
 }
 
 // AddCustomer seeds a customer and emits customer.created.
@@ -217,7 +252,7 @@ func (s *Server) AddCustomer(c Customer) Customer {
 	c.Metadata = clone(c.Metadata)
 	s.seq++
 	s.customers[c.ID] = &entry[Customer]{v: c, seq: s.seq}
-	s.emit("customer.created", s.renderCustomer(c))
+	s.emit("customer.created", s.customerSnapshot(c))
 	return c
 }
 
@@ -231,7 +266,7 @@ func (s *Server) UpdateCustomer(id string, fn func(*Customer)) error {
 	}
 	fn(&e.v)
 	e.v.ID = id
-	s.emit("customer.updated", s.renderCustomer(e.v))
+	s.emit("customer.updated", s.customerSnapshot(e.v))
 	return nil
 }
 
@@ -244,7 +279,7 @@ func (s *Server) DeleteCustomer(id string) error {
 	if !ok || e.v.Deleted {
 		return fmt.Errorf("customer %s: %w", id, ErrNotFound)
 	}
-	s.emit("customer.deleted", s.renderCustomer(e.v))
+	s.emit("customer.deleted", s.customerSnapshot(e.v))
 	e.v.Deleted = true
 	return nil
 }
@@ -290,7 +325,8 @@ func (s *Server) AddPrice(p Price) Price {
 	p.Tiers = slices.Clone(p.Tiers)
 	s.seq++
 	s.prices[p.ID] = &entry[Price]{v: p, seq: s.seq}
-	s.emit("price.created", s.renderPrice(p, false))
+	// Prices and coupons do not change once added.
+	s.emit("price.created", func() func() map[string]any { return func() map[string]any { return s.renderPrice(p, false) } })
 	return p
 }
 
@@ -305,7 +341,7 @@ func (s *Server) AddCoupon(c Coupon) Coupon {
 	c.Created = s.at(c.Created)
 	s.seq++
 	s.coupons[c.ID] = &entry[Coupon]{v: c, seq: s.seq}
-	s.emit("coupon.created", s.renderCoupon(c))
+	s.emit("coupon.created", func() func() map[string]any { return func() map[string]any { return s.renderCoupon(c) } })
 	return c
 }
 
@@ -376,7 +412,7 @@ func (s *Server) AddSubscription(sub Subscription) (Subscription, error) {
 	sub.Metadata = clone(sub.Metadata)
 	s.seq++
 	s.subs[sub.ID] = &entry[Subscription]{v: sub, seq: s.seq}
-	s.emit("customer.subscription.created", s.renderSubscription(sub, s.opts.DefaultVersion, nil))
+	s.emit("customer.subscription.created", s.subSnapshot(sub))
 	return sub, nil
 }
 
@@ -410,7 +446,7 @@ func (s *Server) UpdateSubscription(id string, fn func(*Subscription)) error {
 	}
 	fn(&e.v)
 	e.v.ID = id
-	s.emit("customer.subscription.updated", s.renderSubscription(e.v, s.opts.DefaultVersion, nil))
+	s.emit("customer.subscription.updated", s.subSnapshot(e.v))
 	return nil
 }
 
@@ -428,7 +464,7 @@ func (s *Server) CancelSubscription(id string) error {
 		e.v.CanceledAt = s.now
 	}
 	e.v.EndedAt = s.now
-	s.emit("customer.subscription.deleted", s.renderSubscription(e.v, s.opts.DefaultVersion, nil))
+	s.emit("customer.subscription.deleted", s.subSnapshot(e.v))
 	return nil
 }
 
@@ -472,7 +508,7 @@ func (s *Server) AddInvoice(in Invoice) (Invoice, error) {
 	}
 	s.seq++
 	s.invoices[in.ID] = &entry[Invoice]{v: in, seq: s.seq}
-	obj := s.renderInvoice(in, s.opts.DefaultVersion, nil)
+	obj := s.invoiceSnapshot(in)
 	s.emit("invoice.created", obj)
 	if in.Status != "draft" {
 		s.emit("invoice.finalized", obj)
@@ -495,7 +531,7 @@ func (s *Server) PayInvoice(id string) error {
 	e.v.Status, e.v.Attempted, e.v.PaidAt = "paid", true, s.now
 	e.v.AttemptCount++
 	e.v.AmountPaid = e.v.Total()
-	obj := s.renderInvoice(e.v, s.opts.DefaultVersion, nil)
+	obj := s.invoiceSnapshot(e.v)
 	s.emit("invoice.paid", obj)
 	s.emit("invoice.payment_succeeded", obj)
 	return nil
@@ -515,8 +551,46 @@ func (s *Server) FailInvoicePayment(id string) error {
 	}
 	e.v.Attempted = true
 	e.v.AttemptCount++
-	s.emit("invoice.payment_failed", s.renderInvoice(e.v, s.opts.DefaultVersion, nil))
+	s.emit("invoice.payment_failed", s.invoiceSnapshot(e.v))
 	return nil
+}
+
+// customerSnapshot is emit's snapshot of c; the caller holds s.mu.
+func (s *Server) customerSnapshot(c Customer) func() func() map[string]any {
+	return func() func() map[string]any {
+		c.Metadata = clone(c.Metadata)
+		return func() map[string]any { return s.renderCustomer(c) }
+	}
+}
+
+// subSnapshot is emit's snapshot of sub (its items, discounts and
+// metadata copied); the caller holds s.mu.
+func (s *Server) subSnapshot(sub Subscription) func() func() map[string]any {
+	return func() func() map[string]any {
+		sub.Items = slices.Clone(sub.Items)
+		for i := range sub.Items {
+			sub.Items[i].Discounts = slices.Clone(sub.Items[i].Discounts)
+			sub.Items[i].Coupons = slices.Clone(sub.Items[i].Coupons)
+		}
+		sub.Discounts = slices.Clone(sub.Discounts)
+		sub.Coupons = slices.Clone(sub.Coupons)
+		sub.Metadata = clone(sub.Metadata)
+		return func() map[string]any { return s.renderSubscription(sub, s.opts.DefaultVersion, nil) }
+	}
+}
+
+// invoiceSnapshot is emit's snapshot of in (its lines copied, and its
+// customer's name and e-mail, which the invoice shows), taken once
+// however many events carry it; the caller holds s.mu.
+func (s *Server) invoiceSnapshot(in Invoice) func() func() map[string]any {
+	return sync.OnceValue(func() func() map[string]any {
+		in.Lines = slices.Clone(in.Lines)
+		var cus *Customer
+		if c, ok := s.customers[in.Customer]; ok {
+			cus = &Customer{ID: c.v.ID, Name: c.v.Name, Email: c.v.Email}
+		}
+		return func() map[string]any { return s.renderInvoiceOf(in, cus, s.opts.DefaultVersion, nil) }
+	})
 }
 
 // Customer reads a customer back as stored.
@@ -552,12 +626,21 @@ func (s *Server) Invoice(id string) (Invoice, bool) {
 	return e.v, true
 }
 
-// Events returns every event generated so far, oldest first (including
-// those older than 30 days, which the API no longer returns).
+// Events returns every event recorded so far, oldest first (including
+// those older than 30 days, which the API no longer returns), with their
+// objects rendered (nil once forgotten).
 func (s *Server) Events() []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.events)
+	out := make([]Event, 0, len(s.events))
+	for _, e := range s.events {
+		ev := Event{ID: e.ID, Type: e.Type, Created: e.Created, APIVersion: e.APIVersion}
+		if e.object != nil {
+			ev.Object = mustJSON(e.object())
+		}
+		out = append(out, ev)
+	}
+	return out
 }
 
 func addInterval(t time.Time, interval string, n int) time.Time {

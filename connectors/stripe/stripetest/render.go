@@ -231,6 +231,15 @@ func (s *Server) renderItem(it SubscriptionItem, sub Subscription, version strin
 
 // renderInvoice renders in for version; exp may hold "customer".
 func (s *Server) renderInvoice(in Invoice, version string, exp map[string]bool) map[string]any {
+	var cus *Customer
+	if c, ok := s.customers[in.Customer]; ok {
+		cus = &c.v
+	}
+	return s.renderInvoiceOf(in, cus, version, exp)
+}
+
+// renderInvoiceOf renders in with its customer cus (nil: unknown).
+func (s *Server) renderInvoiceOf(in Invoice, cus *Customer, version string, exp map[string]bool) map[string]any {
 	nb := basil(version)
 	lines := make([]map[string]any, 0, len(in.Lines))
 	for _, l := range in.Lines {
@@ -260,11 +269,11 @@ func (s *Server) renderInvoice(in Invoice, version string, exp map[string]bool) 
 			"paid_at": unix(in.PaidAt), "voided_at": nil},
 		"subtotal": in.Subtotal(), "total": in.Total(),
 	}
-	if c, ok := s.customers[in.Customer]; ok {
-		m["customer_email"] = nullStr(c.v.Email)
-		m["customer_name"] = nullStr(c.v.Name)
+	if cus != nil {
+		m["customer_email"] = nullStr(cus.Email)
+		m["customer_name"] = nullStr(cus.Name)
 		if exp["customer"] {
-			m["customer"] = s.renderCustomer(c.v)
+			m["customer"] = s.renderCustomer(*cus)
 		}
 	}
 	if nb {
@@ -346,10 +355,14 @@ func productOf(p *entry[Price]) string {
 	return p.v.Product
 }
 
-func (s *Server) renderEvent(e Event) map[string]any {
+func (s *Server) renderEvent(e event) map[string]any {
+	var obj any // null once forgotten
+	if e.object != nil {
+		obj = e.object()
+	}
 	return map[string]any{
 		"id": e.ID, "object": "event", "account": nil, "api_version": e.APIVersion,
-		"created": e.Created.Unix(), "data": map[string]any{"object": json.RawMessage(e.Object)},
+		"created": e.Created.Unix(), "data": map[string]any{"object": obj},
 		"livemode": false, "pending_webhooks": len(s.endpoints),
 		"request": map[string]any{"id": nil, "idempotency_key": nil}, "type": e.Type,
 	}

@@ -59,12 +59,12 @@ type Options struct {
 	// default limit of 25 requests per second", on top of the global 100
 	// per second live and 25 in a sandbox). 0: none.
 	EndpointRatePerSecond float64
-	// ForgetExpiredEvents frees the payload (Object) of events older than
-	// the 30 days the API returns them for (eventRetention, "Events" in
-	// Stripe's API reference), as new events are emitted:
-	// seeding 18 months of history for 100,000 customers otherwise keeps
-	// gigabytes of event JSON no request can read. Events then returns
-	// those events without Object.
+	// ForgetExpiredEvents frees the object snapshot of events older than
+	// the 30 days the API returns them for (EventRetention, "List all
+	// events" in Stripe's API reference) as new events are emitted, for a
+	// fake whose clock moves on. Events then returns those events without
+	// Object. (Seeding history that ends at a known now does better with
+	// SkipEventsBefore, which records no such event at all.)
 	ForgetExpiredEvents bool
 }
 
@@ -99,22 +99,23 @@ type Server struct {
 	opts    Options
 	limiter *rate.Limiter
 
-	mu        sync.Mutex
-	endpoint  map[string]*rate.Limiter // per route pattern, created on first use
-	now       time.Time
-	seq       int64
-	customers map[string]*entry[Customer]
-	products  map[string]*entry[Product]
-	prices    map[string]*entry[Price]
-	coupons   map[string]*entry[Coupon]
-	subs      map[string]*entry[Subscription]
-	invoices  map[string]*entry[Invoice]
-	events    []Event
-	eventAt   map[string]int    // event ID -> index in events
-	forgotten int               // events[:forgotten] had their Object freed (ForgetExpiredEvents)
-	order     map[string][]item // newest-first list order per kind, nil after a mutation
-	endpoints []endpoint
-	delivered int
+	mu         sync.Mutex
+	endpoint   map[string]*rate.Limiter // per route pattern, created on first use
+	now        time.Time
+	seq        int64
+	customers  map[string]*entry[Customer]
+	products   map[string]*entry[Product]
+	prices     map[string]*entry[Price]
+	coupons    map[string]*entry[Coupon]
+	subs       map[string]*entry[Subscription]
+	invoices   map[string]*entry[Invoice]
+	events     []event
+	eventAt    map[string]int    // event ID -> index in events
+	forgotten  int               // events[:forgotten] had their Object freed (ForgetExpiredEvents)
+	eventFloor time.Time         // events before it are not recorded (SkipEventsBefore)
+	order      map[string][]item // newest-first list order per kind, nil after a mutation
+	endpoints  []endpoint
+	delivered  int
 }
 
 type entry[T any] struct {

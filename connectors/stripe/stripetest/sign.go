@@ -46,10 +46,8 @@ func (s *Server) AddWebhookEndpoint(url, secret string) {
 func (s *Server) EventJSON(id string) ([]byte, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, e := range s.events {
-		if e.ID == id {
-			return mustJSON(s.renderEvent(e)), true
-		}
+	if e, ok := s.event(id); ok {
+		return mustJSON(s.renderEvent(e)), true
 	}
 	return nil, false
 }
