@@ -380,12 +380,12 @@ func runDemoScenario(ctx context.Context, w io.Writer, d *daemon.Daemon, a *app,
 		}
 		before := sf.Get("Account", s.acct)
 		tasksBefore := tasksOn(s.acct)
-		nBefore := len(st.Events())
+		nBefore := st.EventCount()
 		if err := s.mutate(); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
-		evs := st.Events()
-		if len(evs) <= nBefore {
+		evs := st.EventsFrom(nBefore)
+		if len(evs) == 0 {
 			return fmt.Errorf("%s: the fake emitted no event", s.name)
 		}
 		body, _ := st.EventJSON(evs[len(evs)-1].ID)

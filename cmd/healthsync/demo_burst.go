@@ -53,7 +53,7 @@ func demoBurst(ctx context.Context, w io.Writer, a *app, stack *demoStack, base 
 	for _, r := range sf.All("Account") {
 		mrrBefore[r["Id"]] = r["MRR__c"]
 	}
-	nEvents := len(st.Events())
+	nEvents := st.EventCount()
 	changed := map[string]bool{}
 	for i := range demoBurstEvents {
 		id := subs[i%len(subs)]
@@ -63,7 +63,7 @@ func demoBurst(ctx context.Context, w io.Writer, a *app, stack *demoStack, base 
 		}
 	}
 	var bodies [][]byte
-	for _, ev := range st.Events()[nEvents:] {
+	for _, ev := range st.EventsFrom(nEvents) {
 		body, _ := st.EventJSON(ev.ID)
 		bodies = append(bodies, body)
 	}

@@ -151,12 +151,12 @@ func runLoad(ctx context.Context, e *env, d *daemon.Daemon, a *app, stack *demoS
 	for i := 0; i < o.changes; i++ {
 		tg := targets[i%len(targets)]
 		before := fmt.Sprint(stack.sf.Get("Account", tg.acct)["MRR__c"])
-		n := len(stack.st.Events())
+		n := stack.st.EventCount()
 		if err := stack.st.UpdateSubscription(tg.sub, func(s *stripetest.Subscription) { s.Items[0].Quantity++ }); err != nil {
 			return err
 		}
-		evs := stack.st.Events()
-		if len(evs) <= n {
+		evs := stack.st.EventsFrom(n)
+		if len(evs) == 0 {
 			return fmt.Errorf("no event for %s", tg.sub)
 		}
 		body, _ := stack.st.EventJSON(evs[len(evs)-1].ID)

@@ -350,7 +350,7 @@ func (s *soakSender) run(ctx context.Context, rate float64, d time.Duration) {
 // quantity change on subscription i, up in even rounds over the
 // subscriptions and down in odd ones (never below 1).
 func (s *soakSender) change(i int) (string, error) {
-	n := len(s.st.Events())
+	n := s.st.EventCount()
 	var err error
 	if i%4 == 3 {
 		err = s.failPayment(s.targets[(i/4)%len(s.targets)])
@@ -367,8 +367,8 @@ func (s *soakSender) change(i int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	evs := s.st.Events()
-	if len(evs) <= n {
+	evs := s.st.EventsFrom(n)
+	if len(evs) == 0 {
 		return "", fmt.Errorf("no event for change %d", i)
 	}
 	s.mu.Lock()

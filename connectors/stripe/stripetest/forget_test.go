@@ -34,3 +34,23 @@ func TestForgetExpiredEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestEventsFrom: EventCount and EventsFrom(n) are len(Events()) and
+// Events()[n:] without rendering the events before n.
+func TestEventsFrom(t *testing.T) {
+	s := NewServer(Options{Now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)})
+	defer s.Close()
+	for _, id := range []string{"cus_a", "cus_b", "cus_c"} {
+		s.AddCustomer(Customer{ID: id})
+	}
+	all := s.Events()
+	if got := s.EventCount(); got != len(all) || got != 3 {
+		t.Fatalf("EventCount %d, want %d (3 customers created)", got, len(all))
+	}
+	for n := -1; n <= len(all)+1; n++ {
+		want := all[min(max(n, 0), len(all)):]
+		if got := s.EventsFrom(n); !reflect.DeepEqual(got, want) {
+			t.Errorf("EventsFrom(%d) = %v, want %v", n, got, want)
+		}
+	}
+}

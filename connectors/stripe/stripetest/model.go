@@ -629,11 +629,24 @@ func (s *Server) Invoice(id string) (Invoice, bool) {
 // Events returns every event recorded so far, oldest first (including
 // those older than 30 days, which the API no longer returns), with their
 // objects rendered (nil once forgotten).
-func (s *Server) Events() []Event {
+func (s *Server) Events() []Event { return s.EventsFrom(0) }
+
+// EventCount is the number of events the fake keeps, what len(Events())
+// would be without rendering any of them.
+func (s *Server) EventCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Event, 0, len(s.events))
-	for _, e := range s.events {
+	return len(s.events)
+}
+
+// EventsFrom returns the kept events from the n-th on (Events()[n:]),
+// rendering only those.
+func (s *Server) EventsFrom(n int) []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n = min(max(n, 0), len(s.events))
+	out := make([]Event, 0, len(s.events)-n)
+	for _, e := range s.events[n:] {
 		ev := Event{ID: e.ID, Type: e.Type, Created: e.Created, APIVersion: e.APIVersion}
 		if e.object != nil {
 			ev.Object = mustJSON(e.object())
