@@ -78,7 +78,7 @@ type inbox struct {
 	toMove   [][]byte                // bodies durable in the log, not yet in bbolt, in Seq order
 	since    time.Time               // when toMove last became non-empty
 	readers  int                     // caughtUp calls waiting for the mover
-	alarm    bool                    // a timer will wake the mover
+	alarmAt  time.Time               // when an armed timer wakes the mover; zero: none armed
 	movedTo  uint64                  // highest Seq in bbolt
 	moveErr  error                   // the mover's last attempt failed
 	paused   bool                    // tests: the mover is stopped
