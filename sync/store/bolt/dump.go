@@ -16,7 +16,7 @@ import (
 // Buckets iterate in byte order, which is the order store.Dump names.
 func (s *Store) Export() (*store.Dump, error) {
 	var d *store.Dump
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.scan(func(tx *bbolt.Tx) error {
 		d = &store.Dump{Meta: map[string][]byte{}}
 		return exportTx(tx, d)
 	})

@@ -327,7 +327,7 @@ func (s *Store) Connectors() ([]string, error) {
 // connector, for record-count-drop gates.
 func (s *Store) Counts(connector string) (map[store.RecordType]int, error) {
 	out := map[store.RecordType]int{}
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.scan(func(tx *bbolt.Tx) error {
 		for _, typ := range store.RecordTypes {
 			tb := lookupBucket(tx, bucketRecords, connector, string(typ))
 			if tb == nil {
@@ -353,7 +353,7 @@ func (s *Store) Counts(connector string) (map[store.RecordType]int, error) {
 // restarts.
 func (s *Store) NewestModified(connector string) (time.Time, error) {
 	var newest time.Time
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.scan(func(tx *bbolt.Tx) error {
 		for _, typ := range store.RecordTypes {
 			tb := lookupBucket(tx, bucketRecords, connector, string(typ))
 			if tb == nil {
@@ -463,7 +463,7 @@ const parallelMin = 512
 func readAll[T any](s *Store, connector string, typ store.RecordType) ([]T, error) {
 	var buf []byte
 	var ends []int
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.scan(func(tx *bbolt.Tx) error {
 		tb := lookupBucket(tx, bucketRecords, connector, string(typ))
 		if tb == nil {
 			return nil

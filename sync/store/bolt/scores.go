@@ -70,7 +70,7 @@ func (s *Store) Score(accountKey string) (store.ScoreSnapshot, bool, error) {
 // Scores returns every account's current score, ordered by account key.
 func (s *Store) Scores() ([]store.ScoreSnapshot, error) {
 	var out []store.ScoreSnapshot
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.scan(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketScores).ForEach(func(k, v []byte) error {
 			var sn store.ScoreSnapshot
 			if err := json.Unmarshal(v, &sn); err != nil {
@@ -105,7 +105,7 @@ func (s *Store) ScoreHistory(accountKey string, since time.Time) ([]store.ScoreS
 // transaction, by account key.
 func (s *Store) ScoreHistories(accountKeys []string, since time.Time) (map[string][]store.ScoreSnapshot, error) {
 	out := map[string][]store.ScoreSnapshot{}
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.scan(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketScoreHistory).Cursor()
 		for _, key := range accountKeys {
 			prefix := prefixKey(key)
@@ -130,7 +130,7 @@ func (s *Store) ScoreHistories(accountKeys []string, since time.Time) (map[strin
 func (s *Store) ScoresAt(t time.Time) ([]store.ScoreSnapshot, error) {
 	var out []store.ScoreSnapshot
 	limit := timeKey(t)
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.scan(func(tx *bbolt.Tx) error {
 		var best []byte
 		var bestAcct string
 		flush := func() error {

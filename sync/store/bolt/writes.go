@@ -56,7 +56,7 @@ func (s *Store) LastWritten(connector, object, id string) (map[string]store.Writ
 // AllWritten returns the last written values of every record of connector.
 func (s *Store) AllWritten(connector string) (map[store.WriteKey]map[string]store.WrittenValue, error) {
 	out := map[store.WriteKey]map[string]store.WrittenValue{}
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.scan(func(tx *bbolt.Tx) error {
 		b := lookupBucket(tx, bucketWritten, connector)
 		if b == nil {
 			return nil
@@ -213,7 +213,7 @@ func (s *Store) PutPending(ws []store.PendingWrite) error {
 // permanent failures), ordered by object and ID. Filter with Due.
 func (s *Store) Pending(connector string) ([]store.PendingWrite, error) {
 	var out []store.PendingWrite
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.scan(func(tx *bbolt.Tx) error {
 		b := lookupBucket(tx, bucketPending, connector)
 		if b == nil {
 			return nil
