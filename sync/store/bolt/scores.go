@@ -23,13 +23,19 @@ func (s *Store) PutScores(snaps []store.ScoreSnapshot) error {
 	}
 	err := s.update(func(tx *bbolt.Tx) error {
 		cur, hist := tx.Bucket(bucketScores), tx.Bucket(bucketScoreHistory)
-		for _, sn := range snaps {
+		curKeys, histKeys := make([][]byte, len(snaps)), make([][]byte, len(snaps))
+		for i, sn := range snaps {
+			curKeys[i], histKeys[i] = []byte(sn.AccountKey), appendTime(prefixKey(sn.AccountKey), sn.At.UTC())
+		}
+		fillForAppend(cur, curKeys)
+		fillForAppend(hist, histKeys)
+		for i, sn := range snaps {
 			sn.At = sn.At.UTC()
 			js, err := json.Marshal(sn)
 			if err != nil {
 				return err
 			}
-			if err := hist.Put(appendTime(prefixKey(sn.AccountKey), sn.At), js); err != nil {
+			if err := hist.Put(histKeys[i], js); err != nil {
 				return err
 			}
 			if old := cur.Get([]byte(sn.AccountKey)); old != nil {

@@ -121,11 +121,16 @@ func putWritten(tx *bbolt.Tx, connector string, updates []record.FieldUpdate, at
 	if err != nil {
 		return err
 	}
-	for _, u := range updates {
+	keys := make([][]byte, len(updates))
+	for i, u := range updates {
 		if err := checkWriteKey(u.Object, u.ID); err != nil {
 			return err
 		}
-		k := writeKey(u.Object, u.ID)
+		keys[i] = writeKey(u.Object, u.ID)
+	}
+	fillForAppend(b, keys)
+	for i, u := range updates {
+		k := keys[i]
 		m := map[string]store.WrittenValue{}
 		if v := b.Get(k); v != nil {
 			if err := json.Unmarshal(v, &m); err != nil {
