@@ -146,6 +146,9 @@ func TestLegacyStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	if v, err := s.SchemaVersionOnDisk(); v != 2 || err != nil {
+		t.Errorf("legacy store opened at schema version %d (%v), want 2", v, err)
+	}
 	for id, v := range rawRecords(t, s, "billing", store.TypeInvoice) {
 		if v[8]&flagZstd1 != 0 || !json.Valid(v[recordHeader:]) {
 			t.Fatalf("testdata invoice %s is not in the old format (flags %#x)", id, v[8])
