@@ -236,19 +236,9 @@ type CheckResult struct {
 // error too (there is nothing to check); a file held by a running daemon
 // gives an *InUseError after timeout.
 func Check(path string, timeout time.Duration) (CheckResult, error) {
-	if timeout <= 0 {
-		timeout = time.Second
-	}
-	exists, size, err := checkHeader(path)
+	bdb, size, err := openReadOnly(path, "checking", timeout, false)
 	if err != nil {
 		return CheckResult{}, err
-	}
-	if !exists {
-		return CheckResult{}, fmt.Errorf("checking store %s: %w", path, os.ErrNotExist)
-	}
-	bdb, err := openBolt(path, &bbolt.Options{ReadOnly: true, Timeout: timeout})
-	if err != nil {
-		return CheckResult{}, openError(path, err)
 	}
 	defer bdb.Close()
 	db := boltDB{DB: bdb, path: path}
@@ -276,6 +266,28 @@ func Check(path string, timeout time.Duration) (CheckResult, error) {
 		}
 	}
 	return CheckResult{}, &DamagedError{Path: path, Problems: problems}
+}
+
+// openReadOnly checks the header of the store at path and opens it
+// read-only, waiting up to timeout (default 1s) for a daemon's lock, with
+// the freelist loaded when freelist is set; size is the file's. A missing
+// file is an error: step names what was to be done with it.
+func openReadOnly(path, step string, timeout time.Duration, freelist bool) (db *bbolt.DB, size int64, err error) {
+	if timeout <= 0 {
+		timeout = time.Second
+	}
+	exists, size, err := checkHeader(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !exists {
+		return nil, 0, fmt.Errorf("%s store %s: %w", step, path, os.ErrNotExist)
+	}
+	db, err = openBolt(path, &bbolt.Options{ReadOnly: true, Timeout: timeout, PreLoadFreelist: freelist})
+	if err != nil {
+		return nil, 0, openError(path, err)
+	}
+	return db, size, nil
 }
 
 // openError maps an error of bbolt.Open to healthsync's.
@@ -316,19 +328,9 @@ type BucketUsage struct {
 // (one pass over every page, like the consistency check). Run Check first:
 // Usage assumes an intact file.
 func Usage(path string, timeout time.Duration) (FileUsage, error) {
-	if timeout <= 0 {
-		timeout = time.Second
-	}
-	exists, size, err := checkHeader(path)
+	bdb, size, err := openReadOnly(path, "reading the usage of", timeout, true)
 	if err != nil {
 		return FileUsage{}, err
-	}
-	if !exists {
-		return FileUsage{}, fmt.Errorf("reading the usage of store %s: %w", path, os.ErrNotExist)
-	}
-	bdb, err := openBolt(path, &bbolt.Options{ReadOnly: true, Timeout: timeout, PreLoadFreelist: true})
-	if err != nil {
-		return FileUsage{}, openError(path, err)
 	}
 	defer bdb.Close()
 	u := FileUsage{FileBytes: size, PageSize: bdb.Info().PageSize, FreePages: bdb.Stats().FreePageN}
