@@ -9,7 +9,8 @@ import "go.etcd.io/bbolt"
 // and at 100,000 accounts the whole file would be. A bulk read (readAll and
 // the other whole-bucket readers) has no use for those pages once it has
 // copied their bytes out, so scan releases them before its transaction
-// ends (mapped_linux.go: madvise MADV_DONTNEED over the mapped file).
+// ends (mapped_linux.go: madvise MADV_DONTNEED over the mapped file), and
+// so does CommitBatch for a pull's batch before it commits.
 //
 // Why it is safe: the mapping is MAP_SHARED and PROT_READ, so releasing it
 // only drops the process's page-table entries; the pages stay in the page
@@ -19,8 +20,9 @@ import "go.etcd.io/bbolt"
 // reach (copy-on-write, freed pages reused only after every older reader
 // ends), and the mapping cannot move while any read transaction is open
 // (bbolt remaps only under its mmap lock, which a write that grows the file
-// takes exclusively), so the address range read from DB.Info is the live
-// mapping for the whole call. Concurrent readers and a concurrent writer
+// takes exclusively, and a write transaction grows it only while it
+// commits), so the address range read from DB.Info is the live mapping
+// for the whole call. Concurrent readers and a concurrent writer
 // touching released pages just fault them back in.
 //
 // What it does not do: the pages stay in the page cache, which the kernel
@@ -28,6 +30,12 @@ import "go.etcd.io/bbolt"
 // cgroup counts either way; what shrinks is the process's resident set,
 // and the kernel's work to reclaim mapped pages. The cost is a minor fault
 // the next time a released page is read.
+
+// releaseMinRecords is the batch size from which CommitBatch releases the
+// mapped pages its transaction touched: a pull's pages (100 records and
+// more), not a webhook event's few records, whose next read would only map
+// the same few pages again.
+const releaseMinRecords = 50
 
 // scan runs fn in a read transaction, as view does, and then, still inside
 // that transaction, releases the process's mappings of the file's pages.

@@ -127,7 +127,16 @@ func (s *Store) CommitBatch(connector string, b *record.Batch) (store.CommitStat
 			}
 		}
 		if b.Stream != "" && (b.Full || len(types) > 0) {
-			return trackStream(tx, connector, b, entries, types, &st)
+			if err := trackStream(tx, connector, b, entries, types, &st); err != nil {
+				return err
+			}
+		}
+		// A pull's batches together touch every page of the records
+		// buckets, and the last batch of a full enumeration walks them all
+		// (trackStream); release those pages as a bulk read does
+		// (mapped.go). Before Commit, so bbolt has not remapped yet.
+		if len(entries) >= releaseMinRecords || (b.Full && b.Done) {
+			releaseMapped(tx)
 		}
 		return nil
 	})
