@@ -37,6 +37,35 @@ import "go.etcd.io/bbolt"
 // the same few pages again.
 const releaseMinRecords = 50
 
+// releaseEvery is how many bytes of keys and values a long walk reads
+// between releases (see walked), so what a walk keeps mapped stays about
+// this size plus the pages' slack, not the size of the bucket: at 10,000
+// accounts the invoices alone are 67 MB of pages, all mapped at once by
+// the end of a walk that released only when it ended.
+const releaseEvery = 8 << 20
+
+// walked counts the bytes a walk inside one transaction has read and
+// releases the mapped pages every releaseEvery bytes. The zero value with
+// tx set is ready; the keys and values already read stay valid (released
+// pages fault back in on the next access).
+type walked struct {
+	tx    *bbolt.Tx
+	every int // bytes between releases; 0 is releaseEvery
+	n     int
+}
+
+// add counts one key and value read.
+func (w *walked) add(k, v []byte) {
+	every := w.every
+	if every == 0 {
+		every = releaseEvery
+	}
+	if w.n += len(k) + len(v); w.n >= every {
+		releaseMapped(w.tx)
+		w.n = 0
+	}
+}
+
 // scan runs fn in a read transaction, as view does, and then, still inside
 // that transaction, releases the process's mappings of the file's pages.
 // For reads that walk a whole bucket; a point read keeps using view.

@@ -119,6 +119,43 @@ func TestCommitBatchReleasesMappedPages(t *testing.T) {
 	}
 }
 
+// TestWalkedBoundsMappedPages: a walk of the 3,200 invoices that counts
+// what it reads with walked keeps at most about one release interval of
+// the file mapped at any point; without releases the whole bucket ends up
+// mapped.
+func TestWalkedBoundsMappedPages(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "h.db")
+	s, _, u := invoiceFile(t, path)
+	for _, tc := range []struct {
+		name      string
+		every     int
+		maxMapped func(peak int) bool
+		want      string
+	}{
+		{"release every 128 KiB", 128 << 10, func(peak int) bool { return peak <= 1024 }, "at most 1024 KiB"},
+		{"no release", 1 << 40, func(peak int) bool { return peak >= u/2 }, fmt.Sprintf("most of the %d KiB", u)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			must(t, s.scan(func(*bbolt.Tx) error { return nil }))
+			peak := 0
+			must(t, s.view(func(tx *bbolt.Tx) error {
+				w, i := walked{tx: tx, every: tc.every}, 0
+				return lookupBucket(tx, bucketRecords, "billing", "invoice").ForEach(func(k, v []byte) error {
+					w.add(k, v)
+					if i++; i%100 == 0 {
+						peak = max(peak, mappedKiB(t, path))
+					}
+					return nil
+				})
+			}))
+			t.Logf("peak %d KiB mapped of %d KiB", peak, u)
+			if !tc.maxMapped(peak) {
+				t.Errorf("at most %d KiB of the file were mapped during the walk, want %s", peak, tc.want)
+			}
+		})
+	}
+}
+
 // fileUsage is the KiB of pages the invoices of "billing" take.
 func fileUsage(t *testing.T, s *Store) int {
 	t.Helper()

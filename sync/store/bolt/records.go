@@ -342,9 +342,10 @@ func (s *Store) Counts(connector string) (map[store.RecordType]int, error) {
 			if tb == nil {
 				continue
 			}
-			n := 0
+			n, w := 0, walked{tx: tx}
 			c := tb.Cursor()
 			for k, v := c.First(); k != nil; k, v = c.Next() {
+				w.add(k, v)
 				if _, del, _ := recordMeta(v); !del {
 					n++
 				}
@@ -368,8 +369,9 @@ func (s *Store) NewestModified(connector string) (time.Time, error) {
 			if tb == nil {
 				continue
 			}
-			c := tb.Cursor()
+			c, w := tb.Cursor(), walked{tx: tx}
 			for k, v := c.First(); k != nil; k, v = c.Next() {
+				w.add(k, v)
 				if mod, _, _ := recordMeta(v); mod.After(newest) {
 					newest = mod
 				}
@@ -479,8 +481,9 @@ func readAll[T any](s *Store, connector string, typ store.RecordType) ([]T, erro
 		}
 		// Size the buffer first so copying out is one pass without regrowth.
 		size, n := 0, 0
-		c := tb.Cursor()
+		c, w := tb.Cursor(), walked{tx: tx}
 		for k, v := c.First(); k != nil; k, v = c.Next() {
+			w.add(k, v)
 			if _, del, body := recordMeta(v); !del {
 				size += 1 + len(body.raw)
 				n++
@@ -488,6 +491,7 @@ func readAll[T any](s *Store, connector string, typ store.RecordType) ([]T, erro
 		}
 		buf, ends = make([]byte, 0, size), make([]int, 0, n)
 		for k, v := c.First(); k != nil; k, v = c.Next() {
+			w.add(k, v)
 			_, del, body := recordMeta(v)
 			if del {
 				continue
