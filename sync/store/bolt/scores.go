@@ -77,7 +77,9 @@ func (s *Store) Score(accountKey string) (store.ScoreSnapshot, bool, error) {
 func (s *Store) Scores() ([]store.ScoreSnapshot, error) {
 	var out []store.ScoreSnapshot
 	err := s.scan(func(tx *bbolt.Tx) error {
+		w := walked{tx: tx}
 		return tx.Bucket(bucketScores).ForEach(func(k, v []byte) error {
+			w.add(k, v)
 			var sn store.ScoreSnapshot
 			if err := json.Unmarshal(v, &sn); err != nil {
 				return fmt.Errorf("score of %s: %w: %v", k, store.ErrCorrupt, err)
@@ -112,10 +114,11 @@ func (s *Store) ScoreHistory(accountKey string, since time.Time) ([]store.ScoreS
 func (s *Store) ScoreHistories(accountKeys []string, since time.Time) (map[string][]store.ScoreSnapshot, error) {
 	out := map[string][]store.ScoreSnapshot{}
 	err := s.scan(func(tx *bbolt.Tx) error {
-		c := tx.Bucket(bucketScoreHistory).Cursor()
+		c, w := tx.Bucket(bucketScoreHistory).Cursor(), walked{tx: tx}
 		for _, key := range accountKeys {
 			prefix := prefixKey(key)
 			for k, v := c.Seek(appendTime(clone(prefix), since)); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
+				w.add(k, v)
 				var sn store.ScoreSnapshot
 				if err := json.Unmarshal(v, &sn); err != nil {
 					return fmt.Errorf("score history of %s: %w: %v", key, store.ErrCorrupt, err)
@@ -151,8 +154,9 @@ func (s *Store) ScoresAt(t time.Time) ([]store.ScoreSnapshot, error) {
 			best = nil
 			return nil
 		}
-		c := tx.Bucket(bucketScoreHistory).Cursor()
+		c, w := tx.Bucket(bucketScoreHistory).Cursor(), walked{tx: tx}
 		for k, v := c.First(); k != nil; k, v = c.Next() {
+			w.add(k, v)
 			if len(k) < 9 {
 				continue
 			}

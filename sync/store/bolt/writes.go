@@ -61,7 +61,9 @@ func (s *Store) AllWritten(connector string) (map[store.WriteKey]map[string]stor
 		if b == nil {
 			return nil
 		}
+		w := walked{tx: tx}
 		return b.ForEach(func(k, v []byte) error {
+			w.add(k, v)
 			m := map[string]store.WrittenValue{}
 			if err := json.Unmarshal(v, &m); err != nil {
 				return fmt.Errorf("%w: %v", store.ErrCorrupt, err)
