@@ -5,7 +5,7 @@ import "go.etcd.io/bbolt"
 // Mapped pages. bbolt reads the file through a shared, read-only memory
 // map, so every page a read touches stays mapped into the process and
 // counts in its resident set (RssFile) until the kernel reclaims it: a full
-// sync at 10,000 accounts used to leave over 350 MiB of the file resident,
+// sync at 10,000 accounts used to leave about 350 MiB of the file resident,
 // and at 100,000 accounts the whole file would be. A bulk read (readAll and
 // the other whole-bucket readers) has no use for those pages once it has
 // copied their bytes out, so scan releases them before its transaction
