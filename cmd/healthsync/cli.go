@@ -67,7 +67,7 @@ func commands() []command {
 		{"config", "config example | validate FILE | show FILE", cmdConfig},
 		{"setup", "setup hubspot: create healthsync's custom company properties", cmdSetup},
 		{"webhooks", "webhooks dlq | replay ID: dead-lettered webhook events", cmdWebhooks},
-		{"store", "store check [--config FILE | PATH]: check the store file for damage", cmdStore},
+		{"store", "store check [--usage] [--config FILE | PATH]: check the store file for damage; --usage: bytes per bucket", cmdStore},
 		{"demo", "the whole product on this machine against vendor fakes", cmdDemo},
 		{"loadtest", "webhook receiver load test over loopback against the demo world", cmdLoadtest},
 		{"scalecurve", "full and idle sync at several world sizes: time, API calls, peak RSS", cmdScalecurve},

@@ -121,3 +121,22 @@ func TestDamagedStoreCLI(t *testing.T) {
 		})
 	}
 }
+
+// TestStoreCheckUsage: --usage adds the free pages and one row per bucket
+// after the ok line; the store of storeFile holds 100 meta values of 800
+// bytes, so meta is the largest bucket.
+func TestStoreCheckUsage(t *testing.T) {
+	path, _ := storeFile(t)
+	code, out, errs := runCLI(t, "store", "check", "--usage", path)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errs)
+	}
+	lines := strings.Split(out, "\n")
+	if len(lines) < 4 || !strings.HasPrefix(lines[0], path+": ok (") || !strings.HasPrefix(lines[1], "file ") ||
+		!strings.Contains(lines[1], "4096-byte pages") || strings.Fields(lines[2])[0] != "bucket" {
+		t.Fatalf("output:\n%s", out)
+	}
+	if f := strings.Fields(lines[3]); f[0] != "meta" || f[1] != "100" {
+		t.Errorf("first bucket row %q, want meta with 100 keys", lines[3])
+	}
+}

@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -238,19 +240,9 @@ type CheckResult struct {
 // error too (there is nothing to check); a file held by a running daemon
 // gives an *InUseError after timeout.
 func Check(path string, timeout time.Duration) (CheckResult, error) {
-	if timeout <= 0 {
-		timeout = time.Second
-	}
-	exists, size, err := checkHeader(path)
+	bdb, size, err := openReadOnly(path, "checking", timeout, false)
 	if err != nil {
 		return CheckResult{}, err
-	}
-	if !exists {
-		return CheckResult{}, fmt.Errorf("checking store %s: %w", path, os.ErrNotExist)
-	}
-	bdb, err := openBolt(path, &bbolt.Options{ReadOnly: true, Timeout: timeout})
-	if err != nil {
-		return CheckResult{}, openError(path, err)
 	}
 	defer bdb.Close()
 	db := boltDB{DB: bdb, path: path}
@@ -287,6 +279,28 @@ func Check(path string, timeout time.Duration) (CheckResult, error) {
 	return CheckResult{}, &DamagedError{Path: path, Problems: problems}
 }
 
+// openReadOnly checks the header of the store at path and opens it
+// read-only, waiting up to timeout (default 1s) for a daemon's lock, with
+// the freelist loaded when freelist is set; size is the file's. A missing
+// file is an error: step names what was to be done with it.
+func openReadOnly(path, step string, timeout time.Duration, freelist bool) (db *bbolt.DB, size int64, err error) {
+	if timeout <= 0 {
+		timeout = time.Second
+	}
+	exists, size, err := checkHeader(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !exists {
+		return nil, 0, fmt.Errorf("%s store %s: %w", step, path, os.ErrNotExist)
+	}
+	db, err = openBolt(path, &bbolt.Options{ReadOnly: true, Timeout: timeout, PreLoadFreelist: freelist})
+	if err != nil {
+		return nil, 0, openError(path, err)
+	}
+	return db, size, nil
+}
+
 // openError maps an error of bbolt.Open to healthsync's.
 func openError(path string, err error) error {
 	var pe *PanicError
@@ -299,4 +313,61 @@ func openError(path string, err error) error {
 		return &DamagedError{Path: path, Problems: []string{err.Error()}}
 	}
 	return fmt.Errorf("opening store %s: %w", path, err)
+}
+
+// FileUsage is where a store file's bytes go, for `healthsync store check
+// --usage`: bbolt's page statistics per bucket.
+type FileUsage struct {
+	FileBytes int64 // the file's size: DataBytes and the room bbolt grew it by ahead of need
+	DataBytes int64 // pages up to the high-water mark, free ones included
+	PageSize  int
+	FreePages int // pages on the freelist, reused before the file grows
+	// Buckets are the top-level buckets, with records split per connector
+	// and type ("records/stripe/invoice"), largest first.
+	Buckets []BucketUsage
+}
+
+// BucketUsage is one bucket's share of the file.
+type BucketUsage struct {
+	Name  string
+	Keys  int   // keys, counting each nested bucket and its keys (bbolt's KeyN)
+	Bytes int64 // allocated leaf and branch pages, overflow pages included
+	Used  int64 // bytes of those pages holding keys, values and page headers
+}
+
+// Usage opens the store at path read-only and reads its page statistics
+// (one pass over every page, like the consistency check). Run Check first:
+// Usage assumes an intact file.
+func Usage(path string, timeout time.Duration) (FileUsage, error) {
+	bdb, size, err := openReadOnly(path, "reading the usage of", timeout, true)
+	if err != nil {
+		return FileUsage{}, err
+	}
+	defer bdb.Close()
+	u := FileUsage{FileBytes: size, PageSize: bdb.Info().PageSize, FreePages: bdb.Stats().FreePageN}
+	add := func(name string, b *bbolt.Bucket) {
+		st := b.Stats()
+		u.Buckets = append(u.Buckets, BucketUsage{Name: name, Keys: st.KeyN, Bytes: int64(st.LeafAlloc + st.BranchAlloc),
+			Used: int64(st.LeafInuse + st.BranchInuse)})
+	}
+	err = boltDB{DB: bdb, path: path}.View(func(tx *bbolt.Tx) error {
+		u.DataBytes = tx.Size()
+		return tx.ForEach(func(name []byte, b *bbolt.Bucket) error {
+			if string(name) != string(bucketRecords) {
+				add(string(name), b)
+				return nil
+			}
+			return eachNested(b, func(conn string, cb *bbolt.Bucket) error {
+				return eachNested(cb, func(typ string, tb *bbolt.Bucket) error {
+					add(string(name)+"/"+conn+"/"+typ, tb)
+					return nil
+				})
+			})
+		})
+	})
+	if err != nil {
+		return FileUsage{}, fmt.Errorf("reading the usage of store %s: %w", path, err)
+	}
+	slices.SortStableFunc(u.Buckets, func(a, b BucketUsage) int { return cmp.Compare(b.Bytes, a.Bytes) })
+	return u, nil
 }

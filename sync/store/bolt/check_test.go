@@ -6,10 +6,13 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"go.etcd.io/bbolt"
+
+	"github.com/healthsync/healthsync/sync/store"
 )
 
 // goodFile writes a store with enough data to span many pages and returns
@@ -212,5 +215,50 @@ func BenchmarkConsistencyCheck(b *testing.B) {
 		if p := consistency(s.db); len(p) > 0 {
 			b.Fatal(p)
 		}
+	}
+}
+
+// TestUsage: Usage names every top-level bucket, and each record type per
+// connector, with its key count; a bucket's used bytes never exceed its
+// allocated ones.
+func TestUsage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "h.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for conn, bs := range legacyBatches() {
+		for _, b := range bs {
+			if _, err := s.CommitBatch(conn, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	must(t, s.PutScores([]store.ScoreSnapshot{{AccountKey: "salesforce:001A", At: legacyT, Score: 80}}))
+	must(t, s.Close())
+	u, err := Usage(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]int{}
+	for _, b := range u.Buckets {
+		keys[b.Name] = b.Keys
+		if b.Used > b.Bytes {
+			t.Errorf("%s: %d bytes used of %d allocated", b.Name, b.Used, b.Bytes)
+		}
+	}
+	want := map[string]int{
+		"records/crm/account": 3, "records/crm/deal": 1, "records/crm/task": 1,
+		"records/billing/customer": 1, "records/billing/subscription": 1, "records/billing/invoice": 1,
+		"schema": 1, "meta": 0, "cursors": 4, "fullsync": 12, "signals": 0, "links": 0, "scores": 1, "score_history": 1,
+		"written": 0, "pending": 0, "tasks": 0, "queue": 0, "dedupe": 0, "dedupe_expiry": 0, "dead_letters": 0, "outbox": 0, "runs": 0,
+	}
+	if !reflect.DeepEqual(keys, want) {
+		t.Errorf("keys per bucket:\n got %v\nwant %v", keys, want)
+	}
+	fi, err := os.Stat(path)
+	must(t, err)
+	if u.FileBytes != fi.Size() || u.DataBytes > u.FileBytes || u.PageSize != os.Getpagesize() || u.FreePages < 0 {
+		t.Errorf("usage %+v of a %d-byte file", u, fi.Size())
 	}
 }

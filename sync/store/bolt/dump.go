@@ -19,7 +19,7 @@ func (s *Store) Export() (*store.Dump, error) {
 		return nil, fmt.Errorf("exporting store: %w", err)
 	}
 	var d *store.Dump
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.scan(func(tx *bbolt.Tx) error {
 		d = &store.Dump{Meta: map[string][]byte{}}
 		return exportTx(tx, d)
 	})
@@ -61,9 +61,13 @@ func exportTx(tx *bbolt.Tx, d *store.Dump) error {
 		d.Connectors = append(d.Connectors, conn)
 		return eachNested(cb, func(typ string, tb *bbolt.Bucket) error {
 			return eachValue(tb, func(k, v []byte) error {
-				mod, del, js := recordMeta(v)
+				mod, del, body := recordMeta(v)
+				js, err := body.appendJSON(nil)
+				if err != nil {
+					return fmt.Errorf("%s %s %q: %w", conn, typ, k, err)
+				}
 				d.Records = append(d.Records, store.StoredRecord{Connector: conn, Type: store.RecordType(typ), ID: string(k),
-					Modified: mod, Deleted: del, Doc: clone(js)})
+					Modified: mod, Deleted: del, Doc: js})
 				return nil
 			})
 		})
@@ -263,7 +267,11 @@ func importTx(tx *bbolt.Tx, d *store.Dump) error {
 		}
 	}
 	for _, r := range d.Records {
-		if err := put(tx, bucketRecords, []string{r.Connector, string(r.Type)}, []byte(r.ID), recordValue(r.Modified, r.Deleted, r.Doc)); err != nil {
+		body, err := compressBody(nil, r.Doc)
+		if err != nil {
+			return err
+		}
+		if err := put(tx, bucketRecords, []string{r.Connector, string(r.Type)}, []byte(r.ID), recordValue(r.Modified, r.Deleted, body, flagZstd1)); err != nil {
 			return err
 		}
 	}

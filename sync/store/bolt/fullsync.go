@@ -56,8 +56,9 @@ func trackStream(tx *bbolt.Tx, connector string, b *record.Batch, entries []enco
 		if tb == nil {
 			return nil
 		}
-		c := tb.Cursor()
+		c, w := tb.Cursor(), walked{tx: tx}
 		for k, v := c.First(); k != nil; k, v = c.Next() {
+			w.add(k, v)
 			mod, del, _ := recordMeta(v)
 			if del || seen.Get(joinKey(string(typ), string(k))) != nil {
 				continue

@@ -97,30 +97,33 @@ func readFloat(b []byte) float64 {
 	return math.Float64frombits(binary.BigEndian.Uint64(b))
 }
 
-// Record values: an 8-byte modified time, a flags byte, then JSON.
+// Record values: an 8-byte modified time, a flags byte, then the body: the
+// record's JSON, or with flagZstd1 that JSON compressed (recordenc.go).
 const (
 	recordHeader = 9
 	flagDeleted  = 1 << 0
+	flagZstd1    = 1 << 1
 )
 
-// recordValue builds a stored record value.
-func recordValue(modified time.Time, deleted bool, js []byte) []byte {
-	v := make([]byte, 0, recordHeader+len(js))
+// recordValue builds a stored record value from a body with compressed
+// (flagZstd1) or JSON (0) encoding.
+func recordValue(modified time.Time, deleted bool, body []byte, encoding byte) []byte {
+	v := make([]byte, 0, recordHeader+len(body))
 	v = appendTime(v, modified)
-	var flags byte
+	flags := encoding
 	if deleted {
 		flags |= flagDeleted
 	}
 	v = append(v, flags)
-	return append(v, js...)
+	return append(v, body...)
 }
 
 // recordMeta reads the header of a stored record value.
-func recordMeta(v []byte) (modified time.Time, deleted bool, js []byte) {
+func recordMeta(v []byte) (modified time.Time, deleted bool, body recordBody) {
 	if len(v) < recordHeader {
-		return time.Time{}, false, nil
+		return time.Time{}, false, recordBody{}
 	}
-	return readTime(v), v[8]&flagDeleted != 0, v[recordHeader:]
+	return readTime(v), v[8]&flagDeleted != 0, recordBody{raw: v[recordHeader:], flags: v[8]}
 }
 
 // clone copies bytes out of a transaction. An empty value stays non-nil,

@@ -1,7 +1,6 @@
 package bolt
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,13 +15,15 @@ import (
 	"github.com/healthsync/healthsync/sync/store"
 )
 
-// encoded is one record of a batch, marshalled before the transaction starts.
+// encoded is one record of a batch, marshalled and compressed before the
+// transaction starts.
 type encoded struct {
 	typ      store.RecordType
 	id       string
 	modified time.Time
 	deleted  bool
-	js       []byte
+	js       []byte // the record's JSON
+	body     []byte // js compressed, as stored (recordenc.go)
 }
 
 func encodeAll[T any](out []encoded, typ store.RecordType, recs []T, ref func(*T) (record.Ref, bool)) ([]encoded, error) {
@@ -35,7 +36,11 @@ func encodeAll[T any](out []encoded, typ store.RecordType, recs []T, ref func(*T
 		if err != nil {
 			return nil, fmt.Errorf("encoding %s %s: %w", typ, r.ID, err)
 		}
-		out = append(out, encoded{typ: typ, id: r.ID, modified: r.Modified, deleted: del, js: js})
+		body, err := compressBody(nil, js)
+		if err != nil {
+			return nil, fmt.Errorf("encoding %s %s: %w", typ, r.ID, err)
+		}
+		out = append(out, encoded{typ: typ, id: r.ID, modified: r.Modified, deleted: del, js: js, body: body})
 	}
 	return out, nil
 }
@@ -122,7 +127,16 @@ func (s *Store) CommitBatch(connector string, b *record.Batch) (store.CommitStat
 			}
 		}
 		if b.Stream != "" && (b.Full || len(types) > 0) {
-			return trackStream(tx, connector, b, entries, types, &st)
+			if err := trackStream(tx, connector, b, entries, types, &st); err != nil {
+				return err
+			}
+		}
+		// A pull's batches together touch every page of the records
+		// buckets, and the last batch of a full enumeration walks them all
+		// (trackStream); release those pages as a bulk read does
+		// (mapped.go). Before Commit, so bbolt has not remapped yet.
+		if len(entries) >= releaseMinRecords || (b.Full && b.Done) {
+			releaseMapped(tx)
 		}
 		return nil
 	})
@@ -142,16 +156,22 @@ func upsert(tb *bbolt.Bucket, e *encoded, st *store.CommitStats) error {
 		} else {
 			st.Inserted++
 		}
-		return tb.Put(key, recordValue(e.modified, e.deleted, e.js))
+		return tb.Put(key, recordValue(e.modified, e.deleted, e.body, flagZstd1))
 	}
-	oldMod, oldDel, oldJS := recordMeta(old)
-	switch {
-	case !e.modified.IsZero() && e.modified.Before(oldMod):
+	oldMod, oldDel, oldBody := recordMeta(old)
+	if !e.modified.IsZero() && e.modified.Before(oldMod) {
 		st.Stale++
 		return nil
-	case oldDel == e.deleted && bytes.Equal(oldJS, e.js):
-		st.Unchanged++
-		return nil
+	}
+	if oldDel == e.deleted {
+		same, err := oldBody.sameJSON(e.js, e.body)
+		if err != nil {
+			return fmt.Errorf("comparing %s %s: %w", e.typ, e.id, err)
+		}
+		if same {
+			st.Unchanged++
+			return nil
+		}
 	}
 	mod := e.modified
 	if mod.IsZero() {
@@ -162,7 +182,7 @@ func upsert(tb *bbolt.Bucket, e *encoded, st *store.CommitStats) error {
 	} else {
 		st.Updated++
 	}
-	return tb.Put(key, recordValue(mod, e.deleted, e.js))
+	return tb.Put(key, recordValue(mod, e.deleted, e.body, flagZstd1))
 }
 
 // tombstone flags the record ref names as deleted in whichever type bucket
@@ -177,7 +197,7 @@ func tombstone(rb *bbolt.Bucket, ref record.Ref, st *store.CommitStats) error {
 		if old == nil {
 			continue
 		}
-		oldMod, oldDel, oldJS := recordMeta(old)
+		oldMod, oldDel, oldBody := recordMeta(old)
 		if oldDel {
 			st.Unchanged++
 			return nil
@@ -190,18 +210,23 @@ func tombstone(rb *bbolt.Bucket, ref record.Ref, st *store.CommitStats) error {
 		if mod.IsZero() {
 			mod = oldMod
 		}
-		js, err := markDeleted(oldJS, mod)
+		body, err := markDeleted(oldBody, mod)
 		if err != nil {
 			return fmt.Errorf("deleting %s %s: %w", typ, ref.ID, err)
 		}
 		st.Deleted++
-		return tb.Put([]byte(ref.ID), recordValue(mod, true, js))
+		return tb.Put([]byte(ref.ID), recordValue(mod, true, body, flagZstd1))
 	}
 	return nil
 }
 
-// markDeleted sets "deleted": true and "modified" in a record's JSON.
-func markDeleted(js []byte, modified time.Time) ([]byte, error) {
+// markDeleted sets "deleted": true and "modified" in a record's JSON and
+// returns the new body, compressed.
+func markDeleted(old recordBody, modified time.Time) ([]byte, error) {
+	js, err := old.JSON()
+	if err != nil {
+		return nil, err
+	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(js, &m); err != nil {
 		return nil, fmt.Errorf("%w: %v", store.ErrCorrupt, err)
@@ -211,7 +236,10 @@ func markDeleted(js []byte, modified time.Time) ([]byte, error) {
 		mj, _ := json.Marshal(modified)
 		m["modified"] = mj
 	}
-	return json.Marshal(m)
+	if js, err = json.Marshal(m); err != nil {
+		return nil, err
+	}
+	return compressBody(nil, js)
 }
 
 // ApplyDeletions tombstones the records a full enumeration reported unseen,
@@ -230,15 +258,15 @@ func (s *Store) ApplyDeletions(connector string, gone []store.Gone) (int, error)
 			if old == nil {
 				continue
 			}
-			mod, del, js := recordMeta(old)
+			mod, del, body := recordMeta(old)
 			if del || !mod.Equal(g.Modified) {
 				continue
 			}
-			nj, err := markDeleted(js, time.Time{})
+			nb, err := markDeleted(body, time.Time{})
 			if err != nil {
 				return fmt.Errorf("deleting %s %s: %w", g.Type, g.ID, err)
 			}
-			if err := tb.Put([]byte(g.ID), recordValue(mod, true, nj)); err != nil {
+			if err := tb.Put([]byte(g.ID), recordValue(mod, true, nb, flagZstd1)); err != nil {
 				return err
 			}
 			n++
@@ -308,15 +336,16 @@ func (s *Store) Connectors() ([]string, error) {
 // connector, for record-count-drop gates.
 func (s *Store) Counts(connector string) (map[store.RecordType]int, error) {
 	out := map[store.RecordType]int{}
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.scan(func(tx *bbolt.Tx) error {
 		for _, typ := range store.RecordTypes {
 			tb := lookupBucket(tx, bucketRecords, connector, string(typ))
 			if tb == nil {
 				continue
 			}
-			n := 0
+			n, w := 0, walked{tx: tx}
 			c := tb.Cursor()
 			for k, v := c.First(); k != nil; k, v = c.Next() {
+				w.add(k, v)
 				if _, del, _ := recordMeta(v); !del {
 					n++
 				}
@@ -334,14 +363,15 @@ func (s *Store) Counts(connector string) (map[store.RecordType]int, error) {
 // restarts.
 func (s *Store) NewestModified(connector string) (time.Time, error) {
 	var newest time.Time
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.scan(func(tx *bbolt.Tx) error {
 		for _, typ := range store.RecordTypes {
 			tb := lookupBucket(tx, bucketRecords, connector, string(typ))
 			if tb == nil {
 				continue
 			}
-			c := tb.Cursor()
+			c, w := tb.Cursor(), walked{tx: tx}
 			for k, v := c.First(); k != nil; k, v = c.Next() {
+				w.add(k, v)
 				if mod, _, _ := recordMeta(v); mod.After(newest) {
 					newest = mod
 				}
@@ -413,20 +443,20 @@ func (s *Store) Invoice(connector, id string) (record.Invoice, bool, error) {
 
 func get[T any](s *Store, connector string, typ store.RecordType, id string) (T, bool, error) {
 	var zero T
-	var js []byte
+	var v []byte
 	err := s.view(func(tx *bbolt.Tx) error {
-		tb := lookupBucket(tx, bucketRecords, connector, string(typ))
-		if tb == nil {
-			return nil
-		}
-		if v := tb.Get([]byte(id)); v != nil {
-			_, _, raw := recordMeta(v)
-			js = clone(raw)
+		if tb := lookupBucket(tx, bucketRecords, connector, string(typ)); tb != nil {
+			v = clone(tb.Get([]byte(id)))
 		}
 		return nil
 	})
-	if err != nil || js == nil {
+	if err != nil || v == nil {
 		return zero, false, err
+	}
+	_, _, body := recordMeta(v)
+	js, err := body.JSON()
+	if err != nil {
+		return zero, false, fmt.Errorf("decoding %s %s: %w", typ, id, err)
 	}
 	var out T
 	if err := json.Unmarshal(js, &out); err != nil {
@@ -438,32 +468,35 @@ func get[T any](s *Store, connector string, typ store.RecordType, id string) (T,
 // parallelMin is the record count above which readAll decodes on all CPUs.
 const parallelMin = 512
 
-// readAll copies the JSON of every live record into one buffer inside a
-// read transaction, then decodes outside it, in parallel for large sets.
+// readAll copies the body of every live record, each after its flags
+// byte, into one buffer inside a read transaction, then decompresses and
+// decodes outside it, in parallel for large sets.
 func readAll[T any](s *Store, connector string, typ store.RecordType) ([]T, error) {
 	var buf []byte
 	var ends []int
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.scan(func(tx *bbolt.Tx) error {
 		tb := lookupBucket(tx, bucketRecords, connector, string(typ))
 		if tb == nil {
 			return nil
 		}
 		// Size the buffer first so copying out is one pass without regrowth.
 		size, n := 0, 0
-		c := tb.Cursor()
+		c, w := tb.Cursor(), walked{tx: tx}
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if _, del, js := recordMeta(v); !del {
-				size += len(js)
+			w.add(k, v)
+			if _, del, body := recordMeta(v); !del {
+				size += 1 + len(body.raw)
 				n++
 			}
 		}
 		buf, ends = make([]byte, 0, size), make([]int, 0, n)
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			_, del, js := recordMeta(v)
+			w.add(k, v)
+			_, del, body := recordMeta(v)
 			if del {
 				continue
 			}
-			buf = append(buf, js...)
+			buf = append(append(buf, body.flags), body.raw...)
 			ends = append(ends, len(buf))
 		}
 		return nil
@@ -473,12 +506,22 @@ func readAll[T any](s *Store, connector string, typ store.RecordType) ([]T, erro
 	}
 	out := make([]T, len(ends))
 	decode := func(lo, hi int) error {
+		var scratch []byte
 		for i := lo; i < hi; i++ {
 			start := 0
 			if i > 0 {
 				start = ends[i-1]
 			}
-			if err := json.Unmarshal(buf[start:ends[i]], &out[i]); err != nil {
+			body := recordBody{flags: buf[start], raw: buf[start+1 : ends[i]]}
+			js := body.raw
+			if body.flags != 0 {
+				var err error
+				if scratch, err = body.appendJSON(scratch[:0]); err != nil {
+					return fmt.Errorf("decoding %s %d of %s: %w", typ, i, connector, err)
+				}
+				js = scratch
+			}
+			if err := json.Unmarshal(js, &out[i]); err != nil {
 				return fmt.Errorf("decoding %s %d of %s: %w: %v", typ, i, connector, store.ErrCorrupt, err)
 			}
 		}

@@ -53,12 +53,7 @@ func TestRecordsRoundTripAndReopen(t *testing.T) {
 	defer s.Close()
 	check := func(name string, got, want any, err error) {
 		t.Helper()
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("%s:\n got %+v\nwant %+v", name, got, want)
-		}
+		checkRead(t, name, got, want, err)
 	}
 	accts, err := s.Accounts("crm")
 	check("accounts", accts, b.Accounts, err)

@@ -19,7 +19,8 @@ import (
 //	├── meta                  key -> value (bytes set by SetMeta)
 //	├── records
 //	│   └── <connector>
-//	│       └── <type>        source ID -> 8B modified, 1B flags, JSON record   (records.go)
+//	│       └── <type>        source ID -> 8B modified, 1B flags, record body  (records.go)
+//	│                         (the JSON, or since version 2 a zstd frame of it: recordenc.go)
 //	├── cursors
 //	│   └── <connector>       stream -> opaque cursor bytes                      (records.go)
 //	├── fullsync
@@ -83,8 +84,15 @@ var topLevel = [][]byte{
 type Migration func(tx *bbolt.Tx) error
 
 // migrations is the list of schema upgrades, in order. Version 1 is the
-// layout drawn above; append a func here to move to version 2.
-var migrations = []Migration{}
+// first layout; the drawing above is the current one.
+var migrations = []Migration{
+	// 1 -> 2: record bodies may be zstd frames (recordenc.go, flagZstd1).
+	// Nothing is rewritten: JSON bodies stay readable and are re-encoded
+	// when their record changes. The version makes an older build, which
+	// would take a frame for damaged JSON, refuse the file with
+	// store.ErrNewerSchema instead.
+	func(*bbolt.Tx) error { return nil },
+}
 
 // SchemaVersion is the schema version this build writes.
 func SchemaVersion() uint64 { return uint64(len(migrations)) + 1 }

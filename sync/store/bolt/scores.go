@@ -23,13 +23,19 @@ func (s *Store) PutScores(snaps []store.ScoreSnapshot) error {
 	}
 	err := s.update(func(tx *bbolt.Tx) error {
 		cur, hist := tx.Bucket(bucketScores), tx.Bucket(bucketScoreHistory)
-		for _, sn := range snaps {
+		curKeys, histKeys := make([][]byte, len(snaps)), make([][]byte, len(snaps))
+		for i, sn := range snaps {
+			curKeys[i], histKeys[i] = []byte(sn.AccountKey), appendTime(prefixKey(sn.AccountKey), sn.At.UTC())
+		}
+		fillForAppend(cur, curKeys)
+		fillForAppend(hist, histKeys)
+		for i, sn := range snaps {
 			sn.At = sn.At.UTC()
 			js, err := json.Marshal(sn)
 			if err != nil {
 				return err
 			}
-			if err := hist.Put(appendTime(prefixKey(sn.AccountKey), sn.At), js); err != nil {
+			if err := hist.Put(histKeys[i], js); err != nil {
 				return err
 			}
 			if old := cur.Get([]byte(sn.AccountKey)); old != nil {
@@ -70,8 +76,10 @@ func (s *Store) Score(accountKey string) (store.ScoreSnapshot, bool, error) {
 // Scores returns every account's current score, ordered by account key.
 func (s *Store) Scores() ([]store.ScoreSnapshot, error) {
 	var out []store.ScoreSnapshot
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.scan(func(tx *bbolt.Tx) error {
+		w := walked{tx: tx}
 		return tx.Bucket(bucketScores).ForEach(func(k, v []byte) error {
+			w.add(k, v)
 			var sn store.ScoreSnapshot
 			if err := json.Unmarshal(v, &sn); err != nil {
 				return fmt.Errorf("score of %s: %w: %v", k, store.ErrCorrupt, err)
@@ -105,11 +113,12 @@ func (s *Store) ScoreHistory(accountKey string, since time.Time) ([]store.ScoreS
 // transaction, by account key.
 func (s *Store) ScoreHistories(accountKeys []string, since time.Time) (map[string][]store.ScoreSnapshot, error) {
 	out := map[string][]store.ScoreSnapshot{}
-	err := s.view(func(tx *bbolt.Tx) error {
-		c := tx.Bucket(bucketScoreHistory).Cursor()
+	err := s.scan(func(tx *bbolt.Tx) error {
+		c, w := tx.Bucket(bucketScoreHistory).Cursor(), walked{tx: tx}
 		for _, key := range accountKeys {
 			prefix := prefixKey(key)
 			for k, v := c.Seek(appendTime(clone(prefix), since)); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
+				w.add(k, v)
 				var sn store.ScoreSnapshot
 				if err := json.Unmarshal(v, &sn); err != nil {
 					return fmt.Errorf("score history of %s: %w: %v", key, store.ErrCorrupt, err)
@@ -130,7 +139,7 @@ func (s *Store) ScoreHistories(accountKeys []string, since time.Time) (map[strin
 func (s *Store) ScoresAt(t time.Time) ([]store.ScoreSnapshot, error) {
 	var out []store.ScoreSnapshot
 	limit := timeKey(t)
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.scan(func(tx *bbolt.Tx) error {
 		var best []byte
 		var bestAcct string
 		flush := func() error {
@@ -145,8 +154,9 @@ func (s *Store) ScoresAt(t time.Time) ([]store.ScoreSnapshot, error) {
 			best = nil
 			return nil
 		}
-		c := tx.Bucket(bucketScoreHistory).Cursor()
+		c, w := tx.Bucket(bucketScoreHistory).Cursor(), walked{tx: tx}
 		for k, v := c.First(); k != nil; k, v = c.Next() {
+			w.add(k, v)
 			if len(k) < 9 {
 				continue
 			}

@@ -62,7 +62,7 @@ func (s *Store) Signals(accountKey string, since time.Time) ([]record.Signal, er
 // AllSignals returns every account's signals at or after since, by account key.
 func (s *Store) AllSignals(since time.Time) (map[string][]record.Signal, error) {
 	out := map[string][]record.Signal{}
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.scan(func(tx *bbolt.Tx) error {
 		top := tx.Bucket(bucketSignals)
 		return top.ForEachBucket(func(k []byte) error {
 			if sigs := readSignals(top.Bucket(k), refFromKey(string(k)), since, nil); len(sigs) > 0 {

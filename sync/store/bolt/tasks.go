@@ -93,7 +93,7 @@ func (s *Store) OpenTasksByPrefix(prefixes []string) ([]store.CreatedTask, error
 // OpenTasks returns the created tasks still open, by dedupe key.
 func (s *Store) OpenTasks() ([]store.CreatedTask, error) {
 	var out []store.CreatedTask
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.scan(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketTasks).ForEach(func(k, v []byte) error {
 			var t store.CreatedTask
 			if err := json.Unmarshal(v, &t); err != nil {

@@ -56,12 +56,14 @@ func (s *Store) LastWritten(connector, object, id string) (map[string]store.Writ
 // AllWritten returns the last written values of every record of connector.
 func (s *Store) AllWritten(connector string) (map[store.WriteKey]map[string]store.WrittenValue, error) {
 	out := map[store.WriteKey]map[string]store.WrittenValue{}
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.scan(func(tx *bbolt.Tx) error {
 		b := lookupBucket(tx, bucketWritten, connector)
 		if b == nil {
 			return nil
 		}
+		w := walked{tx: tx}
 		return b.ForEach(func(k, v []byte) error {
+			w.add(k, v)
 			m := map[string]store.WrittenValue{}
 			if err := json.Unmarshal(v, &m); err != nil {
 				return fmt.Errorf("%w: %v", store.ErrCorrupt, err)
@@ -121,11 +123,16 @@ func putWritten(tx *bbolt.Tx, connector string, updates []record.FieldUpdate, at
 	if err != nil {
 		return err
 	}
-	for _, u := range updates {
+	keys := make([][]byte, len(updates))
+	for i, u := range updates {
 		if err := checkWriteKey(u.Object, u.ID); err != nil {
 			return err
 		}
-		k := writeKey(u.Object, u.ID)
+		keys[i] = writeKey(u.Object, u.ID)
+	}
+	fillForAppend(b, keys)
+	for i, u := range updates {
+		k := keys[i]
 		m := map[string]store.WrittenValue{}
 		if v := b.Get(k); v != nil {
 			if err := json.Unmarshal(v, &m); err != nil {
@@ -213,7 +220,7 @@ func (s *Store) PutPending(ws []store.PendingWrite) error {
 // permanent failures), ordered by object and ID. Filter with Due.
 func (s *Store) Pending(connector string) ([]store.PendingWrite, error) {
 	var out []store.PendingWrite
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.scan(func(tx *bbolt.Tx) error {
 		b := lookupBucket(tx, bucketPending, connector)
 		if b == nil {
 			return nil
