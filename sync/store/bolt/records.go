@@ -112,6 +112,9 @@ func (s *Store) CommitBatch(connector string, b *record.Batch) (store.CommitStat
 				return err
 			}
 		}
+		if err := indexOwners(tx, connector, b); err != nil {
+			return err
+		}
 		if b.Cursor != nil {
 			cb, err := nestedBucket(tx, bucketCursors, connector)
 			if err != nil {

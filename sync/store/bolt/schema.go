@@ -42,7 +42,10 @@ import (
 //	├── dedupe_expiry         8B expiry, connector 0x00 event ID -> ""
 //	├── dead_letters          8B seq -> JSON QueuedEvent
 //	├── outbox                8B id -> JSON Notification                         (outbox.go)
-//	└── runs                  8B start, run ID -> JSON Run                       (runs.go)
+//	├── runs                  8B start, run ID -> JSON Run                       (runs.go)
+//	└── by_owner
+//	    └── <connector>
+//	        └── <type>        owner ID 0x00 source ID -> ""  (deal, subscription, invoice; bycustomer.go)
 var (
 	bucketSchema       = []byte("schema")
 	bucketMeta         = []byte("meta")
@@ -75,7 +78,7 @@ var topLevel = [][]byte{
 	bucketSchema, bucketMeta, bucketRecords, bucketCursors, bucketFullSync,
 	bucketSignals, bucketLinks, bucketScores, bucketScoreHistory, bucketWritten,
 	bucketPending, bucketTasks, bucketQueue, bucketDedupe, bucketDedupeExpiry,
-	bucketDeadLetters, bucketOutbox, bucketRuns,
+	bucketDeadLetters, bucketOutbox, bucketRuns, bucketByOwner,
 }
 
 // Migration upgrades the file by one schema version inside the transaction
@@ -83,8 +86,10 @@ var topLevel = [][]byte{
 type Migration func(tx *bbolt.Tx) error
 
 // migrations is the list of schema upgrades, in order. Version 1 is the
-// layout drawn above; append a func here to move to version 2.
-var migrations = []Migration{}
+// layout drawn above without by_owner; append a func here to move on.
+var migrations = []Migration{
+	rebuildOwners, // 2: the owner index (bycustomer.go)
+}
 
 // SchemaVersion is the schema version this build writes.
 func SchemaVersion() uint64 { return uint64(len(migrations)) + 1 }

@@ -1,0 +1,183 @@
+package bolt
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/sync/store"
+)
+
+// The owner index: the records that belong to a billing customer
+// (subscriptions, invoices) or to a CRM account (deals), so the engine reads
+// one chunk of accounts' records without decoding every record of a type.
+//
+//	by_owner
+//	└── <connector>
+//	    └── <type>        owner ID 0x00 source ID -> ""
+//
+// An entry is added by every CommitBatch that stores a record with an owner
+// and is never removed: a tombstone or a record that moved to another owner
+// leaves a stale entry, which the readers skip (they check the stored
+// record's owner and Deleted flag), so deletions, ApplyDeletions and
+// ResetFull need no index upkeep. Key order is (owner ID, source ID).
+var bucketByOwner = []byte("by_owner")
+
+// ownedTypes are the record types the owner index covers, with the owner
+// each record names.
+var ownedTypes = []store.RecordType{store.TypeDeal, store.TypeSubscription, store.TypeInvoice}
+
+// ownerOf returns the owner ID a record's JSON names: a deal's account_id,
+// a subscription's or invoice's customer_id.
+func ownerOf(typ store.RecordType, js []byte) (string, error) {
+	var v struct {
+		AccountID  string `json:"account_id"`
+		CustomerID string `json:"customer_id"`
+	}
+	if err := json.Unmarshal(js, &v); err != nil {
+		return "", fmt.Errorf("decoding %s: %w: %v", typ, store.ErrCorrupt, err)
+	}
+	if typ == store.TypeDeal {
+		return v.AccountID, nil
+	}
+	return v.CustomerID, nil
+}
+
+// indexOwners adds the owner index entries of a committed batch's records.
+// It runs in CommitBatch's transaction.
+func indexOwners(tx *bbolt.Tx, connector string, b *record.Batch) error {
+	add := func(typ store.RecordType, owner, id string) error {
+		if owner == "" {
+			return nil
+		}
+		ob, err := nestedBucket(tx, bucketByOwner, connector, string(typ))
+		if err != nil {
+			return err
+		}
+		return ob.Put(joinKey(owner, id), []byte{})
+	}
+	for _, d := range b.Deals {
+		if err := add(store.TypeDeal, d.AccountID, d.ID); err != nil {
+			return err
+		}
+	}
+	for _, s := range b.Subscriptions {
+		if err := add(store.TypeSubscription, s.CustomerID, s.ID); err != nil {
+			return err
+		}
+	}
+	for _, in := range b.Invoices {
+		if err := add(store.TypeInvoice, in.CustomerID, in.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rebuildOwners rebuilds the owner index from the stored records (the
+// schema migration that introduced it, and Import).
+func rebuildOwners(tx *bbolt.Tx) error {
+	if err := tx.DeleteBucket(bucketByOwner); err != nil && tx.Bucket(bucketByOwner) != nil {
+		return fmt.Errorf("clearing the owner index: %w", err)
+	}
+	if _, err := tx.CreateBucket(bucketByOwner); err != nil {
+		return fmt.Errorf("creating the owner index: %w", err)
+	}
+	return tx.Bucket(bucketRecords).ForEachBucket(func(conn []byte) error {
+		for _, typ := range ownedTypes {
+			tb := lookupBucket(tx, bucketRecords, string(conn), string(typ))
+			if tb == nil {
+				continue
+			}
+			ob, err := nestedBucket(tx, bucketByOwner, string(conn), string(typ))
+			if err != nil {
+				return err
+			}
+			err = tb.ForEach(func(k, v []byte) error {
+				_, _, js := recordMeta(v)
+				owner, err := ownerOf(typ, js)
+				if err != nil || owner == "" {
+					return err
+				}
+				return ob.Put(joinKey(owner, string(k)), []byte{})
+			})
+			if err != nil {
+				return fmt.Errorf("indexing %ss of %s: %w", typ, conn, err)
+			}
+		}
+		return nil
+	})
+}
+
+// DealsOf returns connector's live deals on the given accounts (source IDs),
+// ordered by account ID then source ID, in one read.
+func (s *Store) DealsOf(connector string, accountIDs []string) ([]record.Deal, error) {
+	return readOwned(s, connector, store.TypeDeal, accountIDs, func(d *record.Deal) (string, bool) { return d.AccountID, d.Deleted })
+}
+
+// SubscriptionsOf returns connector's live subscriptions of the given
+// customers (source IDs), ordered by customer ID then source ID, in one read.
+func (s *Store) SubscriptionsOf(connector string, customerIDs []string) ([]record.Subscription, error) {
+	return readOwned(s, connector, store.TypeSubscription, customerIDs,
+		func(r *record.Subscription) (string, bool) { return r.CustomerID, r.Deleted })
+}
+
+// InvoicesOf returns connector's live invoices of the given customers
+// (source IDs), ordered by customer ID then source ID, in one read.
+func (s *Store) InvoicesOf(connector string, customerIDs []string) ([]record.Invoice, error) {
+	return readOwned(s, connector, store.TypeInvoice, customerIDs,
+		func(r *record.Invoice) (string, bool) { return r.CustomerID, r.Deleted })
+}
+
+// readOwned copies out, in one read transaction, the records of typ the
+// owner index lists under each of owners, then decodes them and keeps the
+// live ones that still name that owner.
+func readOwned[T any](s *Store, connector string, typ store.RecordType, owners []string, owner func(*T) (string, bool)) ([]T, error) {
+	owners = slices.Compact(slices.Sorted(slices.Values(owners)))
+	type raw struct {
+		owner string
+		js    []byte
+	}
+	var raws []raw
+	err := s.view(func(tx *bbolt.Tx) error {
+		ob := lookupBucket(tx, bucketByOwner, connector, string(typ))
+		tb := lookupBucket(tx, bucketRecords, connector, string(typ))
+		if ob == nil || tb == nil {
+			return nil
+		}
+		c := ob.Cursor()
+		for _, o := range owners {
+			if o == "" {
+				continue
+			}
+			prefix := prefixKey(o)
+			for k, _ := c.Seek(prefix); k != nil && len(k) > len(prefix) && string(k[:len(prefix)]) == string(prefix); k, _ = c.Next() {
+				v := tb.Get(k[len(prefix):])
+				if v == nil {
+					continue
+				}
+				if _, del, js := recordMeta(v); !del {
+					raws = append(raws, raw{o, clone(js)})
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading %ss of %s by owner: %w", typ, connector, err)
+	}
+	out := make([]T, 0, len(raws))
+	for _, r := range raws {
+		var v T
+		if err := json.Unmarshal(r.js, &v); err != nil {
+			return nil, fmt.Errorf("decoding %s of %s: %w: %v", typ, connector, store.ErrCorrupt, err)
+		}
+		if o, del := owner(&v); o == r.owner && !del {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,85 @@
+package bolt
+
+import (
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/healthsync/healthsync/connectors/record"
+)
+
+// ownedBatch holds two customers' subscriptions and invoices and an
+// account's deals.
+func ownedBatch() *record.Batch {
+	ref := func(sys, id string) record.Ref { return record.Ref{System: sys, ID: id, Modified: t0} }
+	return &record.Batch{
+		Deals: []record.Deal{{Ref: ref(record.Salesforce, "006A"), AccountID: "001A"}},
+		Subscriptions: []record.Subscription{{Ref: ref(record.Stripe, "sub_1"), CustomerID: "cus_1"},
+			{Ref: ref(record.Stripe, "sub_2"), CustomerID: "cus_2"}},
+		Invoices: []record.Invoice{{Ref: ref(record.Stripe, "in_1"), CustomerID: "cus_1"}},
+	}
+}
+
+// checkOwned fails unless s reads ownedBatch's records by owner.
+func checkOwned(t *testing.T, s *Store) {
+	t.Helper()
+	b := ownedBatch()
+	subs, err := s.SubscriptionsOf("c", []string{"cus_1", "cus_2"})
+	if err != nil || !reflect.DeepEqual(subs, b.Subscriptions) {
+		t.Errorf("SubscriptionsOf = %+v, %v; want %+v", subs, err, b.Subscriptions)
+	}
+	invs, err := s.InvoicesOf("c", []string{"cus_1"})
+	if err != nil || !reflect.DeepEqual(invs, b.Invoices) {
+		t.Errorf("InvoicesOf = %+v, %v; want %+v", invs, err, b.Invoices)
+	}
+	deals, err := s.DealsOf("c", []string{"001A"})
+	if err != nil || !reflect.DeepEqual(deals, b.Deals) {
+		t.Errorf("DealsOf = %+v, %v; want %+v", deals, err, b.Deals)
+	}
+}
+
+// TestOwnerIndexMigration: a store written before the owner index (schema
+// version 1) gets it built when a build with the migration opens it.
+func TestOwnerIndexMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "h.db")
+	s, err := open(path, Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CommitBatch("c", ownedBatch()); err != nil {
+		t.Fatal(err)
+	}
+	// What version 1 wrote: records, no owner index.
+	if err := s.db.Update(func(tx *bbolt.Tx) error { return tx.DeleteBucket(bucketByOwner) }); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, _ := s.SchemaVersionOnDisk(); v != SchemaVersion() {
+		t.Errorf("schema version %d, want %d", v, SchemaVersion())
+	}
+	checkOwned(t, s)
+}
+
+// TestOwnerIndexImport: a store restored from a dump reads by owner.
+func TestOwnerIndexImport(t *testing.T) {
+	src := openTest(t)
+	if _, err := src.CommitBatch("c", ownedBatch()); err != nil {
+		t.Fatal(err)
+	}
+	d, err := src.Export()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := openTest(t)
+	if err := dst.Import(d); err != nil {
+		t.Fatal(err)
+	}
+	checkOwned(t, dst)
+}
