@@ -203,3 +203,26 @@ func (e *Engine) loadTargeted(only map[string]bool, asOf time.Time) (*world, map
 	}
 	return w, linked, nil
 }
+
+// restoreIndexLocked builds the record index of a new process from the
+// links the last sync stored, when a sync has completed (the dirty state
+// has its environment): the dirty marks say what changed since, so an
+// idle sync needs neither to load every record nor to match again. Before
+// the first sync it does nothing. The caller holds mu; it takes dmu.
+func (e *Engine) restoreIndexLocked() error {
+	if e.index() != nil {
+		return nil
+	}
+	e.dmu.Lock()
+	d, err := e.dirtyLocked()
+	synced := err == nil && d.Env != ""
+	e.dmu.Unlock()
+	if err != nil || !synced {
+		return err
+	}
+	links, err := e.st.Links()
+	if err != nil {
+		return fmt.Errorf("reading identity links: %w", err)
+	}
+	return e.indexLocked(links)
+}

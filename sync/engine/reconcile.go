@@ -187,16 +187,20 @@ func (e *Engine) reconcileFullLocked(ctx context.Context, asOf time.Time, record
 }
 
 // reconcileTargetedLocked re-scores only the accounts in only (the webhook
-// path, Explain), reading only their records and the links the last full
-// reconcile stored; before the first full reconcile it reads and matches
-// everything, storing no links. It reports no portfolio figures. With
+// path, Explain), reading only their records and the links the last sync
+// stored; before the first sync it reads and matches everything, storing
+// no links. It reports no portfolio figures. With
 // recordState the accounts' score snapshots are stored; explain keeps the
 // MRR ledger of every month. The caller holds mu.
 func (e *Engine) reconcileTargetedLocked(ctx context.Context, asOf time.Time, only map[string]bool, recordState, explain bool) (*Reconciled, error) {
 	rec := newReconciled(asOf)
 	var w *world
 	var linked map[string][]string
-	var err error
+	// After a process start, the links the last sync stored.
+	err := e.restoreIndexLocked()
+	if err != nil {
+		return nil, err
+	}
 	if e.index() != nil {
 		if w, linked, err = e.loadTargeted(only, rec.AsOf); err != nil {
 			return nil, fmt.Errorf("reading the store: %w", err)
