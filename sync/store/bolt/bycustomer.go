@@ -46,8 +46,17 @@ func ownerOf(typ store.RecordType, js []byte) (string, error) {
 	return v.CustomerID, nil
 }
 
+// indexBatch keeps the indexes of a committed batch (rb is connector's
+// records bucket): the owner index and the newest modified time
+// (newest.go). It runs in CommitBatch's transaction.
+func indexBatch(tx *bbolt.Tx, connector string, rb *bbolt.Bucket, b *record.Batch) error {
+	if err := indexOwners(tx, connector, b); err != nil {
+		return err
+	}
+	return raiseNewest(tx, connector, rb, b)
+}
+
 // indexOwners adds the owner index entries of a committed batch's records.
-// It runs in CommitBatch's transaction.
 func indexOwners(tx *bbolt.Tx, connector string, b *record.Batch) error {
 	add := func(typ store.RecordType, owner, id string) error {
 		if owner == "" {
@@ -77,8 +86,17 @@ func indexOwners(tx *bbolt.Tx, connector string, b *record.Batch) error {
 	return nil
 }
 
-// rebuildOwners rebuilds the owner index from the stored records (the
-// schema migration that introduced it, and Import).
+// rebuildIndexes rebuilds the owner index and the newest modified times
+// from the stored records: the schema migration that introduced them (2),
+// and Import.
+func rebuildIndexes(tx *bbolt.Tx) error {
+	if err := rebuildOwners(tx); err != nil {
+		return err
+	}
+	return rebuildNewest(tx)
+}
+
+// rebuildOwners rebuilds the owner index from the stored records.
 func rebuildOwners(tx *bbolt.Tx) error {
 	if err := tx.DeleteBucket(bucketByOwner); err != nil && tx.Bucket(bucketByOwner) != nil {
 		return fmt.Errorf("clearing the owner index: %w", err)

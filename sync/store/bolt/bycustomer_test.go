@@ -38,10 +38,14 @@ func checkOwned(t *testing.T, s *Store) {
 	if err != nil || !reflect.DeepEqual(deals, b.Deals) {
 		t.Errorf("DealsOf = %+v, %v; want %+v", deals, err, b.Deals)
 	}
+	if newest, err := s.NewestModified("c"); err != nil || !newest.Equal(t0) {
+		t.Errorf("NewestModified = %v, %v; want %v", newest, err, t0)
+	}
 }
 
-// TestOwnerIndexMigration: a store written before the owner index (schema
-// version 1) gets it built when a build with the migration opens it.
+// TestOwnerIndexMigration: a store written before the owner index and the
+// newest modified times (schema version 1) gets them built when a build
+// with the migration opens it.
 func TestOwnerIndexMigration(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "h.db")
 	s, err := open(path, Options{}, nil)
@@ -51,8 +55,13 @@ func TestOwnerIndexMigration(t *testing.T) {
 	if _, err := s.CommitBatch("c", ownedBatch()); err != nil {
 		t.Fatal(err)
 	}
-	// What version 1 wrote: records, no owner index.
-	if err := s.db.Update(func(tx *bbolt.Tx) error { return tx.DeleteBucket(bucketByOwner) }); err != nil {
+	// What version 1 wrote: records, no owner index, no newest times.
+	if err := s.db.Update(func(tx *bbolt.Tx) error {
+		if err := tx.DeleteBucket(bucketByOwner); err != nil {
+			return err
+		}
+		return tx.DeleteBucket(bucketNewest)
+	}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -67,7 +76,8 @@ func TestOwnerIndexMigration(t *testing.T) {
 	checkOwned(t, s)
 }
 
-// TestOwnerIndexImport: a store restored from a dump reads by owner.
+// TestOwnerIndexImport: a store restored from a dump reads by owner and
+// knows its newest modified time.
 func TestOwnerIndexImport(t *testing.T) {
 	src := openTest(t)
 	if _, err := src.CommitBatch("c", ownedBatch()); err != nil {

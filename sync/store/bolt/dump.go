@@ -218,7 +218,7 @@ func (s *Store) Import(d *store.Dump) error {
 		if err := importTx(tx, d); err != nil {
 			return err
 		}
-		return rebuildOwners(tx)
+		return rebuildIndexes(tx)
 	})
 	if err != nil {
 		return fmt.Errorf("importing store: %w", err)

@@ -112,7 +112,7 @@ func (s *Store) CommitBatch(connector string, b *record.Batch) (store.CommitStat
 				return err
 			}
 		}
-		if err := indexOwners(tx, connector, b); err != nil {
+		if err := indexBatch(tx, connector, rb, b); err != nil {
 			return err
 		}
 		if b.Cursor != nil {
@@ -329,33 +329,6 @@ func (s *Store) Counts(connector string) (map[store.RecordType]int, error) {
 		return nil
 	})
 	return out, err
-}
-
-// NewestModified returns the latest Modified time of connector's stored
-// records, tombstones included (zero when none): a floor for a source whose
-// versions are ordered by observation time, so they stay ordered across
-// restarts.
-func (s *Store) NewestModified(connector string) (time.Time, error) {
-	var newest time.Time
-	err := s.view(func(tx *bbolt.Tx) error {
-		for _, typ := range store.RecordTypes {
-			tb := lookupBucket(tx, bucketRecords, connector, string(typ))
-			if tb == nil {
-				continue
-			}
-			c := tb.Cursor()
-			for k, v := c.First(); k != nil; k, v = c.Next() {
-				if mod, _, _ := recordMeta(v); mod.After(newest) {
-					newest = mod
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return time.Time{}, fmt.Errorf("reading the newest record of %s: %w", connector, err)
-	}
-	return newest, nil
 }
 
 // Accounts returns connector's live accounts in source-ID order.

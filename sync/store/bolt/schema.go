@@ -43,9 +43,10 @@ import (
 //	├── dead_letters          8B seq -> JSON QueuedEvent
 //	├── outbox                8B id -> JSON Notification                         (outbox.go)
 //	├── runs                  8B start, run ID -> JSON Run                       (runs.go)
-//	└── by_owner
-//	    └── <connector>
-//	        └── <type>        owner ID 0x00 source ID -> ""  (deal, subscription, invoice; bycustomer.go)
+//	├── by_owner
+//	│   └── <connector>
+//	│       └── <type>        owner ID 0x00 source ID -> ""  (deal, subscription, invoice; bycustomer.go)
+//	└── newest                connector -> 8B newest modified time of its records (newest.go)
 var (
 	bucketSchema       = []byte("schema")
 	bucketMeta         = []byte("meta")
@@ -78,7 +79,7 @@ var topLevel = [][]byte{
 	bucketSchema, bucketMeta, bucketRecords, bucketCursors, bucketFullSync,
 	bucketSignals, bucketLinks, bucketScores, bucketScoreHistory, bucketWritten,
 	bucketPending, bucketTasks, bucketQueue, bucketDedupe, bucketDedupeExpiry,
-	bucketDeadLetters, bucketOutbox, bucketRuns, bucketByOwner,
+	bucketDeadLetters, bucketOutbox, bucketRuns, bucketByOwner, bucketNewest,
 }
 
 // Migration upgrades the file by one schema version inside the transaction
@@ -86,9 +87,9 @@ var topLevel = [][]byte{
 type Migration func(tx *bbolt.Tx) error
 
 // migrations is the list of schema upgrades, in order. Version 1 is the
-// layout drawn above without by_owner; append a func here to move on.
+// layout drawn above without by_owner and newest; append a func here to move on.
 var migrations = []Migration{
-	rebuildOwners, // 2: the owner index (bycustomer.go)
+	rebuildIndexes, // 2: the owner index and newest modified times (bycustomer.go, newest.go)
 }
 
 // SchemaVersion is the schema version this build writes.
