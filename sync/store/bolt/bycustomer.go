@@ -47,13 +47,17 @@ func ownerOf(typ store.RecordType, js []byte) (string, error) {
 }
 
 // indexBatch keeps the indexes of a committed batch (rb is connector's
-// records bucket): the owner index and the newest modified time
-// (newest.go). It runs in CommitBatch's transaction.
-func indexBatch(tx *bbolt.Tx, connector string, rb *bbolt.Bucket, b *record.Batch) error {
+// records bucket, live the records' states before it): the owner index,
+// the newest modified time (newest.go) and the live counts (counts.go).
+// It runs in CommitBatch's transaction.
+func indexBatch(tx *bbolt.Tx, connector string, rb *bbolt.Bucket, b *record.Batch, live liveSnap) error {
 	if err := indexOwners(tx, connector, b); err != nil {
 		return err
 	}
-	return raiseNewest(tx, connector, rb, b)
+	if err := raiseNewest(tx, connector, rb, b); err != nil {
+		return err
+	}
+	return live.apply(tx, connector)
 }
 
 // indexOwners adds the owner index entries of a committed batch's records.
@@ -86,14 +90,17 @@ func indexOwners(tx *bbolt.Tx, connector string, b *record.Batch) error {
 	return nil
 }
 
-// rebuildIndexes rebuilds the owner index and the newest modified times
-// from the stored records: the schema migration that introduced them (2),
-// and Import.
+// rebuildIndexes rebuilds the owner index, the newest modified times and
+// the live counts from the stored records: the schema migration that
+// introduced them (2), and Import.
 func rebuildIndexes(tx *bbolt.Tx) error {
 	if err := rebuildOwners(tx); err != nil {
 		return err
 	}
-	return rebuildNewest(tx)
+	if err := rebuildNewest(tx); err != nil {
+		return err
+	}
+	return rebuildCounts(tx)
 }
 
 // rebuildOwners rebuilds the owner index from the stored records.

@@ -8,6 +8,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/healthsync/healthsync/connectors/record"
+	"github.com/healthsync/healthsync/sync/store"
 )
 
 // ownedBatch holds two customers' subscriptions and invoices and an
@@ -41,11 +42,15 @@ func checkOwned(t *testing.T, s *Store) {
 	if newest, err := s.NewestModified("c"); err != nil || !newest.Equal(t0) {
 		t.Errorf("NewestModified = %v, %v; want %v", newest, err, t0)
 	}
+	want := map[store.RecordType]int{store.TypeDeal: 1, store.TypeSubscription: 2, store.TypeInvoice: 1}
+	if counts, err := s.Counts("c"); err != nil || !reflect.DeepEqual(counts, want) {
+		t.Errorf("Counts = %v, %v; want %v", counts, err, want)
+	}
 }
 
-// TestOwnerIndexMigration: a store written before the owner index and the
-// newest modified times (schema version 1) gets them built when a build
-// with the migration opens it.
+// TestOwnerIndexMigration: a store written before the owner index, the
+// newest modified times and the live counts (schema version 1) gets them
+// built when a build with the migration opens it.
 func TestOwnerIndexMigration(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "h.db")
 	s, err := open(path, Options{}, nil)
@@ -57,10 +62,12 @@ func TestOwnerIndexMigration(t *testing.T) {
 	}
 	// What version 1 wrote: records, no owner index, no newest times.
 	if err := s.db.Update(func(tx *bbolt.Tx) error {
-		if err := tx.DeleteBucket(bucketByOwner); err != nil {
-			return err
+		for _, b := range [][]byte{bucketByOwner, bucketNewest, bucketCounts} {
+			if err := tx.DeleteBucket(b); err != nil {
+				return err
+			}
 		}
-		return tx.DeleteBucket(bucketNewest)
+		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +84,7 @@ func TestOwnerIndexMigration(t *testing.T) {
 }
 
 // TestOwnerIndexImport: a store restored from a dump reads by owner and
-// knows its newest modified time.
+// knows its newest modified time and live counts.
 func TestOwnerIndexImport(t *testing.T) {
 	src := openTest(t)
 	if _, err := src.CommitBatch("c", ownedBatch()); err != nil {

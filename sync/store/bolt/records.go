@@ -91,6 +91,7 @@ func (s *Store) CommitBatch(connector string, b *record.Batch) (store.CommitStat
 	var st store.CommitStats
 	err = s.update(func(tx *bbolt.Tx) error {
 		st = store.CommitStats{}
+		live := snapBatch(tx, connector, b) // counts.go
 		rb, err := nestedBucket(tx, bucketRecords, connector)
 		if err != nil {
 			return err
@@ -112,7 +113,7 @@ func (s *Store) CommitBatch(connector string, b *record.Batch) (store.CommitStat
 				return err
 			}
 		}
-		if err := indexBatch(tx, connector, rb, b); err != nil {
+		if err := indexBatch(tx, connector, rb, b, live); err != nil {
 			return err
 		}
 		if b.Cursor != nil {
@@ -222,8 +223,14 @@ func markDeleted(js []byte, modified time.Time) ([]byte, error) {
 // how many it deleted.
 func (s *Store) ApplyDeletions(connector string, gone []store.Gone) (int, error) {
 	n := 0
-	err := s.update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) (err error) {
 		n = 0
+		live := snapGone(tx, connector, gone) // counts.go
+		defer func() {
+			if err == nil {
+				err = live.apply(tx, connector)
+			}
+		}()
 		for _, g := range gone {
 			tb := lookupBucket(tx, bucketRecords, connector, string(g.Type))
 			if tb == nil {
@@ -303,30 +310,6 @@ func (s *Store) Connectors() ([]string, error) {
 			out = append(out, string(k))
 			return nil
 		})
-	})
-	return out, err
-}
-
-// Counts returns the number of live (not deleted) records of each type of
-// connector, for record-count-drop gates.
-func (s *Store) Counts(connector string) (map[store.RecordType]int, error) {
-	out := map[store.RecordType]int{}
-	err := s.view(func(tx *bbolt.Tx) error {
-		for _, typ := range store.RecordTypes {
-			tb := lookupBucket(tx, bucketRecords, connector, string(typ))
-			if tb == nil {
-				continue
-			}
-			n := 0
-			c := tb.Cursor()
-			for k, v := c.First(); k != nil; k, v = c.Next() {
-				if _, del, _ := recordMeta(v); !del {
-					n++
-				}
-			}
-			out[typ] = n
-		}
-		return nil
 	})
 	return out, err
 }

@@ -46,7 +46,8 @@ import (
 //	├── by_owner
 //	│   └── <connector>
 //	│       └── <type>        owner ID 0x00 source ID -> ""  (deal, subscription, invoice; bycustomer.go)
-//	└── newest                connector -> 8B newest modified time of its records (newest.go)
+//	├── newest                connector -> 8B newest modified time of its records (newest.go)
+//	└── counts                connector 0x00 type -> 8B live records (counts.go)
 var (
 	bucketSchema       = []byte("schema")
 	bucketMeta         = []byte("meta")
@@ -79,7 +80,7 @@ var topLevel = [][]byte{
 	bucketSchema, bucketMeta, bucketRecords, bucketCursors, bucketFullSync,
 	bucketSignals, bucketLinks, bucketScores, bucketScoreHistory, bucketWritten,
 	bucketPending, bucketTasks, bucketQueue, bucketDedupe, bucketDedupeExpiry,
-	bucketDeadLetters, bucketOutbox, bucketRuns, bucketByOwner, bucketNewest,
+	bucketDeadLetters, bucketOutbox, bucketRuns, bucketByOwner, bucketNewest, bucketCounts,
 }
 
 // Migration upgrades the file by one schema version inside the transaction
@@ -87,9 +88,9 @@ var topLevel = [][]byte{
 type Migration func(tx *bbolt.Tx) error
 
 // migrations is the list of schema upgrades, in order. Version 1 is the
-// layout drawn above without by_owner and newest; append a func here to move on.
+// layout drawn above without by_owner, newest and counts; append a func here to move on.
 var migrations = []Migration{
-	rebuildIndexes, // 2: the owner index and newest modified times (bycustomer.go, newest.go)
+	rebuildIndexes, // 2: owner index, newest modified times, live counts (bycustomer.go, newest.go, counts.go)
 }
 
 // SchemaVersion is the schema version this build writes.

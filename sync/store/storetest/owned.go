@@ -25,7 +25,8 @@ func deal(id, account string, mod time.Time) record.Deal {
 // recordsByOwner: DealsOf, SubscriptionsOf and InvoicesOf return the live
 // records of the owners asked for, ordered by owner then source ID, after
 // deletions (in a batch, flagged by the vendor, and ApplyDeletions), a
-// record moving to another owner and a stale copy naming an old owner.
+// record moving to another owner, a stale copy naming an old owner and a
+// deleted record coming back; Counts follows each.
 func recordsByOwner(t *testing.T, s store.Store) {
 	ok(t, errOf(s.CommitBatch("bill", &record.Batch{
 		Subscriptions: []record.Subscription{sub("sub_b", "cus_1", t0), sub("sub_a", "cus_1", t0), sub("sub_c", "cus_10", t0),
@@ -58,6 +59,15 @@ func recordsByOwner(t *testing.T, s store.Store) {
 	equal(t, "none asked", len(must(s.DealsOf("crm", nil))(t)), 0)
 	equal(t, "unknown connector", len(must(s.InvoicesOf("nobody", all))(t)), 0)
 	equal(t, "other connector's type", len(must(s.SubscriptionsOf("crm", all))(t)), 0)
+	equal(t, "counts", must(s.Counts("bill"))(t), map[store.RecordType]int{store.TypeSubscription: 5, store.TypeInvoice: 2})
+
+	// A deleted subscription comes back; a deletion already applied and
+	// one of an unknown ID change nothing.
+	back := sub("sub_b", "cus_2", at(2*time.Hour))
+	ok(t, errOf(s.CommitBatch("bill", &record.Batch{Subscriptions: []record.Subscription{back, back},
+		Deleted: []record.Ref{{System: record.Stripe, ID: "sub_e"}, {System: record.Stripe, ID: "sub_zzz"}}})))
+	equal(t, "subscriptions of cus_2 after", must(s.SubscriptionsOf("bill", []string{"cus_2"}))(t), []record.Subscription{back})
+	equal(t, "counts after", must(s.Counts("bill"))(t), map[store.RecordType]int{store.TypeSubscription: 6, store.TypeInvoice: 2})
 }
 
 // errOf keeps the error of a two-value call.
