@@ -135,11 +135,11 @@ func (e *Engine) connectorFor(system string) string {
 }
 
 // loadTargeted reads only what re-scoring the given accounts needs: the
-// accounts, their stored links, the linked customers, the records they own
-// and their signals.
+// accounts, their stored links, the linked customers and their signals;
+// scoreLocked reads the records they own one chunk at a time.
 func (e *Engine) loadTargeted(only map[string]bool, asOf time.Time) (*world, map[string][]string, error) {
 	w := &world{accounts: map[string][]record.Account{}, customers: map[string]record.Customer{}, custConn: map[string]string{},
-		byConnCus: map[string][]record.Customer{}, signals: map[string][]record.Signal{}}
+		byConnCus: map[string][]record.Customer{}, signals: map[string][]record.Signal{}, chunked: true}
 	since := asOf.AddDate(-1, 0, 0)
 	linked := map[string][]string{}
 	for key := range only {
@@ -157,7 +157,6 @@ func (e *Engine) loadTargeted(only map[string]bool, asOf time.Time) (*world, map
 		}
 		return nil
 	}
-	var jobs []*Scored
 	for _, key := range slices.Sorted(maps.Keys(only)) {
 		sys, id, _ := strings.Cut(key, "/")
 		conn := e.connectorFor(sys)
@@ -172,7 +171,6 @@ func (e *Engine) loadTargeted(only map[string]bool, asOf time.Time) (*world, map
 			continue
 		}
 		w.accounts[conn] = append(w.accounts[conn], a)
-		jobs = append(jobs, &Scored{Connector: conn, Account: a, Customers: linked[key]})
 		if err := signals(key); err != nil {
 			return nil, nil, err
 		}
@@ -197,9 +195,6 @@ func (e *Engine) loadTargeted(only map[string]bool, asOf time.Time) (*world, map
 				return nil, nil, err
 			}
 		}
-	}
-	if err := e.readRecords(w, jobs); err != nil {
-		return nil, nil, err
 	}
 	return w, linked, nil
 }
