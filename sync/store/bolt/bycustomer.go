@@ -179,7 +179,7 @@ func readOwned[T any](s *Store, connector string, typ store.RecordType, owners [
 				continue
 			}
 			prefix := prefixKey(o)
-			for k, _ := c.Seek(prefix); k != nil && len(k) > len(prefix) && string(k[:len(prefix)]) == string(prefix); k, _ = c.Next() {
+			for k, _ := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, _ = c.Next() {
 				v := tb.Get(k[len(prefix):])
 				if v == nil {
 					continue
