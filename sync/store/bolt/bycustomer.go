@@ -19,8 +19,8 @@ import (
 //	└── <connector>
 //	    └── <type>        owner ID 0x00 source ID -> ""
 //
-// An entry is added by every CommitBatch that stores a record with an owner
-// and is never removed: a tombstone or a record that moved to another owner
+// An entry is added (through the log of ownerlog.go) by every CommitBatch
+// that stores a record with an owner and is never removed: a tombstone or a record that moved to another owner
 // leaves a stale entry, which the readers skip (they check the stored
 // record's owner and Deleted flag), so deletions, ApplyDeletions and
 // ResetFull need no index upkeep. Key order is (owner ID, source ID).
@@ -60,34 +60,25 @@ func indexBatch(tx *bbolt.Tx, connector string, rb *bbolt.Bucket, b *record.Batc
 	return live.apply(tx, connector)
 }
 
-// indexOwners adds the owner index entries of a committed batch's records.
+// indexOwners logs the owner index entries of a committed batch's records
+// (ownerlog.go).
 func indexOwners(tx *bbolt.Tx, connector string, b *record.Batch) error {
-	add := func(typ store.RecordType, owner, id string) error {
-		if owner == "" {
-			return nil
+	var entries []byte
+	add := func(typ store.RecordType, owner, id string) {
+		if owner != "" {
+			entries = appendOwnerEntry(entries, typ, owner, id)
 		}
-		ob, err := nestedBucket(tx, bucketByOwner, connector, string(typ))
-		if err != nil {
-			return err
-		}
-		return ob.Put(joinKey(owner, id), []byte{})
 	}
 	for _, d := range b.Deals {
-		if err := add(store.TypeDeal, d.AccountID, d.ID); err != nil {
-			return err
-		}
+		add(store.TypeDeal, d.AccountID, d.ID)
 	}
 	for _, s := range b.Subscriptions {
-		if err := add(store.TypeSubscription, s.CustomerID, s.ID); err != nil {
-			return err
-		}
+		add(store.TypeSubscription, s.CustomerID, s.ID)
 	}
 	for _, in := range b.Invoices {
-		if err := add(store.TypeInvoice, in.CustomerID, in.ID); err != nil {
-			return err
-		}
+		add(store.TypeInvoice, in.CustomerID, in.ID)
 	}
-	return nil
+	return logOwners(tx, connector, entries)
 }
 
 // rebuildIndexes rebuilds the owner index, the newest modified times and
@@ -110,6 +101,12 @@ func rebuildOwners(tx *bbolt.Tx) error {
 	}
 	if _, err := tx.CreateBucket(bucketByOwner); err != nil {
 		return fmt.Errorf("creating the owner index: %w", err)
+	}
+	if err := tx.DeleteBucket(bucketOwnerLog); err != nil && tx.Bucket(bucketOwnerLog) != nil {
+		return fmt.Errorf("clearing the owner log: %w", err)
+	}
+	if _, err := tx.CreateBucketIfNotExists(bucketOwnerLog); err != nil {
+		return fmt.Errorf("creating the owner log: %w", err)
 	}
 	return tx.Bucket(bucketRecords).ForEachBucket(func(conn []byte) error {
 		for _, typ := range ownedTypes {
@@ -157,9 +154,9 @@ func (s *Store) InvoicesOf(connector string, customerIDs []string) ([]record.Inv
 		func(r *record.Invoice) (string, bool) { return r.CustomerID, r.Deleted })
 }
 
-// readOwned copies out, in one read transaction, the records of typ the
-// owner index lists under each of owners, then decodes them and keeps the
-// live ones that still name that owner.
+// readOwned copies out, in one transaction, the records of typ the owner
+// index lists under each of owners, then decodes them and keeps the live
+// ones that still name that owner.
 func readOwned[T any](s *Store, connector string, typ store.RecordType, owners []string, owner func(*T) (string, bool)) ([]T, error) {
 	owners = slices.Compact(slices.Sorted(slices.Values(owners)))
 	type raw struct {
@@ -167,7 +164,8 @@ func readOwned[T any](s *Store, connector string, typ store.RecordType, owners [
 		js    []byte
 	}
 	var raws []raw
-	err := s.view(func(tx *bbolt.Tx) error {
+	collect := func(tx *bbolt.Tx) error {
+		raws = raws[:0]
 		ob := lookupBucket(tx, bucketByOwner, connector, string(typ))
 		tb := lookupBucket(tx, bucketRecords, connector, string(typ))
 		if ob == nil || tb == nil {
@@ -190,7 +188,24 @@ func readOwned[T any](s *Store, connector string, typ store.RecordType, owners [
 			}
 		}
 		return nil
+	}
+	// A read transaction, unless commits logged owner entries since the
+	// last read: then one write transaction merges the log and reads.
+	pending := false
+	err := s.view(func(tx *bbolt.Tx) error {
+		if pending = ownerLogPending(tx, connector); pending {
+			return nil
+		}
+		return collect(tx)
 	})
+	if err == nil && pending {
+		err = s.update(func(tx *bbolt.Tx) error {
+			if err := mergeOwnerLog(tx, connector); err != nil {
+				return err
+			}
+			return collect(tx)
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading %ss of %s by owner: %w", typ, connector, err)
 	}

@@ -100,3 +100,36 @@ func TestOwnerIndexImport(t *testing.T) {
 	}
 	checkOwned(t, dst)
 }
+
+// TestOwnerLogMergedOnRead: a commit logs its owner entries (one value,
+// not a page per owner); the next owner read merges the log into the
+// index and clears it, and a record committed after that read is found by
+// the read after.
+func TestOwnerLogMergedOnRead(t *testing.T) {
+	s := openTest(t)
+	if _, err := s.CommitBatch("c", ownedBatch()); err != nil {
+		t.Fatal(err)
+	}
+	pending := func() (p bool) {
+		t.Helper()
+		if err := s.db.View(func(tx *bbolt.Tx) error { p = ownerLogPending(tx, "c"); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if !pending() {
+		t.Fatal("no owner entries logged by the commit")
+	}
+	checkOwned(t, s)
+	if pending() {
+		t.Error("the owner log is not empty after a read merged it")
+	}
+	more := record.Subscription{Ref: record.Ref{System: record.Stripe, ID: "sub_3", Modified: t0}, CustomerID: "cus_2"}
+	if _, err := s.CommitBatch("c", &record.Batch{Subscriptions: []record.Subscription{more}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.SubscriptionsOf("c", []string{"cus_2"})
+	if want := []record.Subscription{ownedBatch().Subscriptions[1], more}; err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("SubscriptionsOf = %+v, %v; want %+v", got, err, want)
+	}
+}

@@ -46,6 +46,8 @@ import (
 //	├── by_owner
 //	│   └── <connector>
 //	│       └── <type>        owner ID 0x00 source ID -> ""  (deal, subscription, invoice; bycustomer.go)
+//	├── by_owner_log
+//	│   └── <connector>       8B seq -> owner entries of one commit, merged on read (ownerlog.go)
 //	├── newest                connector -> 8B newest modified time of its records (newest.go)
 //	└── counts                connector 0x00 type -> 8B live records (counts.go)
 var (
@@ -80,7 +82,7 @@ var topLevel = [][]byte{
 	bucketSchema, bucketMeta, bucketRecords, bucketCursors, bucketFullSync,
 	bucketSignals, bucketLinks, bucketScores, bucketScoreHistory, bucketWritten,
 	bucketPending, bucketTasks, bucketQueue, bucketDedupe, bucketDedupeExpiry,
-	bucketDeadLetters, bucketOutbox, bucketRuns, bucketByOwner, bucketNewest, bucketCounts,
+	bucketDeadLetters, bucketOutbox, bucketRuns, bucketByOwner, bucketOwnerLog, bucketNewest, bucketCounts,
 }
 
 // Migration upgrades the file by one schema version inside the transaction
