@@ -2,8 +2,11 @@ package bolt
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 
 	"go.etcd.io/bbolt"
 
@@ -209,15 +212,48 @@ func readOwned[T any](s *Store, connector string, typ store.RecordType, owners [
 	if err != nil {
 		return nil, fmt.Errorf("reading %ss of %s by owner: %w", typ, connector, err)
 	}
-	out := make([]T, 0, len(raws))
-	for _, r := range raws {
-		var v T
-		if err := json.Unmarshal(r.js, &v); err != nil {
-			return nil, fmt.Errorf("decoding %s of %s: %w: %v", typ, connector, store.ErrCorrupt, err)
+	// Decoded on all CPUs for large reads, as readAll does.
+	vals := make([]T, len(raws))
+	keep := make([]bool, len(raws))
+	decode := func(lo, hi int) error {
+		for i := lo; i < hi; i++ {
+			if err := json.Unmarshal(raws[i].js, &vals[i]); err != nil {
+				return fmt.Errorf("decoding %s of %s: %w: %v", typ, connector, store.ErrCorrupt, err)
+			}
+			o, del := owner(&vals[i])
+			keep[i] = o == raws[i].owner && !del
 		}
-		if o, del := owner(&v); o == r.owner && !del {
-			out = append(out, v)
+		return nil
+	}
+	if err := decodeParallel(len(raws), decode); err != nil {
+		return nil, err
+	}
+	out := vals[:0]
+	for i := range vals {
+		if keep[i] {
+			out = append(out, vals[i])
 		}
 	}
 	return out, nil
+}
+
+// decodeParallel runs decode over [0, n) in one range per CPU when n is
+// at least parallelMin, else in one call.
+func decodeParallel(n int, decode func(lo, hi int) error) error {
+	workers := runtime.GOMAXPROCS(0)
+	if n < parallelMin || workers < 2 {
+		return decode(0, n)
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	chunk := (n + workers - 1) / workers
+	for w := range workers {
+		lo, hi := w*chunk, min((w+1)*chunk, n)
+		if lo >= hi {
+			break
+		}
+		wg.Go(func() { errs[w] = decode(lo, hi) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
