@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -131,20 +130,9 @@ func printBurst(w io.Writer, f burstFigures, batchSize, threshold int) {
 // subscriptions with at least one item, in creation order.
 func activeStripeSubscriptions(st *stripetest.Server) []string {
 	var ids []string
-	seen := map[string]bool{}
-	for _, ev := range st.Events() {
-		if ev.Type != "customer.subscription.created" {
-			continue
-		}
-		var o struct {
-			ID string `json:"id"`
-		}
-		if json.Unmarshal(ev.Object, &o) != nil || seen[o.ID] {
-			continue
-		}
-		seen[o.ID] = true
-		if s, ok := st.Subscription(o.ID); ok && s.Status == "active" && len(s.Items) > 0 {
-			ids = append(ids, o.ID)
+	for _, id := range st.SubscriptionIDs() {
+		if s, ok := st.Subscription(id); ok && s.Status == "active" && len(s.Items) > 0 {
+			ids = append(ids, id)
 		}
 	}
 	return ids

@@ -36,9 +36,14 @@ func (e *Engine) Histories(ctx context.Context, asOf, signalsSince, scoresSince 
 		return nil, fmt.Errorf("reading signals: %w", err)
 	}
 	out := make([]History, 0, len(rec.Accounts))
-	for _, s := range rec.Accounts {
+	for i, s := range rec.Accounts {
 		if err := waitCtx(ctx, "gathering histories"); err != nil {
 			return nil, err
+		}
+		if i%e.chunkSize() == 0 { // the next chunk's records
+			if err := e.readRecords(w, rec.Accounts[i:min(i+e.chunkSize(), len(rec.Accounts))]); err != nil {
+				return nil, err
+			}
 		}
 		key := s.Account.Key()
 		in := scoring.AccountInput{Account: s.Account, Deals: w.deals[key], Currency: e.cfg.Reporting.Currency,

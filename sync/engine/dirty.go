@@ -407,6 +407,9 @@ type rescorePlan struct {
 // holds mu; it takes dmu.
 func (e *Engine) planRescoreLocked(asOf time.Time) (rescorePlan, error) {
 	rp := rescorePlan{env: e.envHash(), day: asOf.In(e.Location()).Format(time.DateOnly)}
+	if err := e.restoreIndexLocked(); err != nil {
+		return rp, err
+	}
 	sig, err := e.st.AllSignals(asOf.AddDate(-1, 0, 0))
 	if err != nil {
 		return rp, fmt.Errorf("reading signals: %w", err)

@@ -282,7 +282,7 @@ func containsPrefix(s []string, prefix string) bool {
 
 // TestDirtySetSurvivesRestart: the dirty marks, fingerprints and as-of day
 // are kept in the store: a new process re-scores only what changed while
-// it was down, after matching again.
+// it was down, from the links the last sync stored (no re-match).
 func TestDirtySetSurvivesRestart(t *testing.T) {
 	e := newSFStripe(t)
 	e.sync(t)
@@ -297,7 +297,7 @@ func TestDirtySetSurvivesRestart(t *testing.T) {
 		change func(t *testing.T)
 		want   rescored
 	}{
-		{"restart, nothing changed", func(t *testing.T) { restart() }, rescored{[]string{}, "process start (records matched again)"}},
+		{"restart, nothing changed", func(t *testing.T) { restart() }, rescored{[]string{}, "nothing changed"}},
 		{"a pulled change, then a restart", func(t *testing.T) {
 			if err := e.stripe.UpdateSubscription(e.subs[2], func(s *stripetest.Subscription) { s.Items[0].Quantity = 9 }); err != nil {
 				t.Fatal(err)
@@ -306,7 +306,7 @@ func TestDirtySetSurvivesRestart(t *testing.T) {
 				t.Fatal(err)
 			}
 			restart()
-		}, rescored{[]string{"salesforce/" + e.accts[2]}, "process start (records matched again)"}},
+		}, rescored{[]string{"salesforce/" + e.accts[2]}, "records changed"}},
 		{"idle after", nil, rescored{[]string{}, "nothing changed"}},
 	}
 	for _, s := range steps {

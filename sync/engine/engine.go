@@ -143,6 +143,9 @@ type Engine struct {
 	// idxp locates one account's records for targeted re-scores (see the
 	// contract above and recordIndex).
 	idxp atomic.Pointer[recordIndex]
+	// chunk is the accounts a full reconcile scores per chunk (0:
+	// defaultChunk, chunks.go); tests set it.
+	chunk int
 
 	// mu is the state lock (see the contract above).
 	mu sync.Mutex

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -10,15 +12,14 @@ import (
 	"github.com/healthsync/healthsync/sync/store"
 )
 
-// recordIndex maps billing customers to their subscriptions and invoices and
-// CRM accounts to their deals, so the webhook path can re-score one account
-// by reading only its records. It is rebuilt by every full reconcile and
-// extended by every fetched object. Its maps are guarded by Engine.mu, its
-// task times by tasksMu (see the Engine's concurrency contract).
+// recordIndex holds the identity links both ways and the open tasks, so the
+// webhook path and a targeted sync re-score one account by reading only its
+// records (the store reads an account's deals and a customer's
+// subscriptions and invoices by owner). It is rebuilt by every full
+// reconcile or re-match, or from the stored links (restoreIndexLocked). Its
+// maps are guarded by Engine.mu, its task times by tasksMu (see the
+// Engine's concurrency contract).
 type recordIndex struct {
-	subs     map[string][]string // customer key -> subscription IDs
-	invoices map[string][]string // customer key -> invoice IDs
-	deals    map[string][]string // account key -> deal IDs
 	// The links of the last full reconcile, both ways.
 	accountsOf  map[string][]string // customer key -> account keys
 	customersOf map[string][]string // account key -> customer keys
@@ -115,53 +116,10 @@ func (ix *recordIndex) taskCreated(account, rule string, at time.Time) {
 	ix.taskTimes[account] = m
 }
 
-func newIndex(w *world) *recordIndex {
-	ix := &recordIndex{subs: map[string][]string{}, invoices: map[string][]string{}, deals: map[string][]string{}}
-	for k, ss := range w.subs {
-		for _, s := range ss {
-			ix.subs[k] = append(ix.subs[k], s.ID)
-		}
-	}
-	for k, is := range w.invoices {
-		for _, in := range is {
-			ix.invoices[k] = append(ix.invoices[k], in.ID)
-		}
-	}
-	for k, ds := range w.deals {
-		for _, d := range ds {
-			ix.deals[k] = append(ix.deals[k], d.ID)
-		}
-	}
-	return ix
-}
-
-func addUnique(s []string, v string) []string {
-	for _, x := range s {
-		if x == v {
-			return s
-		}
-	}
-	return append(s, v)
-}
-
-// add records a fetched batch's objects.
+// add records a fetched batch's CRM tasks.
 func (ix *recordIndex) add(b *record.Batch) {
 	if ix == nil || b == nil {
 		return
-	}
-	for _, s := range b.Subscriptions {
-		k := record.Ref{System: s.System, ID: s.CustomerID}.Key()
-		ix.subs[k] = addUnique(ix.subs[k], s.ID)
-	}
-	for _, in := range b.Invoices {
-		k := record.Ref{System: in.System, ID: in.CustomerID}.Key()
-		ix.invoices[k] = addUnique(ix.invoices[k], in.ID)
-	}
-	for _, d := range b.Deals {
-		if d.AccountID != "" {
-			k := record.Ref{System: d.System, ID: d.AccountID}.Key()
-			ix.deals[k] = addUnique(ix.deals[k], d.ID)
-		}
 	}
 	ix.setCRMTasks(b.Tasks, nil)
 }
@@ -177,12 +135,11 @@ func (e *Engine) connectorFor(system string) string {
 }
 
 // loadTargeted reads only what re-scoring the given accounts needs: the
-// accounts, their deals, their stored links, the linked customers with their
-// subscriptions and invoices, and their signals.
+// accounts, their stored links, the linked customers and their signals;
+// scoreLocked reads the records they own one chunk at a time.
 func (e *Engine) loadTargeted(only map[string]bool, asOf time.Time) (*world, map[string][]string, error) {
-	w := &world{accounts: map[string][]record.Account{}, deals: map[string][]record.Deal{},
-		customers: map[string]record.Customer{}, custConn: map[string]string{}, byConnCus: map[string][]record.Customer{},
-		subs: map[string][]record.Subscription{}, invoices: map[string][]record.Invoice{}, signals: map[string][]record.Signal{}}
+	w := &world{accounts: map[string][]record.Account{}, customers: map[string]record.Customer{}, custConn: map[string]string{},
+		byConnCus: map[string][]record.Customer{}, signals: map[string][]record.Signal{}, chunked: true}
 	since := asOf.AddDate(-1, 0, 0)
 	linked := map[string][]string{}
 	for key := range only {
@@ -200,7 +157,7 @@ func (e *Engine) loadTargeted(only map[string]bool, asOf time.Time) (*world, map
 		}
 		return nil
 	}
-	for key := range only {
+	for _, key := range slices.Sorted(maps.Keys(only)) {
 		sys, id, _ := strings.Cut(key, "/")
 		conn := e.connectorFor(sys)
 		if conn == "" {
@@ -214,17 +171,13 @@ func (e *Engine) loadTargeted(only map[string]bool, asOf time.Time) (*world, map
 			continue
 		}
 		w.accounts[conn] = append(w.accounts[conn], a)
-		for _, did := range e.index().deals[key] {
-			if d, ok, err := e.st.Deal(conn, did); err != nil {
-				return nil, nil, fmt.Errorf("reading deal %s: %w", did, err)
-			} else if ok && !d.Deleted {
-				w.deals[key] = append(w.deals[key], d)
-			}
-		}
 		if err := signals(key); err != nil {
 			return nil, nil, err
 		}
 		for _, ck := range linked[key] {
+			if _, seen := w.custConn[ck]; seen {
+				continue
+			}
 			csys, cid, _ := strings.Cut(ck, "/")
 			bconn := e.connectorFor(csys)
 			if bconn == "" {
@@ -238,24 +191,33 @@ func (e *Engine) loadTargeted(only map[string]bool, asOf time.Time) (*world, map
 				continue
 			}
 			w.customers[ck], w.custConn[ck] = cu, bconn
-			for _, sid := range e.index().subs[ck] {
-				if s, ok, err := e.st.Subscription(bconn, sid); err != nil {
-					return nil, nil, fmt.Errorf("reading subscription %s: %w", sid, err)
-				} else if ok && !s.Deleted {
-					w.subs[ck] = append(w.subs[ck], s)
-				}
-			}
-			for _, iid := range e.index().invoices[ck] {
-				if in, ok, err := e.st.Invoice(bconn, iid); err != nil {
-					return nil, nil, fmt.Errorf("reading invoice %s: %w", iid, err)
-				} else if ok && !in.Deleted {
-					w.invoices[ck] = append(w.invoices[ck], in)
-				}
-			}
 			if err := signals(ck); err != nil {
 				return nil, nil, err
 			}
 		}
 	}
 	return w, linked, nil
+}
+
+// restoreIndexLocked builds the record index of a new process from the
+// links the last sync stored, when a sync has completed (the dirty state
+// has its environment): the dirty marks say what changed since, so an
+// idle sync needs neither to load every record nor to match again. Before
+// the first sync it does nothing. The caller holds mu; it takes dmu.
+func (e *Engine) restoreIndexLocked() error {
+	if e.index() != nil {
+		return nil
+	}
+	e.dmu.Lock()
+	d, err := e.dirtyLocked()
+	synced := err == nil && d.Env != ""
+	e.dmu.Unlock()
+	if err != nil || !synced {
+		return err
+	}
+	links, err := e.st.Links()
+	if err != nil {
+		return fmt.Errorf("reading identity links: %w", err)
+	}
+	return e.indexLocked(links)
 }

@@ -161,7 +161,7 @@ type planMode int
 
 const (
 	// planAll plans a full reconcile: each CRM connector's written values
-	// are read at once.
+	// are read one chunk of accounts at a time.
 	planAll planMode = iota
 	// planTargeted plans the few accounts of a targeted re-score (the
 	// webhook path): only their written values are read.
@@ -275,23 +275,30 @@ func (e *Engine) readPlanState(rec *Reconciled, mode planMode) (*planState, erro
 	return ps, nil
 }
 
-// writtenValues reads the values last written to c's records: all of them
-// for planAll, those of rec's accounts for planTargeted.
+// writtenValues reads the values last written to rec's accounts of c: one
+// read for a targeted plan, one per chunk of accounts for a full one (never
+// the whole ledger, which also holds accounts no longer in the CRM).
 func (e *Engine) writtenValues(c *Connector, rec *Reconciled, mode planMode) (map[store.WriteKey]map[string]store.WrittenValue, error) {
-	if mode == planAll {
-		return e.st.AllWritten(c.Name())
-	}
 	var ids []string
 	for _, s := range rec.Accounts {
 		if s.Connector == c.Name() {
 			ids = append(ids, s.Account.ID)
 		}
 	}
-	if len(ids) == 0 {
-		return map[store.WriteKey]map[string]store.WrittenValue{}, nil
+	out := map[store.WriteKey]map[string]store.WrittenValue{}
+	step := len(ids)
+	if mode == planAll {
+		step = e.chunkSize()
 	}
-	// One read for the batch, whatever its size.
-	return e.st.WrittenOf(c.Name(), e.cfg.WriteBack.Mapping(c.Config.Kind).Object, ids)
+	object := e.cfg.WriteBack.Mapping(c.Config.Kind).Object
+	for lo := 0; lo < len(ids); lo += step {
+		wv, err := e.st.WrittenOf(c.Name(), object, ids[lo:min(lo+step, len(ids))])
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(out, wv)
+	}
+	return out, nil
 }
 
 // buildPlan plans rec against ps, leaving out the unusable fields. It reads

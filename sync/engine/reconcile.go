@@ -63,7 +63,11 @@ func (r *Reconciled) Account(key string) (*Scored, bool) {
 	return s, ok
 }
 
-// world is everything the reconciler reads from the store.
+// world is what the reconciler reads from the store. A full reconcile
+// loads every live account and customer (matching needs them) and the
+// signals in the scoring window, then reads the deals, subscriptions and
+// invoices of one chunk of accounts at a time (readRecords); a targeted one
+// reads only its accounts' records (loadTargeted).
 type world struct {
 	accounts  map[string][]record.Account // CRM connector -> accounts
 	deals     map[string][]record.Deal    // account key -> deals
@@ -73,12 +77,17 @@ type world struct {
 	subs      map[string][]record.Subscription // customer key -> subscriptions
 	invoices  map[string][]record.Invoice      // customer key -> invoices
 	signals   map[string][]record.Signal       // account or customer key -> signals
+	// chunked is set when deals, subscriptions and invoices are read per
+	// chunk of accounts by scoreLocked rather than held whole.
+	chunked bool
 }
 
+// load reads every live account and customer and the signals of the year
+// before asOf; the records of each chunk of accounts are read as it is
+// scored.
 func (e *Engine) load(asOf time.Time) (*world, error) {
-	w := &world{accounts: map[string][]record.Account{}, deals: map[string][]record.Deal{},
-		customers: map[string]record.Customer{}, custConn: map[string]string{}, byConnCus: map[string][]record.Customer{},
-		subs: map[string][]record.Subscription{}, invoices: map[string][]record.Invoice{}}
+	w := &world{accounts: map[string][]record.Account{}, customers: map[string]record.Customer{}, custConn: map[string]string{},
+		byConnCus: map[string][]record.Customer{}, chunked: true}
 	for _, c := range e.conns {
 		name := c.Name()
 		if c.IsCRM() {
@@ -93,16 +102,6 @@ func (e *Engine) load(asOf time.Time) (*world, error) {
 				}
 			}
 			w.accounts[name] = live
-			ds, err := e.st.Deals(name)
-			if err != nil {
-				return nil, fmt.Errorf("reading deals of %s: %w", name, err)
-			}
-			for _, d := range ds {
-				if !d.Deleted && d.AccountID != "" {
-					k := record.Ref{System: d.System, ID: d.AccountID}.Key()
-					w.deals[k] = append(w.deals[k], d)
-				}
-			}
 			continue
 		}
 		cs, err := e.st.Customers(name)
@@ -116,26 +115,6 @@ func (e *Engine) load(asOf time.Time) (*world, error) {
 			w.customers[cu.Key()] = cu
 			w.custConn[cu.Key()] = name
 			w.byConnCus[name] = append(w.byConnCus[name], cu)
-		}
-		ss, err := e.st.Subscriptions(name)
-		if err != nil {
-			return nil, fmt.Errorf("reading subscriptions of %s: %w", name, err)
-		}
-		for _, s := range ss {
-			if !s.Deleted {
-				k := record.Ref{System: s.System, ID: s.CustomerID}.Key()
-				w.subs[k] = append(w.subs[k], s)
-			}
-		}
-		is, err := e.st.Invoices(name)
-		if err != nil {
-			return nil, fmt.Errorf("reading invoices of %s: %w", name, err)
-		}
-		for _, in := range is {
-			if !in.Deleted {
-				k := record.Ref{System: in.System, ID: in.CustomerID}.Key()
-				w.invoices[k] = append(w.invoices[k], in)
-			}
 		}
 	}
 	sig, err := e.st.AllSignals(asOf.AddDate(-1, 0, 0))
@@ -195,27 +174,33 @@ func (e *Engine) reconcileFullLocked(ctx context.Context, asOf time.Time, record
 			return nil, fmt.Errorf("storing identity links: %w", err)
 		}
 	}
-	if err := e.indexLocked(w, m.links); err != nil {
+	if err := e.indexLocked(m.links); err != nil {
 		return nil, err
 	}
 	if err := e.scoreLocked(ctx, rec, w, m.linked, nil, false); err != nil {
 		return nil, err
 	}
-	e.portfolio(rec, w, m)
+	if err := e.portfolio(rec, w, m); err != nil {
+		return nil, err
+	}
 	return rec, e.finish(rec, w, recordState, false)
 }
 
 // reconcileTargetedLocked re-scores only the accounts in only (the webhook
-// path, Explain), reading only their records and the links the last full
-// reconcile stored; before the first full reconcile it reads and matches
-// everything, storing no links. It reports no portfolio figures. With
+// path, Explain), reading only their records and the links the last sync
+// stored; before the first sync it reads and matches everything, storing
+// no links. It reports no portfolio figures. With
 // recordState the accounts' score snapshots are stored; explain keeps the
 // MRR ledger of every month. The caller holds mu.
 func (e *Engine) reconcileTargetedLocked(ctx context.Context, asOf time.Time, only map[string]bool, recordState, explain bool) (*Reconciled, error) {
 	rec := newReconciled(asOf)
 	var w *world
 	var linked map[string][]string
-	var err error
+	// After a process start, the links the last sync stored.
+	err := e.restoreIndexLocked()
+	if err != nil {
+		return nil, err
+	}
 	if e.index() != nil {
 		if w, linked, err = e.loadTargeted(only, rec.AsOf); err != nil {
 			return nil, fmt.Errorf("reading the store: %w", err)
@@ -226,7 +211,7 @@ func (e *Engine) reconcileTargetedLocked(ctx context.Context, asOf time.Time, on
 		}
 		m := e.matchWorld(w, rec.AsOf)
 		rec.Conflicts, linked = m.conflicts, m.linked
-		if err := e.indexLocked(w, m.links); err != nil {
+		if err := e.indexLocked(m.links); err != nil {
 			return nil, err
 		}
 	}
@@ -280,7 +265,7 @@ func (e *Engine) reconcileSyncLocked(ctx context.Context, asOf time.Time, rp res
 		for k := range rp.only {
 			only[k] = true
 		}
-		if err := e.indexLocked(w, m.links); err != nil {
+		if err := e.indexLocked(m.links); err != nil {
 			return nil, err
 		}
 		// Changed customers' accounts, as linked before and now.
@@ -289,7 +274,9 @@ func (e *Engine) reconcileSyncLocked(ctx context.Context, asOf time.Time, rp res
 		if err := e.scoreLocked(ctx, rec, w, m.linked, only, false); err != nil {
 			return nil, err
 		}
-		e.portfolio(rec, w, m)
+		if err := e.portfolio(rec, w, m); err != nil {
+			return nil, err
+		}
 		rec.Rescored = len(rec.Accounts)
 		return rec, e.finish(rec, w, true, true)
 	}
@@ -350,10 +337,10 @@ func (e *Engine) matchWorld(w *world, asOf time.Time) matching {
 	return m
 }
 
-// indexLocked replaces the record index with one of w, the links and the
-// open tasks' times. The caller holds mu.
-func (e *Engine) indexLocked(w *world, links []store.Link) error {
-	ix := newIndex(w)
+// indexLocked replaces the record index with one of the links, the open
+// tasks' times and the open CRM tasks. The caller holds mu.
+func (e *Engine) indexLocked(links []store.Link) error {
+	ix := &recordIndex{}
 	ix.setLinks(links)
 	tt, err := e.lastTaskTimes()
 	if err != nil {
@@ -376,8 +363,10 @@ func (e *Engine) indexLocked(w *world, links []store.Link) error {
 
 // scoreLocked is the scoring step both modes share: it scores the accounts
 // of w (only those in only, when non-nil) from their records, linked
-// customers, previous snapshot and score history, and adds them to rec.
-// The caller holds mu (the index's task times).
+// customers, previous snapshot and score history, and adds them to rec,
+// one chunk of accounts at a time: a chunked world's records are read per
+// chunk and dropped after it, so memory follows the chunk size, not the
+// portfolio. The caller holds mu (the index's task times).
 func (e *Engine) scoreLocked(ctx context.Context, rec *Reconciled, w *world, linked map[string][]string, only map[string]bool, explain bool) error {
 	var jobs []*Scored
 	for _, c := range e.conns {
@@ -391,15 +380,37 @@ func (e *Engine) scoreLocked(ctx context.Context, rec *Reconciled, w *world, lin
 			jobs = append(jobs, &Scored{Connector: c.Name(), Kind: c.Config.Kind, Account: a, Customers: linked[a.Key()]})
 		}
 	}
+	for lo := 0; lo < len(jobs); lo += e.chunkSize() {
+		chunk := jobs[lo:min(lo+e.chunkSize(), len(jobs))]
+		if w.chunked {
+			if err := e.readRecords(w, chunk); err != nil {
+				return err
+			}
+		}
+		if err := e.scoreChunk(ctx, rec, w, chunk, explain); err != nil {
+			return err
+		}
+	}
+	if w.chunked {
+		w.deals, w.subs, w.invoices = nil, nil, nil
+	}
+	return nil
+}
+
+// scoreChunk scores jobs from the records w holds for them and adds them
+// to rec.
+func (e *Engine) scoreChunk(ctx context.Context, rec *Reconciled, w *world, jobs []*Scored, explain bool) error {
+	keys := make([]string, len(jobs))
+	only := make(map[string]bool, len(jobs))
+	for i, s := range jobs {
+		keys[i] = s.Account.Key()
+		only[keys[i]] = true
+	}
 	prevScores, err := e.previousScores(only)
 	if err != nil {
 		return err
 	}
-	keys := make([]string, len(jobs))
-	for i, s := range jobs {
-		keys[i] = s.Account.Key()
-	}
-	// The score history of every account in one read.
+	// The score history of the chunk's accounts in one read.
 	hists, err := e.st.ScoreHistories(keys, rec.AsOf.AddDate(0, 0, -e.score.Health.TrendDays-7))
 	if err != nil {
 		return fmt.Errorf("reading score history: %w", err)
@@ -495,23 +506,40 @@ func decodeDetail(b []byte) (snapshotDetail, error) {
 
 // portfolio adds the figures of a full reconcile: the customers unmatched
 // in every CRM with their MRR, the match rate over customers with revenue,
-// and the vendor MRR check.
-func (e *Engine) portfolio(rec *Reconciled, w *world, m matching) {
+// and the vendor MRR check. It reads the customers' subscriptions one
+// chunk at a time.
+func (e *Engine) portfolio(rec *Reconciled, w *world, m matching) error {
 	conflicted := map[string]bool{}
 	for _, c := range rec.Conflicts {
 		conflicted[c.Customer] = true
 	}
 	withRevenue, matched := 0, 0
-	for key, cu := range w.customers {
-		mrr := e.customerMRR(w, key, rec.AsOf)
-		if mrr > 0 {
-			withRevenue++
-			if m.custLinked[key] {
-				matched++
-			}
+	var vc vendorCheck
+	for _, c := range e.conns {
+		custs := w.byConnCus[c.Name()]
+		if c.IsCRM() || len(custs) == 0 {
+			continue
 		}
-		if !m.custLinked[key] && !conflicted[key] && m.unmatched[key] >= m.crmCount && m.crmCount > 0 {
-			rec.Unmatched = append(rec.Unmatched, Unmatched{Connector: w.custConn[key], Customer: cu, MRR: mrr})
+		for lo := 0; lo < len(custs); lo += e.chunkSize() {
+			chunk := custs[lo:min(lo+e.chunkSize(), len(custs))]
+			subs, err := e.subscriptionsOf(c.Name(), chunk)
+			if err != nil {
+				return err
+			}
+			for _, cu := range chunk {
+				key := cu.Key()
+				mrr := e.customerMRR(subs[key], rec.AsOf)
+				if mrr > 0 {
+					withRevenue++
+					if m.custLinked[key] {
+						matched++
+					}
+				}
+				if !m.custLinked[key] && !conflicted[key] && m.unmatched[key] >= m.crmCount && m.crmCount > 0 {
+					rec.Unmatched = append(rec.Unmatched, Unmatched{Connector: c.Name(), Customer: cu, MRR: mrr})
+				}
+				vc.add(e, key, subs[key], mrr)
+			}
 		}
 	}
 	sort.Slice(rec.Unmatched, func(i, j int) bool {
@@ -520,13 +548,14 @@ func (e *Engine) portfolio(rec *Reconciled, w *world, m matching) {
 		}
 		return rec.Unmatched[i].Customer.Key() < rec.Unmatched[j].Customer.Key()
 	})
-	if line := e.vendorMRRCheck(w, rec.AsOf); line != "" {
+	if line := vc.line(e.cfg.Reporting.Currency); line != "" {
 		rec.DataQuality = append(rec.DataQuality, line)
 	}
 	rec.MatchRate = 1
 	if withRevenue > 0 {
 		rec.MatchRate = float64(matched) / float64(withRevenue)
 	}
+	return nil
 }
 
 // finish applies the write-back gates and, with recordState, stores the
@@ -542,15 +571,15 @@ func (e *Engine) finish(rec *Reconciled, w *world, recordState, partial bool) er
 	return nil
 }
 
-// customerMRR scores a lone customer (for the unmatched report).
-func (e *Engine) customerMRR(w *world, key string, asOf time.Time) int64 {
-	subs := w.subs[key]
+// customerMRR scores a lone customer's subscriptions (for the unmatched
+// report and the vendor MRR check).
+func (e *Engine) customerMRR(subs []record.Subscription, asOf time.Time) int64 {
 	if len(subs) == 0 {
 		return 0
 	}
 	s := e.score
 	s.Metrics.HistoryMonths = 1
-	r := scoring.ScoreAccount(scoring.AccountInput{Account: record.Account{Ref: record.Ref{System: "billing", ID: key}},
+	r := scoring.ScoreAccount(scoring.AccountInput{Account: record.Account{Ref: record.Ref{System: "billing", ID: "customer"}},
 		Subscriptions: subs, Currency: e.cfg.Reporting.Currency, FX: e.cfg.Reporting.FX}, asOf, s, nil)
 	return r.MRR
 }
@@ -702,52 +731,64 @@ func recordedMonths(months map[string]int64, cur scoring.Month) []scoring.Record
 	return out
 }
 
-// vendorMRRCheck compares, per billing customer, the vendor's own MRR
+// vendorCheck compares, per billing customer, the vendor's own MRR
 // (Chargebee's subscription.mrr) with healthsync's, both converted to the
-// reporting currency. Differences are expected where the rules differ
-// (discount or trial handling); the line says how many and by how much.
-func (e *Engine) vendorMRRCheck(w *world, asOf time.Time) string {
-	compared, differ := 0, 0
-	var vendorTotal, oursTotal float64
-	var worst string
-	var worstDiff float64
-	for key, subs := range w.subs {
-		var vendor float64
-		seen := false
-		for _, s := range subs {
-			if s.VendorMRR == nil {
-				continue
-			}
-			seen = true
-			rate := 1.0
-			if cur := strings.ToUpper(s.Currency); cur != strings.ToUpper(e.cfg.Reporting.Currency) {
-				if rate = e.cfg.Reporting.FX[cur]; rate == 0 {
-					continue
-				}
-			}
-			vendor += float64(*s.VendorMRR) / math.Pow10(scoring.MinorUnitExponent(s.Currency)) * rate
-		}
-		if !seen {
+// reporting currency, one customer at a time. Differences are expected
+// where the rules differ (discount or trial handling); the line says how
+// many and by how much.
+type vendorCheck struct {
+	compared, differ       int
+	vendorTotal, oursTotal float64
+	worst                  string
+	worstDiff              float64
+}
+
+// add compares one customer's subscriptions; ours is healthsync's MRR of
+// them (reporting minor units).
+func (vc *vendorCheck) add(e *Engine, key string, subs []record.Subscription, ours int64) {
+	var vendor float64
+	seen := false
+	for _, s := range subs {
+		if s.VendorMRR == nil {
 			continue
 		}
-		ours := float64(e.customerMRR(w, key, asOf)) / math.Pow10(scoring.MinorUnitExponent(e.cfg.Reporting.Currency))
-		compared++
-		vendorTotal += vendor
-		oursTotal += ours
-		if d := math.Abs(vendor - ours); d > 0.01*math.Max(vendor, ours) && d >= 1 {
-			differ++
-			if d > worstDiff {
-				worstDiff, worst = d, fmt.Sprintf("%s (vendor %.0f, healthsync %.0f)", key, vendor, ours)
+		seen = true
+		rate := 1.0
+		if cur := strings.ToUpper(s.Currency); cur != strings.ToUpper(e.cfg.Reporting.Currency) {
+			if rate = e.cfg.Reporting.FX[cur]; rate == 0 {
+				continue
 			}
 		}
+		vendor += float64(*s.VendorMRR) / math.Pow10(scoring.MinorUnitExponent(s.Currency)) * rate
 	}
-	if compared == 0 {
+	if !seen {
+		return
+	}
+	o := float64(ours) / math.Pow10(scoring.MinorUnitExponent(e.cfg.Reporting.Currency))
+	vc.compared++
+	vc.vendorTotal += vendor
+	vc.oursTotal += o
+	// The largest difference wins; a tie goes to the smaller key, so the
+	// line does not depend on the order customers are read in.
+	if d := math.Abs(vendor - o); d > 0.01*math.Max(vendor, o) && d >= 1 {
+		vc.differ++
+		w := fmt.Sprintf("%s (vendor %.0f, healthsync %.0f)", key, vendor, o)
+		if d > vc.worstDiff || (d == vc.worstDiff && w < vc.worst) {
+			vc.worstDiff, vc.worst = d, w
+		}
+	}
+}
+
+// line is the run report's line; empty when no customer carried a vendor
+// MRR.
+func (vc *vendorCheck) line(currency string) string {
+	if vc.compared == 0 {
 		return ""
 	}
 	line := fmt.Sprintf("vendor MRR check: %d billing customers compared, %d differ by more than 1%%; vendor total %.0f, healthsync %.0f %s",
-		compared, differ, vendorTotal, oursTotal, e.cfg.Reporting.Currency)
-	if worst != "" {
-		line += "; largest difference " + worst
+		vc.compared, vc.differ, vc.vendorTotal, vc.oursTotal, currency)
+	if vc.worst != "" {
+		line += "; largest difference " + vc.worst
 	}
 	return line
 }

@@ -103,6 +103,10 @@ type CRMRecords interface {
 	Tasks(connector string) ([]record.Task, error)
 	Account(connector, id string) (record.Account, bool, error)
 	Deal(connector, id string) (record.Deal, bool, error)
+	// DealsOf returns the live deals whose AccountID is one of accountIDs
+	// (source IDs; duplicates and empty IDs are ignored), ordered by
+	// account ID then source ID, in one read.
+	DealsOf(connector string, accountIDs []string) ([]record.Deal, error)
 }
 
 // BillingRecords reads the billing side of the stored records, with the
@@ -114,6 +118,12 @@ type BillingRecords interface {
 	Customer(connector, id string) (record.Customer, bool, error)
 	Subscription(connector, id string) (record.Subscription, bool, error)
 	Invoice(connector, id string) (record.Invoice, bool, error)
+	// SubscriptionsOf and InvoicesOf return the live records whose
+	// CustomerID is one of customerIDs (source IDs; duplicates and empty
+	// IDs are ignored), ordered by customer ID then source ID, in one read:
+	// the engine scores a chunk of accounts without decoding every record.
+	SubscriptionsOf(connector string, customerIDs []string) ([]record.Subscription, error)
+	InvoicesOf(connector string, customerIDs []string) ([]record.Invoice, error)
 }
 
 // CursorStore holds the opaque resume cursor of each stream of each

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -613,6 +614,25 @@ func (s *Server) Subscription(id string) (Subscription, bool) {
 		return Subscription{}, false
 	}
 	return e.v, true
+}
+
+// SubscriptionIDs returns the IDs of every subscription the fake holds,
+// oldest first (by Created, then ID), canceled ones included.
+func (s *Server) SubscriptionIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, 0, len(s.subs))
+	for id := range s.subs {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		a, b := s.subs[ids[i]].v, s.subs[ids[j]].v
+		if !a.Created.Equal(b.Created) {
+			return a.Created.Before(b.Created)
+		}
+		return ids[i] < ids[j]
+	})
+	return ids
 }
 
 // Invoice reads an invoice back as stored.

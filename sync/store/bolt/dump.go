@@ -225,7 +225,10 @@ func (s *Store) Import(d *store.Dump) error {
 				return fmt.Errorf("bucket %s: %w", name, store.ErrNotEmpty)
 			}
 		}
-		return importTx(tx, d)
+		if err := importTx(tx, d); err != nil {
+			return err
+		}
+		return rebuildIndexes(tx)
 	})
 	if err != nil {
 		return fmt.Errorf("importing store: %w", err)

@@ -114,8 +114,11 @@ func TestCommitBatchReleasesMappedPages(t *testing.T) {
 	if err != nil || st.Unchanged != len(batch.Invoices) {
 		t.Fatalf("committing again: %+v, %v", st, err)
 	}
-	if got := mappedKiB(t, path); got > 128 {
-		t.Errorf("after committing every invoice again %d KiB of the file stay mapped, want at most 128 (%d KiB of invoice pages)", got, u)
+	// At most about a tenth: the commit itself still reads the pages of
+	// the buckets it writes (the live counts and owner log, counts.go and
+	// bycustomer.go) after the release.
+	if got := mappedKiB(t, path); got > u/8 {
+		t.Errorf("after committing every invoice again %d KiB of the file stay mapped, want at most %d (%d KiB of invoice pages)", got, u/8, u)
 	}
 }
 

@@ -146,8 +146,8 @@ func TestLegacyStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if v, err := s.SchemaVersionOnDisk(); v != 2 || err != nil {
-		t.Errorf("legacy store opened at schema version %d (%v), want 2", v, err)
+	if v, err := s.SchemaVersionOnDisk(); v != SchemaVersion() || err != nil {
+		t.Errorf("legacy store opened at schema version %d (%v), want %d", v, err, SchemaVersion())
 	}
 	for id, v := range rawRecords(t, s, "billing", store.TypeInvoice) {
 		if v[8]&flagZstd1 != 0 || !json.Valid(v[recordHeader:]) {

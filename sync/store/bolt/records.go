@@ -96,6 +96,7 @@ func (s *Store) CommitBatch(connector string, b *record.Batch) (store.CommitStat
 	var st store.CommitStats
 	err = s.update(func(tx *bbolt.Tx) error {
 		st = store.CommitStats{}
+		live := snapBatch(tx, connector, b) // counts.go
 		rb, err := nestedBucket(tx, bucketRecords, connector)
 		if err != nil {
 			return err
@@ -116,6 +117,9 @@ func (s *Store) CommitBatch(connector string, b *record.Batch) (store.CommitStat
 			if err := tombstone(rb, ref, &st); err != nil {
 				return err
 			}
+		}
+		if err := indexBatch(tx, connector, rb, b, live); err != nil {
+			return err
 		}
 		if b.Cursor != nil {
 			cb, err := nestedBucket(tx, bucketCursors, connector)
@@ -247,8 +251,14 @@ func markDeleted(old recordBody, modified time.Time) ([]byte, error) {
 // how many it deleted.
 func (s *Store) ApplyDeletions(connector string, gone []store.Gone) (int, error) {
 	n := 0
-	err := s.update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) (err error) {
 		n = 0
+		live := snapGone(tx, connector, gone) // counts.go
+		defer func() {
+			if err == nil {
+				err = live.apply(tx, connector)
+			}
+		}()
 		for _, g := range gone {
 			tb := lookupBucket(tx, bucketRecords, connector, string(g.Type))
 			if tb == nil {
@@ -330,59 +340,6 @@ func (s *Store) Connectors() ([]string, error) {
 		})
 	})
 	return out, err
-}
-
-// Counts returns the number of live (not deleted) records of each type of
-// connector, for record-count-drop gates.
-func (s *Store) Counts(connector string) (map[store.RecordType]int, error) {
-	out := map[store.RecordType]int{}
-	err := s.scan(func(tx *bbolt.Tx) error {
-		for _, typ := range store.RecordTypes {
-			tb := lookupBucket(tx, bucketRecords, connector, string(typ))
-			if tb == nil {
-				continue
-			}
-			n, w := 0, walked{tx: tx}
-			c := tb.Cursor()
-			for k, v := c.First(); k != nil; k, v = c.Next() {
-				w.add(k, v)
-				if _, del, _ := recordMeta(v); !del {
-					n++
-				}
-			}
-			out[typ] = n
-		}
-		return nil
-	})
-	return out, err
-}
-
-// NewestModified returns the latest Modified time of connector's stored
-// records, tombstones included (zero when none): a floor for a source whose
-// versions are ordered by observation time, so they stay ordered across
-// restarts.
-func (s *Store) NewestModified(connector string) (time.Time, error) {
-	var newest time.Time
-	err := s.scan(func(tx *bbolt.Tx) error {
-		for _, typ := range store.RecordTypes {
-			tb := lookupBucket(tx, bucketRecords, connector, string(typ))
-			if tb == nil {
-				continue
-			}
-			c, w := tb.Cursor(), walked{tx: tx}
-			for k, v := c.First(); k != nil; k, v = c.Next() {
-				w.add(k, v)
-				if mod, _, _ := recordMeta(v); mod.After(newest) {
-					newest = mod
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return time.Time{}, fmt.Errorf("reading the newest record of %s: %w", connector, err)
-	}
-	return newest, nil
 }
 
 // Accounts returns connector's live accounts in source-ID order.

@@ -43,7 +43,14 @@ import (
 //	├── dedupe_expiry         8B expiry, connector 0x00 event ID -> ""
 //	├── dead_letters          8B seq -> JSON QueuedEvent
 //	├── outbox                8B id -> JSON Notification                         (outbox.go)
-//	└── runs                  8B start, run ID -> JSON Run                       (runs.go)
+//	├── runs                  8B start, run ID -> JSON Run                       (runs.go)
+//	├── by_owner
+//	│   └── <connector>
+//	│       └── <type>        owner ID 0x00 source ID -> ""  (deal, subscription, invoice; bycustomer.go)
+//	├── by_owner_log
+//	│   └── <connector>       8B seq -> owner entries of one commit, merged on read (ownerlog.go)
+//	├── newest                connector -> 8B newest modified time of its records (newest.go)
+//	└── counts                connector 0x00 type -> 8B live records (counts.go)
 var (
 	bucketSchema       = []byte("schema")
 	bucketMeta         = []byte("meta")
@@ -76,7 +83,7 @@ var topLevel = [][]byte{
 	bucketSchema, bucketMeta, bucketRecords, bucketCursors, bucketFullSync,
 	bucketSignals, bucketLinks, bucketScores, bucketScoreHistory, bucketWritten,
 	bucketPending, bucketTasks, bucketQueue, bucketDedupe, bucketDedupeExpiry,
-	bucketDeadLetters, bucketOutbox, bucketRuns,
+	bucketDeadLetters, bucketOutbox, bucketRuns, bucketByOwner, bucketOwnerLog, bucketNewest, bucketCounts,
 }
 
 // Migration upgrades the file by one schema version inside the transaction
@@ -84,7 +91,8 @@ var topLevel = [][]byte{
 type Migration func(tx *bbolt.Tx) error
 
 // migrations is the list of schema upgrades, in order. Version 1 is the
-// first layout; the drawing above is the current one.
+// first layout (without by_owner, newest and counts); the drawing above is
+// the current one. Append a func here to move on.
 var migrations = []Migration{
 	// 1 -> 2: record bodies may be zstd frames (recordenc.go, flagZstd1).
 	// Nothing is rewritten: JSON bodies stay readable and are re-encoded
@@ -92,6 +100,9 @@ var migrations = []Migration{
 	// would take a frame for damaged JSON, refuse the file with
 	// store.ErrNewerSchema instead.
 	func(*bbolt.Tx) error { return nil },
+	// 2 -> 3: owner index, newest modified times, live counts
+	// (bycustomer.go, newest.go, counts.go).
+	rebuildIndexes,
 }
 
 // SchemaVersion is the schema version this build writes.

@@ -60,7 +60,7 @@ func TestMigrationsRace(t *testing.T) {
 	}
 	// goose records version 0 when it creates its table, then each
 	// migration.
-	same(t, "applied migrations", appliedVersions(t, dsn, schema), map[int64]int{0: 1, 1: 1, 2: 1})
+	same(t, "applied migrations", appliedVersions(t, dsn, schema), map[int64]int{0: 1, 1: 1, 2: 1, 3: 1})
 	if t.Failed() {
 		return
 	}
@@ -80,7 +80,7 @@ func TestMigrationsRace(t *testing.T) {
 func TestNewerSchemaRefused(t *testing.T) {
 	s, _ := openTest(t, Options{})
 	schema := s.opts.Schema
-	if _, err := s.pool.Exec(context.Background(), `INSERT INTO `+versionTable+` (version_id, is_applied) VALUES (3, true)`); err != nil {
+	if _, err := s.pool.Exec(context.Background(), `INSERT INTO `+versionTable+` (version_id, is_applied) VALUES (4, true)`); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -89,8 +89,8 @@ func TestNewerSchemaRefused(t *testing.T) {
 		t.Fatalf("open of a newer schema: %v, want ErrNewerSchema", err)
 	}
 	same(t, "error", err.Error(),
-		"opening postgres store: database has schema version 3, this build knows up to 2: schema version is newer than this build")
-	same(t, "applied migrations", appliedVersions(t, testURL(t), schema), map[int64]int{0: 1, 1: 1, 2: 1, 3: 1})
+		"opening postgres store: database has schema version 4, this build knows up to 3: schema version is newer than this build")
+	same(t, "applied migrations", appliedVersions(t, testURL(t), schema), map[int64]int{0: 1, 1: 1, 2: 1, 3: 1, 4: 1})
 }
 
 // TestDSNNeverInErrors: the connection string holds the password; no

@@ -89,7 +89,8 @@ func testInterruptRuns(t *testing.T, open func(t *testing.T) store.Store) {
 }
 
 // testNewestModified: the latest Modified of a connector's records,
-// tombstones included, other connectors left out.
+// tombstones included, other connectors and deletions of unknown IDs left
+// out.
 func testNewestModified(t *testing.T, open func(t *testing.T) store.Store) {
 	s := open(t)
 	cus := func(id string, mod time.Time) record.Customer {
@@ -105,6 +106,11 @@ func testNewestModified(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Fatal(err)
 	}
 	if _, err := s.CommitBatch("other", &record.Batch{Customers: []record.Customer{cus("cus_9", t0.Add(time.Hour))}}); err != nil {
+		t.Fatal(err)
+	}
+	// A deletion of an ID never stored stores nothing, so its time does
+	// not count.
+	if _, err := s.CommitBatch("billing", &record.Batch{Deleted: []record.Ref{{System: record.Stripe, ID: "cus_unknown", Modified: t0.Add(time.Hour)}}}); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := s.NewestModified("billing"); err != nil || !got.Equal(t0.Add(2*time.Microsecond)) {

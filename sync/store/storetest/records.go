@@ -24,6 +24,7 @@ func testRecords(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("FullEnumeration", func(t *testing.T) { recordsFullEnumeration(t, open(t)) })
 	t.Run("ResetFull", func(t *testing.T) { recordsResetFull(t, open(t)) })
 	t.Run("Rejects", func(t *testing.T) { recordsRejects(t, open) })
+	t.Run("ByOwner", func(t *testing.T) { recordsByOwner(t, open(t)) })
 }
 
 // fullBatch holds one record of every type.

@@ -1,0 +1,122 @@
+package bolt
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/healthsync/healthsync/sync/store"
+)
+
+// The owner index's log. Owner IDs arrive in no order (a Stripe page of
+// invoices names a hundred customers), so putting each batch's entries
+// into by_owner directly rewrote about one leaf page per record on every
+// commit: a 10,000-account full pull took 65% longer. CommitBatch instead
+// appends its entries as one value under the next sequence number, which
+// writes one page; the first owner read after it (or Import) merges the
+// whole log into by_owner in key order, touching each leaf once, and
+// clears it:
+//
+//	by_owner_log
+//	└── <connector>       8B seq -> entries: type byte, uvarint-prefixed owner ID and source ID, repeated
+var bucketOwnerLog = []byte("by_owner_log")
+
+// ownedTypeByte numbers the owned types in log entries.
+func ownedTypeByte(typ store.RecordType) byte { return byte(slices.Index(ownedTypes, typ)) }
+
+// logOwners appends entries (type, owner, ID) of connector to the log.
+func logOwners(tx *bbolt.Tx, connector string, entries []byte) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	lb, err := nestedBucket(tx, bucketOwnerLog, connector)
+	if err != nil {
+		return err
+	}
+	seq, err := lb.NextSequence()
+	if err != nil {
+		return err
+	}
+	return lb.Put(seqKey(seq), entries)
+}
+
+// appendOwnerEntry appends one log entry to b.
+func appendOwnerEntry(b []byte, typ store.RecordType, owner, id string) []byte {
+	b = append(b, ownedTypeByte(typ))
+	b = binary.AppendUvarint(b, uint64(len(owner)))
+	b = append(b, owner...)
+	b = binary.AppendUvarint(b, uint64(len(id)))
+	return append(b, id...)
+}
+
+// mergeOwnerLog moves connector's logged entries into by_owner, in key
+// order, and clears the log. It does nothing when the log is empty.
+func mergeOwnerLog(tx *bbolt.Tx, connector string) error {
+	lb := lookupBucket(tx, bucketOwnerLog, connector)
+	if lb == nil {
+		return nil
+	}
+	if k, _ := lb.Cursor().First(); k == nil {
+		return nil
+	}
+	keys := make([][][]byte, len(ownedTypes))
+	err := lb.ForEach(func(_, v []byte) error {
+		for len(v) > 0 {
+			t := int(v[0])
+			owner, rest, ok := cutUvarint(v[1:])
+			if !ok || t >= len(ownedTypes) {
+				return fmt.Errorf("reading the owner log of %s: %w", connector, store.ErrCorrupt)
+			}
+			id, rest, ok := cutUvarint(rest)
+			if !ok {
+				return fmt.Errorf("reading the owner log of %s: %w", connector, store.ErrCorrupt)
+			}
+			keys[t] = append(keys[t], joinKey(string(owner), string(id)))
+			v = rest
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for t, ks := range keys {
+		if len(ks) == 0 {
+			continue
+		}
+		ob, err := nestedBucket(tx, bucketByOwner, connector, string(ownedTypes[t]))
+		if err != nil {
+			return err
+		}
+		slices.SortFunc(ks, bytes.Compare)
+		for _, k := range slices.CompactFunc(ks, bytes.Equal) {
+			if ob.Get(k) == nil {
+				if err := ob.Put(k, []byte{}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return tx.Bucket(bucketOwnerLog).DeleteBucket([]byte(connector))
+}
+
+// ownerLogPending reports whether connector's owner log holds entries.
+func ownerLogPending(tx *bbolt.Tx, connector string) bool {
+	lb := lookupBucket(tx, bucketOwnerLog, connector)
+	if lb == nil {
+		return false
+	}
+	k, _ := lb.Cursor().First()
+	return k != nil
+}
+
+// cutUvarint reads a uvarint-prefixed byte string from the front of b.
+func cutUvarint(b []byte) (s, rest []byte, ok bool) {
+	n, w := binary.Uvarint(b)
+	if w <= 0 || uint64(len(b)-w) < n {
+		return nil, nil, false
+	}
+	return b[w : w+int(n)], b[w+int(n):], true
+}
