@@ -151,11 +151,11 @@ func (e *Engine) noteWritten(connector string, updates []record.FieldUpdate, at 
 // asStored is v written at at as the store returns it (its JSON decoded:
 // a time is a string, an integer a float64).
 func asStored(v any, at time.Time) (store.WrittenValue, bool) {
-	switch v.(type) {
+	switch f := v.(type) {
 	case nil, string, bool:
 		return store.WrittenValue{Value: v, At: at.UTC()}, true
 	case float64:
-		if f := v.(float64); !math.IsNaN(f) && !math.IsInf(f, 0) {
+		if !math.IsNaN(f) && !math.IsInf(f, 0) {
 			return store.WrittenValue{Value: v, At: at.UTC()}, true
 		}
 	}
