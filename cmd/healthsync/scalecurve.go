@@ -158,10 +158,12 @@ type scaleOptions struct {
 	// instead of exhausting memory shared with others; 0: no limit.
 	MaxRSS int64
 	Log    io.Writer
+	// MemLimit is GOMEMLIMIT for the sync children ("": inherited).
+	MemLimit string
 }
 
 func cmdScalecurve(e *env) error {
-	fs := newFlags(e, "scalecurve", "[--accounts N,N,...] [--seed S] [--dir DIR] [--limit D] [--json]")
+	fs := newFlags(e, "scalecurve", "[--accounts N,N,...] [--seed S] [--dir DIR] [--limit D] [--gomemlimit L] [--json]")
 	list := fs.String("accounts", "1000,10000,100000", "world sizes, comma-separated")
 	o := scaleOptions{Log: e.stderr}
 	fs.Int64Var(&o.Seed, "seed", 1, "seed of the deterministic world generator")
@@ -169,6 +171,7 @@ func cmdScalecurve(e *env) error {
 	fs.DurationVar(&o.Limit, "limit", 30*time.Minute, "longest a sync child may run")
 	maxRSS := fs.Int64("max-rss-mib", 4096, "stop a sync child whose resident set passes this many MiB (0: no limit)")
 	asJSON := fs.Bool("json", false, "print the figures as JSON")
+	fs.StringVar(&o.MemLimit, "gomemlimit", "", "run the sync children with this GOMEMLIMIT (the Go runtime's soft memory limit, e.g. 1536MiB); for the sync children only; default: the environment's")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
@@ -289,6 +292,9 @@ func scaleSync(ctx context.Context, o scaleOptions, cfg, logPath string) (scaleP
 	defer cancel()
 	cmd := exec.CommandContext(cctx, o.Bin, "sync", "--config", cfg, "--json")
 	cmd.Env = append(os.Environ(), SoakChildEnv+"=1")
+	if o.MemLimit != "" {
+		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+o.MemLimit)
+	}
 	cmd.Stderr = lf
 	var stdout strings.Builder
 	cmd.Stdout = &stdout

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -63,6 +64,29 @@ func TestScaleCurve(t *testing.T) {
 
 // TestScaleCurveFlags: bad sizes are usage errors, found before anything
 // starts.
+// TestScaleCurveMemLimit: --gomemlimit reaches the sync children (a
+// malformed limit makes the Go runtime refuse to start them) and not the
+// fakes (which start, so the run gets as far as the first sync).
+func TestScaleCurveMemLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs healthsync as child processes")
+	}
+	bin, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	o := scaleOptions{Accounts: []int{10}, Seed: 2, Dir: t.TempDir(), Bin: bin, Limit: time.Minute, Log: &log, MemLimit: "not-a-limit"}
+	phases, _ := runScaleCurve(context.Background(), o)
+	if len(phases) == 0 || phases[0].Phase != "full" || phases[0].Err == "" {
+		t.Fatalf("phases %+v, want the full sync refused\nprogress:\n%s", phases, log.String())
+	}
+	b, err := os.ReadFile(filepath.Join(o.Dir, "10", "full.log"))
+	if err != nil || !strings.Contains(string(b), "GOMEMLIMIT") {
+		t.Fatalf("full sync's log (%v):\n%s\nwant the runtime refusing the malformed GOMEMLIMIT", err, b)
+	}
+}
+
 func TestScaleCurveFlags(t *testing.T) {
 	tests := []struct {
 		name    string
