@@ -15,15 +15,7 @@ import (
 // TestMain). The full sync pulls from both connectors and writes; the
 // idle one right after writes nothing; each child's peak RSS is read.
 func TestScaleCurve(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs healthsync as child processes")
-	}
-	bin, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var log strings.Builder
-	o := scaleOptions{Accounts: []int{20}, Seed: 2, Dir: t.TempDir(), Bin: bin, Limit: time.Minute, Log: &log}
+	o, log := childScaleOptions(t, 20)
 	phases, err := runScaleCurve(context.Background(), o)
 	if err != nil {
 		t.Fatalf("%v\nprogress:\n%s", err, log.String())
@@ -62,12 +54,11 @@ func TestScaleCurve(t *testing.T) {
 	}
 }
 
-// TestScaleCurveFlags: bad sizes are usage errors, found before anything
-// starts.
-// TestScaleCurveMemLimit: --gomemlimit reaches the sync children (a
-// malformed limit makes the Go runtime refuse to start them) and not the
-// fakes (which start, so the run gets as far as the first sync).
-func TestScaleCurveMemLimit(t *testing.T) {
+// childScaleOptions are the options of a scale curve of one world of n
+// accounts whose children are this test binary (as healthsync, see
+// TestMain), with the progress written to log.
+func childScaleOptions(t *testing.T, n int) (scaleOptions, *strings.Builder) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("runs healthsync as child processes")
 	}
@@ -75,8 +66,16 @@ func TestScaleCurveMemLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log strings.Builder
-	o := scaleOptions{Accounts: []int{10}, Seed: 2, Dir: t.TempDir(), Bin: bin, Limit: time.Minute, Log: &log, MemLimit: "not-a-limit"}
+	log := &strings.Builder{}
+	return scaleOptions{Accounts: []int{n}, Seed: 2, Dir: t.TempDir(), Bin: bin, Limit: time.Minute, Log: log}, log
+}
+
+// TestScaleCurveMemLimit: --gomemlimit reaches the sync children (a
+// malformed limit makes the Go runtime refuse to start them) and not the
+// fakes (which start, so the run gets as far as the first sync).
+func TestScaleCurveMemLimit(t *testing.T) {
+	o, log := childScaleOptions(t, 10)
+	o.MemLimit = "not-a-limit"
 	phases, _ := runScaleCurve(context.Background(), o)
 	if len(phases) == 0 || phases[0].Phase != "full" || phases[0].Err == "" {
 		t.Fatalf("phases %+v, want the full sync refused\nprogress:\n%s", phases, log.String())
@@ -87,6 +86,8 @@ func TestScaleCurveMemLimit(t *testing.T) {
 	}
 }
 
+// TestScaleCurveFlags: bad sizes are usage errors, found before anything
+// starts.
 func TestScaleCurveFlags(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -477,12 +477,8 @@ func (s *Store) logEnqueue(events []store.QueuedEvent, vals [][]byte, now time.T
 		return nil, fmt.Errorf("enqueueing events: %w", err)
 	}
 	// Logged is durably queued: the counts move now, not when the mover
-	// puts the events into bbolt (queuecount.go).
-	for i := range events {
-		if !dup[i] {
-			s.queued.add(events[i].Connector, 1)
-		}
-	}
+	// puts the events into bbolt.
+	s.queued.addQueued(events, dup)
 	return dup, nil
 }
 

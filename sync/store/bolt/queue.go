@@ -126,11 +126,7 @@ func (s *Store) Enqueue(events []store.QueuedEvent) (dup []bool, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("enqueueing events: %w", err)
 	}
-	for i := range events {
-		if !dup[i] {
-			s.queued.add(events[i].Connector, 1)
-		}
-	}
+	s.queued.addQueued(events, dup)
 	return dup, nil
 }
 

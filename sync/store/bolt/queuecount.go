@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/healthsync/healthsync/sync/store"
+
 	"go.etcd.io/bbolt"
 )
 
@@ -44,6 +46,16 @@ func (qc *queueCounts) add(connector string, delta int) {
 	qc.n[connector] += delta
 	if qc.n[connector] <= 0 {
 		delete(qc.n, connector)
+	}
+}
+
+// addQueued counts events[i] for every i not a duplicate (Enqueue's
+// answer), once they are durably queued.
+func (qc *queueCounts) addQueued(events []store.QueuedEvent, dup []bool) {
+	for i := range events {
+		if !dup[i] {
+			qc.add(events[i].Connector, 1)
+		}
 	}
 }
 
