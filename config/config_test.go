@@ -144,6 +144,7 @@ func TestDefaults(t *testing.T) {
 		got, want any
 	}{
 		{"store.path", cfg.Store.Path, "./healthsync.db"},
+		{"store.log_gather", cfg.Store.LogGather.D(), 200 * time.Microsecond},
 		{"server.listen", cfg.Server.Listen, "127.0.0.1:8080"},
 		{"server.shutdown_timeout", cfg.Server.ShutdownTimeout.D(), 30 * time.Second},
 		{"log.level", cfg.Log.Level, "info"},

@@ -49,6 +49,9 @@ var DefaultObjects = map[string][]string{
 // empty list means something.
 func (c *Config) applyDefaults(present func(string) bool) {
 	c.Store.applyDefaults()
+	if c.Store.Driver == DriverBolt && !present("store.log_gather") {
+		c.Store.LogGather = Duration(200 * time.Microsecond)
+	}
 	setStr(&c.Server.Listen, "127.0.0.1:8080")
 	setDur(&c.Server.ShutdownTimeout, 30*time.Second)
 	setStr(&c.Log.Level, "info")

@@ -24,6 +24,11 @@ type Store struct {
 	// before each commit to gather more events (driver bolt; default 0:
 	// a commit starts as soon as the previous one's fsync ends).
 	CommitDelay Duration `yaml:"commit_delay,omitempty" json:"commit_delay,omitempty"`
+	// LogGather is how long the inbox log in front of the webhook queue
+	// waits, while under load, for more verified webhooks to share one
+	// fdatasync (driver bolt; default 200µs, 0 turns it off; a lone
+	// webhook is written at once).
+	LogGather Duration `yaml:"log_gather,omitempty" json:"log_gather,omitempty"`
 	// DSN is the PostgreSQL connection string (driver postgres): a
 	// postgres:// URL or key=value string; TLS settings (sslmode,
 	// sslrootcert) pass through it. It holds a password: give it from

@@ -39,12 +39,18 @@ func (s Store) validate(k *checker) {
 		if s.CommitDelay < 0 || s.CommitDelay > Duration(time.Second) {
 			k.add("store.commit_delay", "must be between 0s and 1s, not %s", s.CommitDelay)
 		}
+		if s.LogGather < 0 || s.LogGather > Duration(100*time.Millisecond) {
+			k.add("store.log_gather", "must be between 0s and 100ms, not %s", s.LogGather)
+		}
 	case DriverPostgres:
 		if s.Path != "" {
 			k.add("store.path", "applies only to driver bolt")
 		}
 		if s.CommitDelay != 0 {
 			k.add("store.commit_delay", "applies only to driver bolt")
+		}
+		if s.LogGather != 0 {
+			k.add("store.log_gather", "applies only to driver bolt")
 		}
 		if msg := checkDSN(s.DSN); msg != "" {
 			k.add("store.dsn", "%s", msg)

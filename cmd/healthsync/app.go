@@ -96,7 +96,7 @@ func openAppConfig(cfg *config.Config, logFormat string, stderr io.Writer, pub f
 func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 	sc := cfg.Store
 	if sc.Driver != config.DriverPostgres {
-		return bolt.Open(sc.Path, bolt.Options{DedupeTTL: cfg.Webhooks.DedupeTTL.D(), CommitDelay: sc.CommitDelay.D()})
+		return bolt.Open(sc.Path, bolt.Options{DedupeTTL: cfg.Webhooks.DedupeTTL.D(), CommitDelay: sc.CommitDelay.D(), LogGather: sc.LogGather.D()})
 	}
 	st, err := postgres.Open(ctx, sc.DSN.Reveal(), postgresOptions(cfg))
 	if err != nil {

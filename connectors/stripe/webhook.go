@@ -92,35 +92,37 @@ func (v *Verifier) Verify(r *http.Request, body []byte, now time.Time) ([]record
 	if e.ID == "" || e.Type == "" || e.Object != "event" {
 		return nil, fmt.Errorf("not a stripe event: %w", record.ErrMalformed)
 	}
-	var o eventObject
+	// data.object is read once: its type, ID and customer.
+	var o struct {
+		eventObject
+		Customer json.RawMessage `json:"customer"`
+	}
 	_ = json.Unmarshal(e.Data.Object, &o)
 	return []record.Event{{
 		System: record.Stripe, ID: e.ID, Type: e.Type, ObjectType: o.Object, ObjectID: o.ID,
-		Occurred: ts(e.Created), Object: e.Data.Object, OrderKey: orderKey(o.Object, o.ID, e.Data.Object),
+		Occurred: ts(e.Created), Object: e.Data.Object, OrderKey: orderKey(o.Object, o.ID, o.Customer),
 	}}, nil
 }
 
 // orderKey serialises a customer's events: a subscription's or invoice's
-// "customer" is the customer ID or, expanded, the customer object (Stripe
-// API reference, "Expanding Responses"); a customer event is its own.
-func orderKey(objType, id string, raw json.RawMessage) string {
+// "customer" (the object's customer field, raw) is the customer ID or,
+// expanded, the customer object (Stripe API reference, "Expanding
+// Responses"); a customer event is its own.
+func orderKey(objType, id string, customer json.RawMessage) string {
 	if objType == "customer" && id != "" {
 		return record.CustomerOrderKey(id)
 	}
-	var obj struct {
-		Customer json.RawMessage `json:"customer"`
-	}
-	if json.Unmarshal(raw, &obj) != nil || len(obj.Customer) == 0 {
+	if len(customer) == 0 {
 		return ""
 	}
 	var cus string
-	if json.Unmarshal(obj.Customer, &cus) == nil && cus != "" {
+	if json.Unmarshal(customer, &cus) == nil && cus != "" {
 		return record.CustomerOrderKey(cus)
 	}
 	var exp struct {
 		ID string `json:"id"`
 	}
-	if json.Unmarshal(obj.Customer, &exp) == nil && exp.ID != "" {
+	if json.Unmarshal(customer, &exp) == nil && exp.ID != "" {
 		return record.CustomerOrderKey(exp.ID)
 	}
 	return ""

@@ -64,30 +64,33 @@ type inbox struct {
 	segSize int64
 	wg      sync.WaitGroup // the writer and the mover
 
-	mu       sync.Mutex
-	work     sync.Cond // the writer waits for a pending group
-	movable  sync.Cond // the mover waits for logged events
-	moved    sync.Cond // caughtUp waits for the mover
-	seq      uint64    // the last Seq assigned
-	logSeq   uint64    // the last Seq assigned to a logged event
-	pending  *logGroup
-	ids      map[string]*enqueueCall // dedupe keys logged or being logged, not yet in bbolt
-	failed   error                   // the log is stopped
-	closing  bool                    // no more Enqueues; the writer ends when pending is written
-	written  bool                    // the writer has ended
-	toMove   [][]byte                // bodies durable in the log, not yet in bbolt, in Seq order
-	since    time.Time               // when toMove last became non-empty
-	readers  int                     // caughtUp calls waiting for the mover
-	alarmAt  time.Time               // when an armed timer wakes the mover; zero: none armed
-	movedTo  uint64                  // highest Seq in bbolt
-	moveErr  error                   // the mover's last attempt failed
-	paused   bool                    // tests: the mover is stopped
-	abandon  bool                    // tests: the mover ends without moving (a crash)
-	segs     []*segment              // segments holding events not yet moved; the active one last
-	free     []*segment              // segments whose events are all in bbolt
-	nextGen  uint64
-	stats    InboxStats
-	stopOnce sync.Once
+	mu         sync.Mutex
+	work       sync.Cond // the writer waits for a pending group
+	movable    sync.Cond // the mover waits for logged events
+	moved      sync.Cond // caughtUp waits for the mover
+	seq        uint64    // the last Seq assigned
+	logSeq     uint64    // the last Seq assigned to a logged event
+	pending    *logGroup
+	ids        map[string]*enqueueCall // dedupe keys logged or being logged, not yet in bbolt
+	failed     error                   // the log is stopped
+	closing    bool                    // no more Enqueues; the writer ends when pending is written
+	written    bool                    // the writer has ended
+	toMove     [][]byte                // bodies durable in the log, not yet in bbolt, in Seq order
+	since      time.Time               // when toMove last became non-empty
+	readers    int                     // caughtUp calls waiting for the mover
+	alarmAt    time.Time               // when an armed timer wakes the mover; zero: none armed
+	movedTo    uint64                  // highest Seq in bbolt
+	moveErr    error                   // the mover's last attempt failed
+	paused     bool                    // tests: the mover is stopped
+	abandon    bool                    // tests: the mover ends without moving (a crash)
+	segs       []*segment              // segments holding events not yet moved; the active one last
+	free       []*segment              // segments whose events are all in bbolt
+	nextGen    uint64
+	stats      InboxStats
+	gather     time.Duration // the writer's gathering wait under load: gatherLocked
+	busyWindow time.Duration // logBusyWindow; tests widen it
+	lastEnd    time.Time     // when the writer's last write ended
+	stopOnce   sync.Once
 }
 
 // logGroup is the events of concurrent Enqueues written with one fdatasync.
@@ -283,6 +286,7 @@ func (in *inbox) writeLoop() {
 		for len(in.pending.bodies) == 0 && !in.closing {
 			in.work.Wait()
 		}
+		in.gatherLocked()
 		g := in.pending
 		if len(g.bodies) == 0 {
 			in.written = true
@@ -322,8 +326,44 @@ func (in *inbox) writeLoop() {
 			in.stats.Busy += busy
 			in.movable.Signal()
 		}
+		in.lastEnd = time.Now()
 		in.mu.Unlock()
 		close(g.done)
+	}
+}
+
+// logGatherMin is how many events end the writer's gathering early.
+const logGatherMin = 16
+
+// logBusyWindow: the writer gathers only when its previous write ended
+// less than this before the next event came, that is under load; a lone
+// webhook after a quiet spell is written at once.
+const logBusyWindow = 2 * time.Millisecond
+
+// gatherLocked is the writer's wait before a write while the log is busy:
+// up to in.gather (store.log_gather), or until logGatherMin events are
+// pending, so that one fdatasync carries more of them. Under a 32-sender
+// load on a 2-core VM, 200µs took the events per write from about 3 to
+// about 10 and verified ingest from 17% to 26% of a bare handler's rate
+// (processing concurrently; 30% to 36% with processing paused). The
+// caller holds mu with events pending.
+func (in *inbox) gatherLocked() {
+	if in.gather <= 0 || in.closing || time.Since(in.lastEnd) >= in.busyWindow {
+		return
+	}
+	deadline := time.Now().Add(in.gather)
+	for len(in.pending.bodies) < logGatherMin && !in.closing {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return
+		}
+		t := time.AfterFunc(left, func() {
+			in.mu.Lock()
+			in.work.Broadcast()
+			in.mu.Unlock()
+		})
+		in.work.Wait()
+		t.Stop()
 	}
 }
 

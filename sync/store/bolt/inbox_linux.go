@@ -5,13 +5,22 @@ import (
 	"syscall"
 )
 
-// preallocate reserves size bytes for f (fallocate), so a later write and
-// fdatasync inside them need not extend the file: measured here, a 4-8 KiB
-// write plus fdatasync took about 0.2 ms in a preallocated file and
-// 0.25-0.34 ms when extending it.
+// preallocate reserves size bytes for f and writes zeros over them, so a
+// later write and fdatasync inside them change no metadata: fallocate
+// alone leaves unwritten extents, and the first write into each converts
+// it, which fdatasync must journal. Measured on this ext4 VM, a 4 KiB
+// write plus fdatasync took 200-210 µs in a fallocated file and 130-150
+// µs in a zero-filled one (and 250-340 µs when extending the file). A
+// segment is filled once: recycled segments are reused as they are.
 func preallocate(f *os.File, size int64) error {
 	if err := syscall.Fallocate(int(f.Fd()), 0, 0, size); err != nil {
 		return f.Truncate(size) // a file system without fallocate
+	}
+	zeros := make([]byte, min(size, 1<<20))
+	for off := int64(0); off < size; off += int64(len(zeros)) {
+		if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), size-off)], off); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -39,8 +39,8 @@ const maxFreeSegments = 2
 // openInbox moves what the log at path.inbox holds beyond the queue
 // bucket's sequence into bbolt, keeps its files for recycling, and starts
 // the writer and the mover.
-func (s *Store) openInbox(noSync bool, segSize int64) error {
-	in := &inbox{s: s, dir: s.path + ".inbox", noSync: noSync, segSize: segSize,
+func (s *Store) openInbox(noSync bool, segSize int64, gather time.Duration) error {
+	in := &inbox{s: s, dir: s.path + ".inbox", noSync: noSync, segSize: segSize, gather: gather, busyWindow: logBusyWindow,
 		pending: newLogGroup(), ids: map[string]*enqueueCall{}, nextGen: 1}
 	in.work.L, in.movable.L, in.moved.L = &in.mu, &in.mu, &in.mu
 	if err := in.replay(); err != nil {

@@ -533,3 +533,67 @@ func TestInboxWriteFailureStopsTheLog(t *testing.T) {
 		t.Fatalf("the failed event's ID: dup %v, want not a duplicate", dup)
 	}
 }
+
+// TestInboxGathersUnderLoad (issue 14): while the log is busy, the writer
+// waits up to LogGather for more events and writes logGatherMin of them
+// with one fdatasync as soon as they are pending; a lone event after a
+// quiet spell is written at once, whatever LogGather says.
+func TestInboxGathersUnderLoad(t *testing.T) {
+	s := openInboxTest(t, filepath.Join(t.TempDir(), "h.db"), Options{LogGather: time.Hour})
+	start := time.Now()
+	mustEnqueue(t, s, ev("billing", "lone", "L"))
+	if d := time.Since(start); d > time.Minute {
+		t.Fatalf("a lone event after a quiet spell waited %s", d)
+	}
+	if st := s.InboxStats(); st.Groups != 1 || st.Events != 1 {
+		t.Fatalf("after a lone event: %+v, want one write of one event", st)
+	}
+
+	// Busy from now on: the next events gather until logGatherMin are
+	// pending, then share one write (an hour's LogGather never ends the
+	// wait; the count does).
+	s.inbox.mu.Lock()
+	s.inbox.busyWindow = 24 * time.Hour
+	s.inbox.mu.Unlock()
+	// One at a time: each is logged (has its Seq) before the next comes,
+	// as a stream of webhooks would arrive.
+	errs := make(chan error, logGatherMin)
+	for i := range logGatherMin {
+		go func() {
+			_, err := s.Enqueue([]store.QueuedEvent{ev("billing", fmt.Sprintf("g%d", i), "G")})
+			errs <- err
+		}()
+		for {
+			s.inbox.mu.Lock()
+			seq := s.inbox.seq
+			s.inbox.mu.Unlock()
+			if seq == uint64(i+2) {
+				break
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	for range logGatherMin {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := s.InboxStats(); st.Groups != 2 || st.Events != 1+logGatherMin {
+		t.Fatalf("after %d concurrent events under load: %+v, want them in one write", logGatherMin, st)
+	}
+
+	// Close ends a gathering wait: what is pending is written and moved.
+	go func() { _, _ = s.Enqueue([]store.QueuedEvent{ev("billing", "last", "Z")}) }()
+	for {
+		s.inbox.mu.Lock()
+		n := len(s.inbox.pending.bodies)
+		s.inbox.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
