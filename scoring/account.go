@@ -203,6 +203,18 @@ type accountFacts struct {
 	openUpsell         bool // an open deal of an upsell type
 }
 
+// calendarDays is the number of calendar days from from's date to to's,
+// both read in loc (the business's zone, Settings.Location): a count
+// that changes at local midnight, when a sync re-scores date-driven
+// measures (engine, dirty.go), not at whatever time of day the renewal or
+// the start falls. Counted in 24-hour periods, a days-to-renewal written at
+// 09:00 was a day too high by the afternoon until the next re-score.
+func calendarDays(from, to time.Time, loc *time.Location) int {
+	fy, fm, fd := from.In(loc).Date()
+	ty, tm, td := to.In(loc).Date()
+	return int(time.Date(ty, tm, td, 12, 0, 0, 0, time.UTC).Sub(time.Date(fy, fm, fd, 12, 0, 0, 0, time.UTC)) / day)
+}
+
 // derive computes the derived values health measures can read (NaN where
 // unknown) and the account's facts; it sets res.Start and
 // res.DaysToRenewal.
@@ -220,11 +232,11 @@ func derive(res *AccountResult, in *AccountInput, sx *signalIndex, asOf time.Tim
 	res.Start = f.start
 	f.daysSinceStart = -1
 	if !f.start.IsZero() && !asOf.Before(f.start) {
-		f.daysSinceStart = int(asOf.Sub(f.start) / day)
+		f.daysSinceStart = calendarDays(f.start, asOf, asOf.Location())
 		dv.daysSinceStart = float64(f.daysSinceStart)
 	}
 	if renewal, ok := renewalDate(in, asOf, &s.Lifecycle, &s.Metrics); ok {
-		res.DaysToRenewal = int(renewal.Sub(asOf) / day)
+		res.DaysToRenewal = calendarDays(asOf, renewal, asOf.Location())
 		dv.daysToRenewal = float64(res.DaysToRenewal)
 	}
 	open := 0
@@ -419,7 +431,8 @@ func renewalDate(in *AccountInput, asOf time.Time, l *LifecycleSettings, m *Metr
 	if l.RenewalDateField != "" {
 		if v, ok := in.Account.Fields[l.RenewalDateField].(string); ok && v != "" {
 			for _, layout := range []string{"2006-01-02", time.RFC3339} {
-				if t, err := time.Parse(layout, v); err == nil {
+				// A date alone is that date in the business's zone.
+				if t, err := time.ParseInLocation(layout, v, asOf.Location()); err == nil {
 					return t, !t.Before(asOf.Truncate(day))
 				}
 			}

@@ -213,3 +213,51 @@ func TestClosedMonthsKeepTheirMRR(t *testing.T) {
 		}
 	}
 }
+
+// TestDaysToRenewalCountsCalendarDays: days to renewal are calendar days
+// in the business's zone, the same all day long (a sync re-scores
+// date-driven measures at local midnight), not 24-hour periods that tick
+// at the renewal's time of day; a renewal date field holding a date alone
+// is that date in the zone.
+func TestDaysToRenewalCountsCalendarDays(t *testing.T) {
+	la, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	yearly := monthly(120000, 1, "USD")
+	yearly.Interval = "year"
+	sub := activeSub("USD", yearly)
+	sub.StartDate, sub.CurrentPeriodStart = date(2026, 1, 5).Add(14*time.Hour), date(2026, 1, 5).Add(14*time.Hour)
+	sub.CurrentPeriodEnd = date(2027, 1, 5).Add(14 * time.Hour) // 06:00 in Los Angeles
+	for _, tc := range []struct {
+		name  string
+		loc   *time.Location
+		asOf  time.Time
+		field string
+		renew int
+	}{
+		{"UTC morning", time.UTC, date(2026, 12, 6).Add(9 * time.Hour), "", 30},
+		{"UTC evening, after the renewal's time of day", time.UTC, date(2026, 12, 6).Add(20 * time.Hour), "", 30},
+		{"Los Angeles, just after midnight", la, time.Date(2026, 12, 6, 0, 30, 0, 0, la), "", 30},
+		{"Los Angeles, late evening", la, time.Date(2026, 12, 6, 23, 30, 0, 0, la), "", 30},
+		{"a date field in Los Angeles", la, time.Date(2026, 12, 6, 23, 30, 0, 0, la), "2026-12-20", 14},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := DefaultSettings()
+			s.Location = tc.loc
+			in := AccountInput{Account: record.Account{Ref: record.Ref{System: "crm", ID: "1"}, Name: "A", Fields: map[string]any{}},
+				Subscriptions: []record.Subscription{sub}, Currency: "USD"}
+			if tc.field != "" {
+				s.Lifecycle.RenewalDateField = "Renewal__c"
+				in.Account.Fields["Renewal__c"] = tc.field
+			}
+			r := ScoreAccount(in, tc.asOf, s, nil)
+			if r.DaysToRenewal != tc.renew {
+				t.Errorf("days to renewal %d, want %d", r.DaysToRenewal, tc.renew)
+			}
+			if r.Health.Score == 0 && len(r.Problems) > 0 {
+				t.Fatalf("not scored: %v", r.Problems)
+			}
+		})
+	}
+}

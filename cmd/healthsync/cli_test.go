@@ -33,7 +33,7 @@ func TestConfigExampleValidates(t *testing.T) {
 		t.Setenv(v[1], "") // unset: the defaults apply
 	}
 	code, _, stderr = runCLI(t, "config", "validate", path)
-	if code != 1 || !strings.Contains(stderr, path+":42:14: server.api_token: is a placeholder") {
+	if code != 1 || !strings.Contains(stderr, path+":43:14: server.api_token: is a placeholder") {
 		t.Fatalf("config validate with the placeholders: exit %d, want 1 naming server.api_token\n%s", code, stderr)
 	}
 	for _, v := range vars {

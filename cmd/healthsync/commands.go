@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
@@ -618,10 +617,4 @@ func cmdWebhooks(e *env) error {
 			q.Event.ObjectType, q.Event.ObjectID, q.Attempts, q.DeadAt.Format(time.RFC3339), q.LastError)
 	}
 	return tw.Flush()
-}
-
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

@@ -351,8 +351,18 @@ func TestPullOfOneAccountReadsItsWrittenValues(t *testing.T) {
 // back every account healthsync wrote without reading their written
 // values from the store (the engine keeps what it wrote), and re-scores
 // nothing; a person's edit made in the same second as healthsync's write,
-// of a written field or of another one, is still a change.
+// of a written field or of another one, is still a change. With the
+// mirror bounded below the accounts written, the records it does not hold
+// are read from the ledger, with the same outcome.
 func TestOwnWritesPulledBackReadNoLedger(t *testing.T) {
+	t.Run("mirror of everything", func(t *testing.T) { ownWritesPulledBack(t, false) })
+	t.Run("mirror of one record", func(t *testing.T) {
+		engine.SetLedgerMirrorMax(t, 1)
+		ownWritesPulledBack(t, true)
+	})
+}
+
+func ownWritesPulledBack(t *testing.T, bounded bool) {
 	for _, edit := range []struct {
 		name   string
 		fields map[string]any
@@ -384,8 +394,12 @@ func TestOwnWritesPulledBackReadNoLedger(t *testing.T) {
 			if pull.Stats.Updated != 3 {
 				t.Errorf("salesforce pull updated %d accounts, want 3 (re-read after healthsync's writes)", pull.Stats.Updated)
 			}
-			if got := log.take(); containsPrefix(got, "WrittenOf ") || containsPrefix(got, "AllWritten ") {
+			got := log.take()
+			if !bounded && (containsPrefix(got, "WrittenOf ") || containsPrefix(got, "AllWritten ")) {
 				t.Errorf("the pull-back read the write ledger: %q", got)
+			}
+			if bounded && (!containsPrefix(got, "WrittenOf ") || engine.LedgerMirrorSize(e.eng, "sf") > 1) {
+				t.Errorf("bounded mirror: %d records held, reads %q; want at most 1 and the others read", engine.LedgerMirrorSize(e.eng, "sf"), got)
 			}
 			rep := e.sync(t)
 			want := edit.want

@@ -153,7 +153,7 @@ func newSFStripe(t *testing.T) *sfStripe {
 
 func (e *sfStripe) sync(t *testing.T) *engine.SyncReport {
 	t.Helper()
-	rep, err := e.eng.Sync(context.Background(), engine.SyncOptions{})
+	rep, err := e.eng.Sync(context.Background(), engine.SyncOptions{KeepScores: true})
 	if err != nil {
 		t.Fatalf("sync: %v (errors %v)", err, rep.Errors)
 	}
@@ -646,5 +646,25 @@ func TestEndToEndPendingWriteRespectsLaterEdit(t *testing.T) {
 	}
 	if got := e.sf.Get("Account", e.accts[0])["ARR__c"]; got != 960000.0 {
 		t.Fatalf("ARR__c = %v, want the other pending fields written (960,000)", got)
+	}
+}
+
+// TestSyncDropsScoresBeforeWriting (issue 14): a sync's report keeps the
+// re-scored accounts only when asked; by default they are dropped once the
+// plan is made, and the counts stay.
+func TestSyncDropsScoresBeforeWriting(t *testing.T) {
+	e := newSFStripe(t)
+	rep, err := e.eng.Sync(context.Background(), engine.SyncOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Reconcile == nil || len(rep.Reconcile.Accounts) != 0 {
+		t.Fatalf("report kept the scored accounts: %+v", rep.Reconcile)
+	}
+	if rep.Rescored == 0 || rep.Write == nil || rep.Write.Written == 0 {
+		t.Fatalf("rescored %d, write %+v: the sync did not run", rep.Rescored, rep.Write)
+	}
+	if _, ok := rep.Reconcile.Account("salesforce/" + e.accts[0]); ok {
+		t.Fatal("an account is still looked up after the drop")
 	}
 }

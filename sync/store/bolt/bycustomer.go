@@ -161,6 +161,10 @@ func (s *Store) InvoicesOf(connector string, customerIDs []string) ([]record.Inv
 		func(r *record.Invoice) (string, bool) { return r.CustomerID, r.Deleted })
 }
 
+// ownedReleaseGets is how many point reads readOwned makes between
+// releases of the mapped pages (mapped.go): about 8 MiB of 4 KiB pages.
+const ownedReleaseGets = 256
+
 // readOwned copies out, in one transaction, the records of typ the owner
 // index lists under each of owners, then decodes them and keeps the live
 // ones that still name that owner.
@@ -179,6 +183,7 @@ func readOwned[T any](s *Store, connector string, typ store.RecordType, owners [
 			return nil
 		}
 		c := ob.Cursor()
+		gets := 0
 		for _, o := range owners {
 			if o == "" {
 				continue
@@ -186,6 +191,14 @@ func readOwned[T any](s *Store, connector string, typ store.RecordType, owners [
 			prefix := prefixKey(o)
 			for k, _ := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, _ = c.Next() {
 				v := tb.Get(k[len(prefix):])
+				// Records are keyed by their own ID, so one owner's are
+				// spread over the bucket: each Get maps another page. The
+				// invoices of a 1,000-account chunk touched 240 MB of a
+				// 304 MB file (20,000 accounts), all of it resident until
+				// released.
+				if gets++; gets%ownedReleaseGets == 0 {
+					releaseMapped(tx)
+				}
 				if v == nil {
 					continue
 				}
@@ -198,10 +211,14 @@ func readOwned[T any](s *Store, connector string, typ store.RecordType, owners [
 				}
 			}
 		}
+		if gets >= releaseMinRecords {
+			releaseMapped(tx)
+		}
 		return nil
 	}
 	// A read transaction, unless commits logged owner entries since the
-	// last read: then one write transaction merges the log and reads.
+	// last read: then write transactions merge the log, a bounded step
+	// each, the last of them reading too.
 	pending := false
 	err := s.view(func(tx *bbolt.Tx) error {
 		if pending = ownerLogPending(tx, connector); pending {
@@ -209,9 +226,11 @@ func readOwned[T any](s *Store, connector string, typ store.RecordType, owners [
 		}
 		return collect(tx)
 	})
-	if err == nil && pending {
+	for err == nil && pending {
 		err = s.update(func(tx *bbolt.Tx) error {
-			if err := mergeOwnerLog(tx, connector); err != nil {
+			more, err := mergeOwnerLog(tx, connector)
+			if pending = more; err != nil || more {
+				releaseMapped(tx)
 				return err
 			}
 			return collect(tx)

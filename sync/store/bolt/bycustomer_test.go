@@ -133,3 +133,55 @@ func TestOwnerLogMergedOnRead(t *testing.T) {
 		t.Errorf("SubscriptionsOf = %+v, %v; want %+v", got, err, want)
 	}
 }
+
+// TestOwnerLogMergedInSteps: a log larger than one merge step is merged in
+// several write transactions, each moving the oldest values and deleting
+// them from the log; the read after them finds every record, and a step
+// that crashed would have left only what it had not merged.
+func TestOwnerLogMergedInSteps(t *testing.T) {
+	old := ownerMergeMax
+	ownerMergeMax = 1
+	t.Cleanup(func() { ownerMergeMax = old })
+	s := openTest(t)
+	subs := ownedBatch().Subscriptions
+	for _, sub := range subs {
+		if _, err := s.CommitBatch("c", &record.Batch{Subscriptions: []record.Subscription{sub}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logged := func() (n int) {
+		t.Helper()
+		must(t, s.db.View(func(tx *bbolt.Tx) error {
+			if lb := lookupBucket(tx, bucketOwnerLog, "c"); lb != nil {
+				n = lb.Stats().KeyN
+			}
+			return nil
+		}))
+		return n
+	}
+	if n := logged(); n != len(subs) {
+		t.Fatalf("%d log values after %d commits", n, len(subs))
+	}
+	// One step by hand: the oldest value leaves the log.
+	must(t, s.db.Update(func(tx *bbolt.Tx) error {
+		more, err := mergeOwnerLog(tx, "c")
+		if err == nil && !more {
+			t.Error("a step of one entry reported the log merged")
+		}
+		return err
+	}))
+	if n := logged(); n != len(subs)-1 {
+		t.Fatalf("%d log values after one step, want %d", n, len(subs)-1)
+	}
+	var ids []string
+	for _, sub := range subs {
+		ids = append(ids, sub.CustomerID)
+	}
+	got, err := s.SubscriptionsOf("c", ids)
+	if err != nil || len(got) != len(subs) {
+		t.Fatalf("SubscriptionsOf after stepwise merges: %d of %d (%v)", len(got), len(subs), err)
+	}
+	if n := logged(); n != 0 {
+		t.Errorf("%d log values left after the read", n)
+	}
+}

@@ -81,18 +81,21 @@ func guard(path, step string, err *error) func() {
 type boltDB struct {
 	*bbolt.DB
 	path string
+	// paced, when set, releases the mapped pages (mapped.go) at the end of
+	// a transaction at most every releaseInterval.
+	paced *releasePacer
 }
 
 // View runs a read-only transaction.
 func (d boltDB) View(fn func(*bbolt.Tx) error) (err error) {
 	defer guard(d.path, "reading", &err)()
-	return d.DB.View(fn)
+	return d.DB.View(d.paced.wrap(fn))
 }
 
 // Update runs a read-write transaction.
 func (d boltDB) Update(fn func(*bbolt.Tx) error) (err error) {
 	defer guard(d.path, "writing", &err)()
-	return d.DB.Update(fn)
+	return d.DB.Update(d.paced.wrap(fn))
 }
 
 // The bbolt file header. Pages 0 and 1 each hold a meta page: a 16-byte page
@@ -245,7 +248,7 @@ func Check(path string, timeout time.Duration) (CheckResult, error) {
 		return CheckResult{}, err
 	}
 	defer bdb.Close()
-	db := boltDB{DB: bdb, path: path}
+	db := boltDB{DB: bdb, path: path, paced: &releasePacer{}}
 	problems := consistency(db)
 	if len(problems) == 0 {
 		var v, queueSeq uint64

@@ -1,6 +1,11 @@
 package bolt
 
-import "go.etcd.io/bbolt"
+import (
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
 
 // Mapped pages. bbolt reads the file through a shared, read-only memory
 // map, so every page a read touches stays mapped into the process and
@@ -63,6 +68,48 @@ func (w *walked) add(k, v []byte) {
 	if w.n += len(k) + len(v); w.n >= every {
 		releaseMapped(w.tx)
 		w.n = 0
+	}
+}
+
+// releaseInterval paces the releases at the end of transactions: the
+// pages every other transaction touches (the records a full sync reads
+// per chunk of accounts by owner, score histories, written values, the
+// write-back's commits) are released at most this often, so what stays
+// mapped is about what a quarter of a second's work touches, not the
+// whole file. Measured before: a full sync at 20,000 accounts had 254 MiB
+// of the file resident (RssFile) while reading a chunk's invoices, 45% of
+// its peak RSS. A madvise over the mapping costs a few microseconds.
+const releaseInterval = 50 * time.Millisecond
+
+// releasePacer releases the mapped pages at the end of a transaction
+// (mapped_linux.go), at most every releaseInterval. The nil pacer never
+// releases.
+type releasePacer struct {
+	last  atomic.Int64  // monotonic nanoseconds of the last release
+	every time.Duration // releaseInterval when zero; tests change it
+}
+
+var pacerEpoch = time.Now()
+
+// wrap returns fn followed, when it succeeded and the last release is
+// older than releaseInterval, by a release inside the same transaction.
+func (p *releasePacer) wrap(fn func(*bbolt.Tx) error) func(*bbolt.Tx) error {
+	if p == nil {
+		return fn
+	}
+	return func(tx *bbolt.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		every := p.every
+		if every == 0 {
+			every = releaseInterval
+		}
+		now := int64(time.Since(pacerEpoch))
+		if last := p.last.Load(); now-last >= int64(every) && p.last.CompareAndSwap(last, now) {
+			releaseMapped(tx)
+		}
+		return nil
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -85,7 +86,10 @@ func TestScanReleasesMappedPages(t *testing.T) {
 		t.Errorf("after reading every invoice %d KiB of the file stay mapped, want at most 128 (%d KiB of invoice pages)", got, u)
 	}
 
-	// The same walk in a plain read transaction keeps its pages mapped.
+	// The same walk in a plain read transaction keeps its pages mapped
+	// (with no paced release: releasePacer).
+	s.db.paced.every = time.Hour
+	s.db.paced.last.Store(int64(time.Since(pacerEpoch)))
 	must(t, s.view(func(tx *bbolt.Tx) error {
 		return lookupBucket(tx, bucketRecords, "billing", "invoice").ForEach(func(k, v []byte) error { return nil })
 	}))
@@ -225,5 +229,52 @@ func TestScanWhileWriting(t *testing.T) {
 	got, err := s.Invoices("billing")
 	if err != nil || len(got) != 80*(rounds+1) {
 		t.Fatalf("read %d invoices at the end, want %d: %v", len(got), 80*(rounds+1), err)
+	}
+}
+
+// TestPacedReleaseOfTransactions: a transaction that releases nothing
+// itself (here a plain walk) leaves its pages mapped only until the next
+// transaction that ends a release interval after the last release.
+func TestPacedReleaseOfTransactions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "h.db")
+	s, _, u := invoiceFile(t, path)
+	walk := func() {
+		must(t, s.view(func(tx *bbolt.Tx) error {
+			return lookupBucket(tx, bucketRecords, "billing", "invoice").ForEach(func(k, v []byte) error { return nil })
+		}))
+	}
+	must(t, s.scan(func(*bbolt.Tx) error { return nil }))
+
+	s.db.paced.every = time.Hour // the last release is recent: none now
+	s.db.paced.last.Store(int64(time.Since(pacerEpoch)))
+	walk()
+	if got := mappedKiB(t, path); got < u/2 {
+		t.Fatalf("after a walk of the invoices %d KiB are mapped, want most of their %d KiB", got, u)
+	}
+	s.db.paced.every = time.Nanosecond // an interval has passed: this one releases
+	walk()
+	if got := mappedKiB(t, path); got > 128 {
+		t.Errorf("after a paced release %d KiB of the file stay mapped, want at most 128 (%d KiB of invoice pages)", got, u)
+	}
+}
+
+// TestReadOwnedReleasesMappedPages: reading records by owner (spread over
+// the bucket, a page each) leaves none of their pages mapped.
+func TestReadOwnedReleasesMappedPages(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "h.db")
+	s, batch, u := invoiceFile(t, path)
+	var customers []string
+	for _, inv := range batch.Invoices {
+		customers = append(customers, inv.CustomerID)
+	}
+	must(t, s.scan(func(*bbolt.Tx) error { return nil }))
+	s.db.paced.every = time.Hour // no paced release: readOwned's own
+	s.db.paced.last.Store(int64(time.Since(pacerEpoch)))
+	got, err := s.InvoicesOf("billing", customers)
+	if err != nil || len(got) != len(batch.Invoices) {
+		t.Fatalf("read %d invoices by customer (%v), want %d", len(got), err, len(batch.Invoices))
+	}
+	if got := mappedKiB(t, path); got > 128 {
+		t.Errorf("after reading the invoices by customer %d KiB of the file stay mapped, want at most 128 (%d KiB of invoice pages)", got, u)
 	}
 }

@@ -124,7 +124,7 @@ func open(path string, opts Options, migs []Migration) (*Store, error) {
 	if err != nil {
 		return nil, openError(path, err)
 	}
-	db := boltDB{DB: bdb, path: path}
+	db := boltDB{DB: bdb, path: path, paced: &releasePacer{}}
 	if exists && size <= opts.CheckMaxBytes {
 		if problems := consistency(db); len(problems) > 0 {
 			db.Close()
