@@ -24,9 +24,12 @@ import (
 	"github.com/healthsync/healthsync/sync/engine"
 )
 
-// The scale curve (issue 14): a full sync and the idle sync right after it
-// at several world sizes (Salesforce accounts billed in Stripe, two
-// subscriptions each). The fakes run in a child process (`healthsync
+// The scale curve (issue 14): at several world sizes (Salesforce accounts
+// billed in Stripe, two subscriptions each), a full sync; then, once the
+// Salesforce pull's settle window has passed (as with any schedule of two
+// minutes or more), the echo sync that pulls back the accounts the full
+// sync wrote (their SystemModstamp moved; it finds only healthsync's own
+// values and re-scores none); then an idle sync, nothing having changed. The fakes run in a child process (`healthsync
 // fakes`) and each sync in its own child (`healthsync sync`) against the
 // same store, so each phase's peak RSS is healthsync's alone: the kernel's
 // maximum resident set of that child, read after it exits.
@@ -137,7 +140,7 @@ write_back:
 // scalePhase is one sync child's figures.
 type scalePhase struct {
 	Accounts int           `json:"accounts"`
-	Phase    string        `json:"phase"` // "full" or "idle"
+	Phase    string        `json:"phase"` // "full", "echo" or "idle"
 	Took     time.Duration `json:"took_ns"`
 	// Calls are the API calls per connector (its pull) and "write" (the
 	// CRM write-back).
@@ -160,10 +163,15 @@ type scaleOptions struct {
 	Log    io.Writer
 	// MemLimit is GOMEMLIMIT for the sync children ("": inherited).
 	MemLimit string
+	// Settle is how long after the full sync ends the echo sync starts:
+	// the Salesforce pull re-reads what changed in the last two minutes
+	// (connectors/salesforce settleWindow), so an echo sooner than that
+	// and the idle sync after it would both re-read every account written.
+	Settle time.Duration
 }
 
 func cmdScalecurve(e *env) error {
-	fs := newFlags(e, "scalecurve", "[--accounts N,N,...] [--seed S] [--dir DIR] [--limit D] [--gomemlimit L] [--json]")
+	fs := newFlags(e, "scalecurve", "[--accounts N,N,...] [--seed S] [--dir DIR] [--limit D] [--gomemlimit L] [--settle D] [--json]")
 	list := fs.String("accounts", "1000,10000,100000", "world sizes, comma-separated")
 	o := scaleOptions{Log: e.stderr}
 	fs.Int64Var(&o.Seed, "seed", 1, "seed of the deterministic world generator")
@@ -172,6 +180,7 @@ func cmdScalecurve(e *env) error {
 	maxRSS := fs.Int64("max-rss-mib", 4096, "stop a sync child whose resident set passes this many MiB (0: no limit)")
 	asJSON := fs.Bool("json", false, "print the figures as JSON")
 	fs.StringVar(&o.MemLimit, "gomemlimit", "", "run the sync children with this GOMEMLIMIT (the Go runtime's soft memory limit, e.g. 1536MiB); for the sync children only; default: the environment's")
+	fs.DurationVar(&o.Settle, "settle", 2*time.Minute+5*time.Second, "wait this long after the full sync before the echo sync (the Salesforce pull's two-minute settle window)")
 	if err := parseFlags(fs, e.args); err != nil {
 		return err
 	}
@@ -226,8 +235,9 @@ func runScaleCurve(ctx context.Context, o scaleOptions) ([]scalePhase, error) {
 	return out, nil
 }
 
-// scaleOne starts the fakes for n accounts and runs the full, then the
-// idle, sync against one new store.
+// scaleOne starts the fakes for n accounts and runs the full, the echo
+// (o.Settle after the full one ends) and the idle sync against one new
+// store.
 func scaleOne(ctx context.Context, o scaleOptions, n int) ([]scalePhase, error) {
 	dir := filepath.Join(o.Dir, strconv.Itoa(n))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -267,7 +277,15 @@ func scaleOne(ctx context.Context, o scaleOptions, n int) ([]scalePhase, error) 
 		return nil, err
 	}
 	var out []scalePhase
-	for _, phase := range []string{"full", "idle"} {
+	for _, phase := range []string{"full", "echo", "idle"} {
+		if phase == "echo" && o.Settle > 0 {
+			fmt.Fprintf(o.Log, "scalecurve: %d accounts: waiting %s (the settle window)\n", n, o.Settle)
+			select {
+			case <-ctx.Done():
+				return out, ctx.Err()
+			case <-time.After(o.Settle):
+			}
+		}
 		fmt.Fprintf(o.Log, "scalecurve: %d accounts (%d Stripe subscriptions): %s sync\n", n, urls.Subscriptions, phase)
 		ph, err := scaleSync(ctx, o, cfg, filepath.Join(dir, phase+".log"))
 		ph.Accounts, ph.Phase = n, phase

@@ -10,10 +10,11 @@ import (
 	"time"
 )
 
-// TestScaleCurve runs the scale curve on a tiny world: the fakes and both
+// TestScaleCurve runs the scale curve on a tiny world: the fakes and the
 // syncs are child processes (this test binary as healthsync, see
 // TestMain). The full sync pulls from both connectors and writes; the
-// idle one right after writes nothing; each child's peak RSS is read.
+// echo and idle ones after it write nothing (with no settle wait both
+// re-read the accounts written); each child's peak RSS is read.
 func TestScaleCurve(t *testing.T) {
 	o, log := childScaleOptions(t, 20)
 	phases, err := runScaleCurve(context.Background(), o)
@@ -41,6 +42,7 @@ func TestScaleCurve(t *testing.T) {
 	}
 	want := []shape{
 		{20, "full", true, true, []string{"salesforce", "stripe"}},
+		{20, "echo", false, true, []string{"salesforce", "stripe"}},
 		{20, "idle", false, true, []string{"salesforce", "stripe"}},
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -48,7 +50,7 @@ func TestScaleCurve(t *testing.T) {
 	}
 	var table strings.Builder
 	printScaleCurve(&table, phases)
-	if lines := strings.Split(strings.TrimSpace(table.String()), "\n"); len(lines) != 3 || !strings.HasPrefix(lines[1], "20  ") ||
+	if lines := strings.Split(strings.TrimSpace(table.String()), "\n"); len(lines) != 4 || !strings.HasPrefix(lines[1], "20  ") ||
 		!strings.HasSuffix(strings.TrimSpace(lines[2]), "MiB") {
 		t.Errorf("table:\n%s", table.String())
 	}

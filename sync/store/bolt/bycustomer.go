@@ -229,8 +229,8 @@ func readOwned[T any](s *Store, connector string, typ store.RecordType, owners [
 	for err == nil && pending {
 		err = s.update(func(tx *bbolt.Tx) error {
 			more, err := mergeOwnerLog(tx, connector)
+			releaseMapped(tx)
 			if pending = more; err != nil || more {
-				releaseMapped(tx)
 				return err
 			}
 			return collect(tx)

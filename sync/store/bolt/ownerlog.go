@@ -59,6 +59,11 @@ func appendOwnerEntry(b []byte, typ store.RecordType, owner, id string) []byte {
 // touches by_owner's leaves again, so the steps are large.
 var ownerMergeMax = 250_000
 
+// mergeReleaseKeys is how many keys, in order, a merge step puts between
+// releases of the mapped pages (mapped.go): a few hundred leaves, each
+// mapped with its neighbours by the kernel's fault-around.
+const mergeReleaseKeys = 16_384
+
 // mergeOwnerLog moves the oldest of connector's logged values into
 // by_owner, in key order, up to about ownerMergeMax entries, and deletes
 // them from the log, in tx; more reports whether values remain. Steps in
@@ -104,7 +109,10 @@ func mergeOwnerLog(tx *bbolt.Tx, connector string) (more bool, err error) {
 			return false, err
 		}
 		slices.SortFunc(ks, bytes.Compare)
-		for _, k := range slices.CompactFunc(ks, bytes.Equal) {
+		for i, k := range slices.CompactFunc(ks, bytes.Equal) {
+			if i%mergeReleaseKeys == mergeReleaseKeys-1 {
+				releaseMapped(tx) // the leaves walked so far (mapped.go)
+			}
 			if ob.Get(k) == nil {
 				if err := ob.Put(k, []byte{}); err != nil {
 					return false, err
