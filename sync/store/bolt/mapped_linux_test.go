@@ -245,6 +245,7 @@ func TestPacedReleaseOfTransactions(t *testing.T) {
 	}
 	must(t, s.scan(func(*bbolt.Tx) error { return nil }))
 
+	s.db.paced.minFile = 1       // this small file counts as large
 	s.db.paced.every = time.Hour // the last release is recent: none now
 	s.db.paced.last.Store(int64(time.Since(pacerEpoch)))
 	walk()
@@ -255,6 +256,11 @@ func TestPacedReleaseOfTransactions(t *testing.T) {
 	walk()
 	if got := mappedKiB(t, path); got > 128 {
 		t.Errorf("after a paced release %d KiB of the file stay mapped, want at most 128 (%d KiB of invoice pages)", got, u)
+	}
+	s.db.paced.minFile = 0 // the default: a file this small is never released
+	walk()
+	if got := mappedKiB(t, path); got < u/2 {
+		t.Errorf("a %d KiB file was released by the pacer: %d KiB mapped after a walk", u, got)
 	}
 }
 
