@@ -27,20 +27,31 @@ type encoded struct {
 }
 
 func encodeAll[T any](out []encoded, typ store.RecordType, recs []T, ref func(*T) (record.Ref, bool)) ([]encoded, error) {
-	for i := range recs {
-		r, del := ref(&recs[i])
-		if r.ID == "" {
-			return nil, fmt.Errorf("%s %d of batch has an empty source ID", typ, i)
+	// On all CPUs for large batches (JSON then zstd, about 13 µs a record:
+	// a pull's 2,000-record Salesforce page or a write-back's read-back),
+	// as reads decode: decodeParallel.
+	at := len(out)
+	out = append(out, make([]encoded, len(recs))...)
+	err := decodeParallel(len(recs), func(lo, hi int) error {
+		for i := lo; i < hi; i++ {
+			r, del := ref(&recs[i])
+			if r.ID == "" {
+				return fmt.Errorf("%s %d of batch has an empty source ID", typ, i)
+			}
+			js, err := json.Marshal(&recs[i])
+			if err != nil {
+				return fmt.Errorf("encoding %s %s: %w", typ, r.ID, err)
+			}
+			body, err := compressBody(nil, js)
+			if err != nil {
+				return fmt.Errorf("encoding %s %s: %w", typ, r.ID, err)
+			}
+			out[at+i] = encoded{typ: typ, id: r.ID, modified: r.Modified, deleted: del, js: js, body: body}
 		}
-		js, err := json.Marshal(&recs[i])
-		if err != nil {
-			return nil, fmt.Errorf("encoding %s %s: %w", typ, r.ID, err)
-		}
-		body, err := compressBody(nil, js)
-		if err != nil {
-			return nil, fmt.Errorf("encoding %s %s: %w", typ, r.ID, err)
-		}
-		out = append(out, encoded{typ: typ, id: r.ID, modified: r.Modified, deleted: del, js: js, body: body})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -87,16 +87,34 @@ func (s *Store) WrittenOf(connector, object string, ids []string) (map[store.Wri
 		if b == nil {
 			return nil
 		}
-		for _, id := range ids {
-			v := b.Get(writeKey(object, id))
-			if v == nil {
-				continue
+		// Decoded on all CPUs, inside the transaction (the values are its
+		// pages), for the read-back of a large write-back: 10,000 entries
+		// took 90 ms on one.
+		vals := make([][]byte, len(ids))
+		for i, id := range ids {
+			vals[i] = b.Get(writeKey(object, id))
+		}
+		decoded := make([]map[string]store.WrittenValue, len(ids))
+		err := decodeParallel(len(ids), func(lo, hi int) error {
+			for i := lo; i < hi; i++ {
+				if vals[i] == nil {
+					continue
+				}
+				m := map[string]store.WrittenValue{}
+				if err := json.Unmarshal(vals[i], &m); err != nil {
+					return fmt.Errorf("%s %s: %w: %v", object, ids[i], store.ErrCorrupt, err)
+				}
+				decoded[i] = m
 			}
-			m := map[string]store.WrittenValue{}
-			if err := json.Unmarshal(v, &m); err != nil {
-				return fmt.Errorf("%s %s: %w: %v", object, id, store.ErrCorrupt, err)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for i, id := range ids {
+			if decoded[i] != nil {
+				out[store.WriteKey{Object: object, ID: id}] = decoded[i]
 			}
-			out[store.WriteKey{Object: object, ID: id}] = m
 		}
 		return nil
 	})
