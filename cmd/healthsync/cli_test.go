@@ -8,6 +8,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/healthsync/healthsync/sync/store"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
@@ -112,5 +115,23 @@ func TestExitCodes(t *testing.T) {
 				t.Fatalf("exit %d, want %d\n%s%s", code, tt.code, out, errs)
 			}
 		})
+	}
+}
+
+// TestRunDuration: a run still running, or killed before it recorded its
+// end (marked interrupted), shows no duration instead of a negative one.
+func TestRunDuration(t *testing.T) {
+	start := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		run  store.Run
+		want string
+	}{
+		{store.Run{Start: start, End: start.Add(1500 * time.Millisecond), Status: "ok"}, "1.5s"},
+		{store.Run{Start: start, Status: "running"}, "-"},
+		{store.Run{Start: start, Status: "interrupted"}, "-"},
+	} {
+		if got := runDuration(tc.run); got != tc.want {
+			t.Errorf("%s run: duration %q, want %q", tc.run.Status, got, tc.want)
+		}
 	}
 }

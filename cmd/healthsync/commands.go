@@ -275,10 +275,20 @@ func cmdRuns(e *env) error {
 		changed := c["records_changed"] + c["inserted"] + c["updated"]
 		deleted := c["records_deleted"] + c["deleted"]
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d/%d/%d\t%d\t%d\t%d\t%d\t%s\n", r.Start.Local().Format("2006-01-02 15:04:05"),
-			r.End.Sub(r.Start).Round(time.Millisecond), r.Kind, r.Connector, r.Status, pulled, changed, deleted,
+			runDuration(r), r.Kind, r.Connector, r.Status, pulled, changed, deleted,
 			c["writes_planned"], c["writes_done"], c["writes_failed"], c["tasks_created"], c["api_calls"], c["retries"], c["throttled"], first)
 	}
 	return tw.Flush()
+}
+
+// runDuration is a run's duration for the table: "-" while it runs, or
+// when it ended without recording an end (a process killed mid-run, marked
+// interrupted by the next one).
+func runDuration(r store.Run) string {
+	if r.End.IsZero() || r.End.Before(r.Start) {
+		return "-"
+	}
+	return r.End.Sub(r.Start).Round(time.Millisecond).String()
 }
 
 func cmdReport(e *env) error {
