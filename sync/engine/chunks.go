@@ -43,10 +43,7 @@ func (e *Engine) readRecords(w *world, jobs []*Scored) error {
 			if err != nil {
 				return fmt.Errorf("reading deals of %s: %w", name, err)
 			}
-			for _, d := range ds {
-				k := record.Ref{System: d.System, ID: d.AccountID}.Key()
-				w.deals[k] = append(w.deals[k], d)
-			}
+			addByOwner(w.deals, ds, func(d *record.Deal) record.Ref { return record.Ref{System: d.System, ID: d.AccountID} })
 		}
 		ids := customers[name]
 		if len(ids) == 0 {
@@ -56,18 +53,12 @@ func (e *Engine) readRecords(w *world, jobs []*Scored) error {
 		if err != nil {
 			return fmt.Errorf("reading subscriptions of %s: %w", name, err)
 		}
-		for _, s := range ss {
-			k := record.Ref{System: s.System, ID: s.CustomerID}.Key()
-			w.subs[k] = append(w.subs[k], s)
-		}
+		addByOwner(w.subs, ss, subscriptionCustomer)
 		is, err := e.st.InvoicesOf(name, ids)
 		if err != nil {
 			return fmt.Errorf("reading invoices of %s: %w", name, err)
 		}
-		for _, in := range is {
-			k := record.Ref{System: in.System, ID: in.CustomerID}.Key()
-			w.invoices[k] = append(w.invoices[k], in)
-		}
+		addByOwner(w.invoices, is, func(in *record.Invoice) record.Ref { return record.Ref{System: in.System, ID: in.CustomerID} })
 	}
 	return nil
 }
@@ -84,9 +75,19 @@ func (e *Engine) subscriptionsOf(conn string, customers []record.Customer) (map[
 		return nil, fmt.Errorf("reading subscriptions of %s: %w", conn, err)
 	}
 	out := make(map[string][]record.Subscription, len(customers))
-	for _, s := range ss {
-		k := record.Ref{System: s.System, ID: s.CustomerID}.Key()
-		out[k] = append(out[k], s)
-	}
+	addByOwner(out, ss, subscriptionCustomer)
 	return out, nil
+}
+
+// addByOwner appends each of recs to dst under its owner's key (the
+// account of a deal, the customer of a subscription or invoice).
+func addByOwner[T any](dst map[string][]T, recs []T, owner func(*T) record.Ref) {
+	for i := range recs {
+		k := owner(&recs[i]).Key()
+		dst[k] = append(dst[k], recs[i])
+	}
+}
+
+func subscriptionCustomer(s *record.Subscription) record.Ref {
+	return record.Ref{System: s.System, ID: s.CustomerID}
 }

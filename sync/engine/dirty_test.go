@@ -141,21 +141,27 @@ func newLogged(t *testing.T) (*sfStripe, *readLog) {
 // readLog records the store reads whose cost grows with the portfolio.
 type readLog struct {
 	store.Store
+	callLog
+}
+
+// callLog is the calls a recording store wrapper saw, in order.
+type callLog struct {
 	mu    sync.Mutex
 	calls []string
 }
 
-func (r *readLog) add(s string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.calls = append(r.calls, s)
+func (l *callLog) add(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls = append(l.calls, s)
 }
 
-func (r *readLog) take() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	c := r.calls
-	r.calls = nil
+// take returns the calls recorded since the last take.
+func (l *callLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.calls
+	l.calls = nil
 	return c
 }
 

@@ -3,7 +3,6 @@ package engine_test
 import (
 	"context"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,22 +14,7 @@ import (
 // wholeReads records the store reads that decode every record of a type.
 type wholeReads struct {
 	store.Store
-	mu    sync.Mutex
-	calls []string
-}
-
-func (r *wholeReads) add(s string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.calls = append(r.calls, s)
-}
-
-func (r *wholeReads) take() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	c := r.calls
-	r.calls = nil
-	return c
+	callLog
 }
 
 func (r *wholeReads) Accounts(c string) ([]record.Account, error) {

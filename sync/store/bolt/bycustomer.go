@@ -2,11 +2,8 @@ package bolt
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"runtime"
 	"slices"
-	"sync"
 
 	"go.etcd.io/bbolt"
 
@@ -162,7 +159,8 @@ func (s *Store) InvoicesOf(connector string, customerIDs []string) ([]record.Inv
 }
 
 // ownedReleaseGets is how many point reads readOwned makes between
-// releases of the mapped pages (mapped.go): about 8 MiB of 4 KiB pages.
+// releases of the mapped pages (mapped.go): at most 16 MiB mapped, each
+// read mapping faultAround.
 const ownedReleaseGets = 256
 
 // readOwned copies out, in one transaction, the records of typ the owner
@@ -183,7 +181,7 @@ func readOwned[T any](s *Store, connector string, typ store.RecordType, owners [
 			return nil
 		}
 		c := ob.Cursor()
-		gets := 0
+		gets, w := 0, walked{tx: tx, every: ownedReleaseGets * faultAround}
 		for _, o := range owners {
 			if o == "" {
 				continue
@@ -196,9 +194,8 @@ func readOwned[T any](s *Store, connector string, typ store.RecordType, owners [
 				// invoices of a 1,000-account chunk touched 240 MB of a
 				// 304 MB file (20,000 accounts), all of it resident until
 				// released.
-				if gets++; gets%ownedReleaseGets == 0 {
-					releaseMapped(tx)
-				}
+				gets++
+				w.point()
 				if v == nil {
 					continue
 				}
@@ -262,25 +259,4 @@ func readOwned[T any](s *Store, connector string, typ store.RecordType, owners [
 		}
 	}
 	return out, nil
-}
-
-// decodeParallel runs decode over [0, n) in one range per CPU when n is
-// at least parallelMin, else in one call.
-func decodeParallel(n int, decode func(lo, hi int) error) error {
-	workers := runtime.GOMAXPROCS(0)
-	if n < parallelMin || workers < 2 {
-		return decode(0, n)
-	}
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	chunk := (n + workers - 1) / workers
-	for w := range workers {
-		lo, hi := w*chunk, min((w+1)*chunk, n)
-		if lo >= hi {
-			break
-		}
-		wg.Go(func() { errs[w] = decode(lo, hi) })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }

@@ -60,12 +60,23 @@ type walked struct {
 }
 
 // add counts one key and value read.
-func (w *walked) add(k, v []byte) {
+func (w *walked) add(k, v []byte) { w.count(len(k) + len(v)) }
+
+// faultAround is what one point read into a random place of the file
+// maps: the kernel maps the pages around a faulting one with it (its
+// fault-around, 64 KiB by default).
+const faultAround = 64 << 10
+
+// point counts one point read (a Get of a key far from the last one) as
+// the faultAround it maps.
+func (w *walked) point() { w.count(faultAround) }
+
+func (w *walked) count(n int) {
 	every := w.every
 	if every == 0 {
 		every = releaseEvery
 	}
-	if w.n += len(k) + len(v); w.n >= every {
+	if w.n += n; w.n >= every {
 		releaseMapped(w.tx)
 		w.n = 0
 	}

@@ -102,6 +102,7 @@ func mergeOwnerLog(tx *bbolt.Tx, connector string) (more bool, err error) {
 			v = rest
 		}
 	}
+	w := walked{tx: tx, every: mergeReleaseKeys * faultAround} // the leaves walked (mapped.go)
 	for t, ks := range keys {
 		if len(ks) == 0 {
 			continue
@@ -111,10 +112,8 @@ func mergeOwnerLog(tx *bbolt.Tx, connector string) (more bool, err error) {
 			return false, err
 		}
 		slices.SortFunc(ks, bytes.Compare)
-		for i, k := range slices.CompactFunc(ks, bytes.Equal) {
-			if i%mergeReleaseKeys == mergeReleaseKeys-1 {
-				releaseMapped(tx) // the leaves walked so far (mapped.go)
-			}
+		for _, k := range slices.CompactFunc(ks, bytes.Equal) {
+			w.point()
 			if ob.Get(k) == nil {
 				if err := ob.Put(k, []byte{}); err != nil {
 					return false, err

@@ -433,8 +433,30 @@ func get[T any](s *Store, connector string, typ store.RecordType, id string) (T,
 	return out, true, nil
 }
 
-// parallelMin is the record count above which readAll decodes on all CPUs.
+// parallelMin is the record count from which records are encoded and
+// decoded on all CPUs (decodeParallel).
 const parallelMin = 512
+
+// decodeParallel runs decode over [0, n) in one range per CPU when n is
+// at least parallelMin, else in one call.
+func decodeParallel(n int, decode func(lo, hi int) error) error {
+	workers := runtime.GOMAXPROCS(0)
+	if n < parallelMin || workers < 2 {
+		return decode(0, n)
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	chunk := (n + workers - 1) / workers
+	for w := range workers {
+		lo, hi := w*chunk, min((w+1)*chunk, n)
+		if lo >= hi {
+			break
+		}
+		wg.Go(func() { errs[w] = decode(lo, hi) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
 
 // readAll copies the body of every live record, each after its flags
 // byte, into one buffer inside a read transaction, then decompresses and
@@ -495,29 +517,7 @@ func readAll[T any](s *Store, connector string, typ store.RecordType) ([]T, erro
 		}
 		return nil
 	}
-	workers := runtime.GOMAXPROCS(0)
-	if len(out) < parallelMin || workers < 2 {
-		if err := decode(0, len(out)); err != nil {
-			return nil, err
-		}
-		return out, nil
-	}
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	chunk := (len(out) + workers - 1) / workers
-	for w := 0; w < workers; w++ {
-		lo, hi := w*chunk, min((w+1)*chunk, len(out))
-		if lo >= hi {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[w] = decode(lo, hi)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := decodeParallel(len(out), decode); err != nil {
 		return nil, err
 	}
 	return out, nil
